@@ -1,0 +1,135 @@
+"""One settings module: a TOML file plus environment variables.
+
+Precedence: environment variable > configuration file > default. Every variable is
+listed in `.env.example`. Connection strings come from the file or the environment
+and are never logged (see `redact_url`).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+
+from qaloop import __version__
+from qaloop.paths import PROJECT_ROOT, REFERENCE_DIR
+
+ENV_PREFIX = "QALOOP_"
+
+
+@dataclass(frozen=True)
+class KpiTarget:
+    target: float
+    tolerance: float | None = None
+
+
+@dataclass(frozen=True)
+class SourceMapping:
+    """How one LA's export differs from the contract: renamed columns, recoded values."""
+
+    columns: dict[str, str] = field(default_factory=dict)
+    values: dict[str, dict[str, str]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Settings:
+    la_code: str = "841"
+    data_dir: Path = Path(".qaloop")
+    warehouse_url: str = ""
+    reference_dir: Path = REFERENCE_DIR
+    population_0_17: int | None = None
+    allocated_worker_role: str = "ALLOCATED CASE WORKER"
+    caseload_threshold: int = 20
+    trend_months: int = 13
+    synthetic: bool = False
+    targets: dict[str, KpiTarget] = field(default_factory=dict)
+    mappings: dict[str, SourceMapping] = field(default_factory=dict)
+
+    @property
+    def resolved_warehouse_url(self) -> str:
+        if self.warehouse_url:
+            return self.warehouse_url
+        return f"sqlite:///{(self.data_dir / 'warehouse.sqlite').resolve()}"
+
+    @property
+    def archive_dir(self) -> Path:
+        return self.data_dir / "archive"
+
+    def with_overrides(self, **changes) -> "Settings":
+        values = {**self.__dict__, **{k: v for k, v in changes.items() if v is not None}}
+        return Settings(**values)
+
+
+def load_settings(config_file: str | Path | None = None, **overrides) -> Settings:
+    """Read the TOML file (if any), then environment variables, then explicit overrides."""
+    raw: dict = {}
+    config_file = config_file or os.environ.get(f"{ENV_PREFIX}CONFIG")
+    if config_file:
+        path = Path(config_file)
+        if not path.is_file():
+            raise FileNotFoundError(f"configuration file not found: {path}")
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    base = _settings_from_mapping(raw)
+    env = {
+        "la_code": os.environ.get(f"{ENV_PREFIX}LA_CODE"),
+        "data_dir": _path_or_none(os.environ.get(f"{ENV_PREFIX}DATA_DIR")),
+        "warehouse_url": os.environ.get(f"{ENV_PREFIX}WAREHOUSE_URL"),
+        "reference_dir": _path_or_none(os.environ.get(f"{ENV_PREFIX}REFERENCE_DIR")),
+    }
+    return base.with_overrides(**env).with_overrides(**overrides)
+
+
+def _path_or_none(value: str | None) -> Path | None:
+    return Path(value) if value else None
+
+
+def _settings_from_mapping(raw: dict) -> Settings:
+    targets = {
+        kpi_id: KpiTarget(float(spec["target"]), _float_or_none(spec.get("tolerance")))
+        for kpi_id, spec in raw.get("targets", {}).items()
+    }
+    mappings = {
+        table: SourceMapping(spec.get("columns", {}), spec.get("values", {}))
+        for table, spec in raw.get("mapping", {}).items()
+    }
+    simple = {k: raw[k] for k in ("la_code", "warehouse_url", "allocated_worker_role",
+                                  "caseload_threshold", "trend_months", "synthetic",
+                                  "population_0_17") if k in raw}
+    if "la_code" in simple:
+        simple["la_code"] = str(simple["la_code"])
+    for key in ("data_dir", "reference_dir"):
+        if key in raw:
+            simple[key] = Path(raw[key])
+    return Settings(targets=targets, mappings=mappings, **simple)
+
+
+def _float_or_none(value) -> float | None:
+    return None if value is None else float(value)
+
+
+def redact_url(url: str) -> str:
+    """A database URL safe to print: the password is masked."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # not a URL: a folder path
+        return url
+
+
+def code_version() -> str:
+    """The package version plus the git commit when run from a checkout."""
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=PROJECT_ROOT,
+            capture_output=True, text=True, timeout=5, check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=PROJECT_ROOT,
+            capture_output=True, text=True, timeout=5,
+        ).stdout.strip()
+        return f"{__version__}+g{commit}{'.dirty' if dirty else ''}"
+    except (OSError, subprocess.SubprocessError):
+        return __version__

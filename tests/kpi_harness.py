@@ -1,0 +1,69 @@
+"""Run one KPI on tiny hand-written tables: the given/expect pattern of SQL tests.
+
+    figures = run_kpi(warehouse, "SAF07", "2024-03", {"ssd_cin_assessments": [...]})
+    assert figures.la("SAF07") == (50.0, 1, 2)
+
+Tables not given are empty. Columns not given are empty (NULL). Dates are ISO strings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from tasks.compute import LaContext, compute_period
+from tasks.extract import conform
+from tasks.periods import Period
+from tasks.registry import load_registry
+from tasks.sources import TABLES
+from tasks.warehouse import replace_source_tables
+
+CONTEXT = LaContext(la_code="999", la_name="Test LA", population_0_17=20000)
+REGISTRY = {k.id: k for k in load_registry()}
+
+
+@dataclass
+class Figures:
+    values: pd.DataFrame
+    records: pd.DataFrame
+
+    def get(self, kpi_id: str, level: str = "la", unit_id: str | None = None) -> tuple:
+        """(value, numerator, denominator) of one published figure."""
+        rows = self.values[(self.values["kpi_id"] == kpi_id) & (self.values["level"] == level)]
+        if unit_id is not None:
+            rows = rows[rows["unit_id"] == unit_id]
+        assert len(rows) == 1, f"expected one {kpi_id} {level} {unit_id} row, got {len(rows)}"
+        row = rows.iloc[0]
+        return tuple(None if pd.isna(row[c]) else row[c] for c in ("value", "numerator", "denominator"))
+
+    def la(self, kpi_id: str) -> tuple:
+        return self.get(kpi_id, "la")
+
+    def record_ids(self, kpi_id: str, numerator_only: bool = False) -> list[str]:
+        rows = self.records[self.records["kpi_id"] == kpi_id]
+        if numerator_only:
+            rows = rows[rows["in_numerator"] == 1]
+        return sorted(rows["record_id"].astype(str))
+
+    def measures(self, kpi_id: str) -> dict[str, float]:
+        rows = self.records[(self.records["kpi_id"] == kpi_id) & (self.records["in_numerator"] == 1)]
+        return {str(r): m for r, m in zip(rows["record_id"], rows["measure"])}
+
+
+def load_tables(engine, tables: dict[str, list[dict]]) -> None:
+    unknown = set(tables) - set(TABLES)
+    assert not unknown, f"unknown tables {unknown}"
+    frames = {}
+    for name, source in TABLES.items():
+        frame = pd.DataFrame(tables.get(name, []), columns=source.column_names)
+        frames[name] = conform(source, frame)
+    replace_source_tables(engine, frames)
+
+
+def run_kpi(engine, kpi_ids: str | list[str], period: str, tables: dict[str, list[dict]],
+            context: LaContext = CONTEXT) -> Figures:
+    load_tables(engine, tables)
+    ids = [kpi_ids] if isinstance(kpi_ids, str) else kpi_ids
+    values, records = compute_period(engine, [REGISTRY[i] for i in ids], Period.month(period), context)
+    return Figures(values, records)
