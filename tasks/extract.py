@@ -172,7 +172,7 @@ def _text(values: pd.Series, *_):
 def _flag(values: pd.Series, *_):
     """Y/N as kpis.md decides; any other value is kept as it is ("not Y")."""
     def normalise(v):
-        if v is None:
+        if v is None or pd.isna(v):
             return None
         lowered = v.lower()
         return "Y" if lowered in YES else "N" if lowered in NO else v

@@ -1,0 +1,112 @@
+"""Time the monthly run on the default demo LA and on a 50,000-child LA.
+
+    .venv/bin/python benchmarks/bench_monthly.py [--children 3000 50000] [--period YYYY-MM]
+
+Each size runs in its own process, so peak memory is that size's alone. Steps are
+timed as plain functions (generate, extract, load, compute, publish); then the whole
+Prefect flow is run on the same extracts, and orchestration overhead is the flow's
+wall time less the sum of its steps. Peak memory is the process's resident high-water
+mark after each step (so it can only grow). Prints a table; nothing is asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def peak_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def timed(label: str, timings: list, function, *args, **kwargs):
+    started = time.perf_counter()
+    result = function(*args, **kwargs)
+    timings.append({"step": label, "seconds": time.perf_counter() - started, "peak_mib": peak_mib()})
+    return result
+
+
+def measure(children: int, period_id: str, workdir: Path) -> list[dict]:
+    os.environ.setdefault("PREFECT_HOME", str(workdir / "prefect"))
+    from qaloop.cli import demo_extract_date
+    from qaloop.settings import load_settings
+    from tasks import extract, pipeline
+    from tasks.periods import Period
+    from tasks.publish_csv import publish_kpi_values
+    from tasks.publish_excel import RunInfo, publish_scorecard
+    from tasks.rag import targets_for
+    from tasks.registry import by_scorecard, load_registry
+    from tasks.synthetic import generate_la
+
+    timings: list[dict] = []
+    period = Period.month(period_id)
+    settings = load_settings(None, synthetic=True, la_code="841", data_dir=workdir / "data")
+    source = workdir / "extracts"
+    timed("generate (not part of the run)", timings, generate_la, source,
+          as_at=demo_extract_date(period_id), children=children, seed=2024)
+    kpis = load_registry()
+    engine = pipeline.warehouse_engine(settings.resolved_warehouse_url)
+    extracts = timed("extract", timings, extract.extract_sources, str(source))
+    timed("load", timings, pipeline.load_extracts, engine, extracts)
+    context, year = pipeline.la_context(settings, period)
+    results = timed("compute (13 months)", timings, pipeline.compute_with_trend, engine, kpis,
+                    period, context, settings.trend_months)
+    teams, workers = pipeline.unit_tables(engine)
+    run = RunInfo(period.id, "benchmark", "bench", context.la_code, context.la_name, True, "",
+                  str(source), context.population_0_17, year, [])
+    out = workdir / "out"
+
+    def publish():
+        for name in ("safety", "drift_delay"):
+            publish_scorecard(name, by_scorecard(kpis, name), results.values, results.trend,
+                              results.records, teams, workers, targets_for(kpis, {}), run,
+                              out / f"{name}.xlsx")
+        publish_kpi_values(results.values, kpis, out / "kpi_values.csv")
+    timed("publish", timings, publish)
+
+    from flows.monthly import monthly
+    timed("whole Prefect flow", timings, monthly, period=period.id, source=str(source),
+          out=str(workdir / "flow-out"), settings=settings)
+    steps = sum(t["seconds"] for t in timings[1:5])
+    flow = timings[-1]["seconds"]
+    timings.append({"step": "orchestration overhead (flow - steps)", "seconds": flow - steps,
+                    "peak_mib": peak_mib()})
+    return timings
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--children", type=int, nargs="+", default=[3000, 50000])
+    parser.add_argument("--period", default=None, help="YYYY-MM (default: latest complete month)")
+    parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    from qaloop.cli import default_period
+    period = args.period or default_period()
+    if args.one:
+        with tempfile.TemporaryDirectory() as workdir:
+            print(json.dumps(measure(args.one, period, Path(workdir))))
+        return 0
+    print(f"monthly run benchmark, period {period}, {os.cpu_count()} cores")
+    for children in args.children:
+        output = subprocess.run([sys.executable, __file__, "--one", str(children), "--period", period],
+                                capture_output=True, text=True, check=True).stdout
+        timings = json.loads(output.strip().splitlines()[-1])
+        print(f"\n{children:,} children")
+        print(f"  {'step':40} {'seconds':>9} {'peak MiB':>9}")
+        for row in timings:
+            print(f"  {row['step']:40} {row['seconds']:9.1f} {row['peak_mib']:9.0f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

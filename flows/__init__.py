@@ -1,0 +1,1 @@
+"""Prefect flows: one per cadence, composing the thin task wrappers of flows.steps."""

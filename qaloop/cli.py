@@ -1,0 +1,126 @@
+"""The `qaloop` command line.
+
+    qaloop demo [--out DIR] [--children N] [--period YYYY-MM]
+    qaloop generate --out DIR [--children N] [--seed N] [--as-at YYYY-MM-DD]
+    qaloop run monthly --period YYYY-MM --source DIR_OR_URL --out DIR [--config FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+DEMO_SEED = 2024
+DEMO_CHILDREN = 3000
+DEMO_LA_CODE = "841"  # Darlington: real DfE benchmarks and population, synthetic children
+
+
+def prepare_prefect_environment(data_dir: Path) -> None:
+    """Quiet, private Prefect defaults, set before Prefect is imported. Without a
+    PREFECT_API_URL, runs go to a temporary local server whose database lives under the
+    data directory, so `prefect server start` with the same PREFECT_HOME shows them."""
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    if "PREFECT_API_URL" not in os.environ:
+        os.environ.setdefault("PREFECT_HOME", str((data_dir / "prefect").resolve()))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="qaloop", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    demo = commands.add_parser("demo", help="generate the synthetic LA and run the monthly job")
+    demo.add_argument("--out", default="demo-output", help="folder for the published outputs")
+    demo.add_argument("--children", type=int, default=DEMO_CHILDREN)
+    demo.add_argument("--seed", type=int, default=DEMO_SEED)
+    demo.add_argument("--period", help="YYYY-MM (default: the latest complete month)")
+    demo.add_argument("--data-dir", default=None, help="warehouse, archive and Prefect home")
+
+    generate = commands.add_parser("generate", help="write a synthetic LA's extracts")
+    generate.add_argument("--out", required=True)
+    generate.add_argument("--children", type=int, default=DEMO_CHILDREN)
+    generate.add_argument("--seed", type=int, default=DEMO_SEED)
+    generate.add_argument("--as-at", type=date.fromisoformat, default=None,
+                          help="extract date (default: 5 days after the latest complete month)")
+
+    run = commands.add_parser("run", help="run a flow for one period")
+    run.add_argument("flow", choices=["monthly"])
+    run.add_argument("--period", required=True, help="YYYY-MM")
+    run.add_argument("--source", required=True, help="drop folder or SQLAlchemy URL")
+    run.add_argument("--out", required=True, help="folder for the published outputs")
+    run.add_argument("--config", default=None, help="TOML configuration file")
+    return parser
+
+
+def default_period() -> str:
+    """The latest complete month: the only place the clock picks a period."""
+    from tasks.periods import latest_complete_month
+    return latest_complete_month(date.today()).id
+
+
+def demo_extract_date(period_id: str) -> date:
+    from tasks.periods import Period
+    return Period.month(period_id).end + timedelta(days=5)
+
+
+def command_generate(args) -> int:
+    from tasks.synthetic import generate_la
+    as_at = args.as_at or demo_extract_date(default_period())
+    started = time.perf_counter()
+    files = generate_la(Path(args.out), as_at=as_at, children=args.children, seed=args.seed)
+    print(f"wrote {len(files)} synthetic tables to {args.out} "
+          f"(extract date {as_at}, {time.perf_counter() - started:.1f} s)")
+    return 0
+
+
+def command_demo(args) -> int:
+    from qaloop.settings import load_settings
+    period = args.period or default_period()
+    settings = load_settings(None, synthetic=True, la_code=DEMO_LA_CODE,
+                             data_dir=Path(args.data_dir) if args.data_dir else None)
+    extracts_dir = settings.data_dir / "demo-extracts"
+    print(f"qaloop demo: SYNTHETIC local authority ({args.children} children, seed {args.seed}), "
+          f"benchmarks of LA {settings.la_code}, period {period}")
+    args.out, out = str(extracts_dir), args.out
+    args.as_at = demo_extract_date(period)
+    command_generate(args)
+    return _run_monthly(period, str(extracts_dir), out, settings)
+
+
+def command_run(args) -> int:
+    from qaloop.settings import load_settings
+    settings = load_settings(args.config)
+    return _run_monthly(args.period, args.source, args.out, settings, config=args.config)
+
+
+def _run_monthly(period: str, source: str, out: str, settings, config: str | None = None) -> int:
+    prepare_prefect_environment(settings.data_dir)
+    from flows.monthly import monthly
+    from tasks.extract import ExtractError
+    started = time.perf_counter()
+    try:
+        result = monthly(period=period, source=source, out=out, config=config, settings=settings)
+    except ExtractError as error:
+        print(f"qaloop: the {period} run stopped on bad input, nothing was published: {error}",
+              file=sys.stderr)
+        return 2
+    print(f"\nmonthly run {result['run_id']} for {result['period']} finished in "
+          f"{time.perf_counter() - started:.1f} s; published:")
+    for output in result["outputs"]:
+        print(f"  {output}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    handlers = {"demo": command_demo, "generate": command_generate, "run": command_run}
+    return handlers[args.command](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

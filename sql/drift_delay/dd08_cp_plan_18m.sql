@@ -1,0 +1,40 @@
+-- DD08 CP plan open 18 months or more.
+-- Definition (kpis.md): "CP plan open at period_end with days_between(start,
+-- period_end) >= 548" ("18 months" = 548 days).
+-- Binding decisions: open = "start <= period_end and (end empty or end > period_end).
+-- An end date equal to period_end means closed"; "an end date after it leaves the plan
+-- open". days_between(a, b) = day_number(b) - day_number(a), from `calendar`.
+-- Grain: one row per exception (CP plan); measure = days since plan start. The plan
+-- table has no team or worker (the child's allocated worker attributes it).
+-- Parameters: :period_end.
+with period_end_day as (
+    select day_number
+    from calendar
+    where cal_date = :period_end
+),
+
+open_plans as (
+    select
+        p.cppl_cp_plan_id,
+        p.cppl_person_id,
+        pe.day_number - start.day_number as days_open
+    from ssd_cp_plans as p
+    inner join calendar as start on start.cal_date = p.cppl_cp_plan_start_date
+    cross join period_end_day as pe
+    where p.cppl_cp_plan_start_date <= :period_end
+      and (p.cppl_cp_plan_end_date is null or p.cppl_cp_plan_end_date > :period_end)
+),
+
+final as (
+    select
+        cppl_cp_plan_id as record_id,
+        cppl_person_id as person_id,
+        cast(null as varchar(64)) as team_id,
+        cast(null as varchar(64)) as worker_id,
+        1 as in_numerator,
+        days_open as measure
+    from open_plans
+    where days_open >= 548
+)
+
+select * from final

@@ -1,0 +1,93 @@
+-- SAF18 CLA reviews in timescale %.
+-- Definition (kpis.md): "of CLA reviews with review_date in period and review_cancelled
+-- not Y: % with review_date <= due_date. due_date = clar_cla_review_due_date when
+-- present; otherwise the first review of a period of care is due 20 working days after
+-- entered_care_date, the second 3 months after the first review, each later one 6
+-- months after the previous review".
+-- Binding decisions: "only rows with a review date are reviews; a period of care's
+-- reviews are ordered by date (ties by id); 'previous review' means the previous
+-- review's actual date; a recorded due date replaces the computed one for that review
+-- only". "The period of care is clar_cla_id; its entry date is the earliest
+-- clae_entered_care_date among that clae_cla_id's episodes starting on or before
+-- period_end; cancelled reviews are outside the KPI and outside the
+-- first/second/later sequence; the computed first due date is the 20th working day
+-- after the entry date". The 20th working day after d is the calendar row with
+-- wd_index = wd(d) + 20 and is_working_day = 1; months clamp to the month end.
+-- A review dated after period_end does not exist yet. A review whose period of care
+-- has no episode has no computed due date (denominator only unless one is recorded).
+-- person_id: clar_cla_person_id when extracted, else the period of care's child.
+-- The CTEs periods_of_care and held_reviews are identical to
+-- sql/drift_delay/dd07_cla_review_overdue.sql.
+-- Grain: one row per CLA review held (not cancelled) in the period.
+-- Parameters: :period_start, :period_end.
+with periods_of_care as (
+    select
+        e.clae_cla_id as cla_id,
+        min(e.clae_person_id) as person_id,
+        min(e.clae_entered_care_date) as entry_date
+    from ssd_cla_episodes as e
+    where e.clae_cla_id is not null
+      and e.clae_cla_episode_start_date <= :period_end
+    group by e.clae_cla_id
+),
+
+held_reviews as (
+    select
+        r.clar_cla_review_id as review_id,
+        r.clar_cla_person_id as review_person_id,
+        r.clar_cla_id as cla_id,
+        r.clar_cla_review_date as review_date,
+        r.clar_cla_review_due_date as recorded_due_date,
+        row_number() over (
+            partition by r.clar_cla_id
+            order by r.clar_cla_review_date, r.clar_cla_review_id
+        ) as review_number,
+        lag(r.clar_cla_review_date) over (
+            partition by r.clar_cla_id
+            order by r.clar_cla_review_date, r.clar_cla_review_id
+        ) as previous_review_date
+    from ssd_cla_reviews as r
+    where r.clar_cla_review_date is not null
+      and r.clar_cla_review_date <= :period_end
+      and coalesce(r.clar_cla_review_cancelled, '') <> 'Y'
+),
+
+reviews_with_due_dates as (
+    select
+        hr.*,
+        poc.person_id as care_person_id,
+        case
+            when poc.cla_id is null then null
+            when hr.review_number = 1 then first_due.cal_date
+            when hr.review_number = 2 then previous.plus_3_months
+            else previous.plus_6_months
+        end as computed_due_date
+    from held_reviews as hr
+    left join periods_of_care as poc on poc.cla_id = hr.cla_id
+    left join calendar as entry on entry.cal_date = poc.entry_date
+    left join calendar as first_due
+        on first_due.wd_index = entry.wd_index + 20 and first_due.is_working_day = 1
+    left join calendar as previous on previous.cal_date = hr.previous_review_date
+),
+
+reviews_in_period as (
+    select
+        review_id,
+        coalesce(review_person_id, care_person_id) as person_id,
+        review_date,
+        coalesce(recorded_due_date, computed_due_date) as due_date
+    from reviews_with_due_dates
+    where review_date >= :period_start
+),
+
+final as (
+    select
+        review_id as record_id,
+        person_id,
+        cast(null as varchar(64)) as team_id,
+        cast(null as varchar(64)) as worker_id,
+        case when review_date <= due_date then 1 else 0 end as in_numerator
+    from reviews_in_period
+)
+
+select * from final

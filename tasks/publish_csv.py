@@ -1,0 +1,68 @@
+"""kpi_values.csv: the machine-readable figures for Power BI and other tools, plus a
+run_metadata.json beside every output folder."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from tasks.registry import Kpi
+
+CSV_COLUMNS = ["kpi_id", "period", "level", "unit_id", "unit_name", "value",
+               "numerator", "denominator"]
+LEVEL_ORDER = {"la": 0, "team": 1, "worker": 2}
+
+
+def figure_kind(kpi_id: str, kpis: dict[str, Kpi]) -> str:
+    """count-like figures print as whole numbers; the others to one decimal place."""
+    base, _, extra_name = kpi_id.partition(":")
+    kpi = kpis[base]
+    if not extra_name:
+        return kpi.kind
+    return next(e.kind for e in kpi.extras if e.name == extra_name)
+
+
+def _whole(value) -> str:
+    if value is None or pd.isna(value):
+        return ""
+    return str(int(round(float(value))))
+
+
+def _one_decimal(value) -> str:
+    if value is None or pd.isna(value):
+        return ""
+    return f"{float(value):.1f}"
+
+
+def format_values(values: pd.DataFrame, kpis: list[Kpi]) -> pd.DataFrame:
+    by_id = {k.id: k for k in kpis}
+    rows = values.copy()
+    kinds = rows["kpi_id"].map(lambda i: figure_kind(i, by_id))
+    whole = kinds.isin(["count", "exception"])
+    rows["value"] = [(_whole if w else _one_decimal)(v) for v, w in zip(rows["value"], whole)]
+    mean_rows = kinds == "mean"
+    rows["numerator"] = [_one_decimal(v) if m and not float(v).is_integer() else _whole(v)
+                         for v, m in zip(rows["numerator"], mean_rows)]
+    rows["denominator"] = rows["denominator"].map(_whole)
+    rows["_order"] = rows["level"].map(LEVEL_ORDER)
+    rows = rows.sort_values(["kpi_id", "_order", "unit_id"], kind="stable")
+    return rows[CSV_COLUMNS]
+
+
+def write_atomically(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(text, encoding="utf-8", newline="")
+    os.replace(temporary, path)
+    return path
+
+
+def publish_kpi_values(values: pd.DataFrame, kpis: list[Kpi], path: Path) -> Path:
+    return write_atomically(path, format_values(values, kpis).to_csv(index=False, lineterminator="\n"))
+
+
+def publish_run_metadata(metadata: dict, path: Path) -> Path:
+    return write_atomically(path, json.dumps(metadata, indent=2, sort_keys=True, default=str) + "\n")
