@@ -1,0 +1,188 @@
+"""End to end: the Prefect monthly flow on a synthetic LA, against a real Prefect
+server (the test harness), checking published figures against an independent
+computation from the extract files, the workbooks' cells, lineage and failure safety."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import date, timedelta
+from pathlib import Path
+
+import numpy as np
+import openpyxl
+import pandas as pd
+import pytest
+
+from qaloop.settings import load_settings
+from tasks.calendar import bank_holidays
+from tasks.synthetic import generate_la
+from tasks.warehouse import make_engine, read_sql
+
+PERIOD = "2024-03"
+PERIOD_START, PERIOD_END = date(2024, 3, 1), date(2024, 3, 31)
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory, prefect_server):
+    from flows.monthly import monthly
+    root = tmp_path_factory.mktemp("e2e")
+    source = root / "extracts"
+    generate_la(source, as_at=date(2024, 4, 5), children=400, seed=7)
+    settings = load_settings(None, synthetic=True, la_code="841", data_dir=root / "data")
+    result = monthly(period=PERIOD, source=str(source), out=str(root / "out"), settings=settings)
+    return {"root": root, "source": source, "settings": settings, "result": result,
+            "out": root / "out" / PERIOD}
+
+
+def published(demo_run) -> pd.DataFrame:
+    return pd.read_csv(demo_run["out"] / "kpi_values.csv", dtype=str, keep_default_na=False)
+
+
+def la_value(frame: pd.DataFrame, kpi_id: str) -> str:
+    row = frame[(frame["kpi_id"] == kpi_id) & (frame["level"] == "la")]
+    assert len(row) == 1
+    return row.iloc[0]["value"]
+
+
+def read_extract(demo_run, table: str) -> pd.DataFrame:
+    return pd.read_csv(demo_run["source"] / f"{table}.csv", dtype=str, keep_default_na=False)
+
+
+def as_dates(series: pd.Series) -> pd.Series:
+    return series.map(lambda text: date.fromisoformat(text[:10]) if text else None).astype(object)
+
+
+def in_period(day: date | None) -> bool:
+    return day is not None and PERIOD_START <= day <= PERIOD_END
+
+
+def independent_working_days(a: date, b: date) -> int:
+    holidays = sorted(bank_holidays(2015, 2030))
+    return int(np.busday_count(a + timedelta(days=1), b + timedelta(days=1), holidays=holidays))
+
+
+def test_outputs_are_published(demo_run):
+    names = sorted(p.name for p in demo_run["out"].iterdir())
+    assert names == ["drift_delay_scorecard_2024-03.xlsx", "kpi_values.csv",
+                     "run_metadata.json", "safety_scorecard_2024-03.xlsx"]
+    frame = published(demo_run)
+    assert list(frame.columns) == ["kpi_id", "period", "level", "unit_id", "unit_name", "value",
+                                   "numerator", "denominator"]
+    assert set(frame["level"]) == {"la", "team", "worker"}
+    assert set(frame.loc[frame["level"] == "la", "unit_id"]) == {"841"}
+    assert (frame["period"] == PERIOD).all()
+
+
+def test_counts_match_an_independent_computation(demo_run):
+    frame = published(demo_run)
+    contacts = as_dates(read_extract(demo_run, "ssd_contacts")["cont_contact_date"])
+    assert la_value(frame, "SAF01") == str(sum(in_period(d) for d in contacts))
+    referrals = as_dates(read_extract(demo_run, "ssd_cin_episodes")["cine_referral_date"])
+    assert la_value(frame, "SAF02") == str(sum(in_period(d) for d in referrals))
+    plans = read_extract(demo_run, "ssd_cp_plans")
+    start, end = as_dates(plans["cppl_cp_plan_start_date"]), as_dates(plans["cppl_cp_plan_end_date"])
+    open_at_end = start.map(lambda d: d is not None and d <= PERIOD_END) & end.map(
+        lambda d: d is None or d > PERIOD_END)
+    assert la_value(frame, "SAF12") == str(plans.loc[open_at_end, "cppl_person_id"].nunique())
+    long_plans = open_at_end & start.map(lambda d: d is not None and (PERIOD_END - d).days >= 548)
+    assert la_value(frame, "DD08") == str(int(long_plans.sum()))
+
+
+def test_saf07_matches_an_independent_working_day_count(demo_run):
+    assessments = read_extract(demo_run, "ssd_cin_assessments")
+    start = as_dates(assessments["cina_assessment_start_date"])
+    auth = as_dates(assessments["cina_assessment_auth_date"])
+    authorised = auth.map(in_period).astype(bool)
+    within = [s is not None and independent_working_days(s, a) <= 45
+              for s, a in zip(start[authorised], auth[authorised])]
+    expected = f"{Decimal_half_up(100 * sum(within), len(within)):.1f}"
+    row = published(demo_run).query("kpi_id == 'SAF07' and level == 'la'").iloc[0]
+    assert (row["value"], row["numerator"], row["denominator"]) == (expected, str(sum(within)), str(len(within)))
+
+
+def Decimal_half_up(numerator: int, denominator: int) -> float:
+    from decimal import ROUND_HALF_UP, Decimal
+    return float((Decimal(numerator) / Decimal(denominator)).quantize(Decimal("0.1"), ROUND_HALF_UP))
+
+
+def test_team_rows_add_up_to_the_la_figure(demo_run):
+    frame = published(demo_run)
+    for kpi_id in ("SAF01", "SAF02", "DD02", "DD08"):
+        teams = frame[(frame["kpi_id"] == kpi_id) & (frame["level"] == "team")]
+        assert sum(int(v) for v in teams["value"]) == int(la_value(frame, kpi_id))
+
+
+def test_every_drift_and_delay_list_has_rows_and_matches_its_sheet(demo_run):
+    frame = published(demo_run)
+    workbook = openpyxl.load_workbook(demo_run["out"] / "drift_delay_scorecard_2024-03.xlsx")
+    for number in range(1, 12):
+        kpi_id = f"DD{number:02d}"
+        count = int(la_value(frame, kpi_id))
+        assert count > 0, f"{kpi_id} has no exceptions in the synthetic LA"
+        sheet = next(workbook[name] for name in workbook.sheetnames if name.startswith(kpi_id))
+        rows = [r for r in sheet.iter_rows(min_row=1, values_only=True) if any(v is not None for v in r)]
+        header_index = next(i for i, r in enumerate(rows) if "person_id" in [str(v).lower() if v else "" for v in r]
+                            or any(str(v).lower().startswith("person") for v in r if v))
+        assert len(rows) - header_index - 1 == count, kpi_id
+
+
+def test_safety_workbook_summary_shows_the_published_value(demo_run):
+    workbook = openpyxl.load_workbook(demo_run["out"] / "safety_scorecard_2024-03.xlsx")
+    assert {"Summary", "Teams", "Workers", "Definitions", "Run"} <= set(workbook.sheetnames)
+    summary = workbook["Summary"]
+    cells = [[c for c in row] for row in summary.iter_rows(values_only=True)]
+    header = next(r for r in cells if PERIOD in [str(v) for v in r])
+    column = [str(v) for v in header].index(PERIOD)
+    saf01 = next(r for r in cells if r and "SAF01" in [str(v) for v in r])
+    assert str(saf01[column]) == la_value(published(demo_run), "SAF01")
+    assert any("SYNTHETIC" in str(v).upper() for r in cells[:5] for v in r if v)
+
+
+def test_run_sheet_and_metadata_carry_lineage(demo_run):
+    metadata = json.loads((demo_run["out"] / "run_metadata.json").read_text())
+    assert metadata["run_id"] == demo_run["result"]["run_id"]
+    assert metadata["period"] == PERIOD and metadata["synthetic"] is True
+    contacts = next(e for e in metadata["extracts"] if e["table_name"] == "ssd_contacts")
+    raw = (demo_run["source"] / "ssd_contacts.csv").read_bytes()
+    assert contacts["sha256"] == hashlib.sha256(raw).hexdigest()
+    run_sheet = openpyxl.load_workbook(demo_run["out"] / "safety_scorecard_2024-03.xlsx")["Run"]
+    texts = {str(v) for row in run_sheet.iter_rows(values_only=True) for v in row if v is not None}
+    assert contacts["sha256"] in texts and demo_run["result"]["run_id"] in texts
+
+
+def test_run_ledger_and_current_version(demo_run):
+    engine = make_engine(demo_run["settings"].resolved_warehouse_url)
+    runs = read_sql(engine, "select run_id, state, period from runs")
+    row = runs[runs["run_id"] == demo_run["result"]["run_id"]].iloc[0]
+    assert (row["state"], row["period"]) == ("Completed", PERIOD)
+    current = read_sql(engine, "select run_id from current_runs where flow = 'monthly' and period = :p",
+                       {"p": PERIOD})
+    assert current["run_id"].tolist() == [demo_run["result"]["run_id"]]
+    engine.dispose()
+
+
+def test_rerun_gives_identical_figures_and_bad_input_loses_nothing(demo_run, tmp_path):
+    from flows.monthly import monthly
+    from tasks.extract import ExtractError
+    settings, out = demo_run["settings"], demo_run["root"] / "out"
+    before = {p.name: p.read_bytes() for p in demo_run["out"].iterdir()}
+    rerun = monthly(period=PERIOD, source=str(demo_run["source"]), out=str(out), settings=settings)
+    after = (demo_run["out"] / "kpi_values.csv").read_bytes()
+    assert after == before["kpi_values.csv"]
+    published_now = {p.name: p.read_bytes() for p in demo_run["out"].iterdir()}
+
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    for path in demo_run["source"].glob("*.csv"):
+        if path.name != "ssd_cp_visits.csv":
+            (broken / path.name).write_bytes(path.read_bytes())
+    with pytest.raises(ExtractError, match="ssd_cp_visits"):
+        monthly(period=PERIOD, source=str(broken), out=str(out), settings=settings)
+    assert {p.name: p.read_bytes() for p in demo_run["out"].iterdir()} == published_now
+    engine = make_engine(settings.resolved_warehouse_url)
+    states = read_sql(engine, "select state from runs order by started_at")["state"].tolist()
+    current = read_sql(engine, "select run_id from current_runs where period = :p", {"p": PERIOD})
+    assert states[-1] == "Failed"
+    assert current["run_id"].tolist() == [rerun["run_id"]]
+    engine.dispose()

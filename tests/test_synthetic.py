@@ -1,0 +1,189 @@
+"""The synthetic demonstration LA: deterministic, on contract, loadable, consistent, and
+with rows on every Drift and Delay exception list at the last complete month end."""
+
+from __future__ import annotations
+
+import csv
+from datetime import date
+
+import pandas as pd
+import pytest
+
+from tasks.calendar import working_days_between
+from tasks.compute import LaContext, compute_period
+from tasks.extract import extract_sources
+from tasks.periods import Period
+from tasks.registry import load_registry
+from tasks.sources import TABLES
+from tasks.synthetic import SyntheticLa, generate_la
+from tasks.warehouse import make_engine, replace_source_tables, upgrade_schema
+
+AS_AT = date(2024, 4, 10)
+MONTH_END = date(2024, 3, 31)  # the last complete month end before AS_AT
+CHILDREN = 300
+DD_IDS = [f"DD{n:02d}" for n in range(1, 12)]
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    """(folder, generator) for a small synthetic LA."""
+    folder = tmp_path_factory.mktemp("synthetic")
+    generator = SyntheticLa(AS_AT, CHILDREN, seed=2024, years=3)
+    generator.generate()
+    generator.write(folder)
+    return folder, generator
+
+
+@pytest.fixture(scope="module")
+def extracts(demo):
+    return extract_sources(str(demo[0]))
+
+
+@pytest.fixture(scope="module")
+def frames(extracts):
+    return {name: extract.frame for name, extract in extracts.items()}
+
+
+@pytest.fixture(scope="module")
+def drift_and_delay(tmp_path_factory, frames):
+    """The DD01-DD11 records at the last complete month end, computed on SQLite."""
+    engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('wh') / 'warehouse.sqlite'}")
+    upgrade_schema(engine)
+    replace_source_tables(engine, frames)
+    registry = [k for k in load_registry() if k.id in DD_IDS]
+    _, records = compute_period(engine, registry, Period.month("2024-03"),
+                                LaContext("999", "Synthetic LA", 20000))
+    engine.dispose()
+    return records[records["in_numerator"] == 1]
+
+
+def test_same_seed_gives_identical_bytes_and_another_seed_differs(tmp_path):
+    first = generate_la(tmp_path / "a", AS_AT, children=120, seed=7)
+    second = generate_la(tmp_path / "b", AS_AT, children=120, seed=7)
+    other = generate_la(tmp_path / "c", AS_AT, children=120, seed=8)
+    assert sorted(first) == sorted(TABLES)
+    for name in TABLES:
+        assert first[name].read_bytes() == second[name].read_bytes(), name
+    assert (tmp_path / "a" / "README.txt").read_bytes() == (tmp_path / "b" / "README.txt").read_bytes()
+    assert first["ssd_person"].read_bytes() != other["ssd_person"].read_bytes()
+    assert first["ssd_cp_visits"].read_bytes() != other["ssd_cp_visits"].read_bytes()
+
+
+def test_every_table_has_the_contract_columns_and_a_synthetic_readme(demo):
+    folder, _ = demo
+    for name, table in TABLES.items():
+        with (folder / f"{name}.csv").open(encoding="utf-8", newline="") as handle:
+            header = next(csv.reader(handle))
+        assert header == table.column_names, name
+    readme = (folder / "README.txt").read_text(encoding="utf-8")
+    assert "SYNTHETIC" in readme and "no real children" in readme.lower().replace("\n", " ")
+
+
+def test_every_file_loads_and_no_table_is_empty(extracts):
+    assert sorted(extracts) == sorted(TABLES)
+    empty = [name for name, extract in extracts.items() if extract.frame.empty]
+    assert empty == []
+    assert len(extracts["ssd_person"].frame) == CHILDREN
+
+
+def test_no_date_after_the_extract_date(frames):
+    for name, frame in frames.items():
+        for column in TABLES[name].columns_of_type("date"):
+            latest = frame[column].dropna().max() if frame[column].notna().any() else None
+            assert latest is None or latest <= AS_AT, f"{name}.{column}: {latest}"
+    # activity reaches past the last complete month end (as-at rules are exercised)
+    assert (frames["ssd_contacts"]["cont_contact_date"] > MONTH_END).any()
+
+
+def test_flags_are_y_or_n_and_ids_carry_table_prefixes(frames):
+    assert set(frames["ssd_cp_visits"]["cppv_cp_visit_seen"]) == {"Y", "N"}
+    assert set(frames["ssd_cin_episodes"]["cine_referral_nfa"]) == {"Y", "N"}
+    assert frames["ssd_person"]["pers_person_id"].str.match(r"^P\d{6}$").all()
+    assert frames["ssd_cin_episodes"]["cine_referral_id"].str.match(r"^R\d{6}$").all()
+    assert set(frames["ssd_person"]["pers_sex"]) == {"M", "F"}
+
+
+def ids(frame: pd.DataFrame, column: str) -> set:
+    return set(frame[column].dropna())
+
+
+def test_key_links_resolve(frames):
+    f = frames
+    assert ids(f["ssd_cp_visits"], "cppv_cp_plan_id") <= ids(f["ssd_cp_plans"], "cppl_cp_plan_id")
+    assert ids(f["ssd_cp_reviews"], "cppr_cp_plan_id") <= ids(f["ssd_cp_plans"], "cppl_cp_plan_id")
+    plan_person = dict(zip(f["ssd_cp_plans"]["cppl_cp_plan_id"], f["ssd_cp_plans"]["cppl_person_id"]))
+    visits = f["ssd_cp_visits"]
+    assert (visits["cppv_cp_plan_id"].map(plan_person) == visits["cppv_person_id"]).all()
+    assert ids(f["ssd_cin_assessments"], "cina_referral_id") <= ids(f["ssd_cin_episodes"], "cine_referral_id")
+    referral_person = dict(zip(f["ssd_cin_episodes"]["cine_referral_id"], f["ssd_cin_episodes"]["cine_person_id"]))
+    assessments = f["ssd_cin_assessments"]
+    assert (assessments["cina_referral_id"].map(referral_person) == assessments["cina_person_id"]).all()
+    icpcs = f["ssd_initial_cp_conference"]
+    assert ids(icpcs, "icpc_s47_enquiry_id") <= ids(f["ssd_s47_enquiry"], "s47e_s47_enquiry_id")
+    assert icpcs["icpc_s47_enquiry_id"].notna().any()
+    # an ICPC with no S47 is a transfer-in
+    assert (icpcs.loc[icpcs["icpc_s47_enquiry_id"].isna(), "icpc_icpc_transfer_in"] == "Y").all()
+    assert ids(f["ssd_cp_plans"], "cppl_icpc_id") <= ids(icpcs, "icpc_icpc_id")
+    involvements = f["ssd_involvements"]
+    assert ids(involvements, "invo_professional_id") <= ids(f["ssd_professionals"], "prof_professional_id")
+    assert ids(involvements, "invo_professional_team") <= ids(f["ssd_department"], "dept_team_id")
+    assert ids(involvements, "invo_person_id") <= ids(f["ssd_person"], "pers_person_id")
+    assert ids(f["ssd_cla_visits"], "clav_cla_id") <= ids(f["ssd_cla_episodes"], "clae_cla_id")
+    assert ids(f["ssd_cla_reviews"], "clar_cla_id") <= ids(f["ssd_cla_episodes"], "clae_cla_id")
+    assert ids(f["ssd_cla_episodes"], "clae_cla_placement_id") <= ids(f["ssd_cla_placement"], "clap_cla_placement_id")
+
+
+def test_qa_and_iro_records_link_to_staff_audits_and_meetings(frames):
+    f = frames
+    staff = f["qa_staff"]
+    practitioners = ids(staff[staff["role"] == "Practitioner"], "staff_id")
+    professionals = ids(f["ssd_professionals"], "prof_staff_id")
+    assert len(practitioners & professionals) >= len(practitioners) - 2  # two former staff
+    assert ids(f["qa_audits"], "auditor_id") <= ids(staff, "staff_id")
+    assert ids(f["qa_audits"], "original_audit_id") <= ids(f["qa_audits"], "audit_id")
+    assert ids(f["qa_moderations"], "audit_id") <= ids(f["qa_audits"], "audit_id")
+    stage_two = f["complaints"][f["complaints"]["stage"] == "2"]
+    stage_one_ids = ids(f["complaints"][f["complaints"]["stage"] == "1"], "complaint_id")
+    assert len(stage_two) > 0 and set(stage_two["parent_complaint_id"]) <= stage_one_ids
+    cla_reviews = f["ssd_cla_reviews"]
+    meetings = {("ICPC", p, d) for p, d in zip(f["ssd_initial_cp_conference"]["icpc_person_id"],
+                                                f["ssd_initial_cp_conference"]["icpc_icpc_date"])}
+    meetings |= {("CP review", p, d) for p, d in zip(f["ssd_cp_reviews"]["cppr_person_id"],
+                                                     f["ssd_cp_reviews"]["cppr_cp_review_date"])}
+    held = cla_reviews[cla_reviews["clar_cla_review_cancelled"] != "Y"]
+    meetings |= {("CLA review", p, d) for p, d in zip(held["clar_cla_person_id"], held["clar_cla_review_date"])}
+    forms = f["iro_monitoring_forms"]
+    form_keys = set(zip(forms["meeting_type"], forms["person_id"], forms["meeting_date"]))
+    assert form_keys <= meetings
+    assert 0.8 < len(form_keys) / len(meetings) < 0.95
+
+
+@pytest.mark.parametrize("kpi_id", DD_IDS)
+def test_every_drift_and_delay_list_has_rows_at_the_last_month_end(drift_and_delay, kpi_id):
+    rows = drift_and_delay[drift_and_delay["kpi_id"] == kpi_id]
+    assert len(rows) > 0, f"{kpi_id} has no exceptions at {MONTH_END}"
+
+
+@pytest.mark.parametrize("kpi_id", [k for k in DD_IDS if k != "DD10"])
+def test_planted_children_are_on_their_list(demo, drift_and_delay, kpi_id):
+    _, generator = demo
+    rows = drift_and_delay[drift_and_delay["kpi_id"] == kpi_id]
+    planted = generator.planted[kpi_id]
+    assert len(planted) == 2
+    assert set(planted) <= set(rows["person_id"])
+
+
+def test_planted_measures_are_the_hand_computed_ones(demo, drift_and_delay):
+    _, generator = demo
+    measures = {(r.kpi_id, r.person_id): r.measure for r in drift_and_delay.itertuples()}
+    for person in generator.planted["DD08"]:  # CP plan started 600 days before the month end
+        assert measures[("DD08", person)] == 600
+    for person in generator.planted["DD09"]:  # referral 800 days before the month end
+        assert measures[("DD09", person)] == 800
+    for person in generator.planted["DD02"]:  # assessment started 99 days before: 2023-12-23
+        assert measures[("DD02", person)] == working_days_between(date(2023, 12, 23), MONTH_END)
+
+
+def test_a_worker_carries_more_than_twenty_children(drift_and_delay):
+    caseloads = drift_and_delay[drift_and_delay["kpi_id"] == "DD10"]["measure"]
+    assert (pd.to_numeric(caseloads) > 20).all() and len(caseloads) >= 1
