@@ -13,8 +13,10 @@
 -- first/second/later sequence; the computed first due date is the 20th working day
 -- after the entry date". The 20th working day after d is the calendar row with
 -- wd_index = wd(d) + 20 and is_working_day = 1; months clamp to the month end.
--- A review dated after period_end does not exist yet. A review whose period of care
--- has no episode has no computed due date (denominator only unless one is recorded).
+-- A review dated after period_end does not exist yet. Only the first review's computed
+-- due date needs the entry date: when the period of care has no episode started by
+-- period_end, a first review without a recorded due date is in the denominator only,
+-- while later reviews are still due 3 or 6 months after the previous review.
 -- person_id: clar_cla_person_id when extracted, else the period of care's child.
 -- The CTEs periods_of_care and held_reviews are identical to
 -- sql/drift_delay/dd07_cla_review_overdue.sql.
@@ -57,7 +59,6 @@ reviews_with_due_dates as (
         hr.*,
         poc.person_id as care_person_id,
         case
-            when poc.cla_id is null then null
             when hr.review_number = 1 then first_due.cal_date
             when hr.review_number = 2 then previous.plus_3_months
             else previous.plus_6_months
