@@ -8,7 +8,11 @@ built-in lists. The same arguments give byte-identical files: one `random.Random
 drives every choice, nothing reads the clock, rows are written in generation order.
 
 `as_at` is the extract date. Activity runs over `years` years up to it (long-running
-cases began earlier), so a few records fall after the last complete month end. No date
+cases began earlier), so a few records fall after the last complete month end. The flow
+of new work (contacts, referrals, assessments, S47s, plan and care starts) is steady
+month to month over the window, with mild seasonal and random variation: first
+episodes start on dates spread evenly over the window (weighted by season, and thinned
+as returning children build up), not at random, so that no month is empty or doubled. No date
 after `as_at` is written: an end, due or completion date still in the future is left
 empty, as an extract taken that day would show it.
 
@@ -19,6 +23,7 @@ end: besides the random journeys (which produce most of them naturally), a few
 
 from __future__ import annotations
 
+import bisect
 import csv
 import random
 from dataclasses import dataclass, field
@@ -84,6 +89,18 @@ CHANGE_REASONS = ["CARPL", "CARPL", "CLOSE", "ALLEG", "STAND", "APPRR", "CREQB",
 CEASED_REASONS = ["E4A"] * 30 + ["E13"] * 8 + ["E41"] * 5 + ["E45"] * 10 + ["E11"] * 10 \
     + ["E12"] * 2 + ["E14"] * 3 + ["E15"] * 2 + ["E16"] + ["E3"] * 2 + ["E8"] * 5
 LEAVING_CARE_AT_18 = ["E17", "E17", "E8", "E8", "E8"]
+# Mild seasonality of new work (per day, by calendar month): quieter in the school summer
+# holiday and at Christmas.
+SEASON = {1: 1.04, 2: 1.03, 3: 1.03, 4: 0.97, 5: 1.02, 6: 1.03, 7: 1.0, 8: 0.9, 9: 1.0,
+          10: 1.03, 11: 1.04, 12: 0.91}
+# Children come back: repeat episodes are about a fifth of all episodes once the returns
+# have built up (they start about a year after the first episodes and build up over
+# about two and a half years), so first episodes thin out as returns build up and the
+# total flow of new work stays steady.
+RETURN_SHARE, RETURN_DELAY_DAYS, RETURN_BUILD_UP_DAYS = 0.22, 330, 900
+# Share of early first episodes that go straight into care, standing in for the children
+# who would step up into care from plans begun before the history starts.
+STEP_UP_SHARE = 0.035
 CLOSE_REASONS = ["RC1", "RC2", "RC3", "RC4", "RC5", "RC6", "RC7"]
 CL_ACCOMMODATION = ["B", "C", "D", "E", "G", "H", "K", "R", "S", "T", "U", "V", "W", "X", "Y", "Z"]
 CL_ACTIVITIES = ["F1"] * 20 + ["P1"] * 5 + ["F2"] * 10 + ["P2"] * 3 + ["F4"] * 8 + ["P4"] * 4 \
@@ -225,6 +242,7 @@ class SyntheticLa:
         self.years = years
         self.rng = random.Random(seed)
         self.window_start = add_months(as_at, -12 * years)
+        self.first_start = self.window_start - timedelta(days=180)  # first episodes from here
         self.month_end = latest_complete_month(as_at).end  # the last complete month end
         self.wd = WorkingDays(date(as_at.year - years - 22, 1, 1), date(as_at.year + 3, 12, 31))
         self.rows: dict[str, list[list]] = {name: [] for name in TABLES}
@@ -272,9 +290,12 @@ class SyntheticLa:
         self.make_departments()
         self.make_staff()
         planted = self.planted_scenarios()
-        random_children = max(0, self.children - len(planted))
-        for _ in range(random_children):
-            self.random_child()
+        kinds = [self.rng.choices(["standard", "legacy_cla", "care_leaver", "disabled"],
+                                  weights=[85, 5, 5, 5])[0]
+                 for _ in range(max(0, self.children - len(planted)))]
+        starts = iter(self.first_episode_starts(sum(k in ("standard", "disabled") for k in kinds)))
+        for kind in kinds:
+            self.random_child(kind, next(starts) if kind in ("standard", "disabled") else None)
         for code, scenario in planted:
             self.planting = code
             scenario()
@@ -400,9 +421,28 @@ class SyntheticLa:
                                 weights=[9, 21, 27, 34, 9])[0]
         return self.rng.randint(*band)
 
-    def random_child(self) -> None:
-        kind = self.rng.choices(["standard", "legacy_cla", "care_leaver", "disabled"],
-                                weights=[83, 7, 5, 5])[0]
+    def first_episode_starts(self, count: int) -> list[date]:
+        """`count` first-episode dates in order, spread evenly (stratified sampling)
+        over the window and the half year before it. The random variation month to month
+        comes from what happens next (returns, contacts that go no further)."""
+        days, cumulative, total = [], [], 0.0
+        day = self.first_start
+        while day <= self.as_at:
+            # seasonal, and fewer first episodes once returning children build up
+            total += SEASON[day.month] * (1 - RETURN_SHARE * self.returns_build_up(day))
+            days.append(day)
+            cumulative.append(total)
+            day += timedelta(days=1)
+        # the i-th child starts at a random point of the i-th of `count` equal slices
+        quantiles = [(i + self.rng.random()) / count * total for i in range(count)]
+        return [days[min(len(days) - 1, bisect.bisect_left(cumulative, q))] for q in quantiles]
+
+    def returns_build_up(self, day: date) -> float:
+        """How far returning children have built up by `day`: 0 (none yet) to 1 (steady)."""
+        days = (day - self.first_start).days - RETURN_DELAY_DAYS
+        return min(1.0, max(0.0, days / RETURN_BUILD_UP_DAYS))
+
+    def random_child(self, kind: str, start: date | None) -> None:
         if kind == "legacy_cla":
             entry = self.window_start - timedelta(days=self.rng.randint(60, 2300))
             child = self.person(self.dob_for_age(entry, self.rng.randint(0, 12)))
@@ -413,18 +453,27 @@ class SyntheticLa:
                          cla_profile=profile)
             return
         if kind == "care_leaver":
-            age_now = self.rng.randint(16, 21)
-            dob = self.dob_for_age(self.as_at, age_now)
-            child = self.person(dob)
-            referral = add_months(dob, 12 * self.rng.randint(11, 15)) + timedelta(days=self.rng.randint(0, 300))
+            # referred at 11-15 and 16-21 now; referrals spread evenly over ten years so
+            # that care starts do not thin out towards as_at
+            referral = self.random_day(self.as_at - timedelta(days=3650), self.as_at)
+            years_ago = (self.as_at - referral).days / 365.25
+            youngest, oldest = max(11, 16 - years_ago), min(16, 22 - years_ago)  # at referral
+            age_days = self.rng.randint(int(youngest * 365.25) + 1, max(int(youngest * 365.25) + 1,
+                                                                         int(oldest * 365.25) - 1))
+            child = self.person(referral - timedelta(days=age_days))
             self.episode(child, referral, route="cla", cla_days=99999,
                          cla_profile=self.rng.choice(["normal", "stable", "unstable"]))
             return
-        start = self.random_day(self.window_start - timedelta(days=180), self.as_at)
         child = self.person(self.dob_for_age(start, self.random_age()))
         disabled = kind == "disabled"
+        # Early in the window some "first" episodes are returns of children known before
+        # the history starts (as many as returns within it have not yet built up to).
+        known_before = self.chance(RETURN_SHARE * (1 - self.returns_build_up(start)))
+        child.had_cp_plan = known_before and self.chance(0.25)
+        into_care = self.chance(STEP_UP_SHARE * (1 - self.returns_build_up(start)))
         for number in range(3):
-            end = self.episode(child, start, disabled=disabled, repeat=number > 0)
+            end = self.episode(child, start, disabled=disabled, repeat=known_before or number > 0,
+                               route="cla" if into_care and number == 0 else None)
             if end is None or not self.chance(0.45 if child.had_cp_plan else 0.22):
                 return
             start = end + timedelta(days=self.rng.randint(20, 450))
@@ -439,10 +488,12 @@ class SyntheticLa:
         pid = child.person_id
         if start >= child.eighteenth:
             return start
-        earlier_contacts = rng.choices([0, 1, 2, 3], weights=[50, 30, 13, 7])[0]
-        for days_before in sorted(rng.randint(5, 300) for _ in range(earlier_contacts)):
-            self.contact(pid, start - timedelta(days=days_before))  # contacts that went no further
         self.contact(pid, start)
+        # later contacts about the (now known) child that went no further: dated after
+        # this contact, so the months just before as_at are not short of contacts
+        later_contacts = rng.choices([0, 1, 2, 3], weights=[50, 30, 13, 7])[0]
+        for days_after in sorted(rng.randint(3, 180) for _ in range(later_contacts)):
+            self.contact(pid, start + timedelta(days=days_after))
         if route is None and self.chance(0.2):
             return start  # a contact that did not become a referral
         referral_date = start + timedelta(days=rng.randint(0, 2))
@@ -837,7 +888,7 @@ class SyntheticLa:
 
     def planted_scenarios(self) -> list:
         """Children built so that every DD01-DD11 list has rows at the last month end."""
-        copies = max(2, self.children // 600)
+        copies = 2  # not more: they cluster on fixed dates and would make monthly counts lumpy
         builders = [("DD01", self.plant_unallocated), ("DD02", self.plant_assessment_overdue),
                     ("DD03", self.plant_s47_no_icpc), ("DD04", self.plant_cp_visit_overdue),
                     ("DD05", self.plant_cp_review_overdue), ("DD06", self.plant_cla_visit_overdue),
@@ -1173,6 +1224,7 @@ class SyntheticLa:
         for _ in range(max(8, round(per_year * 0.04 * self.years))):
             received = self.random_day(self.window_start, self.as_at)
             self.complaint(received, "1", None)
+        self.ensure_an_escalation()
         for _ in range(max(8, round(per_year * 0.05 * self.years))):
             team_id = self.rng.choice([t[0] for t in TEAMS])
             self.rows["compliments"].append([
@@ -1181,6 +1233,17 @@ class SyntheticLa:
                 self.rng.choice(["parent or carer", "child or young person", "professional", "carer"]),
                 self.rng.choice(["communication", "support", "going the extra mile", "outcomes",
                                  "listening"])])
+
+    def ensure_an_escalation(self) -> None:
+        """A small LA may draw no stage 2 complaint: escalate the first answered one."""
+        complaints = self.rows["complaints"]
+        if any(row[2] == "2" for row in complaints):
+            return
+        latest = self.as_at - timedelta(days=30)
+        answered = [row for row in complaints if row[2] == "1" and row[13] and row[13] <= latest
+                    and row[14] != "withdrawn"]
+        if answered:
+            self.complaint(answered[0][13] + timedelta(days=10), "2", answered[0])
 
     COMPLAINT_LIMITS = {"1": (10, 20), "2": (25, 65), "3": (30, 40), "LGSCO": (60, 90)}
     NEXT_STAGE = {"1": ("2", 0.15), "2": ("3", 0.15), "3": ("LGSCO", 0.3)}

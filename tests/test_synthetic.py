@@ -187,3 +187,40 @@ def test_planted_measures_are_the_hand_computed_ones(demo, drift_and_delay):
 def test_a_worker_carries_more_than_twenty_children(drift_and_delay):
     caseloads = drift_and_delay[drift_and_delay["kpi_id"] == "DD10"]["measure"]
     assert (pd.to_numeric(caseloads) > 20).all() and len(caseloads) >= 1
+
+
+STEADY_AS_AT = date(2026, 11, 5)
+LAST_12_MONTHS = [f"{year}-{month:02d}" for year, month in
+                  [(2025, m) for m in range(11, 13)] + [(2026, m) for m in range(1, 11)]]
+PREVIOUS_12_MONTHS = [f"{year}-{month:02d}" for year, month in
+                      [(2024, m) for m in range(11, 13)] + [(2025, m) for m in range(1, 11)]]
+
+
+@pytest.fixture(scope="module")
+def monthly_counts(tmp_path_factory):
+    """{table: {YYYY-MM: rows}} of contacts and referrals for a 3,000-child LA."""
+    folder = tmp_path_factory.mktemp("steady")
+    generate_la(folder, STEADY_AS_AT, children=3000, seed=2024)
+    counts = {}
+    for table, column in (("ssd_contacts", "cont_contact_date"), ("ssd_cin_episodes", "cine_referral_date")):
+        with (folder / f"{table}.csv").open(encoding="utf-8", newline="") as handle:
+            months = [row[column][:7] for row in csv.DictReader(handle)]
+        counts[table] = pd.Series(months).value_counts().to_dict()
+    return counts
+
+
+@pytest.mark.parametrize("table", ["ssd_contacts", "ssd_cin_episodes"])
+def test_new_work_is_steady_over_the_last_twelve_complete_months(monthly_counts, table):
+    counts = [monthly_counts[table].get(month, 0) for month in LAST_12_MONTHS]
+    assert min(counts) >= 0.6 * max(counts), counts
+    # and no trend: the last year is within 10% of the year before
+    previous = sum(monthly_counts[table].get(month, 0) for month in PREVIOUS_12_MONTHS)
+    assert 0.9 <= sum(counts) / previous <= 1.1, (sum(counts), previous)
+
+
+def test_history_before_the_window_is_modest(monthly_counts):
+    """Long-running cases began earlier (and first episodes from half a year before the
+    3-year window), but few contacts come before that."""
+    contacts = monthly_counts["ssd_contacts"]
+    before = sum(n for month, n in contacts.items() if month < "2023-05")
+    assert before < 0.12 * sum(contacts.values()), before
