@@ -46,6 +46,9 @@ class Kpi:
     external: bool = True  # may leave the performance team (aggregate figures only)
     headline: bool = False  # a Directorate Scorecard row
     notes: str = ""
+    # the matching DfE published measure (file, filter, value column, differs note):
+    # parsed by tasks.benchmarks; None = no published benchmark
+    benchmark: dict | None = field(default=None, hash=False, compare=False)
 
     @property
     def sql_path(self) -> Path:
