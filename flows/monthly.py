@@ -1,62 +1,60 @@
 """The monthly flow: extract -> archive -> load -> compute -> store -> publish.
 
     qaloop run monthly --period 2024-03 --source extracts/ --out published/
+
+Scheduled runs pass no period: the latest complete month (Europe/London) is used.
+Ledger, lock, versioned outputs and failure notification: flows/runner.py.
 """
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 
 from prefect import flow
-from prefect.runtime import flow_run
 
-from flows import steps
+from flows import runner, steps
 from qaloop.settings import Settings, code_version, load_settings, redact_url
-from tasks import publish_csv, warehouse
-from tasks.periods import Period
-from tasks.pipeline import la_context, warehouse_engine
+from tasks import locks, publish_csv, warehouse
+from tasks.periods import Period, latest_complete_month
+from tasks.pipeline import la_context
 from tasks.publish_excel import RunInfo
 from tasks.registry import load_registry
 
 
-@flow(name="monthly", log_prints=True)
-def monthly(period: str, source: str, out: str, config: str | None = None,
-            trigger: str = "manual", reason: str | None = None,
-            settings: Settings | None = None) -> dict:
+@flow(name="monthly", log_prints=True, on_failure=[runner.notify_failure],
+      on_crashed=[runner.notify_failure])
+def monthly(period: str | None = None, source: str = "", out: str = "", config: str | None = None,
+            trigger: str = "manual", reason: str | None = None, settings: Settings | None = None,
+            lock_wait_seconds: float = runner.DEFAULT_LOCK_WAIT_SECONDS) -> dict:
     """Publish the Safety and Drift and Delay scorecards and kpi_values.csv for a month."""
     settings = settings or load_settings(config)
-    month = Period.month(period)
-    run_id = str(flow_run.get_id() or uuid.uuid4())
-    engine_url = settings.resolved_warehouse_url
-    engine = warehouse_engine(engine_url)
-    warehouse.start_run(engine, run_id, "monthly", month.id, trigger, code_version(),
-                        redact_url(str(source)), reason)
-    try:
-        outputs = _run_steps(month, source, Path(out) / month.id, settings, run_id, engine_url)
-    except Exception as error:
-        warehouse.finish_run(engine, run_id, "Failed", f"{type(error).__name__}: {error}")
-        raise
-    warehouse.finish_run(engine, run_id, "Completed", outputs=outputs)
-    return {"run_id": run_id, "period": month.id, "outputs": outputs}
+    month = Period.month(period) if period else latest_complete_month(runner.london_today())
+    return runner.ledgered_run("monthly", month.id, source, out, settings, trigger, reason,
+                               lambda run: _run_steps(month, run), lock_wait_seconds)
 
 
-def _run_steps(month: Period, source: str, out_dir: Path, settings: Settings, run_id: str,
-               engine_url: str) -> list[str]:
+def _run_steps(month: Period, run: runner.RunContext) -> list[str]:
+    settings, out_dir = run.settings, run.work_dir
     kpis = load_registry()
     context, population_year = la_context(settings, month)
-    extracts = steps.extract_sources(str(source), settings)
-    manifest = steps.archive_extracts(extracts, settings, run_id, engine_url)
-    steps.load_warehouse(extracts, engine_url)
-    results = steps.compute_scorecards(kpis, month, context, engine_url, settings.trend_months)
-    run = RunInfo(period=month.id, run_id=run_id, code_version=code_version(),
-                  la_code=context.la_code, la_name=context.la_name, synthetic=settings.synthetic,
-                  started_at=warehouse.utcnow().isoformat(timespec="seconds"),
-                  source=redact_url(str(source)), population=context.population_0_17,
-                  population_year=population_year, extracts=manifest)
-    outputs = steps.publish_workbooks(results, kpis, settings, run, out_dir, engine_url)
-    metadata = {**run.__dict__, "outputs": [Path(o).name for o in outputs]}
+    extracts = steps.extract_sources(run.source, settings)
+    manifest = steps.archive_extracts(extracts, settings, run.run_id, run.engine_url)
+    # The source tables are shared by every run: load and compute as one section.
+    with locks.hold(run.engine, "staging", steps.STAGING_WAIT_SECONDS):
+        steps.load_warehouse(extracts, run.engine_url)
+        results = steps.compute_scorecards(kpis, month, context, run.engine_url, settings.trend_months)
+        teams, workers = steps.unit_tables(run.engine_url)
+    info = RunInfo(period=month.id, run_id=run.run_id, code_version=code_version(),
+                   la_code=context.la_code, la_name=context.la_name, synthetic=settings.synthetic,
+                   started_at=warehouse.utcnow().isoformat(timespec="seconds"),
+                   source=redact_url(run.source), population=context.population_0_17,
+                   population_year=population_year, extracts=manifest)
+    outputs = steps.publish_workbooks(results, kpis, settings, info, out_dir, teams, workers)
+    metadata = {**info.__dict__, "outputs": [Path(o).name for o in outputs], "reason": run.reason}
     outputs.append(str(publish_csv.publish_run_metadata(metadata, out_dir / "run_metadata.json")))
-    steps.store_results(results, run_id, month, engine_url)
-    steps.record_artifacts(results, kpis, run, outputs)
+    revised = steps.report_revisions(results, month, run)
+    if revised is not None:
+        outputs.append(revised)
+    steps.store_results(results, run.run_id, month, run.engine_url)
+    steps.record_artifacts(results, kpis, info, outputs, revised)
     return outputs

@@ -9,16 +9,19 @@ from pathlib import Path
 
 from prefect import task
 from prefect.artifacts import create_link_artifact, create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
 from prefect.logging import get_run_logger
 
 from qaloop.settings import Settings
-from tasks import extract, pipeline, publish_csv, warehouse
+from tasks import extract, pipeline, publish_csv, versions, warehouse
 from tasks.periods import Period
 from tasks.publish_excel import RunInfo, publish_scorecard
 from tasks.rag import targets_for
 from tasks.registry import Kpi, by_scorecard
 
 SCORECARDS = {"safety": "Safety Scorecard", "drift_delay": "Drift and Delay Scorecard"}
+STAGING_WAIT_SECONDS = 3600  # another run's load-and-compute section, normally seconds
+DATA_QUALITY_NOT_CHECKED = "not checked"
 
 
 @task(name="extract_sources", retries=2, retry_delay_seconds=[5, 30],
@@ -46,6 +49,11 @@ def load_warehouse(extracts, engine_url: str) -> dict[str, int]:
     return counts
 
 
+@task(name="unit_tables")
+def unit_tables(engine_url: str):
+    return pipeline.unit_tables(pipeline.warehouse_engine(engine_url))
+
+
 @task(name="compute_scorecards")
 def compute_scorecards(kpis: list[Kpi], period: Period, context, engine_url: str,
                        trend_months: int) -> pipeline.PeriodResults:
@@ -71,8 +79,7 @@ def _concat(first, second):
 
 @task(name="publish_workbooks")
 def publish_workbooks(results: pipeline.PeriodResults, kpis: list[Kpi], settings: Settings,
-                      run: RunInfo, out_dir: Path, engine_url: str) -> list[str]:
-    teams, workers = pipeline.unit_tables(pipeline.warehouse_engine(engine_url))
+                      run: RunInfo, out_dir: Path, teams, workers) -> list[str]:
     targets = targets_for(kpis, settings.targets)
     outputs = []
     for scorecard in SCORECARDS:
@@ -84,11 +91,40 @@ def publish_workbooks(results: pipeline.PeriodResults, kpis: list[Kpi], settings
     return outputs
 
 
-def summary_markdown(results: pipeline.PeriodResults, kpis: list[Kpi], run: RunInfo) -> str:
-    """Headline LA figures and exception counts for the run's Prefect artifact."""
+@task(name="report_revisions", cache_policy=NO_CACHE)
+def report_revisions(results: pipeline.PeriodResults, period: Period, run) -> str | None:
+    """When this run replaces a published version of the period and any figure changed,
+    write revisions_<period>.csv (old and new value, both run ids, the reason)."""
+    previous = warehouse.current_run_id(run.engine, run.flow, period.id)
+    if previous is None:
+        return None
+    old = warehouse.run_values(run.engine, previous)
+    changed = versions.revisions(old[old["period"] == period.id], results.values, previous,
+                                 run.run_id, run.reason)
+    get_run_logger().info("%d published figures of %s revised by this run (previous run %s)",
+                          len(changed), period.id, previous)
+    if changed.empty:
+        return None
+    return str(versions.write_revisions(changed, run.work_dir / f"revisions_{period.id}.csv"))
+
+
+def exception_counts(values, kpis: list[Kpi]) -> dict[str, int]:
+    la = values[values["level"] == "la"].set_index("kpi_id")["value"]
+    return {k.id: int(la.get(k.id) or 0) for k in kpis if k.kind == "exception" and k.id in la.index}
+
+
+def summary_markdown(results: pipeline.PeriodResults, kpis: list[Kpi], run: RunInfo,
+                     data_quality: str = DATA_QUALITY_NOT_CHECKED, revisions: str | None = None) -> str:
+    """Headline LA figures, counts of exceptions and the data-quality state for the
+    run's Prefect artifact."""
     la = results.values[results.values["level"] == "la"].set_index("kpi_id")
+    counts = exception_counts(results.values, kpis)
     lines = [f"# {run.la_name}: monthly scorecards for {run.period}",
              "", "**SYNTHETIC DATA**" if run.synthetic else "", "",
+             f"- Run: `{run.run_id}`", f"- Data quality: {data_quality}",
+             f"- Exceptions listed: {sum(counts.values())} "
+             f"({', '.join(f'{k} {v}' for k, v in counts.items())})",
+             f"- Revisions: {Path(revisions).name if revisions else 'none'}", "",
              "| KPI | name | value |", "|---|---|---|"]
     for kpi in kpis:
         value = la["value"].get(kpi.id)
@@ -98,8 +134,47 @@ def summary_markdown(results: pipeline.PeriodResults, kpis: list[Kpi], run: RunI
 
 
 @task(name="record_artifacts")
-def record_artifacts(results, kpis: list[Kpi], run: RunInfo, outputs: list[str]) -> None:
-    create_markdown_artifact(summary_markdown(results, kpis, run), key=f"monthly-{run.period}",
+def record_artifacts(results, kpis: list[Kpi], run: RunInfo, outputs: list[str],
+                     revisions: str | None = None,
+                     data_quality: str = DATA_QUALITY_NOT_CHECKED) -> None:
+    create_markdown_artifact(summary_markdown(results, kpis, run, data_quality, revisions),
+                             key=f"monthly-{run.period}",
                              description=f"Headline figures for {run.period}")
+    record_links(outputs)
+
+
+def record_links(outputs: list[str]) -> None:
     for output in outputs:
         create_link_artifact(Path(output).resolve().as_uri(), link_text=Path(output).name)
+
+
+# --- daily and weekly: live lists as at one day --------------------------------------
+
+@task(name="compute_live_lists", cache_policy=NO_CACHE)
+def compute_live_lists(kpis: list[Kpi], period: Period, context, engine_url: str):
+    """Figures at every level and the attributed rows, as at the period's end day."""
+    from tasks.compute import compute_period
+    values, records = compute_period(pipeline.warehouse_engine(engine_url), kpis, period, context)
+    get_run_logger().info("computed %d figures and %d listed rows as at %s", len(values),
+                          int(records["in_numerator"].sum()) if len(records) else 0, period.id)
+    return values, records
+
+
+@task(name="store_live_results", cache_policy=NO_CACHE)
+def store_live_results(values, records, run_id: str, flow: str, period: Period, engine_url: str) -> None:
+    warehouse.store_results(pipeline.warehouse_engine(engine_url), run_id, flow, period.id,
+                            values, records)
+
+
+@task(name="record_live_artifacts", cache_policy=NO_CACHE)
+def record_live_artifacts(flow: str, values, kpis: list[Kpi], run: RunInfo, outputs: list[str],
+                          data_quality: str = DATA_QUALITY_NOT_CHECKED) -> None:
+    la = values[values["level"] == "la"].set_index("kpi_id")["value"]
+    lines = [f"# {run.la_name}: {flow} exception lists as at {run.period}", "",
+             "**SYNTHETIC DATA**" if run.synthetic else "", "",
+             f"- Run: `{run.run_id}`", f"- Data quality: {data_quality}",
+             f"- Workbooks: {len(outputs)}", "", "| KPI | name | listed |", "|---|---|---|"]
+    lines += [f"| {k.id} | {k.name} | {int(la.get(k.id) or 0)} |" for k in kpis]
+    create_markdown_artifact("\n".join(lines), key=f"{flow}-{run.period}",
+                             description=f"{flow} exception counts as at {run.period}")
+    record_links(outputs)

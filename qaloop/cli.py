@@ -3,6 +3,11 @@
     qaloop demo [--out DIR] [--children N] [--period YYYY-MM]
     qaloop generate --out DIR [--children N] [--seed N] [--as-at YYYY-MM-DD]
     qaloop run monthly --period YYYY-MM --source DIR_OR_URL --out DIR [--config FILE]
+    qaloop run daily|weekly [--as-at YYYY-MM-DD] --source DIR_OR_URL --out DIR [--config FILE]
+    qaloop rerun monthly --from YYYY-MM --to YYYY-MM --source DIR_OR_URL --out DIR
+                 [--reason TEXT] [--max-parallel N] [--config FILE]
+    qaloop serve [--source DIR_OR_URL] [--out DIR] [--config FILE]
+    qaloop status [--config FILE]
 """
 
 from __future__ import annotations
@@ -26,7 +31,8 @@ def prepare_prefect_environment(data_dir: Path) -> None:
     os.environ.setdefault("DO_NOT_TRACK", "1")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     if "PREFECT_API_URL" not in os.environ:
-        os.environ.setdefault("PREFECT_HOME", str((data_dir / "prefect").resolve()))
+        home = Path(os.environ.setdefault("PREFECT_HOME", str((data_dir / "prefect").resolve())))
+        home.mkdir(parents=True, exist_ok=True)  # its SQLite database cannot be created otherwise
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -49,11 +55,31 @@ def build_parser() -> argparse.ArgumentParser:
                           help="extract date (default: 5 days after the latest complete month)")
 
     run = commands.add_parser("run", help="run a flow for one period")
-    run.add_argument("flow", choices=["monthly"])
-    run.add_argument("--period", required=True, help="YYYY-MM")
+    run.add_argument("flow", choices=["monthly", "daily", "weekly"])
+    run.add_argument("--period", help="YYYY-MM (monthly; default: the latest complete month)")
+    run.add_argument("--as-at", help="YYYY-MM-DD (daily, weekly; default: yesterday)")
     run.add_argument("--source", required=True, help="drop folder or SQLAlchemy URL")
     run.add_argument("--out", required=True, help="folder for the published outputs")
     run.add_argument("--config", default=None, help="TOML configuration file")
+    run.add_argument("--reason", default=None, help="why this run (kept in the run ledger)")
+
+    rerun = commands.add_parser("rerun", help="re-run historic periods (backfill)")
+    rerun.add_argument("flow", choices=["monthly"])
+    rerun.add_argument("--from", dest="first", required=True, help="first period, YYYY-MM")
+    rerun.add_argument("--to", dest="last", required=True, help="last period, YYYY-MM")
+    rerun.add_argument("--source", required=True, help="drop folder or SQLAlchemy URL")
+    rerun.add_argument("--out", required=True, help="folder for the published outputs")
+    rerun.add_argument("--reason", default=None, help="why (kept in the ledger and revisions report)")
+    rerun.add_argument("--max-parallel", type=int, default=None, help="periods at a time (default 2)")
+    rerun.add_argument("--config", default=None, help="TOML configuration file")
+
+    serve = commands.add_parser("serve", help="run every cadence on its schedule (Prefect serve)")
+    serve.add_argument("--source", default=None, help="default: $QALOOP_SOURCE")
+    serve.add_argument("--out", default=None, help="default: $QALOOP_PUBLISH_DIR")
+    serve.add_argument("--config", default=None, help="default: $QALOOP_CONFIG")
+
+    status = commands.add_parser("status", help="latest runs, next scheduled runs, source freshness")
+    status.add_argument("--config", default=None, help="TOML configuration file")
     return parser
 
 
@@ -95,30 +121,101 @@ def command_demo(args) -> int:
 def command_run(args) -> int:
     from qaloop.settings import load_settings
     settings = load_settings(args.config)
-    return _run_monthly(args.period, args.source, args.out, settings, config=args.config)
+    if args.flow == "monthly":
+        return _run_monthly(args.period, args.source, args.out, settings, config=args.config,
+                            reason=args.reason)
+    prepare_prefect_environment(settings.data_dir)
+    from flows import exceptions
+    flow = exceptions.daily if args.flow == "daily" else exceptions.weekly
+    return _report(args.flow, args.as_at or "yesterday", lambda: flow(
+        as_at=args.as_at, source=args.source, out=args.out, config=args.config,
+        reason=args.reason, settings=settings))
 
 
-def _run_monthly(period: str, source: str, out: str, settings, config: str | None = None) -> int:
+def _run_monthly(period: str | None, source: str, out: str, settings, config: str | None = None,
+                 reason: str | None = None) -> int:
     prepare_prefect_environment(settings.data_dir)
     from flows.monthly import monthly
+    return _report("monthly", period or "the latest month", lambda: monthly(
+        period=period, source=source, out=out, config=config, reason=reason, settings=settings))
+
+
+def _report(flow: str, period: str, call) -> int:
+    """Run one flow and print what it published, or why it published nothing."""
+    from flows.runner import RunRefused
     from tasks.extract import ExtractError
     started = time.perf_counter()
     try:
-        result = monthly(period=period, source=source, out=out, config=config, settings=settings)
+        result = call()
     except ExtractError as error:
-        print(f"qaloop: the {period} run stopped on bad input, nothing was published: {error}",
-              file=sys.stderr)
+        print(f"qaloop: the {flow} {period} run stopped on bad input, nothing was published: "
+              f"{error}", file=sys.stderr)
         return 2
-    print(f"\nmonthly run {result['run_id']} for {result['period']} finished in "
-          f"{time.perf_counter() - started:.1f} s; published:")
+    except RunRefused as error:
+        print(f"qaloop: {error}", file=sys.stderr)
+        return 3
+    if result.get("skipped"):
+        print(f"qaloop: {result['skipped']}")
+        return 0
+    print(f"\n{flow} run {result['run_id']} for {result['period']} finished in "
+          f"{time.perf_counter() - started:.1f} s; published in {result.get('published', '')}:")
     for output in result["outputs"]:
         print(f"  {output}")
     return 0
 
 
+def command_rerun(args) -> int:
+    from qaloop.settings import load_settings
+    settings = load_settings(args.config)
+    prepare_prefect_environment(settings.data_dir)
+    from prefect.task_runners import ThreadPoolTaskRunner
+
+    from flows.backfill import rerun_monthly
+    flow = rerun_monthly
+    if args.max_parallel:
+        flow = rerun_monthly.with_options(task_runner=ThreadPoolTaskRunner(max_workers=args.max_parallel))
+    started = time.perf_counter()
+    try:
+        results = flow(first=args.first, last=args.last, source=args.source, out=args.out,
+                       config=args.config, reason=args.reason, settings=settings)
+    except Exception as error:
+        print(f"qaloop: re-run {args.first}..{args.last} did not complete: {error}", file=sys.stderr)
+        return 1
+    print(f"\nre-ran {len(results)} periods in {time.perf_counter() - started:.1f} s:")
+    for result in results:
+        revised = [o for o in result["outputs"] if "revisions_" in o]
+        print(f"  {result['period']}  run {result['run_id']}"
+              + (f"  revised figures: {revised[0]}" if revised else "  no figure changed"))
+    return 0
+
+
+def command_serve(args) -> int:
+    from qaloop.settings import load_settings
+    settings = load_settings(args.config)
+    prepare_prefect_environment(settings.data_dir)
+    if "PREFECT_API_URL" not in os.environ:
+        print("qaloop serve: PREFECT_API_URL is not set; start a server first "
+              "(`prefect server start`, see deployments/README.md) and export "
+              "PREFECT_API_URL=http://127.0.0.1:4200/api", file=sys.stderr)
+        return 2
+    from flows.cadences import serve_all
+    serve_all({"source": args.source, "out": args.out, "config": args.config})
+    return 0
+
+
+def command_status(args) -> int:
+    from flows.status import status_text
+    from qaloop.settings import load_settings
+    from tasks.pipeline import warehouse_engine
+    settings = load_settings(args.config)
+    print(status_text(warehouse_engine(settings.resolved_warehouse_url)))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    handlers = {"demo": command_demo, "generate": command_generate, "run": command_run}
+    handlers = {"demo": command_demo, "generate": command_generate, "run": command_run,
+                "rerun": command_rerun, "serve": command_serve, "status": command_status}
     return handlers[args.command](args)
 
 

@@ -36,6 +36,18 @@ class SourceMapping:
 
 
 @dataclass(frozen=True)
+class Notifications:
+    """Where failures (and data-quality alerts) are sent: email over SMTP and/or a webhook.
+    Empty values switch a channel off. QALOOP_SMTP_* / QALOOP_WEBHOOK_URL override."""
+
+    smtp_host: str = ""
+    smtp_port: int = 25
+    smtp_from: str = "qaloop@localhost"
+    smtp_to: tuple[str, ...] = ()
+    webhook_url: str = ""
+
+
+@dataclass(frozen=True)
 class Settings:
     la_code: str = "841"
     data_dir: Path = Path(".qaloop")
@@ -48,6 +60,7 @@ class Settings:
     synthetic: bool = False
     targets: dict[str, KpiTarget] = field(default_factory=dict)
     mappings: dict[str, SourceMapping] = field(default_factory=dict)
+    notifications: Notifications = field(default_factory=Notifications)
 
     @property
     def resolved_warehouse_url(self) -> str:
@@ -80,7 +93,28 @@ def load_settings(config_file: str | Path | None = None, **overrides) -> Setting
         "warehouse_url": os.environ.get(f"{ENV_PREFIX}WAREHOUSE_URL"),
         "reference_dir": _path_or_none(os.environ.get(f"{ENV_PREFIX}REFERENCE_DIR")),
     }
+    base = base.with_overrides(notifications=_notifications_from_env(base.notifications))
     return base.with_overrides(**env).with_overrides(**overrides)
+
+
+def _notifications_from_mapping(raw: dict) -> Notifications:
+    recipients = raw.get("smtp_to", ())
+    if isinstance(recipients, str):
+        recipients = [r.strip() for r in recipients.split(",") if r.strip()]
+    return Notifications(smtp_host=str(raw.get("smtp_host", "")), smtp_port=int(raw.get("smtp_port", 25)),
+                         smtp_from=str(raw.get("smtp_from", "qaloop@localhost")),
+                         smtp_to=tuple(recipients), webhook_url=str(raw.get("webhook_url", "")))
+
+
+def _notifications_from_env(current: Notifications) -> Notifications:
+    raw = {"smtp_host": current.smtp_host, "smtp_port": current.smtp_port,
+           "smtp_from": current.smtp_from, "smtp_to": list(current.smtp_to),
+           "webhook_url": current.webhook_url}
+    for key in raw:
+        value = os.environ.get(f"{ENV_PREFIX}{key.upper()}")
+        if value:
+            raw[key] = value
+    return _notifications_from_mapping(raw)
 
 
 def _path_or_none(value: str | None) -> Path | None:
@@ -104,7 +138,8 @@ def _settings_from_mapping(raw: dict) -> Settings:
     for key in ("data_dir", "reference_dir"):
         if key in raw:
             simple[key] = Path(raw[key])
-    return Settings(targets=targets, mappings=mappings, **simple)
+    notifications = _notifications_from_mapping(raw.get("notifications", {}))
+    return Settings(targets=targets, mappings=mappings, notifications=notifications, **simple)
 
 
 def _float_or_none(value) -> float | None:

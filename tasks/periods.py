@@ -78,3 +78,19 @@ def months_between(first: str, last: str) -> list[Period]:
     while periods[-1] < end:
         periods.append(periods[-1].shift(1))
     return periods
+
+
+@dataclass(frozen=True, order=True)
+class MonthToDate(Period):
+    """The month so far, as at one day (the daily and weekly runs): period_start is the
+    1st of the month, period_end the as-at day, so "as at period_end" exception lists are
+    live lists as at that day and "in month" counts are month-to-date. Its id is the day
+    (YYYY-MM-DD), so these figures never collide with a month's."""
+
+    @classmethod
+    def as_at(cls, day: date) -> "MonthToDate":
+        return cls(day.replace(day=1), day)
+
+    @property
+    def id(self) -> str:
+        return self.end.isoformat()

@@ -1,0 +1,131 @@
+"""The daily exception lists and the weekly team packs: live lists as at one day.
+
+The as-at day defaults to yesterday (Europe/London) and the figures are computed for
+the month to date (`MonthToDate`: period_start = the 1st, period_end = the as-at day),
+so "at period_end" lists (DD01-DD11) are live lists as at that day, and SAF22 counts
+missing episodes started this month so far.
+
+    qaloop run daily  --as-at 2024-03-14 --source extracts/ --out published/
+    qaloop run weekly --as-at 2024-03-17 --source extracts/ --out published/
+
+Outputs: OUT/daily/<day>/daily_exceptions_<day>.xlsx (+ .csv of every listed row) and
+OUT/weekly/<day>/team_pack_<team>_<day>.xlsx, one per team with listed rows.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from pathlib import Path
+
+import pandas as pd
+from prefect import flow
+
+from flows import runner, steps
+from qaloop.settings import Settings, code_version, load_settings, redact_url
+from tasks import locks, warehouse
+from tasks.periods import MonthToDate
+from tasks.pipeline import la_context
+from tasks.publish_exceptions import (publish_exception_csv, publish_exceptions_workbook,
+                                      team_pack_name)
+from tasks.publish_excel import RunInfo
+from tasks.registry import Kpi, load_registry
+
+# The lists managers act on each morning: unallocated cases, assessment and S47
+# timescales, visits overdue (CP, CLA) and children missing.
+DAILY_KPIS = ("DD01", "DD02", "DD03", "DD04", "DD06", "SAF22")
+
+
+def weekly_kpis(kpis: list[Kpi]) -> list[Kpi]:
+    """Every drift-and-delay exception list, then children missing."""
+    lists = [k for k in kpis if k.scorecard == "drift_delay" and k.kind == "exception"]
+    return lists + [k for k in kpis if k.id == "SAF22"]
+
+
+def daily_kpis(kpis: list[Kpi]) -> list[Kpi]:
+    by_id = {k.id: k for k in kpis}
+    return [by_id[kpi_id] for kpi_id in DAILY_KPIS]
+
+
+def as_at_day(as_at: str | None) -> date:
+    return date.fromisoformat(as_at) if as_at else runner.london_today() - timedelta(days=1)
+
+
+def _live_run(flow_name: str, choose_kpis, publish, as_at, source, out, config, trigger, reason,
+              settings, working_days_only, lock_wait_seconds) -> dict:
+    settings = settings or load_settings(config)
+    today = runner.london_today()
+    period = MonthToDate.as_at(as_at_day(as_at))
+    if working_days_only and not runner.is_working_day(today):
+        return runner.record_skipped(settings, flow_name, period.id, trigger,
+                                     f"{today} is not a working day: no {flow_name} lists published")
+
+    def work(run: runner.RunContext) -> list[str]:
+        kpis = choose_kpis(load_registry())
+        context, population_year = la_context(settings, period)
+        extracts = steps.extract_sources(run.source, settings)
+        manifest = steps.archive_extracts(extracts, settings, run.run_id, run.engine_url)
+        with locks.hold(run.engine, "staging", steps.STAGING_WAIT_SECONDS):
+            steps.load_warehouse(extracts, run.engine_url)
+            values, records = steps.compute_live_lists(kpis, period, context, run.engine_url)
+            teams, workers = steps.unit_tables(run.engine_url)
+        info = RunInfo(period=period.id, run_id=run.run_id, code_version=code_version(),
+                       la_code=context.la_code, la_name=context.la_name,
+                       synthetic=settings.synthetic,
+                       started_at=warehouse.utcnow().isoformat(timespec="seconds"),
+                       source=redact_url(run.source), population=context.population_0_17,
+                       population_year=population_year, extracts=manifest)
+        outputs = publish(run.work_dir, kpis, values, records, teams, workers, info)
+        steps.store_live_results(values, records, run.run_id, flow_name, period, run.engine_url)
+        steps.record_live_artifacts(flow_name, values, kpis, info, outputs)
+        return outputs
+
+    return runner.ledgered_run(flow_name, period.id, source, out, settings, trigger, reason, work,
+                               lock_wait_seconds)
+
+
+def publish_daily(folder: Path, kpis, values, records, teams, workers, info: RunInfo) -> list[str]:
+    workbook = publish_exceptions_workbook(
+        folder / f"daily_exceptions_{info.period}.xlsx",
+        f"{info.la_name}: daily exception lists as at {info.period}",
+        kpis, values, records, teams, workers, info)
+    rows = publish_exception_csv(records, kpis, folder / f"daily_exceptions_{info.period}.csv")
+    return [str(workbook), str(rows)]
+
+
+def teams_with_rows(records: pd.DataFrame, kpis: list[Kpi]) -> list[str]:
+    listed = records[records["kpi_id"].isin([k.id for k in kpis])
+                     & (pd.to_numeric(records["in_numerator"]).fillna(0) == 1)]
+    return sorted(listed["team_id"].astype(str).unique())
+
+
+def publish_team_packs(folder: Path, kpis, values, records, teams, workers, info: RunInfo) -> list[str]:
+    names = dict(zip(teams["team_id"].astype(str), teams["team_name"]))
+    outputs = []
+    for team_id in teams_with_rows(records, kpis):
+        title = f"{info.la_name}: team pack for {names.get(team_id, team_id)}, as at {info.period}"
+        outputs.append(str(publish_exceptions_workbook(
+            folder / team_pack_name(team_id, info.period), title, kpis, values, records,
+            teams, workers, info, team_id=team_id)))
+    return outputs
+
+
+@flow(name="daily", log_prints=True, on_failure=[runner.notify_failure],
+      on_crashed=[runner.notify_failure])
+def daily(as_at: str | None = None, source: str = "", out: str = "", config: str | None = None,
+          trigger: str = "manual", reason: str | None = None, settings: Settings | None = None,
+          working_days_only: bool = False,
+          lock_wait_seconds: float = runner.DEFAULT_LOCK_WAIT_SECONDS) -> dict:
+    """The live exception lists as at `as_at` (default yesterday) in one workbook."""
+    return _live_run("daily", daily_kpis, publish_daily, as_at, source, out, config, trigger,
+                     reason, settings, working_days_only, lock_wait_seconds)
+
+
+@flow(name="weekly", log_prints=True, on_failure=[runner.notify_failure],
+      on_crashed=[runner.notify_failure])
+def weekly(as_at: str | None = None, source: str = "", out: str = "", config: str | None = None,
+           trigger: str = "manual", reason: str | None = None, settings: Settings | None = None,
+           working_days_only: bool = False,
+           lock_wait_seconds: float = runner.DEFAULT_LOCK_WAIT_SECONDS) -> dict:
+    """One team pack per team: the team's figures and listed rows as at `as_at`."""
+    return _live_run("weekly", weekly_kpis, publish_team_packs, as_at, source, out, config,
+                     trigger, reason, settings, working_days_only, lock_wait_seconds)

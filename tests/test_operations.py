@@ -1,0 +1,334 @@
+"""Issue 4 against a real Prefect server (the session test harness): deployments and
+their schedules, historic re-runs, revisions, versioned outputs, the per-period lock,
+failure notifications over real SMTP, daily and weekly lists, and `qaloop status`."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import shutil
+import socket
+import threading
+import time
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pytest
+
+from qaloop.settings import Notifications, load_settings
+from tasks import locks
+from tasks.synthetic import generate_la
+from tasks.warehouse import make_engine, read_sql
+
+MONTHS = ["2024-01", "2024-02", "2024-03"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def source(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("ops") / "extracts"
+    generate_la(folder, as_at=date(2024, 4, 5), children=200, seed=11)
+    return folder
+
+
+def settings_in(folder: Path, **changes):
+    return load_settings(None, synthetic=True, la_code="841", data_dir=folder, trend_months=2,
+                         **changes)
+
+
+def current_values(settings, period: str) -> pd.DataFrame:
+    engine = make_engine(settings.resolved_warehouse_url)
+    frame = read_sql(engine, "select v.kpi_id, v.level, v.unit_id, v.value, v.numerator, v.denominator "
+                             "from kpi_values v join current_runs c on c.run_id = v.run_id "
+                             "where c.flow = 'monthly' and c.period = :p and v.period = :p",
+                     {"p": period})
+    engine.dispose()
+    return frame.sort_values(["kpi_id", "level", "unit_id"]).reset_index(drop=True)
+
+
+# --- deployments -------------------------------------------------------------------------
+
+def test_deployments_exist_with_their_schedules_and_next_runs(prefect_server, tmp_path):
+    from prefect.client.orchestration import get_client
+    from prefect.server.schemas.schedules import CronSchedule
+
+    from flows.cadences import build_deployments
+    deployments, notes = build_deployments({"source": str(tmp_path / "in"), "out": str(tmp_path / "out")})
+    assert sorted(d.name for d in deployments) == ["daily-exceptions", "monthly-scorecards",
+                                                   "weekly-team-packs"]
+    assert notes == ["quarterly-qa-report: not served (quarterly QA report flow not built yet)",
+                     "six-monthly-qa-report: not served (six-monthly QA report flow not built yet)"]
+    for deployment in deployments:
+        deployment.apply()
+
+    after = datetime(2026, 3, 27, 12, 0, tzinfo=timezone.utc)  # Friday; BST starts Sun 29 March
+    expected = {
+        "daily/daily-exceptions": ("30 6 * * 1-5", True, ["2026-03-30T05:30:00+00:00",
+                                                          "2026-03-31T05:30:00+00:00"]),
+        "weekly/weekly-team-packs": ("0 7 * * 1", True, ["2026-03-30T06:00:00+00:00",
+                                                         "2026-04-06T06:00:00+00:00"]),
+        # second Mondays: 13 April (6 April is the first), 11 May
+        "monthly/monthly-scorecards": ("30 7 8-14 * 1", False, ["2026-04-13T06:30:00+00:00",
+                                                                "2026-05-11T06:30:00+00:00"]),
+    }
+    with get_client(sync_client=True) as client:
+        for name, (cron, day_or, runs) in expected.items():
+            deployment = client.read_deployment_by_name(name)
+            assert len(deployment.schedules) == 1 and deployment.schedules[0].active
+            schedule = deployment.schedules[0].schedule
+            assert (schedule.cron, schedule.timezone, schedule.day_or) == (cron, "Europe/London", day_or)
+            assert deployment.parameters["source"] == str(tmp_path / "in")
+            assert deployment.parameters["trigger"] == "schedule"
+            import asyncio
+            dates = asyncio.run(CronSchedule(**schedule.model_dump()).get_dates(n=2, start=after))
+            assert [d.astimezone(timezone.utc).isoformat() for d in dates] == runs
+        daily = client.read_deployment_by_name("daily/daily-exceptions")
+        assert daily.parameters["working_days_only"] is True
+
+
+def test_next_runs_follow_london_time():
+    from flows.cadences import load_cadences, next_runs
+    monthly = next(c for c in load_cadences() if c.name == "monthly-scorecards")
+    winter = next_runs(monthly, datetime(2026, 11, 22, tzinfo=timezone.utc), 2)
+    assert [d.isoformat() for d in winter] == ["2026-12-14T07:30:00+00:00", "2027-01-11T07:30:00+00:00"]
+
+
+# --- historic re-runs, versions and revisions ----------------------------------------------
+
+@pytest.fixture(scope="module")
+def single_and_backfill(source, tmp_path_factory, prefect_server):
+    from flows.backfill import rerun_monthly
+    from flows.monthly import monthly
+    root = tmp_path_factory.mktemp("backfill")
+    single = settings_in(root / "single-data")
+    singles = {p: monthly(period=p, source=str(source), out=str(root / "single-out"), settings=single)
+               for p in MONTHS}
+    backfill = settings_in(root / "backfill-data")
+    results = rerun_monthly(first=MONTHS[0], last=MONTHS[-1], source=str(source),
+                            out=str(root / "backfill-out"), settings=backfill, reason="year re-run")
+    return {"root": root, "single": single, "singles": singles, "backfill": backfill,
+            "results": results}
+
+
+def test_backfill_figures_are_identical_to_single_runs(single_and_backfill):
+    runs = single_and_backfill
+    assert [r["period"] for r in runs["results"]] == MONTHS
+    for period in MONTHS:
+        single, backfill = current_values(runs["single"], period), current_values(runs["backfill"], period)
+        assert len(single) > 100
+        pd.testing.assert_frame_equal(single, backfill)
+        single_csv = runs["root"] / "single-out" / period / "kpi_values.csv"
+        backfill_csv = runs["root"] / "backfill-out" / period / "kpi_values.csv"
+        assert single_csv.read_bytes() == backfill_csv.read_bytes()
+    engine = make_engine(runs["backfill"].resolved_warehouse_url)
+    ledger = read_sql(engine, "select period, trigger, reason, state from runs order by period")
+    engine.dispose()
+    assert ledger.values.tolist() == [[p, "backfill", "year re-run", "Completed"] for p in MONTHS]
+
+
+def test_each_run_is_kept_and_the_current_version_is_a_switched_link(single_and_backfill):
+    runs = single_and_backfill
+    out = runs["root"] / "backfill-out"
+    for result in runs["results"]:
+        published = out / result["period"]
+        assert published.is_symlink()
+        assert published.resolve() == (out / "runs" / "monthly" / result["period"] / result["run_id"]).resolve()
+        assert sorted(p.name for p in published.iterdir()) == [
+            f"drift_delay_scorecard_{result['period']}.xlsx", "kpi_values.csv", "run_metadata.json",
+            f"safety_scorecard_{result['period']}.xlsx"]
+
+
+def test_rerun_with_newer_extracts_writes_a_revisions_report(single_and_backfill, source, tmp_path):
+    from flows.monthly import monthly
+    runs = single_and_backfill
+    newer = tmp_path / "newer"
+    shutil.copytree(source, newer)
+    contacts = pd.read_csv(newer / "ssd_contacts.csv", dtype=str, keep_default_na=False)
+    in_march = contacts["cont_contact_date"].between("2024-03-01", "2024-03-31")
+    removed = contacts[in_march].head(3)["cont_contact_id"].tolist()
+    contacts[~contacts["cont_contact_id"].isin(removed)].to_csv(newer / "ssd_contacts.csv", index=False)
+    march_contacts = int(in_march.sum())
+
+    out = runs["root"] / "single-out"
+    old_run = runs["singles"]["2024-03"]["run_id"]
+    old_folder = (out / "2024-03").resolve()
+    result = monthly(period="2024-03", source=str(newer), out=str(out), settings=runs["single"],
+                     reason="contacts corrected")
+
+    report = pd.read_csv(out / "2024-03" / "revisions_2024-03.csv", dtype=str, keep_default_na=False)
+    saf01 = report[(report["kpi_id"] == "SAF01") & (report["level"] == "la")]
+    assert saf01[["old_value", "new_value", "old_run_id", "new_run_id", "reason"]].values.tolist() == [
+        [str(march_contacts), str(march_contacts - 3), old_run, result["run_id"], "contacts corrected"]]
+    assert set(report["kpi_id"].str[:5]) <= {"SAF01", "SAF03", "SAF04", "SAF05", "SAF06"}
+    assert old_folder.is_dir() and (old_folder / "kpi_values.csv").exists()  # the old run is kept
+    assert (out / "2024-03").resolve() == (out / "runs" / "monthly" / "2024-03" / result["run_id"]).resolve()
+
+
+# --- the per-period lock -----------------------------------------------------------------
+
+def test_two_runs_of_one_period_are_serialised(source, tmp_path, prefect_server, monkeypatch):
+    import flows.monthly as monthly_module
+    settings = settings_in(tmp_path / "data")
+    spans, original = [], monthly_module._run_steps
+
+    def timed_steps(month, run):
+        started = time.monotonic()
+        outputs = original(month, run)
+        spans.append((started, time.monotonic(), run.run_id))
+        return outputs
+
+    monkeypatch.setattr(monthly_module, "_run_steps", timed_steps)
+    results, errors = [], []
+
+    def run_once():
+        try:
+            results.append(monthly_module.monthly(period="2024-02", source=str(source),
+                                                  out=str(tmp_path / "out"), settings=settings))
+        except Exception as error:  # pragma: no cover - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=run_once) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    assert errors == [] and len(results) == 2
+    (first_start, first_end, _), (second_start, _, _) = sorted(spans)
+    assert second_start >= first_end  # never interleaved
+    engine = make_engine(settings.resolved_warehouse_url)
+    states = read_sql(engine, "select state from runs where period = '2024-02'")["state"].tolist()
+    engine.dispose()
+    assert states == ["Completed", "Completed"]
+
+
+def test_a_run_that_cannot_get_the_lock_is_refused_and_told_why(source, tmp_path, prefect_server):
+    from flows.monthly import monthly
+    from flows.runner import RunRefused
+    from tasks.pipeline import warehouse_engine
+    settings = settings_in(tmp_path / "data")
+    engine = warehouse_engine(settings.resolved_warehouse_url)
+    with locks.hold(engine, locks.run_lock_name("monthly", "2024-01"), 0):
+        with pytest.raises(RunRefused, match="monthly 2024-01 was still being run"):
+            monthly(period="2024-01", source=str(source), out=str(tmp_path / "out"),
+                    settings=settings, lock_wait_seconds=1)
+    ledger = read_sql(engine, "select state, message from runs")
+    assert ledger["state"].tolist() == ["Refused: locked"]
+    assert "this run changed nothing" in ledger["message"][0]
+    assert not (tmp_path / "out" / "2024-01").exists()
+
+
+# --- failure notification over real SMTP ---------------------------------------------------
+
+def test_a_failed_run_sends_an_email_with_its_cause(tmp_path, prefect_server):
+    from aiosmtpd.controller import Controller
+
+    from flows.monthly import monthly
+    from tasks.extract import ExtractError
+
+    class Inbox:
+        messages: list = []
+
+        async def handle_DATA(self, server, session, envelope):
+            self.messages.append(envelope)
+            return "250 OK"
+
+    inbox = Inbox()
+    port = free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        settings = settings_in(tmp_path / "data", notifications=Notifications(
+            smtp_host="127.0.0.1", smtp_port=port, smtp_from="qaloop@la.example",
+            smtp_to=("performance@la.example",)))
+        with pytest.raises(ExtractError):
+            monthly(period="2024-03", source=str(tmp_path / "no-such-folder"),
+                    out=str(tmp_path / "out"), settings=settings)
+        deadline = time.monotonic() + 15
+        while not inbox.messages and time.monotonic() < deadline:
+            time.sleep(0.2)
+    finally:
+        controller.stop()
+    assert len(inbox.messages) == 1
+    envelope = inbox.messages[0]
+    assert envelope.rcpt_tos == ["performance@la.example"]
+    message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+    assert message["Subject"] == "qaloop: monthly 2024-03 run FAILED"
+    body = message.get_content()
+    assert "Cause: Flow run encountered an exception: ExtractError: source folder not found" in body
+    engine = make_engine(settings.resolved_warehouse_url)
+    ledger = read_sql(engine, "select state, message from runs")
+    engine.dispose()
+    assert ledger["state"].tolist() == ["Failed"]
+    assert ledger["message"][0].startswith("ExtractError: source folder not found")
+
+
+# --- daily and weekly lists, status ------------------------------------------------------
+
+def test_daily_lists_are_as_at_the_day_and_weekly_packs_split_by_team(source, tmp_path, prefect_server):
+    from flows.exceptions import daily, weekly
+    settings = settings_in(tmp_path / "data")
+    result = daily(as_at="2024-03-14", source=str(source), out=str(tmp_path / "out"), settings=settings)
+    assert result["period"] == "2024-03-14"
+    workbook = openpyxl.load_workbook(tmp_path / "out" / "daily" / "2024-03-14" / "daily_exceptions_2024-03-14.xlsx")
+    assert workbook.sheetnames == ["Summary", "Workers", "DD01", "DD02", "DD03", "DD04", "DD06", "SAF22", "Run"]
+
+    missing = pd.read_csv(source / "ssd_missing.csv", dtype=str, keep_default_na=False)
+    month_to_date = int(missing["miss_missing_episode_start_date"].between("2024-03-01", "2024-03-14").sum())
+    summary = {row[0]: row[2] for row in workbook["Summary"].iter_rows(min_row=5, values_only=True)}
+    assert summary["SAF22"] == month_to_date
+    listed = [r for r in workbook["SAF22"].iter_rows(min_row=5, values_only=True) if r[0]]
+    assert len(listed) == month_to_date
+    for kpi_id in ("DD01", "DD02", "DD03", "DD04", "DD06"):
+        rows = [r for r in workbook[kpi_id].iter_rows(min_row=5, values_only=True) if r[0]]
+        assert len(rows) == summary[kpi_id]
+
+    packs = weekly(as_at="2024-03-14", source=str(source), out=str(tmp_path / "out"), settings=settings)
+    dd01_by_team = 0
+    for path in packs["outputs"]:
+        pack = openpyxl.load_workbook(path)
+        team = {row[0]: row[2] for row in pack["Summary"].iter_rows(min_row=5, values_only=True)}
+        dd01_by_team += team["DD01"]
+        assert len([r for r in pack["DD01"].iter_rows(min_row=5, values_only=True) if r[0]]) == team["DD01"]
+    assert dd01_by_team == summary["DD01"]
+
+
+def test_status_shows_latest_runs_next_runs_and_source_freshness(single_and_backfill, source):
+    from flows.status import status_text
+    from tasks.extract import sha256_of
+    engine = make_engine(single_and_backfill["backfill"].resolved_warehouse_url)
+    text = status_text(engine, now=datetime(2026, 3, 27, 12, tzinfo=timezone.utc))
+    engine.dispose()
+    lines = text.splitlines()
+    monthly = next(line for line in lines if line.startswith("monthly-scorecards"))
+    assert "2026-04-13 07:30 BST" in monthly and "Completed" in monthly and "backfill" in monthly
+    assert any(line.startswith("quarterly-qa-report") and "not built yet" in line for line in lines)
+    contacts = next(line for line in lines if line.strip().startswith("ssd_contacts "))
+    assert sha256_of((source / "ssd_contacts.csv").read_bytes())[:12] in contacts
+
+
+def test_prefect_yaml_mirrors_the_declared_cadences():
+    import yaml
+
+    from flows.cadences import load_cadences
+    from qaloop.paths import DEPLOYMENTS_DIR
+    from prefect.cli.deploy._models import PrefectYamlModel  # what `prefect deploy` validates
+    raw = yaml.safe_load((DEPLOYMENTS_DIR / "prefect.yaml").read_text())
+    assert len(PrefectYamlModel.model_validate(raw).deployments) == 3
+    production = raw["deployments"]
+    declared = {c.name: c for c in load_cadences() if c.enabled}
+    assert sorted(d["name"] for d in production) == sorted(declared)
+    for deployment in production:
+        cadence = declared[deployment["name"]]
+        module, function = cadence.flow.split(":")
+        assert deployment["entrypoint"] == f"{module.replace('.', '/')}.py:{function}"
+        [schedule] = deployment["schedules"]
+        assert (schedule["cron"], schedule["timezone"], schedule["day_or"]) == (
+            cadence.cron, cadence.timezone, cadence.day_or)
+        assert deployment["work_pool"]["name"] == "qaloop"
