@@ -1,6 +1,13 @@
 """Extract: read the source tables from a drop folder (CSV or XLSX, one file per table)
 or from a database through a SQLAlchemy URL, map them onto the contracts, and archive
 exactly what was read, read-only, with its SHA-256 checksum.
+
+Two modes. `strict=True` (the default) raises ExtractError on the first bad input.
+`strict=False` never raises for bad input: every contract table that is required or
+present comes back as an Extract, and what is wrong with it is listed in
+`Extract.issues` (a missing or empty file, a truncated file, a missing column, dates or
+numbers that cannot be read, ...), so that validation (tasks/validate.py) can report it
+through the same alert path as every other rule and block only that table.
 """
 
 from __future__ import annotations
@@ -8,11 +15,15 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import csv
+import difflib
 import shutil
 import stat
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 
+import openpyxl
 import pandas as pd
 import sqlalchemy as sa
 
@@ -29,6 +40,19 @@ class ExtractError(ValueError):
 
 
 @dataclass
+class ExtractIssue:
+    """Something wrong with one table as read. `rule` names the check; `row_ids` holds
+    up to the first 10 ids of the rows concerned (ids only: never the values)."""
+
+    rule: str
+    message: str
+    column: str | None = None
+    row_count: int = 0
+    row_ids: list[str] = field(default_factory=list)
+    blocks_table: bool = False  # True when the table as a whole cannot be used
+
+
+@dataclass
 class Extract:
     """One table as read: the conformed rows and where they came from."""
 
@@ -38,6 +62,12 @@ class Extract:
     sha256: str
     raw_bytes: bytes | None = None
     suffix: str = ".csv"
+    issues: list[ExtractIssue] = field(default_factory=list)
+    modified_at: datetime | None = None  # the file's modification time, when a file
+
+    @property
+    def usable(self) -> bool:
+        return not any(issue.blocks_table for issue in self.issues)
 
 
 def is_database_url(source: str) -> bool:
@@ -51,51 +81,153 @@ def sha256_of(data: bytes) -> str:
 # --- reading --------------------------------------------------------------------
 
 def extract_sources(source: str, mappings: dict[str, SourceMapping] | None = None,
-                    required: list[str] | None = None) -> dict[str, Extract]:
-    """Read every contract table the source has; fail clearly when a required one is absent."""
+                    required: list[str] | None = None, strict: bool = True) -> dict[str, Extract]:
+    """Read every contract table the source has; fail clearly when a required one is absent.
+
+    With strict=False bad input does not raise: see the module docstring."""
     mappings = mappings or {}
     required = CASE_SYSTEM_TABLES if required is None else required
     if is_database_url(source):
-        return _extract_database(source, mappings, required)
-    return _extract_folder(Path(source), mappings, required)
+        return _extract_database(source, mappings, required, strict)
+    return _extract_folder(Path(source), mappings, required, strict)
 
 
-def _extract_folder(folder: Path, mappings, required) -> dict[str, Extract]:
+def unreadable_extract(source: SourceTable, source_name: str, issue: ExtractIssue,
+                       data: bytes | None = None, suffix: str = ".csv",
+                       modified_at: datetime | None = None) -> Extract:
+    """A table that could not be read at all: no rows, and the issue that blocks it."""
+    issue.blocks_table = True
+    frame = pd.DataFrame({c: pd.Series(dtype=object) for c in source.column_names})
+    return Extract(source.name, frame, source_name, sha256_of(data) if data is not None else "",
+                   data, suffix, [issue], modified_at)
+
+
+def _extract_folder(folder: Path, mappings, required, strict: bool) -> dict[str, Extract]:
     if not folder.is_dir():
         raise ExtractError(f"source folder not found: {folder}")
     files = {p.stem.lower(): p for p in sorted(folder.iterdir())
              if p.suffix.lower() in FILE_SUFFIXES and not p.name.startswith(("~$", "."))}
     missing = [t for t in required if t not in files]
-    if missing:
+    if missing and strict:
         raise ExtractError(
             f"source {folder}: missing file for table(s) {', '.join(missing)} "
             f"(expected one of {', '.join(t + '.csv' for t in missing[:3])} or .xlsx)")
+    others = {p.stem.lower(): p.name for p in folder.iterdir() if p.suffix.lower() not in FILE_SUFFIXES}
     extracts = {}
     for name, source_table in TABLES.items():
         if name in files:
-            extracts[name] = _read_file(files[name], source_table, mappings.get(name))
+            extracts[name] = _read_file(files[name], source_table, mappings.get(name), strict)
+        elif name in missing:
+            found = f"; found {others[name]}, which is not CSV or XLSX" if name in others else ""
+            extracts[name] = unreadable_extract(source_table, "(no file)", ExtractIssue(
+                "file_present", f"source {folder}: missing file for table {name} "
+                                f"(expected {name}.csv or {name}.xlsx{found})"))
     return extracts
 
 
-def _read_file(path: Path, source: SourceTable, mapping: SourceMapping | None) -> Extract:
+def _read_file(path: Path, source: SourceTable, mapping: SourceMapping | None,
+               strict: bool = True) -> Extract:
     data = path.read_bytes()
+    suffix = path.suffix.lower()
+    modified_at = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)
     label = f"source {path.parent}, table {source.name} ({path.name})"
+
+    def unreadable(rule: str, message: str) -> Extract:
+        if strict:
+            raise ExtractError(f"{label}: {message}")
+        return unreadable_extract(source, path.name, ExtractIssue(rule, f"{label}: {message}"),
+                                  data, suffix, modified_at)
+
     if not data.strip():
-        raise ExtractError(f"{label}: the file is empty")
+        return unreadable("file_not_empty", "the file is empty")
     try:
-        if path.suffix.lower() == ".xlsx":
-            raw = pd.read_excel(io.BytesIO(data), dtype=object, engine="openpyxl")
+        if suffix == ".xlsx":
+            raw = read_xlsx(data, source, mapping)
         else:
+            encoding = _encoding_of(data)
+            truncated = _truncated_last_row(data, encoding)
+            if truncated:
+                return unreadable("file_complete", truncated)
             raw = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False,
-                              na_values=[""], encoding=_encoding_of(data))
-    except (ValueError, pd.errors.ParserError) as error:
-        raise ExtractError(f"{label}: cannot be read: {error}") from error
-    frame = conform(source, apply_mapping(raw, mapping), label)
-    return Extract(source.name, frame, path.name, sha256_of(data), data, path.suffix.lower())
+                              na_values=[""], encoding=encoding, sep=_separator_of(data, encoding))
+    except (ValueError, pd.errors.ParserError, OSError, KeyError) as error:
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        if "EOF" in reason:
+            return unreadable("file_complete", f"the file ends inside a quoted value (truncated?): {reason}")
+        return unreadable("file_readable", f"cannot be read: {reason}")
+    issues = None if strict else []
+    frame = conform(source, apply_mapping(raw, mapping), label, issues=issues)
+    return Extract(source.name, frame, path.name, sha256_of(data), data, suffix,
+                   list(issues or []), modified_at)
+
+
+def _truncated_last_row(data: bytes, encoding: str) -> str | None:
+    """A file cut mid-row: it does not end with a line break and its last row has fewer
+    fields than its header."""
+    text = data.decode(encoding, errors="replace")
+    if text.endswith(("\n", "\r")):
+        return None
+    lines = text.splitlines()
+    if len(lines) < 2:
+        return None
+    try:
+        header = next(csv.reader([lines[0].lstrip("\ufeff")]))
+        last = next(csv.reader([lines[-1]]))
+    except (csv.Error, StopIteration):
+        return None
+    if len(last) < len(header):
+        return (f"the file is truncated: its last line (line {len(lines)}) stops after "
+                f"{len(last)} of {len(header)} columns and has no line break")
+    return None
+
+
+def read_xlsx(data: bytes, source: SourceTable, mapping: SourceMapping | None) -> pd.DataFrame:
+    """The first sheet, with merged cells filled with their value and the header found
+    below any title rows: the first of the top 20 rows naming most contract columns."""
+    workbook = openpyxl.load_workbook(io.BytesIO(data), data_only=True)
+    sheet = workbook.worksheets[0]
+    merged = [(r.min_row, r.min_col, r.max_row, r.max_col) for r in sheet.merged_cells.ranges]
+    for top, left, bottom, right in merged:
+        value = sheet.cell(top, left).value
+        sheet.unmerge_cells(start_row=top, start_column=left, end_row=bottom, end_column=right)
+        for row in range(top, bottom + 1):
+            for column in range(left, right + 1):
+                sheet.cell(row, column).value = value
+    rows = [list(r) for r in sheet.iter_rows(values_only=True)]
+    workbook.close()
+    if not rows:
+        raise ValueError("the first sheet is empty")
+    header_at = _header_row(rows[:20], source, mapping)
+    header = [str(v).strip() if v is not None else f"unnamed_{i}" for i, v in enumerate(rows[header_at])]
+    body = [r for r in rows[header_at + 1:] if any(v is not None and str(v).strip() for v in r)]
+    return pd.DataFrame(body, columns=header, dtype=object)
+
+
+def _header_row(rows: list[list], source: SourceTable, mapping: SourceMapping | None) -> int:
+    known = {c.lower() for c in source.column_names}
+    renamed = {k.strip().lower(): v for k, v in (mapping.columns if mapping else {}).items()}
+
+    def matches(row) -> int:
+        names = {str(v).strip().lower() for v in row if v is not None}
+        return sum(1 for n in names if n in known or renamed.get(n, "").lower() in known)
+    scores = [matches(row) for row in rows]
+    best = max(scores)
+    return scores.index(best) if best else 0
+
+
+def _separator_of(data: bytes, encoding: str) -> str:
+    """A comma, unless the header has none but semicolons or tabs (European Excel, 'text')."""
+    header = data[:4096].decode(encoding, errors="replace").splitlines()[0]
+    if "," in header:
+        return ","
+    return max([";", "\t", "|"], key=header.count) if any(s in header for s in ";\t|") else ","
 
 
 def _encoding_of(data: bytes) -> str:
-    """UTF-8 (with or without BOM) when it decodes, else Windows-1252 (Excel's 'CSV')."""
+    """UTF-16 with its BOM (Excel's 'Unicode text'); UTF-8 (with or without BOM) when it
+    decodes; else Windows-1252 (Excel's 'CSV')."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
     try:
         data.decode("utf-8")
         return "utf-8-sig"
@@ -103,17 +235,21 @@ def _encoding_of(data: bytes) -> str:
         return "cp1252"
 
 
-def _extract_database(url: str, mappings, required) -> dict[str, Extract]:
+def _extract_database(url: str, mappings, required, strict: bool = True) -> dict[str, Extract]:
     engine = sa.create_engine(url)
     try:
         inspector = sa.inspect(engine)
         present = {name.lower(): name for name in inspector.get_table_names()
                    + inspector.get_view_names()}
         missing = [t for t in required if t not in present]
-        if missing:
+        if missing and strict:
             raise ExtractError(f"database source: table(s) {', '.join(missing)} not found")
         extracts = {}
         for name, source_table in TABLES.items():
+            if name in missing:
+                extracts[name] = unreadable_extract(source_table, f"{name} (database)", ExtractIssue(
+                    "table_present", f"database source: table {name} not found "
+                                     f"(nor a view of that name)"))
             if name not in present:
                 continue
             reflected = sa.Table(present[name], sa.MetaData(), autoload_with=engine)
@@ -121,9 +257,11 @@ def _extract_database(url: str, mappings, required) -> dict[str, Extract]:
                 result = connection.execute(sa.select(reflected))
                 raw = pd.DataFrame(result.fetchall(), columns=list(result.keys()), dtype=object)
             label = f"database source, table {name}"
-            frame = conform(source_table, apply_mapping(raw, mappings.get(name)), label)
-            dump = frame.to_csv(index=False).encode("utf-8")
-            extracts[name] = Extract(name, frame, f"{name} (database)", sha256_of(dump), dump)
+            issues = None if strict else []
+            frame = conform(source_table, apply_mapping(raw, mappings.get(name)), label, issues=issues)
+            dump = raw.to_csv(index=False).encode("utf-8")
+            extracts[name] = Extract(name, frame, f"{name} (database)", sha256_of(dump), dump,
+                                     issues=list(issues or []))
         return extracts
     finally:
         engine.dispose()
@@ -143,19 +281,71 @@ def apply_mapping(raw: pd.DataFrame, mapping: SourceMapping | None) -> pd.DataFr
     return raw
 
 
-def conform(source: SourceTable, raw: pd.DataFrame, label: str | None = None) -> pd.DataFrame:
-    """Check the columns and convert each to its contract type."""
+def conform(source: SourceTable, raw: pd.DataFrame, label: str | None = None,
+            issues: list[ExtractIssue] | None = None) -> pd.DataFrame:
+    """Check the columns and convert each to its contract type.
+
+    Without `issues` bad input raises ExtractError. With a list, what is wrong is
+    appended to it instead: a missing column becomes an empty one (and blocks the
+    table), an unreadable date or number becomes empty (and is reported by validation)."""
     label = label or f"table {source.name}"
     raw = raw.rename(columns=lambda c: str(c).strip().lower())
     missing = [c for c in source.required_columns if c not in raw.columns]
     if missing:
-        raise ExtractError(f"{label}: missing column(s) {', '.join(missing)}; "
-                           f"found {', '.join(map(str, raw.columns[:12]))}")
+        message = f"{label}: missing column(s) {', '.join(missing)}; " \
+                  f"found {', '.join(map(str, raw.columns[:12]))}{_renamed_hint(missing, raw.columns, source)}"
+        if issues is None:
+            raise ExtractError(message)
+        issues.append(ExtractIssue("required_columns", message, ", ".join(missing),
+                                   blocks_table=True))
     frame = pd.DataFrame(index=raw.index)
+    context = _Context(label, raw, source, issues)
     for column in source.columns:
         values = raw[column.name] if column.name in raw.columns else pd.Series(None, index=raw.index, dtype=object)
-        frame[column.name] = CONVERTERS[column.type](values, label, column.name, raw, source)
+        frame[column.name] = CONVERTERS[column.type](values, context, column.name)
     return frame.reset_index(drop=True)
+
+
+def _renamed_hint(missing: list[str], found, source: SourceTable) -> str:
+    """'; header 'pers_date_of_birth' may be pers_dob renamed' for a header outside the
+    contract that resembles a missing column (or is the only candidate for the only one)."""
+    unknown = [str(c) for c in found if str(c) not in source.column_names]
+    hints = []
+    for column in missing:
+        close = difflib.get_close_matches(column, unknown, n=1, cutoff=0.5)
+        if not close and len(missing) == 1 and len(unknown) == 1:
+            close = unknown
+        if close:
+            hints.append(f"header {close[0]!r} may be {column} renamed")
+    if not hints:
+        return ""
+    return "; " + "; ".join(hints) + " (map it under [mapping.<table>.columns] in the configuration)"
+
+
+@dataclass
+class _Context:
+    label: str
+    raw: pd.DataFrame
+    source: SourceTable
+    issues: list[ExtractIssue] | None
+
+    def ids_of(self, bad: pd.Series) -> list[str]:
+        id_column = self.source.id_column
+        if id_column not in self.raw:
+            return [f"row {i + 2}" for i in bad[bad].index[:10]]
+        return [str(v) if v is not None and str(v).strip() else f"row {i + 2}"
+                for i, v in self.raw.loc[bad, id_column].head(10).items()]
+
+    def bad_values(self, rule: str, column: str, what: str, values: pd.Series,
+                   bad: pd.Series) -> None:
+        ids = self.ids_of(bad)
+        if self.issues is None:
+            raise ExtractError(
+                f"{self.label}, column {column}: {what} {', '.join(map(repr, values[bad].head(5)))}"
+                f" in row(s) with {self.source.id_column} {', '.join(ids[:5])}")
+        self.issues.append(ExtractIssue(
+            rule, f"{self.label}, column {column}: {int(bad.sum())} {what}", column,
+            int(bad.sum()), ids))
 
 
 def _text(values: pd.Series, *_):
@@ -179,42 +369,48 @@ def _flag(values: pd.Series, *_):
     return _text(values).map(normalise).astype(object)
 
 
-def _number(values: pd.Series, label, column, *_):
+def _number(values: pd.Series, context: _Context, column: str):
     text = _text(values)
     numbers = pd.to_numeric(text, errors="coerce")
     bad = text.notna() & numbers.isna()
     if bad.any():
-        raise ExtractError(f"{label}, column {column}: not a number: "
-                           f"{', '.join(map(repr, text[bad].head(5)))}")
+        context.bad_values("numbers_parseable", column, "value(s) not a number", text, bad)
     return numbers
 
 
-def _date(values: pd.Series, label, column, raw, source):
+def _date(values: pd.Series, context: _Context, column: str):
     """ISO dates (with or without a time), or UK day-first dates; Excel dates as they are."""
-    def parse(v):
-        if v is None or (isinstance(v, float) and pd.isna(v)) or v is pd.NaT:
-            return None
-        if hasattr(v, "date") and not isinstance(v, str):
-            return v.date() if callable(v.date) else v
-        text = str(v).strip()
-        if not text:
-            return None
-        for fmt, dayfirst in (("ISO8601", False), (None, True)):
-            try:
-                parsed = pd.to_datetime(text, format=fmt, dayfirst=dayfirst) if fmt else \
-                    pd.to_datetime(text, dayfirst=True, format="mixed")
-                return parsed.date()
-            except (ValueError, TypeError, OverflowError):
-                continue
-        return _UNPARSEABLE
-    parsed = values.map(parse)
+    text = values.map(lambda v: v.strip() if isinstance(v, str) else v)
+    as_text = text.map(lambda v: isinstance(v, str) and bool(v))
+    # The common case in one vectorised pass; the rest value by value.
+    iso = pd.to_datetime(text.where(as_text), format="ISO8601", errors="coerce")
+    parsed = pd.Series([d.date() if pd.notna(d) else None for d in iso], index=values.index,
+                       dtype=object)
+    rest = ~(as_text & iso.notna())
+    parsed[rest] = text[rest].map(_parse_date)
     bad = parsed.map(lambda v: v is _UNPARSEABLE)
     if bad.any():
-        ids = raw.loc[bad, source.id_column].head(5).tolist() if source.id_column in raw else []
-        raise ExtractError(
-            f"{label}, column {column}: unparseable date(s) {', '.join(map(repr, values[bad].head(5)))}"
-            f" in row(s) with {source.id_column} {', '.join(map(str, ids))}")
+        context.bad_values("dates_parseable", column, "unparseable date(s)", values, bad)
+        parsed[bad] = None
     return parsed.astype(object)
+
+
+def _parse_date(v):
+    if v is None or (isinstance(v, float) and pd.isna(v)) or v is pd.NaT:
+        return None
+    if hasattr(v, "date") and not isinstance(v, str):
+        return v.date() if callable(v.date) else v
+    text = str(v).strip()
+    if not text:
+        return None
+    for fmt, dayfirst in (("ISO8601", False), (None, True)):
+        try:
+            parsed = pd.to_datetime(text, format=fmt, dayfirst=dayfirst) if fmt else \
+                pd.to_datetime(text, dayfirst=True, format="mixed")
+            return parsed.date()
+        except (ValueError, TypeError, OverflowError):
+            continue
+    return _UNPARSEABLE
 
 
 _UNPARSEABLE = object()
@@ -229,6 +425,8 @@ def archive_extracts(extracts: dict[str, Extract], archive_dir: Path, run_id: st
     target.mkdir(parents=True, exist_ok=True)
     manifest = []
     for name, extract in sorted(extracts.items()):
+        if extract.raw_bytes is None and not extract.sha256:
+            continue  # nothing was read: a missing file or table
         path = target / f"{name}{extract.suffix}"
         if extract.raw_bytes is not None:
             path.write_bytes(extract.raw_bytes)

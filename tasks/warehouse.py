@@ -50,10 +50,13 @@ def upgrade_schema(engine: Engine) -> None:
 
 
 def _fill_calendar(engine: Engine) -> None:
-    with engine.begin() as connection:
-        if connection.execute(sa.text("select count(*) from calendar")).scalar():
-            return
-        insert_frame(connection, table("calendar", connection), build_calendar())
+    try:
+        with engine.begin() as connection:
+            if connection.execute(sa.text("select count(*) from calendar")).scalar():
+                return
+            insert_frame(connection, table("calendar", connection), build_calendar())
+    except sa.exc.IntegrityError:
+        pass  # another process filled it first, in its own single transaction
 
 
 def source_table_definition(source: SourceTable, metadata: sa.MetaData) -> sa.Table:
