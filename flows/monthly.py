@@ -1,4 +1,9 @@
-"""The monthly flow: extract -> archive -> load -> compute -> store -> publish.
+"""The monthly flow: extract -> archive -> validate -> load -> compute -> publish -> store.
+
+A critical data-quality failure in a table that any of the monthly KPIs reads stops the
+run before anything is loaded ("Failed: data quality"); the period's previously
+published outputs stay current. Failures in tables these KPIs do not read, and every
+warning, are reported in each workbook's Data quality sheet.
 
     qaloop run monthly --period 2024-03 --source extracts/ --out published/
 
@@ -39,6 +44,10 @@ def _run_steps(month: Period, run: runner.RunContext) -> list[str]:
     context, population_year = la_context(settings, month)
     extracts = steps.extract_sources(run.source, settings)
     manifest = steps.archive_extracts(extracts, settings, run.run_id, run.engine_url)
+    report, quality, blocked = steps.validate_extracts(extracts, kpis, month, run)
+    if blocked:  # nothing of this period is replaced: the previous outputs stay current
+        raise runner.DataQualityFailed(
+            f"{month.id} not published: {quality.state}. Data Docs: {quality.data_docs}")
     # The source tables are shared by every run: load and compute as one section.
     with locks.hold(run.engine, "staging", steps.STAGING_WAIT_SECONDS):
         steps.load_warehouse(extracts, run.engine_url)
@@ -49,12 +58,13 @@ def _run_steps(month: Period, run: runner.RunContext) -> list[str]:
                    started_at=warehouse.utcnow().isoformat(timespec="seconds"),
                    source=redact_url(run.source), population=context.population_0_17,
                    population_year=population_year, extracts=manifest)
-    outputs = steps.publish_workbooks(results, kpis, settings, info, out_dir, teams, workers)
-    metadata = {**info.__dict__, "outputs": [Path(o).name for o in outputs], "reason": run.reason}
+    outputs = steps.publish_workbooks(results, kpis, settings, info, out_dir, teams, workers, quality)
+    metadata = {**info.__dict__, "outputs": [Path(o).name for o in outputs], "reason": run.reason,
+                "data_quality": quality.state, "data_docs": quality.data_docs}
     outputs.append(str(publish_csv.publish_run_metadata(metadata, out_dir / "run_metadata.json")))
     revised = steps.report_revisions(results, month, run)
     if revised is not None:
         outputs.append(revised)
     steps.store_results(results, run.run_id, month, run.engine_url)
-    steps.record_artifacts(results, kpis, info, outputs, revised)
+    steps.record_artifacts(results, kpis, info, outputs, revised, quality.state)
     return outputs

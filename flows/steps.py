@@ -12,9 +12,11 @@ from prefect.artifacts import create_link_artifact, create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.logging import get_run_logger
 
-from qaloop.settings import Settings
-from tasks import extract, pipeline, publish_csv, versions, warehouse
+from qaloop.settings import Settings, redact_url
+from tasks import alerts, benchmarks, extract, pipeline, publish_csv, validate, versions, warehouse
 from tasks.periods import Period
+from tasks.publish_directorate import publish_directorate
+from tasks.publish_dq import DataQuality
 from tasks.publish_excel import RunInfo, publish_scorecard
 from tasks.rag import targets_for
 from tasks.registry import Kpi, by_scorecard
@@ -28,11 +30,62 @@ DATA_QUALITY_NOT_CHECKED = "not checked"
       retry_condition_fn=lambda task, run, state: not isinstance(
           state.result(raise_on_failure=False), extract.ExtractError))
 def extract_sources(source: str, settings: Settings) -> dict[str, extract.Extract]:
-    """Read the extracts; a database source is retried with back-off, bad input is not."""
-    extracts = extract.extract_sources(source, settings.mappings)
+    """Read the extracts; a database source is retried with back-off, bad input is not:
+    it is reported by validate_extracts (strict=False), never raised here."""
+    extracts = extract.extract_sources(source, settings.mappings, strict=False)
     get_run_logger().info("extracted %d tables, %d rows", len(extracts),
                           sum(len(e.frame) for e in extracts.values()))
     return extracts
+
+
+@task(name="validate_extracts", cache_policy=NO_CACHE)
+def validate_extracts(extracts: dict[str, extract.Extract], kpis: list[Kpi], period: Period,
+                      run) -> tuple[validate.ValidationReport, DataQuality, dict[str, list[str]]]:
+    """The data-quality gate: every extract against its Great Expectations suites, with
+    results stored for the trend, one alert per rule that did not pass (log, Prefect
+    artifact, configured channels, never twice for the same extract) and Data Docs kept
+    beside the outputs whatever the run's outcome."""
+    logger = get_run_logger()
+    docs_dir = versions.data_quality_dir(run.work_dir, period.id, run.run_id)
+    previous = validate.previous_row_counts(run.engine, redact_url(run.source), exclude_run_id=run.run_id)
+    report = validate.validate_extracts(extracts, extract_date_of(extracts), previous,
+                                        docs_dir=docs_dir)
+    validate.store_dq_results(run.engine, run.run_id, period.id, report)
+    blocked = validate.kpis_blocked_by(kpis, report.blocked_tables)
+    found = alerts.build_alerts(report, period.id, {n: e.sha256 for n, e in extracts.items()})
+    for alert in found:
+        logger.warning("data quality: %s", alert.one_line())
+    delivery = alerts.deliver_alerts(run.engine, found, run.run_id,
+                                     email=alerts.EmailSettings.from_notifications(run.settings.notifications),
+                                     webhook_urls=[u for u in [run.settings.notifications.webhook_url] if u])
+    for error in delivery.errors:
+        logger.error("data-quality alerts not delivered: %s", error)
+    index = str(report.data_docs_index) if report.data_docs_index else None
+    create_markdown_artifact(alerts.render_markdown(found, data_docs=index),
+                             key=f"data-quality-{period.id}",
+                             description=f"Data-quality alerts for {period.id}")
+    if index:
+        create_link_artifact(Path(index).resolve().as_uri(), link_text="Great Expectations Data Docs")
+    state = data_quality_state(report, blocked)
+    logger.info("validated %d tables in %.1f s: %s", len(extracts), report.seconds, state)
+    return report, DataQuality(state, report.frame(), validate.dq_trend(run.engine), index), blocked
+
+
+def extract_date_of(extracts: dict[str, extract.Extract]):
+    """The extract date: the newest file's modification day (a database read: today)."""
+    from datetime import date
+    stamps = [e.modified_at for e in extracts.values() if e.modified_at is not None]
+    return max(stamps).date() if stamps else date.today()
+
+
+def data_quality_state(report: validate.ValidationReport, blocked: dict[str, list[str]]) -> str:
+    if blocked:
+        return (f"FAILED: critical failures in {', '.join(sorted({t for ts in blocked.values() for t in ts}))} "
+                f"stop {', '.join(sorted(blocked))}")
+    if report.failures:
+        return (f"critical failures in {', '.join(report.blocked_tables)} (not used by these outputs); "
+                f"{len(report.warnings)} warnings")
+    return f"passed, {len(report.warnings)} warnings" if report.warnings else "passed"
 
 
 @task(name="archive_extracts")
@@ -44,7 +97,10 @@ def archive_extracts(extracts, settings: Settings, run_id: str, engine_url: str)
 
 @task(name="load_warehouse")
 def load_warehouse(extracts, engine_url: str) -> dict[str, int]:
-    counts = pipeline.load_extracts(pipeline.warehouse_engine(engine_url), extracts)
+    """Load the usable tables in one transaction; a table that failed validation keeps
+    the rows of the last good load."""
+    usable = {name: e for name, e in extracts.items() if e.usable}
+    counts = pipeline.load_extracts(pipeline.warehouse_engine(engine_url), usable)
     get_run_logger().info("loaded %d tables in one transaction", len(counts))
     return counts
 
@@ -79,14 +135,22 @@ def _concat(first, second):
 
 @task(name="publish_workbooks")
 def publish_workbooks(results: pipeline.PeriodResults, kpis: list[Kpi], settings: Settings,
-                      run: RunInfo, out_dir: Path, teams, workers) -> list[str]:
+                      run: RunInfo, out_dir: Path, teams, workers,
+                      data_quality: DataQuality | None = None) -> list[str]:
     targets = targets_for(kpis, settings.targets)
     outputs = []
     for scorecard in SCORECARDS:
         path = out_dir / f"{scorecard}_scorecard_{run.period}.xlsx"
         publish_scorecard(scorecard, by_scorecard(kpis, scorecard), results.values,
-                          results.trend, results.records, teams, workers, targets, run, path)
+                          results.trend, results.records, teams, workers, targets, run, path,
+                          data_quality)
         outputs.append(str(path))
+    reference = benchmarks.load_benchmark_values(settings.reference_dir, kpis)
+    neighbours = benchmarks.load_neighbours(settings.reference_dir)
+    directorate = publish_directorate(
+        kpis, results.trend, targets, benchmarks.benchmarks_for(kpis, settings.la_code, reference, neighbours),
+        run, out_dir / f"directorate_scorecard_{run.period}.xlsx", data_quality)
+    outputs.append(str(directorate))
     outputs.append(str(publish_csv.publish_kpi_values(results.values, kpis, out_dir / "kpi_values.csv")))
     return outputs
 

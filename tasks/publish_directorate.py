@@ -95,7 +95,7 @@ def headline_rows(kpis: list[Kpi]) -> list[Row]:
 
 def publish_directorate(kpis: list[Kpi], trend: pd.DataFrame, targets: dict[str, KpiTarget],
                         benchmarks: dict[str, Benchmark | None], run: RunInfo,
-                        out_path: Path) -> Path:
+                        out_path: Path, data_quality=None) -> Path:
     """Write the Directorate Scorecard for the run's period; returns its path.
 
     `trend`: LA-level kpi_values rows (tasks.compute.VALUE_COLUMNS) for up to 13 months
@@ -108,6 +108,9 @@ def publish_directorate(kpis: list[Kpi], trend: pd.DataFrame, targets: dict[str,
     trend_sheet = workbook.create_sheet("Trend data")
     write_trend_data(trend_sheet, rows, months, figures, run)
     write_scorecard(workbook.active, rows, months, figures, targets, benchmarks, run, trend_sheet)
+    if data_quality is not None:  # for DLT and boards: counts and pass rates, no record ids
+        from tasks.publish_dq import write_data_quality_sheet
+        write_data_quality_sheet(workbook, data_quality, run, with_record_ids=False)
     write_definitions(workbook.create_sheet("Definitions"), rows, targets, benchmarks, run)
     run_sheet = workbook.create_sheet("Run")
     write_run(run_sheet, run)

@@ -102,8 +102,10 @@ def figures_of(kpis: list[Kpi]) -> list[Figure]:
 
 def publish_scorecard(scorecard: str, kpis: list[Kpi], values: pd.DataFrame, trend: pd.DataFrame,
                       records: pd.DataFrame, teams: pd.DataFrame, workers: pd.DataFrame,
-                      targets: dict[str, KpiTarget], run: RunInfo, out_path: Path) -> Path:
-    """Write one scorecard workbook for the run's period; returns its path."""
+                      targets: dict[str, KpiTarget], run: RunInfo, out_path: Path,
+                      data_quality=None) -> Path:
+    """Write one scorecard workbook for the run's period; returns its path.
+    `data_quality`: a tasks.publish_dq.DataQuality, written as the Data quality sheet."""
     if scorecard not in SCORECARD_TITLES:
         raise ValueError(f"unknown scorecard {scorecard!r}; expected one of {sorted(SCORECARD_TITLES)}")
     figures = figures_of(kpis)
@@ -115,6 +117,9 @@ def publish_scorecard(scorecard: str, kpis: list[Kpi], values: pd.DataFrame, tre
         for kpi in kpis:
             if kpi.kind == "exception":
                 write_exceptions(workbook.create_sheet(kpi.id), kpi, records, teams, workers, run)
+    if data_quality is not None:
+        from tasks.publish_dq import write_data_quality_sheet
+        write_data_quality_sheet(workbook, data_quality, run, with_record_ids=True)
     write_definitions(workbook.create_sheet("Definitions"), kpis, targets, run)
     write_run(workbook.create_sheet("Run"), run)
     _set_properties(workbook, scorecard, run)

@@ -180,8 +180,13 @@ class WorkingDays:
             day += timedelta(days=1)
 
     def add(self, day: date, count: int) -> date:
-        """The `count`-th working day after `day`."""
-        return self.dates[self.index[(day - self.first).days] + count - 1]
+        """The `count`-th working day after `day`; with count 0, `day` itself when it is a
+        working day, else the next one (never the working day before: a weekend referral's
+        assessment must not start on the Friday before it)."""
+        worked = self.index[(day - self.first).days]
+        if count == 0 and (worked == 0 or self.dates[worked - 1] != day):
+            count = 1
+        return self.dates[worked + count - 1]
 
 
 @dataclass
@@ -1104,15 +1109,16 @@ class SyntheticLa:
                 if self.chance(0.85):
                     self.scheduled_audit(head, "Head of Service", "re_audit", month, due,
                                          audit.team_id, original=audit)
-            recent_inadequate = [a for a in self.audits if a.grade == "Inadequate" and a.completed
+            # re-audits are of audits completed before the month they are allocated in
+            done_before = [a for a in self.audits if a.completed and a.completed < month]
+            recent_inadequate = [a for a in done_before if a.grade == "Inadequate"
                                  and a.completed >= add_months(month, -3)]
             inadequate_pending = [a for a in self.audits if a.grade == "Inadequate" and a.completed
                                   and a.completed >= add_months(month, -1) and a.completed < month]
             if month.month % 3 == 0:
                 for leader, role in ((self.assistant_director, "Assistant Director"),
                                      (self.dcs, "DCS"), (self.elected_member, "Elected Member")):
-                    pool = self.audits if role == "Elected Member" else recent_inadequate
-                    pool = [a for a in pool if a.completed]
+                    pool = done_before if role == "Elected Member" else recent_inadequate
                     if pool and self.chance(0.9):
                         original = self.rng.choice(pool)
                         self.scheduled_audit(leader, role, "re_audit", month, due, original.team_id,

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -197,6 +198,9 @@ def _as_list(value) -> list[str]:
 
 # --- running them -------------------------------------------------------------------
 
+_GE_CONTEXT = threading.Lock()
+
+
 def validate_extracts(extracts: dict[str, Extract], extract_date: date,
                       previous_row_counts: dict[str, int] | None = None,
                       settings: ValidationSettings | None = None,
@@ -212,15 +216,16 @@ def validate_extracts(extracts: dict[str, Extract], extract_date: date,
                        for name in extracts}
     results += _extract_results(extracts, defaults)
     usable = {name: e for name, e in extracts.items() if e.usable}
-    ge = GeRunner(docs_dir)
-    for name, extract in usable.items():
-        frame = _frame_for_checks(extract)
-        ge_rules = [r for r in per_table_rules[name] if r.rule in GE_RULES]
-        results += ge.validate(name, extract.source_name, frame, ge_rules, extract_date)
-        results += _cross_table_results(extract, frame, per_table_rules[name], usable)
+    with _GE_CONTEXT:  # GE's context is process-wide and not thread-safe (backfills run periods in threads)
+        ge = GeRunner(docs_dir)
+        for name, extract in usable.items():
+            frame = _frame_for_checks(extract)
+            ge_rules = [r for r in per_table_rules[name] if r.rule in GE_RULES]
+            results += ge.validate(name, extract.source_name, frame, ge_rules, extract_date)
+            results += _cross_table_results(extract, frame, per_table_rules[name], usable)
+        index = ge.build_docs() if docs_dir else None
     results += _row_count_results(extracts, previous_row_counts or {}, defaults)
     results += _freshness_results(extracts, suites, defaults, extract_date)
-    index = ge.build_docs() if docs_dir else None
     return ValidationReport(extract_date, results, index, round(time.perf_counter() - started, 3))
 
 

@@ -37,6 +37,13 @@ def run_dir(out: Path, flow: str, period: str, run_id: str) -> Path:
     return Path(out) / "runs" / flow / period / run_id
 
 
+def data_quality_dir(work_dir: Path, period: str, run_id: str) -> Path:
+    """Data Docs of a run, kept whatever the run's outcome (a run blocked on data quality
+    publishes nothing else): OUT/data_quality/<period>/<run_id>/. `work_dir` is the run's
+    own folder OUT/runs/<flow>/<period>/<run_id>."""
+    return Path(work_dir).parents[3] / "data_quality" / period / run_id
+
+
 def switch_current(published: Path, target: Path) -> None:
     """Point `published` at `target` atomically. A real folder left by an older layout
     is moved into runs/ first (once)."""

@@ -64,7 +64,7 @@ def independent_working_days(a: date, b: date) -> int:
 
 def test_outputs_are_published(demo_run):
     names = sorted(p.name for p in demo_run["out"].iterdir())
-    assert names == ["drift_delay_scorecard_2024-03.xlsx", "kpi_values.csv",
+    assert names == ["directorate_scorecard_2024-03.xlsx", "drift_delay_scorecard_2024-03.xlsx", "kpi_values.csv",
                      "run_metadata.json", "safety_scorecard_2024-03.xlsx"]
     frame = published(demo_run)
     assert list(frame.columns) == ["kpi_id", "period", "level", "unit_id", "unit_name", "value",
@@ -164,7 +164,7 @@ def test_run_ledger_and_current_version(demo_run):
 
 def test_rerun_gives_identical_figures_and_bad_input_loses_nothing(demo_run, tmp_path):
     from flows.monthly import monthly
-    from tasks.extract import ExtractError
+    from flows.runner import DataQualityFailed
     settings, out = demo_run["settings"], demo_run["root"] / "out"
     before = {p.name: p.read_bytes() for p in demo_run["out"].iterdir()}
     rerun = monthly(period=PERIOD, source=str(demo_run["source"]), out=str(out), settings=settings)
@@ -177,12 +177,23 @@ def test_rerun_gives_identical_figures_and_bad_input_loses_nothing(demo_run, tmp
     for path in demo_run["source"].glob("*.csv"):
         if path.name != "ssd_cp_visits.csv":
             (broken / path.name).write_bytes(path.read_bytes())
-    with pytest.raises(ExtractError, match="ssd_cp_visits"):
+    with pytest.raises(DataQualityFailed, match="ssd_cp_visits"):
         monthly(period=PERIOD, source=str(broken), out=str(out), settings=settings)
     assert {p.name: p.read_bytes() for p in demo_run["out"].iterdir()} == published_now
     engine = make_engine(settings.resolved_warehouse_url)
     states = read_sql(engine, "select state from runs order by started_at")["state"].tolist()
     current = read_sql(engine, "select run_id from current_runs where period = :p", {"p": PERIOD})
-    assert states[-1] == "Failed"
+    assert states[-1] == "Failed: data quality"
     assert current["run_id"].tolist() == [rerun["run_id"]]
     engine.dispose()
+
+
+def test_workbooks_carry_the_data_quality_sheet(demo_run):
+    metadata = json.loads((demo_run["out"] / "run_metadata.json").read_text())
+    assert metadata["data_quality"].startswith("passed")
+    assert Path(metadata["data_docs"]).is_file()
+    for name in ("safety", "drift_delay", "directorate"):
+        workbook = openpyxl.load_workbook(demo_run["out"] / f"{name}_scorecard_2024-03.xlsx")
+        sheet = workbook["Data quality"]
+        texts = [str(v) for row in sheet.iter_rows(values_only=True) for v in row if v is not None]
+        assert any("Data quality: passed" in t for t in texts), name

@@ -141,6 +141,7 @@ def test_each_run_is_kept_and_the_current_version_is_a_switched_link(single_and_
         assert published.is_symlink()
         assert published.resolve() == (out / "runs" / "monthly" / result["period"] / result["run_id"]).resolve()
         assert sorted(p.name for p in published.iterdir()) == [
+            f"directorate_scorecard_{result['period']}.xlsx",
             f"drift_delay_scorecard_{result['period']}.xlsx", "kpi_values.csv", "run_metadata.json",
             f"safety_scorecard_{result['period']}.xlsx"]
 

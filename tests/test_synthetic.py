@@ -197,10 +197,17 @@ PREVIOUS_12_MONTHS = [f"{year}-{month:02d}" for year, month in
 
 
 @pytest.fixture(scope="module")
-def monthly_counts(tmp_path_factory):
-    """{table: {YYYY-MM: rows}} of contacts and referrals for a 3,000-child LA."""
+def steady_la(tmp_path_factory):
+    """The folder of a 3,000-child LA."""
     folder = tmp_path_factory.mktemp("steady")
     generate_la(folder, STEADY_AS_AT, children=3000, seed=2024)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def monthly_counts(steady_la):
+    """{table: {YYYY-MM: rows}} of contacts and referrals for a 3,000-child LA."""
+    folder = steady_la
     counts = {}
     for table, column in (("ssd_contacts", "cont_contact_date"), ("ssd_cin_episodes", "cine_referral_date")):
         with (folder / f"{table}.csv").open(encoding="utf-8", newline="") as handle:
@@ -224,3 +231,109 @@ def test_history_before_the_window_is_modest(monthly_counts):
     contacts = monthly_counts["ssd_contacts"]
     before = sum(n for month, n in contacts.items() if month < "2023-05")
     assert before < 0.12 * sum(contacts.values()), before
+
+
+# --- cross-table date order -----------------------------------------------------------
+
+def read_tables(folder) -> dict[str, pd.DataFrame]:
+    """Every CSV as text (empty cells NaN): ISO dates compare correctly as strings."""
+    return {name: pd.read_csv(folder / f"{name}.csv", dtype=str) for name in TABLES}
+
+
+def linked(frame: pd.DataFrame, key: str, other: pd.DataFrame, other_key: str, columns: list[str]):
+    """`frame` with `columns` of the `other` row its `key` points to (left join)."""
+    return frame.merge(other[[other_key] + columns], how="left", left_on=key, right_on=other_key,
+                       suffixes=("", "_linked"))
+
+
+def date_order_breaches(folder) -> dict[str, list[str]]:
+    """{rule: ids of the rows breaking it}: a later event dated before the one it follows.
+    A comparison with an empty date (an open plan, an audit not done) is not a breach."""
+    t = read_tables(folder)
+    breaches = {}
+
+    def rule(name, frame, id_column, earlier, later):
+        bad = frame[frame[later] < frame[earlier]]
+        breaches[name] = sorted(bad[id_column])
+
+    assessments = linked(t["ssd_cin_assessments"], "cina_referral_id", t["ssd_cin_episodes"],
+                         "cine_referral_id", ["cine_referral_date"])
+    rule("assessment starts on or after its referral", assessments, "cina_assessment_id",
+         "cine_referral_date", "cina_assessment_start_date")
+    s47s = linked(t["ssd_s47_enquiry"], "s47e_referral_id", t["ssd_cin_episodes"],
+                  "cine_referral_id", ["cine_referral_date"])
+    rule("S47 starts on or after its referral", s47s, "s47e_s47_enquiry_id",
+         "cine_referral_date", "s47e_s47_start_date")
+    icpcs = linked(t["ssd_initial_cp_conference"], "icpc_s47_enquiry_id", t["ssd_s47_enquiry"],
+                   "s47e_s47_enquiry_id", ["s47e_s47_start_date"])
+    icpcs = linked(icpcs, "icpc_referral_id", t["ssd_cin_episodes"], "cine_referral_id",
+                   ["cine_referral_date"])
+    rule("ICPC on or after its S47 start", icpcs, "icpc_icpc_id", "s47e_s47_start_date", "icpc_icpc_date")
+    rule("ICPC on or after its referral", icpcs, "icpc_icpc_id", "cine_referral_date", "icpc_icpc_date")
+    plans = linked(t["ssd_cp_plans"], "cppl_icpc_id", t["ssd_initial_cp_conference"], "icpc_icpc_id",
+                   ["icpc_icpc_date"])
+    rule("CP plan starts on or after its ICPC", plans, "cppl_cp_plan_id", "icpc_icpc_date",
+         "cppl_cp_plan_start_date")
+    plan_dates = ["cppl_cp_plan_start_date", "cppl_cp_plan_end_date"]
+    for table, prefix, day in (("ssd_cp_visits", "cppv", "cppv_cp_visit_date"),
+                               ("ssd_cp_reviews", "cppr", "cppr_cp_review_date")):
+        rows = linked(t[table], f"{prefix}_cp_plan_id", t["ssd_cp_plans"], "cppl_cp_plan_id", plan_dates)
+        id_column = t[table].columns[0]
+        rule(f"{table} on or after the plan start", rows, id_column, "cppl_cp_plan_start_date", day)
+        rule(f"{table} on or before the plan end", rows, id_column, day, "cppl_cp_plan_end_date")
+    cin_plans = linked(t["ssd_cin_plans"], "cinp_referral_id", t["ssd_cin_episodes"],
+                       "cine_referral_id", ["cine_referral_date"])
+    rule("CIN plan starts on or after its referral", cin_plans, "cinp_cin_plan_id",
+         "cine_referral_date", "cinp_cin_plan_start_date")
+    visits = t["ssd_cin_visits"].merge(t["ssd_cin_plans"], left_on="cinv_person_id",
+                                        right_on="cinp_person_id")
+    during = (visits["cinv_cin_visit_date"] >= visits["cinp_cin_plan_start_date"]) & ~(
+        visits["cinv_cin_visit_date"] > visits["cinp_cin_plan_end_date"])
+    visited = set(visits.loc[during, "cinv_cin_visit_id"])
+    breaches["CIN visit during one of the child's CIN plans"] = sorted(
+        set(t["ssd_cin_visits"]["cinv_cin_visit_id"]) - visited)
+    episodes = t["ssd_cla_episodes"]
+    rule("CLA episode starts on or after entering care", episodes, "clae_cla_episode_id",
+         "clae_entered_care_date", "clae_cla_episode_start_date")
+    periods = episodes.groupby("clae_cla_id", as_index=False).agg(
+        entered=("clae_entered_care_date", "min"), left=("clae_cla_episode_ceased_date", "max"),
+        open_episodes=("clae_cla_episode_ceased_date", lambda ceased: ceased.isna().sum()))
+    periods.loc[periods["open_episodes"] > 0, "left"] = None  # still in care
+    for table, key, day in (("ssd_cla_placement", "clap_cla_id", "clap_cla_placement_start_date"),
+                            ("ssd_cla_visits", "clav_cla_id", "clav_cla_visit_date"),
+                            ("ssd_cla_reviews", "clar_cla_id", "clar_cla_review_date")):
+        rows = linked(t[table], key, periods, "clae_cla_id", ["entered", "left"])
+        rule(f"{table} on or after entering care", rows, t[table].columns[0], "entered", day)
+        rule(f"{table} on or before leaving care", rows, t[table].columns[0], day, "left")
+    audits = t["qa_audits"]
+    moderations = linked(t["qa_moderations"], "audit_id", audits, "audit_id", ["completed_date"])
+    rule("moderation on or after the audit", moderations, "moderation_id", "completed_date", "moderated_date")
+    re_audits = linked(audits, "original_audit_id", audits, "audit_id", ["completed_date"])
+    rule("re-audit allocated after the original was completed", re_audits, "audit_id",
+         "completed_date_linked", "allocated_date")
+    rule("audit submitted on or after completion", audits, "audit_id", "completed_date", "submitted_date")
+    rule("audit follow-up on or after completion", audits, "audit_id", "completed_date",
+         "follow_up_completed_date")
+    complaints = t["complaints"]
+    rule("complaint response on or after receipt", complaints, "complaint_id", "received_date", "response_date")
+    rule("complaint acknowledged on or after receipt", complaints, "complaint_id", "received_date",
+         "acknowledged_date")
+    escalations = linked(complaints, "parent_complaint_id", complaints, "complaint_id", ["response_date"])
+    rule("escalation received after the earlier stage's response", escalations, "complaint_id",
+         "response_date_linked", "received_date")
+    drp = t["iro_drp_alerts"]
+    rule("DRP resolved on or after it was raised", drp, "drp_id", "raised_date", "resolved_date")
+    actions = t["learning_actions"]
+    rule("learning action completed on or after it was raised", actions, "action_id", "raised_date",
+         "completed_date")
+    return breaches
+
+
+def test_later_events_never_precede_the_events_they_follow(demo):
+    breaches = date_order_breaches(demo[0])
+    assert len(breaches) == 27  # every rule ran
+    assert {rule: ids for rule, ids in breaches.items() if ids} == {}
+
+
+def test_date_order_holds_in_the_three_thousand_child_la(steady_la):
+    assert {rule: ids[:5] for rule, ids in date_order_breaches(steady_la).items() if ids} == {}
