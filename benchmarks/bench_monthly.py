@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/bench_monthly.py [--children 3000 50000] [--period YYYY-MM]
 
 Each size runs in its own process, so peak memory is that size's alone. Steps are
-timed as plain functions (generate, extract, load, compute, publish); then the whole
+timed as plain functions (generate, extract, validate, load, compute, publish); then the whole
 Prefect flow is run on the same extracts, and orchestration overhead is the flow's
 wall time less the sum of its steps. Peak memory is the process's resident high-water
 mark after each step (so it can only grow). Prints a table; nothing is asserted.
@@ -40,12 +40,10 @@ def measure(children: int, period_id: str, workdir: Path) -> list[dict]:
     os.environ.setdefault("PREFECT_HOME", str(workdir / "prefect"))
     from qaloop.cli import demo_extract_date
     from qaloop.settings import load_settings
-    from tasks import extract, pipeline
+    from tasks import extract, pipeline, validate
     from tasks.periods import Period
-    from tasks.publish_csv import publish_kpi_values
-    from tasks.publish_excel import RunInfo, publish_scorecard
-    from tasks.rag import targets_for
-    from tasks.registry import by_scorecard, load_registry
+    from tasks.publish_excel import RunInfo
+    from tasks.registry import load_registry
     from tasks.synthetic import generate_la
 
     timings: list[dict] = []
@@ -56,7 +54,9 @@ def measure(children: int, period_id: str, workdir: Path) -> list[dict]:
           as_at=demo_extract_date(period_id), children=children, seed=2024)
     kpis = load_registry()
     engine = pipeline.warehouse_engine(settings.resolved_warehouse_url)
-    extracts = timed("extract", timings, extract.extract_sources, str(source))
+    extracts = timed("extract", timings, extract.extract_sources, str(source), strict=False)
+    timed("validate (Great Expectations, Data Docs)", timings, validate.validate_extracts, extracts,
+          demo_extract_date(period_id), None, docs_dir=workdir / "data_docs")
     timed("load", timings, pipeline.load_extracts, engine, extracts)
     context, year = pipeline.la_context(settings, period)
     results = timed("compute (13 months)", timings, pipeline.compute_with_trend, engine, kpis,
@@ -67,17 +67,14 @@ def measure(children: int, period_id: str, workdir: Path) -> list[dict]:
     out = workdir / "out"
 
     def publish():
-        for name in ("safety", "drift_delay"):
-            publish_scorecard(name, by_scorecard(kpis, name), results.values, results.trend,
-                              results.records, teams, workers, targets_for(kpis, {}), run,
-                              out / f"{name}.xlsx")
-        publish_kpi_values(results.values, kpis, out / "kpi_values.csv")
+        from flows.steps import publish_workbooks
+        publish_workbooks.fn(results, kpis, settings, run, out, teams, workers)
     timed("publish", timings, publish)
 
     from flows.monthly import monthly
     timed("whole Prefect flow", timings, monthly, period=period.id, source=str(source),
           out=str(workdir / "flow-out"), settings=settings)
-    steps = sum(t["seconds"] for t in timings[1:5])
+    steps = sum(t["seconds"] for t in timings[1:6])
     flow = timings[-1]["seconds"]
     timings.append({"step": "orchestration overhead (flow - steps)", "seconds": flow - steps,
                     "peak_mib": peak_mib()})

@@ -61,6 +61,7 @@ class Settings:
     targets: dict[str, KpiTarget] = field(default_factory=dict)
     mappings: dict[str, SourceMapping] = field(default_factory=dict)
     notifications: Notifications = field(default_factory=Notifications)
+    qa: dict = field(default_factory=dict)  # the [qa] section: tasks.qa.schedule_from_settings
 
     @property
     def resolved_warehouse_url(self) -> str:
@@ -139,7 +140,8 @@ def _settings_from_mapping(raw: dict) -> Settings:
         if key in raw:
             simple[key] = Path(raw[key])
     notifications = _notifications_from_mapping(raw.get("notifications", {}))
-    return Settings(targets=targets, mappings=mappings, notifications=notifications, **simple)
+    return Settings(targets=targets, mappings=mappings, notifications=notifications,
+                    qa=dict(raw.get("qa", {})), **simple)
 
 
 def _float_or_none(value) -> float | None:

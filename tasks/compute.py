@@ -8,7 +8,8 @@ with `record_id`, `person_id`, `team_id`, `worker_id` (those on the record itsel
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import importlib
+from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_UP, Decimal
 
 import pandas as pd
@@ -16,6 +17,7 @@ from sqlalchemy.engine import Engine
 
 from qaloop.paths import SQL_DIR
 from tasks.periods import Period, years_before
+from tasks.qa import DEFAULT_SCHEDULE, QaSchedule
 from tasks.registry import Extra, Kpi
 from tasks.warehouse import read_sql
 
@@ -36,6 +38,7 @@ class LaContext:
     population_0_17: int
     allocated_role: str = "ALLOCATED CASE WORKER"
     caseload_threshold: int = 20
+    qa: QaSchedule = DEFAULT_SCHEDULE  # the QA audit schedule (settings [qa])
 
 
 def round_half_up(value: Decimal) -> float:
@@ -74,6 +77,11 @@ def period_parameters(period: Period, context: LaContext) -> dict:
         "dob_22y": years_before(period.end, 22),
         "allocated_role": context.allocated_role,
         "caseload_threshold": context.caseload_threshold,
+        # "Rolling 3 months" = the 3 calendar months ending with the period month;
+        # prior_3m = the three calendar months before the period month (QA06)
+        "rolling_3m_start": period.shift(-2).start,
+        "prior_3m_start": period.shift(-3).start,
+        **context.qa.sql_parameters(period.end),
     }
 
 
@@ -85,6 +93,9 @@ def allocation_at(engine: Engine, params: dict) -> pd.DataFrame:
 
 def kpi_rows(engine: Engine, kpi: Kpi, params: dict) -> pd.DataFrame:
     rows = read_sql(engine, kpi.sql_text(), params)
+    if kpi.postprocess:
+        module, _, function = kpi.postprocess.partition(":")
+        rows = getattr(importlib.import_module(module), function)(rows, params)
     missing = {"record_id", "person_id", "team_id", "worker_id", "in_numerator"} - set(rows.columns)
     if missing:
         raise ValueError(f"{kpi.sql} does not return {sorted(missing)}")
@@ -119,10 +130,60 @@ def aggregate(kpi: Kpi, rows: pd.DataFrame, period: Period, context: LaContext,
         for unit_id, unit_rows, unit_name in _units(rows, level, context, names):
             figures.append(_figure(kpi.id, kpi.kind, None, unit_rows, context, period,
                                    level, unit_id, unit_name))
-            for extra in kpi.extras:
-                figures.append(_figure(f"{kpi.id}:{extra.name}", extra.kind, extra, unit_rows,
+            for figure_id, extra, extra_rows in _extra_figures(kpi, unit_rows):
+                figures.append(_figure(figure_id, extra.kind, extra, extra_rows,
                                        context, period, level, unit_id, unit_name))
     return [f for f in figures if f is not None]
+
+
+def _extra_figures(kpi: Kpi, rows: pd.DataFrame):
+    """(figure id, extra, the rows it is computed on) for each extra figure: `where`
+    keeps the rows whose 0/1 column is 1; a split keeps the rows with its value; a
+    breakdown marked `observed` also yields the values found in the rows but not
+    declared (sorted), computed like the declared ones; `within` adds one figure per
+    value of a second column inside each value."""
+    declared = {(e.group, e.value) for e in kpi.extras if e.breakdown and not e.is_template}
+    for extra in kpi.extras:
+        if not extra.is_template:
+            yield from _with_within(kpi, extra, rows)
+    templates = {}
+    for extra in kpi.extras:
+        if extra.breakdown and extra.observed:
+            templates.setdefault(extra.group, extra)
+    for group, template in templates.items():
+        found = _values_in(_where(template, rows), template.column)
+        for value in sorted(found - {v for g, v in declared if g == group}):
+            yield from _with_within(kpi, replace(template, name=f"{group}={value}", value=value), rows)
+
+
+def _with_within(kpi: Kpi, extra: Extra, rows: pd.DataFrame):
+    extra_rows = _extra_rows(extra, rows)
+    yield f"{kpi.id}:{extra.name}", extra, extra_rows
+    if extra.within:
+        for inner in sorted(_values_in(extra_rows, extra.within)):
+            inner_extra = replace(extra, name=f"{extra.name}:{extra.within}={inner}", within=None)
+            yield (f"{kpi.id}:{inner_extra.name}", inner_extra,
+                   extra_rows[extra_rows[extra.within].astype(object) == inner])
+
+
+def _values_in(rows: pd.DataFrame, column: str) -> set[str]:
+    present = rows[column].dropna().astype(str)
+    return set(present[present != ""])
+
+
+def _where(extra: Extra, rows: pd.DataFrame) -> pd.DataFrame:
+    if not extra.where:
+        return rows
+    return rows[pd.to_numeric(rows[extra.where]).fillna(0) == 1]
+
+
+def _extra_rows(extra: Extra, rows: pd.DataFrame) -> pd.DataFrame:
+    rows = _where(extra, rows)
+    if extra.breakdown == "split":
+        return rows[rows[extra.column].astype(object) == extra.value]
+    if extra.breakdown == "share":
+        return rows.assign(_share=(rows[extra.column].astype(object) == extra.value).astype(int))
+    return rows
 
 
 def _units(rows: pd.DataFrame, level: str, context: LaContext, names: dict):
@@ -138,9 +199,15 @@ def _figure(kpi_id, kind, extra: Extra | None, rows, context, period, level, uni
     numerator = int(rows["in_numerator"].sum())
     denominator = None
     if kind in ("count", "exception"):
+        if extra is not None and not extra.breakdown:  # a count extra: its flag, else rows
+            numerator = int(pd.to_numeric(rows[extra.flag]).fillna(0).sum()) if extra.flag else len(rows)
         value = numerator
     elif kind == "percent":
-        flags = rows[extra.flag] if extra else rows["in_numerator"]
+        flags = rows["in_numerator"]
+        if extra is not None and extra.breakdown == "share":
+            flags = rows["_share"]
+        elif extra is not None and extra.flag:
+            flags = rows[extra.flag]
         numerator, denominator = int(pd.to_numeric(flags).fillna(0).sum()), len(rows)
         value = percent(numerator, denominator)
     elif kind == "rate":
@@ -161,9 +228,13 @@ def unit_names(engine: Engine) -> dict[str, dict[str, str]]:
     teams = read_sql(engine, "select dept_team_id, dept_team_name from ssd_department")
     workers = read_sql(engine, "select prof_professional_id, prof_professional_name "
                                "from ssd_professionals")
+    # QA measures' workers are qa_staff (auditors, practitioners): their names where the
+    # case system has none for the id
+    qa_staff = read_sql(engine, "select staff_id, name from qa_staff where name is not null")
     return {
         "team": dict(zip(teams["dept_team_id"], teams["dept_team_name"])) | {UNALLOCATED: UNALLOCATED},
-        "worker": dict(zip(workers["prof_professional_id"], workers["prof_professional_name"]))
+        "worker": dict(zip(qa_staff["staff_id"], qa_staff["name"]))
+        | dict(zip(workers["prof_professional_id"], workers["prof_professional_name"]))
         | {UNALLOCATED: UNALLOCATED},
     }
 

@@ -14,6 +14,7 @@ from tasks.compute import LaContext, compute_period
 from tasks.extract import Extract
 from tasks.periods import Period
 from tasks.population import la_name, population_0_17
+from tasks.qa import schedule_from_settings
 from tasks.registry import Kpi
 from tasks.warehouse import make_engine, read_sql, replace_source_tables, upgrade_schema
 
@@ -32,7 +33,8 @@ def la_context(settings: Settings, period: Period) -> tuple[LaContext, int]:
     else:
         population, year = population_0_17(settings.reference_dir, settings.la_code, period.end)
     context = LaContext(settings.la_code, la_name(settings.reference_dir, settings.la_code),
-                        population, settings.allocated_worker_role, settings.caseload_threshold)
+                        population, settings.allocated_worker_role, settings.caseload_threshold,
+                        schedule_from_settings(settings.qa))
     return context, year
 
 

@@ -18,11 +18,7 @@ LEVEL_ORDER = {"la": 0, "team": 1, "worker": 2}
 
 def figure_kind(kpi_id: str, kpis: dict[str, Kpi]) -> str:
     """count-like figures print as whole numbers; the others to one decimal place."""
-    base, _, extra_name = kpi_id.partition(":")
-    kpi = kpis[base]
-    if not extra_name:
-        return kpi.kind
-    return next(e.kind for e in kpi.extras if e.name == extra_name)
+    return kpis[kpi_id.partition(":")[0]].figure_kind(kpi_id)
 
 
 def _whole(value) -> str:

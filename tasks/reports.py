@@ -1,0 +1,399 @@
+"""The monthly QA report (HTML and PDF) and "QA on a page" (a one-page A4 PDF).
+
+Both are rendered from Jinja2 templates in `report_templates/` (a shared `base.html`
+and `macros.html`) and read only the stored KPI values (the `values`/`trend` frames the
+workbooks are written from), at LA and team level: no child-level data.
+
+They leave the performance team, so kpis.md "Small numbers" applies: "Any figure ...
+that counts fewer than 5 children or respondents (but more than 0) is shown as `<5`
+and any percentage whose denominator is under 5 is suppressed, with a footnote." Here
+every count of 1-4 is shown as `<5`, a suppressed percentage as `*` (footnoted), and a
+suppressed figure gets no RAG, no direction and no point in a chart, so that neither
+can give it away.
+
+PDFs are made with WeasyPrint (it needs the Pango library of the operating system).
+"""
+
+from __future__ import annotations
+
+import calendar
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup, escape
+
+from qaloop.paths import TEMPLATES_DIR
+from qaloop.settings import KpiTarget
+from tasks.periods import Period
+from tasks.publish_excel import RAG_FILLS, SYNTHETIC_BANNER, TREND_MONTHS, Figure, RunInfo, _la_rows
+from tasks.publish_qa import GRADES, NO_GRADE, figure_label, figure_rag, grade_table, la_figure, \
+    parse_figure_id, qa_figures
+from tasks.rag import direction_of_travel, targets_for
+from tasks.registry import Kpi
+
+SMALL_NUMBER = 5
+SUPPRESSED_COUNT = "<5"
+SUPPRESSED_PERCENT = "*"
+NOT_AVAILABLE = "n/a"
+SUPPRESSION_NOTE = ("<5: a count of 1 to 4 is not shown. *: a percentage based on fewer than 5 "
+                    "(audits, staff, moderations or practitioners) is not shown, nor its RAG rating, "
+                    "direction of travel or point on a chart (kpis.md, Small numbers).")
+# How a KPI reads in a sentence; otherwise its name without the trailing " %".
+NARRATIVE_NAMES = {"QA02": "Audit compliance (staff meeting their audit schedule)",
+                   "QA03": "Audits completed"}
+LOOP_KPIS = ("QA06", "QA07", "QA08", "QA09", "QA10", "QA11")
+TILE_KPIS = ("QA01", "QA02", "QA03", "QA04", "QA05", "QA06", "QA07", "QA08", "QA09", "QA10", "QA11")
+TILE_NAMES = {"QA03": "Audits completed"}
+ONE_PAGE_SCALES = (1.0, 0.92, 0.84, 0.76, 0.68)
+
+
+# --- Small numbers --------------------------------------------------------------------------------
+
+
+def show_count(value) -> str:
+    if value is None or pd.isna(value):
+        return NOT_AVAILABLE
+    count = int(value)
+    return SUPPRESSED_COUNT if 0 < count < SMALL_NUMBER else f"{count:,}"
+
+
+def percent_suppressed(denominator) -> bool:
+    return denominator is not None and not pd.isna(denominator) and int(denominator) < SMALL_NUMBER
+
+
+def show_percent(value, denominator) -> str:
+    if value is None or pd.isna(value):
+        return NOT_AVAILABLE
+    if percent_suppressed(denominator):
+        return SUPPRESSED_PERCENT
+    return f"{float(value):.1f}%"
+
+
+@dataclass(frozen=True)
+class Shown:
+    """One figure as a report may show it: `text` for people, `value` (None when
+    suppressed or missing) for RAG, direction and charts."""
+
+    text: str
+    value: float | None
+    suppressed: bool
+
+
+def shown(figure: Figure, row) -> Shown:
+    if row is None or row.value is None or pd.isna(row.value):
+        return Shown(NOT_AVAILABLE, None, False)
+    if figure.kind == "percent":
+        text = show_percent(row.value, row.denominator)
+    else:
+        text = show_count(row.value)
+    suppressed = text in (SUPPRESSED_COUNT, SUPPRESSED_PERCENT)
+    return Shown(text, None if suppressed else float(row.value), suppressed)
+
+
+# --- Figures of the month -----------------------------------------------------------------------------
+
+
+def _previous(period: str) -> str:
+    return Period.month(period).shift(-1).id
+
+
+def figure_line(figure: Figure, la_rows: pd.DataFrame, period: str,
+                targets: dict[str, KpiTarget]) -> dict:
+    """A table row: this month, last month, the base (denominator), target, RAG, direction."""
+    current = la_figure(la_rows, figure.id, period)
+    now, before = shown(figure, current), shown(figure, la_figure(la_rows, figure.id, _previous(period)))
+    target, rag = figure_rag(figure, now.value, targets)
+    base = current.denominator if current is not None and figure.kind == "percent" else None
+    return {"id": figure.id, "name": figure.name, "value": now.text, "last": before.text,
+            "base": show_count(base) if base is not None and not pd.isna(base) else "",
+            "target": _show_target(target, figure), "rag": rag,
+            "direction": direction_of_travel(now.value, before.value, figure.kpi.polarity) or "",
+            "suppressed": now.suppressed}
+
+
+def _show_target(target: float | None, figure: Figure) -> str:
+    if target is None:
+        return ""
+    return f"{target:.1f}%" if figure.kind == "percent" else f"{target:g}"
+
+
+def narrative(kpis: list[Kpi], la_rows: pd.DataFrame, period: str) -> tuple[list[dict], int]:
+    """What changed since last month, one sentence per headline KPI with both figures
+    publishable: ([{id, sentence, change}], number of KPIs left out for small numbers)."""
+    sentences, left_out = [], 0
+    for kpi in kpis:
+        figure = Figure(kpi.id, kpi.name, kpi.kind, kpi)
+        now = shown(figure, la_figure(la_rows, kpi.id, period))
+        before = shown(figure, la_figure(la_rows, kpi.id, _previous(period)))
+        if now.suppressed or before.suppressed:
+            left_out += 1
+            continue
+        if now.value is None or before.value is None:
+            continue
+        change = round(now.value - before.value, 1)
+        subject = NARRATIVE_NAMES.get(kpi.id, kpi.name.removesuffix(" %").removesuffix("%").strip())
+        if change == 0:
+            sentence = f"{subject} was unchanged at {now.text}."
+        else:
+            verb = "rose" if change > 0 else "fell"
+            sentence = f"{subject} {verb} from {before.text} to {now.text}."
+        sentences.append({"id": kpi.id, "sentence": sentence,
+                          "change": abs(change) if kpi.kind == "percent" else 0.0})
+    return sentences, left_out
+
+
+def grade_lines(la_rows: pd.DataFrame, period: str, names: tuple[str, ...] = ()) -> list[dict]:
+    """Audits by grade with small-number suppression. A grade's % is suppressed with its
+    count (shown side by side, the % would give the count away)."""
+    rows = grade_table(la_rows, period, names)
+    total = rows[-1]["count"]
+    lines = []
+    for row in rows:
+        count_text = show_count(row["count"])
+        hidden = count_text == SUPPRESSED_COUNT or percent_suppressed(total)
+        percent_text = SUPPRESSED_PERCENT if hidden and row["count"] else show_percent(row["percent"], total)
+        lines.append({"grade": row["grade"], "count": count_text, "percent": percent_text,
+                      "chart_value": None if hidden else row["count"]})
+    return lines
+
+
+def team_lines(values: pd.DataFrame, period: str) -> list[dict]:
+    """Audits due and done, and schedule compliance, per team (team-level stored values)."""
+    teams = values[(values["level"] == "team") & (values["period"] == period)]
+    by_team_figure = {(str(r.unit_id), r.kpi_id): r for r in teams.itertuples()}
+    lines = []
+    for unit_id, unit_name in sorted({(str(r.unit_id), r.unit_name) for r in teams.itertuples()},
+                                     key=lambda u: (u[0] == "Unallocated", str(u[1]).lower())):
+        def get(kpi_id):
+            return by_team_figure.get((unit_id, kpi_id))
+        qa01, qa02, qa03 = get("QA01"), get("QA02"), get("QA03")
+        lines.append({
+            "team": unit_name if isinstance(unit_name, str) else unit_id,
+            "due": show_count(qa01.denominator) if qa01 is not None else NOT_AVAILABLE,
+            "on_time": show_percent(qa01.value, qa01.denominator) if qa01 is not None else NOT_AVAILABLE,
+            "completed": show_count(qa03.value) if qa03 is not None else NOT_AVAILABLE,
+            "staff": show_count(qa02.denominator) if qa02 is not None else NOT_AVAILABLE,
+            "compliance": show_percent(qa02.value, qa02.denominator) if qa02 is not None else NOT_AVAILABLE,
+        })
+    return lines
+
+
+def breakdown_lines(figures: list[Figure], kpi_id: str, dimension: str, la_rows: pd.DataFrame,
+                    period: str, targets: dict[str, KpiTarget]) -> list[dict]:
+    """Table rows of a KPI's `kpi_id:<dimension>=<value>` figures (e.g. QA02 by role)."""
+    return [figure_line(f, la_rows, period, targets) | {"label": figure_label(f.id)} for f in figures
+            if parse_figure_id(f.id).kpi_id == kpi_id and dict(parse_figure_id(f.id).dimensions).keys() == {dimension}]
+
+
+# --- Charts (inline SVG) ----------------------------------------------------------------------------------
+
+
+def _month_short(period: str) -> str:
+    start = Period.month(period).start
+    return f"{calendar.month_abbr[start.month]} {start.year % 100:02d}"
+
+
+def line_chart_svg(labels: list[str], values: list[float | None], title: str, target: float | None = None,
+                   percent: bool = True, width: int = 300, height: int = 140) -> Markup:
+    """A small line chart: gaps where a value is missing or suppressed; dashed target line."""
+    left, right, top, bottom = 34, 8, 20, 20
+    plot_w, plot_h = width - left - right, height - top - bottom
+    known = [v for v in values if v is not None] + ([target] if target is not None else [])
+    y_max = 100.0 if percent else max(known + [1.0]) * 1.15
+    step = plot_w / max(len(values) - 1, 1)
+
+    def x(i):
+        return left + i * step
+
+    def y(v):
+        return top + plot_h - (v / y_max) * plot_h
+
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+             f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}">',
+             f'<text x="{left}" y="11" font-size="10" font-weight="bold">{escape(title)}</text>']
+    for tick in (0, y_max / 2, y_max):
+        parts.append(f'<line x1="{left}" x2="{width - right}" y1="{y(tick):.1f}" y2="{y(tick):.1f}" '
+                     f'stroke="#ddd" stroke-width="0.6"/>')
+        label = f"{tick:.0f}%" if percent else f"{tick:.0f}"
+        parts.append(f'<text x="{left - 3}" y="{y(tick) + 3:.1f}" font-size="8" text-anchor="end">{label}</text>')
+    if target is not None:
+        parts.append(f'<line x1="{left}" x2="{width - right}" y1="{y(target):.1f}" y2="{y(target):.1f}" '
+                     f'stroke="#666" stroke-dasharray="3,2" stroke-width="0.8"/>')
+        parts.append(f'<text x="{left + 2}" y="{y(target) + 9:.1f}" font-size="7.5" fill="#444">'
+                     f'target {target:g}{"%" if percent else ""}</text>')
+    for segment in _segments(values):
+        points = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in segment)
+        parts.append(f'<polyline points="{points}" fill="none" stroke="#1f4e79" stroke-width="1.5"/>')
+    for i, v in enumerate(values):
+        if v is not None:
+            parts.append(f'<circle cx="{x(i):.1f}" cy="{y(v):.1f}" r="1.8" fill="#1f4e79"/>')
+    last = len(labels) - 1
+    for i in sorted({0, len(labels) // 2, last}):
+        anchor = "start" if i == 0 else "end" if i == last else "middle"
+        parts.append(f'<text x="{x(i):.1f}" y="{height - 5}" font-size="8" text-anchor="{anchor}">'
+                     f'{escape(labels[i])}</text>')
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def _segments(values: list[float | None]) -> list[list[tuple[int, float]]]:
+    segments, current = [], []
+    for i, v in enumerate(values):
+        if v is None:
+            if current:
+                segments.append(current)
+            current = []
+        else:
+            current.append((i, v))
+    return segments + ([current] if current else [])
+
+
+def bar_chart_svg(bars: list[tuple[str, float | None, str]], title: str, width: int = 300,
+                  height: int | None = None) -> Markup:
+    """Horizontal bars (label, value, text shown at the bar's end); no bar when the
+    value is None (missing or suppressed), only its text."""
+    row_h, left, top = 18, 130, 20
+    height = height or top + row_h * len(bars) + 4
+    largest = max([v for _, v, _ in bars if v is not None] + [1])
+    plot_w = width - left - 40
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+             f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}">',
+             f'<text x="0" y="12" font-size="10" font-weight="bold">{escape(title)}</text>']
+    for index, (label, value, text) in enumerate(bars):
+        y = top + index * row_h
+        parts.append(f'<text x="{left - 4}" y="{y + 11}" font-size="9" text-anchor="end">{escape(label)}</text>')
+        length = 0.0 if value is None else plot_w * value / largest
+        if length:
+            parts.append(f'<rect x="{left}" y="{y + 2}" width="{length:.1f}" height="{row_h - 5}" fill="#5b9bd5"/>')
+        parts.append(f'<text x="{left + length + 3:.1f}" y="{y + 11}" font-size="9">{escape(text)}</text>')
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def trend_chart(figure: Figure, la_rows: pd.DataFrame, period: str, targets: dict[str, KpiTarget],
+                width: int = 300, height: int = 140) -> Markup:
+    months = [p.id for p in Period.month(period).trailing(TREND_MONTHS)]
+    points = [shown(figure, la_figure(la_rows, figure.id, m)).value for m in months]
+    target = targets.get(figure.id)
+    return line_chart_svg([_month_short(m) for m in months], points, f"{figure.id} {figure.name}",
+                          target.target if target else None, figure.kind == "percent", width, height)
+
+
+def grade_chart(lines: list[dict], title: str, width: int = 420) -> Markup:
+    bars = [(line["grade"], line["chart_value"], line["count"]) for line in lines if line["grade"] != "Total"]
+    return bar_chart_svg(bars, title, width)
+
+
+# --- Rendering --------------------------------------------------------------------------------------
+
+
+def template_environment() -> Environment:
+    environment = Environment(loader=FileSystemLoader(TEMPLATES_DIR),
+                              autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
+    environment.globals["rag_colours"] = {status: f"#{colour}" for status, colour in RAG_FILLS.items()}
+    return environment
+
+
+def report_context(values: pd.DataFrame, trend: pd.DataFrame, kpis: list[Kpi], run: RunInfo,
+                   targets: dict[str, KpiTarget]) -> dict:
+    """Everything both reports show, from the stored LA and team values only."""
+    la_rows = _la_rows(values, trend)
+    figures = qa_figures(kpis, la_rows)
+    by_id = {f.id: f for f in figures}
+    sentences, left_out = narrative(kpis, la_rows, run.period)
+    month_grades = grade_lines(la_rows, run.period)
+    rolling_grades = grade_lines(la_rows, run.period, ("rolling_3m",))
+    headline = [figure_line(by_id[k.id], la_rows, run.period, targets) for k in kpis]
+    moderation = [figure_line(f, la_rows, run.period, targets) for f in figures
+                  if parse_figure_id(f.id).kpi_id in ("QA04", "QA05")]
+    percent_kpis = [by_id[k.id] for k in kpis if k.kind == "percent"]
+    start = Period.month(run.period).start
+    return {
+        "run": run, "synthetic_banner": SYNTHETIC_BANNER,
+        "period_label": f"{calendar.month_name[start.month]} {start.year}",
+        "previous_label": _month_label_of(_previous(run.period)),
+        "suppression_note": SUPPRESSION_NOTE,
+        "headline": headline, "lines_by_id": {line["id"]: line for line in headline},
+        "narrative": sentences, "left_out": left_out,
+        "month_grades": month_grades, "rolling_grades": rolling_grades,
+        "month_grade_chart": grade_chart(month_grades, "Audits completed this month, by grade"),
+        "moderation": moderation,
+        "loop": [line for line in headline if line["id"] in LOOP_KPIS],
+        "by_role": breakdown_lines(figures, "QA02", "role", la_rows, run.period, targets),
+        "teams": team_lines(values, run.period),
+        "charts": [trend_chart(f, la_rows, run.period, targets) for f in percent_kpis],
+        "kpis": kpis, "grades": GRADES, "no_grade": NO_GRADE,
+    }
+
+
+def _month_label_of(period: str) -> str:
+    start = Period.month(period).start
+    return f"{calendar.month_name[start.month]} {start.year}"
+
+
+def render_monthly_qa_report(values: pd.DataFrame, trend: pd.DataFrame, kpis: list[Kpi], run: RunInfo,
+                             out_dir: Path, targets: dict[str, KpiTarget] | None = None) -> tuple[Path, Path]:
+    """The monthly QA report as HTML and PDF in `out_dir`; returns (html_path, pdf_path).
+    Targets default to the registry's (tasks.rag.targets_for)."""
+    targets = targets if targets is not None else targets_for(kpis, {})
+    context = report_context(values, trend, kpis, run, targets)
+    html = template_environment().get_template("monthly_qa_report.html").render(
+        **context, title=f"{run.la_name}: monthly QA report, {context['period_label']}", scale=1.0)
+    out_dir = Path(out_dir)
+    html_path = _write_atomically(out_dir / f"qa_monthly_report_{run.period}.html", html.encode("utf-8"))
+    pdf_path, _ = write_pdf(html, out_dir / f"qa_monthly_report_{run.period}.pdf")
+    return html_path, pdf_path
+
+
+def render_qa_on_a_page(values: pd.DataFrame, trend: pd.DataFrame, kpis: list[Kpi], run: RunInfo,
+                        out_dir: Path, targets: dict[str, KpiTarget] | None = None) -> Path:
+    """"QA on a page": one A4 page as PDF (the type is scaled down until it fits)."""
+    targets = targets if targets is not None else targets_for(kpis, {})
+    context = report_context(values, trend, kpis, run, targets)
+    context["tiles"] = [context["lines_by_id"][k] | {"name": TILE_NAMES.get(k, context["lines_by_id"][k]["name"])}
+                        for k in TILE_KPIS if k in context["lines_by_id"]]
+    context["top_changes"] = sorted(context["narrative"], key=lambda s: -s["change"])[:4]
+    charted = [f for f in qa_figures(kpis, _la_rows(values, trend)) if f.id in ("QA01", "QA02")]
+    context["page_charts"] = [trend_chart(f, _la_rows(values, trend), run.period, targets, 250, 120)
+                              for f in charted]
+    template = template_environment().get_template("qa_on_a_page.html")
+    pdf_path = Path(out_dir) / f"qa_on_a_page_{run.period}.pdf"
+    for scale in ONE_PAGE_SCALES:
+        html = template.render(**context, title=f"{run.la_name}: QA on a page, {context['period_label']}",
+                               scale=scale)
+        pdf_path, pages = write_pdf(html, pdf_path, max_pages=1)
+        if pages == 1:
+            return pdf_path
+    raise RuntimeError(f"QA on a page does not fit on one A4 page even at scale {ONE_PAGE_SCALES[-1]}")
+
+
+def write_pdf(html: str, pdf_path: Path, max_pages: int | None = None) -> tuple[Path, int]:
+    """Render with WeasyPrint and write atomically, uncompressed (so any PDF reader, or
+    a plain byte search, can count its pages); returns (path, page count). With
+    `max_pages`, a longer document is not written."""
+    from weasyprint import HTML  # imported here: it loads the system's Pango library
+
+    document = HTML(string=html, base_url=str(TEMPLATES_DIR)).render()
+    pages = len(document.pages)
+    if max_pages is not None and pages > max_pages:
+        return Path(pdf_path), pages
+    pdf_bytes = document.write_pdf(uncompressed_pdf=True)
+    return _write_atomically(Path(pdf_path), pdf_bytes), pages
+
+
+def _write_atomically(path: Path, data: bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+        os.chmod(temporary, 0o644)  # mkstemp makes it private; a report is for readers
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return path

@@ -1,0 +1,180 @@
+"""The QA schedule configuration, the monthly audit allocation and the escalation of
+Inadequate audits (tasks/qa.py)."""
+
+from datetime import date
+
+import pandas as pd
+
+from qaloop.settings import load_settings
+from tasks.periods import Period
+from tasks.qa import (DEFAULT_SCHEDULE, allocate_audits, audit_cohort, auditors_in_post,
+                      inadequate_audits_for_escalation, monthly_allocation, schedule_from_settings)
+from tests.kpi_harness import load_tables
+
+COHORT = pd.DataFrame({"person_id": [f"P{i:02d}" for i in range(1, 21)],
+                       "team_id": [f"T{i % 4 + 1}" for i in range(1, 21)]})
+AUDITORS = pd.DataFrame([
+    {"staff_id": "TM1", "role": "Team Manager", "team_id": "T1", "manages_team_id": "T1"},
+    {"staff_id": "TM2", "role": "Team Manager", "team_id": "T2", "manages_team_id": None},
+    {"staff_id": "SM1", "role": "Service Manager", "team_id": "S1", "manages_team_id": "T3"},
+])
+
+
+def test_allocation_is_reproducible_from_the_seed_and_recorded():
+    first = allocate_audits(COHORT, AUDITORS, "Neglect", "2024-03", seed=42, per_auditor=3)
+    shuffled_input = allocate_audits(COHORT.sample(frac=1, random_state=7),
+                                     AUDITORS.iloc[::-1], "Neglect", "2024-03", seed=42, per_auditor=3)
+    pd.testing.assert_frame_equal(first, shuffled_input)
+    other = allocate_audits(COHORT, AUDITORS, "Neglect", "2024-03", seed=43, per_auditor=3)
+    assert first["person_id"].tolist() != other["person_id"].tolist()
+    assert len(first) == 9
+    assert set(first["seed"]) == {42}
+    assert set(first["theme"]) == {"Neglect"} and set(first["month"]) == {"2024-03"}
+    assert first["person_id"].is_unique
+    assert first.groupby("auditor_id").size().to_dict() == {"SM1": 3, "TM1": 3, "TM2": 3}
+
+
+def test_allocation_never_gives_an_auditor_a_case_from_a_team_they_manage():
+    for seed in range(30):
+        allocation = allocate_audits(COHORT, AUDITORS, "Neglect", "2024-03", seed=seed, per_auditor=4)
+        managed = {"TM1": {"T1"}, "TM2": {"T2"}, "SM1": {"S1", "T3"}}
+        for row in allocation.itertuples():
+            assert row.team_id not in managed[row.auditor_id], (seed, row)
+
+
+def test_allocation_stops_when_no_eligible_case_is_left():
+    cohort = pd.DataFrame({"person_id": ["P1", "P2"], "team_id": ["T1", "T1"]})
+    allocation = allocate_audits(cohort, AUDITORS, "Neglect", "2024-03", seed=1, per_auditor=2)
+    assert "TM1" not in set(allocation["auditor_id"])  # only cases of its own team
+    assert sorted(allocation["person_id"]) == ["P1", "P2"]
+
+
+def test_schedule_is_read_from_the_settings_file(tmp_path):
+    config = tmp_path / "qaloop.toml"
+    config.write_text('''
+la_code = 841
+[qa]
+follow_up_days = 10
+submission_working_days = 3
+allocation_seed = 7
+[qa.moderation_targets]
+SEND = 10
+[qa.requirements."Team Manager"]
+count = 1
+window_months = 2
+other_team_only = true
+[qa.requirements."Service Manager"]
+count = 0
+[qa.themes]
+"2024-03" = "Neglect"
+"2024-04" = "Domestic abuse"
+[qa.theme_keywords]
+"Neglect" = ["neglect", "N1"]
+''', encoding="utf-8")
+    schedule = schedule_from_settings(load_settings(config).qa)
+    assert schedule.follow_up_days == 10 and schedule.submission_working_days == 3
+    assert schedule.requirement_by_role["Team Manager"].window_months == 2
+    assert "Service Manager" not in schedule.requirement_by_role
+    assert schedule.requirement_by_role["Residential Manager"].window_months == 3  # default kept
+    assert schedule.figure_targets()["QA04:service_area=SEND"] == 10.0
+    assert schedule.theme_for("2024-03") == "Neglect"
+    assert schedule.months_without_theme("2024-03") == ["2024-05", "2024-06", "2024-07",
+                                                        "2024-08", "2024-09"]
+    assert schedule.seed_for("2024-03") == 7
+    assert DEFAULT_SCHEDULE.seed_for("2024-03") == 202403
+    params = schedule.sql_parameters(date(2024, 3, 31))
+    assert params["follow_up_days"] == 10 and params["submission_wd"] == 3
+    assert params["observation_window_start"] == date(2023, 4, 2)
+    assert "Head of Service" not in DEFAULT_SCHEDULE.requirement_by_role
+
+
+CASE_TABLES = {
+    "ssd_cin_episodes": [
+        {"cine_referral_id": "R1", "cine_person_id": "C1", "cine_referral_date": "2024-01-01",
+         "cine_cin_primary_need_code": "N1", "cine_referral_team": "T1"},
+        {"cine_referral_id": "R2", "cine_person_id": "C2", "cine_referral_date": "2024-01-01",
+         "cine_cin_primary_need_code": "N2", "cine_referral_team": "T2"},
+        {"cine_referral_id": "R3", "cine_person_id": "C3", "cine_referral_date": "2024-01-01",
+         "cine_referral_nfa": "Y", "cine_referral_team": "T2"},  # NFA: not open work
+        {"cine_referral_id": "R4", "cine_person_id": "C4", "cine_referral_date": "2024-01-01",
+         "cine_close_date": "2024-02-29", "cine_referral_team": "T2"},  # closed at period end
+    ],
+    "ssd_cp_plans": [
+        {"cppl_cp_plan_id": "CP1", "cppl_person_id": "C5", "cppl_cp_plan_start_date": "2023-06-01",
+         "cppl_cp_plan_latest_category": "Neglect"},
+    ],
+    "ssd_cla_episodes": [
+        {"clae_cla_episode_id": "E1", "clae_person_id": "C6", "clae_cla_episode_start_date": "2022-01-01",
+         "clae_cla_primary_need_code": "N4"},
+    ],
+    "ssd_involvements": [
+        {"invo_involvements_id": "V1", "invo_professional_id": "W1", "invo_professional_role_id":
+         "ALLOCATED CASE WORKER", "invo_professional_team": "T3", "invo_person_id": "C5",
+         "invo_involvement_start_date": "2023-06-01"},
+    ],
+    "qa_staff": [
+        {"staff_id": "TM1", "name": "A", "role": "Team Manager", "team_id": "T1", "start_date": "2020-01-01"},
+        {"staff_id": "TM3", "name": "B", "role": "Team Manager", "team_id": "T3", "start_date": "2020-01-01"},
+        {"staff_id": "HS1", "name": "C", "role": "Head of Service", "team_id": "S1", "start_date": "2020-01-01"},
+        {"staff_id": "TM9", "name": "D", "role": "Team Manager", "team_id": "T9", "start_date": "2020-01-01",
+         "end_date": "2024-02-29"},
+    ],
+}
+
+
+def test_cohort_is_children_open_at_period_end_filtered_by_theme_keywords(warehouse):
+    load_tables(warehouse, CASE_TABLES)
+    period = Period.month("2024-02")
+    everyone = audit_cohort(warehouse, period)
+    assert everyone[["person_id", "team_id"]].values.tolist() == [
+        ["C1", "T1"], ["C2", "T2"], ["C5", "T3"], ["C6", None]]
+    schedule = schedule_from_settings({"theme_keywords": {"Neglect": ["neglect", "N1"]}})
+    neglect = audit_cohort(warehouse, period, "Neglect", schedule)
+    assert neglect["person_id"].tolist() == ["C1", "C5"]  # primary need N1, CP category Neglect
+    # a theme whose keywords match nobody falls back to the whole cohort
+    other = schedule_from_settings({"theme_keywords": {"Pre-birth": ["unborn"]}})
+    assert len(audit_cohort(warehouse, period, "Pre-birth", other)) == 4
+
+
+def test_monthly_allocation_uses_the_configured_theme_and_seed(warehouse):
+    load_tables(warehouse, CASE_TABLES)
+    schedule = schedule_from_settings({"themes": {"2024-03": "Neglect"},
+                                       "theme_keywords": {"Neglect": ["neglect", "N1"]},
+                                       "allocation_seed": 5})
+    assert auditors_in_post(warehouse, Period.month("2024-02"), schedule)["staff_id"].tolist() == \
+        ["TM1", "TM3"]
+    allocation = monthly_allocation(warehouse, "2024-03", schedule)
+    # C1 (team T1) can only go to TM3, C5 (team T3) only to TM1
+    assert sorted(zip(allocation["auditor_id"], allocation["person_id"])) == \
+        [("TM1", "C5"), ("TM3", "C1")]
+    assert set(allocation["seed"]) == {5} and set(allocation["theme"]) == {"Neglect"}
+    again = monthly_allocation(warehouse, "2024-03", schedule)
+    pd.testing.assert_frame_equal(allocation, again)
+
+
+def test_inadequate_audits_escalate_to_the_head_of_service_of_their_area(warehouse):
+    def audit(audit_id, day, area, grade="Inadequate"):
+        return {"audit_id": audit_id, "completed_date": day, "service_area": area, "grade": grade,
+                "person_id": f"P{audit_id}", "team_id": "T1", "auditor_id": "TM1"}
+    load_tables(warehouse, {
+        "qa_audits": [audit("A1", "2024-02-29", "Social Care"),  # before the previous working day
+                      audit("A2", "2024-03-01", "Social Care"),  # Friday: previous working day
+                      audit("A3", "2024-03-03", "Early Help"),
+                      audit("A4", "2024-03-04", "SEND"),  # no Head of Service for SEND
+                      audit("A5", "2024-03-05", "Social Care"),  # after as_at
+                      audit("A6", "2024-03-02", "Social Care", grade="Good")],
+        "qa_staff": [
+            {"staff_id": "H1", "name": "Hana", "role": "Head of Service", "service_area": "Social Care",
+             "start_date": "2020-01-01"},
+            {"staff_id": "H2", "name": "Hugo", "role": "Head of Service", "service_area": "Early Help",
+             "start_date": "2020-01-01"},
+            {"staff_id": "H3", "name": "Old", "role": "Head of Service", "service_area": "Social Care",
+             "start_date": "2020-01-01", "end_date": "2024-03-04"},
+        ]})
+    listed = inadequate_audits_for_escalation(warehouse, date(2024, 3, 4))  # a Monday
+    assert [(r.audit_id, r.head_of_service_id if pd.notna(r.head_of_service_id) else None)
+            for r in listed.itertuples()] == [
+        ("A2", "H1"), ("A3", "H2"), ("A4", None)]
+    since_thursday = inadequate_audits_for_escalation(warehouse, date(2024, 3, 4),
+                                                      since=date(2024, 2, 29))
+    assert since_thursday["audit_id"].tolist() == ["A1", "A2", "A3", "A4"]
