@@ -40,8 +40,11 @@ from tasks.registry import Kpi
 QA_TITLE = "QA Activity"
 GRADES = ("Outstanding", "Good", "Requires improvement", "Inadequate")
 NO_GRADE = "No grade recorded"
-# Breakdowns shown on the Summary; theme breakdowns stay on the Grades sheet.
-SUMMARY_DIMENSIONS = {"grade", "service_area"}
+# Figures with one breakdown among these are listed (theme breakdowns stay on the Grades
+# sheet); the Summary shows the grade breakdowns and the figures with a target, the
+# "By role and area" sheet the rest.
+SUMMARY_DIMENSIONS = {"grade", "service_area", "role"}
+BREAKDOWN_SHEET_DIMENSIONS = {"service_area", "role"}
 DEFAULT_AUDITS_REQUIRED = 1  # every default schedule requirement is "1 audit" (qa-activity.md)
 NAME_LABELS = {"below_requirement": "staff below requirement", "rolling_3m": "rolling 3 months",
                "moderated_up": "moderated up", "moderated_down": "moderated down"}
@@ -135,14 +138,16 @@ def figure_rag(figure: Figure, value, targets: dict[str, KpiTarget]) -> tuple[fl
 def publish_qa_workbook(kpis: list[Kpi], values: pd.DataFrame, trend: pd.DataFrame,
                         records: pd.DataFrame, staff: pd.DataFrame, targets: dict[str, KpiTarget],
                         run: RunInfo, out_path: Path,
-                        allocation: pd.DataFrame | None = None) -> Path:
-    """Write the QA workbook for the run's period; returns its path."""
+                        allocation: pd.DataFrame | None = None, data_quality=None) -> Path:
+    """Write the QA workbook for the run's period; returns its path. `staff`: qa_staff
+    rows (staff_id, name, role, team_id, service_area, optional audits_required);
+    `data_quality`: a tasks.publish_dq.DataQuality, written as the Data quality sheet."""
     la_rows = _la_rows(values, trend)
     figures = qa_figures(kpis, la_rows)
     month_records = records[records["period"] == run.period]
     qa02 = _compliance_rows(month_records, staff)
     workbook = Workbook()
-    write_qa_summary(workbook.active, figures, la_rows, targets, run)
+    write_qa_summary(workbook.active, [f for f in figures if _on_summary(f, targets)], la_rows, targets, run)
     write_by_role(workbook.create_sheet("By role"), qa02, run)
     write_auditors(workbook.create_sheet("Auditors"), qa02, values, run)
     team_figures = [f for f in figures if not parse_figure_id(f.id).dimensions]
@@ -162,9 +167,18 @@ def publish_qa_workbook(kpis: list[Kpi], values: pd.DataFrame, trend: pd.DataFra
                        [f for i, f in by_id.items()
                         if parse_figure_id(i).kpi_id in ("QA06", "QA07", "QA08", "QA09", "QA10", "QA11")],
                        la_rows, targets, run)
+    write_figure_table(workbook.create_sheet("By role and area"), "QA measures by auditor role and service area",
+                       "Each measure on the audits of one auditor role (role) or one service area; QA02 "
+                       "by the staff member's role and service area.",
+                       [f for f in figures if not _on_summary(f, targets)
+                        and {k for k, _ in parse_figure_id(f.id).dimensions} <= BREAKDOWN_SHEET_DIMENSIONS],
+                       la_rows, targets, run)
     write_reaudits(workbook.create_sheet("Re-audits"), month_records, values, run)
     if allocation is not None:
         write_allocation(workbook.create_sheet("Allocation"), allocation, run)
+    if data_quality is not None:
+        from tasks.publish_dq import write_data_quality_sheet
+        write_data_quality_sheet(workbook, data_quality, run, with_record_ids=True)
     write_definitions(workbook.create_sheet("Definitions"), kpis, targets, run)
     write_run(workbook.create_sheet("Run"), run)
     workbook.properties.title = f"{run.la_name} {QA_TITLE} {run.period}"
@@ -172,6 +186,11 @@ def publish_qa_workbook(kpis: list[Kpi], values: pd.DataFrame, trend: pd.DataFra
     workbook.properties.creator = "qaloop"
     workbook.properties.keywords = "synthetic" if run.synthetic else None
     return _save_atomically(workbook, Path(out_path))
+
+
+def _on_summary(figure: Figure, targets: dict[str, KpiTarget]) -> bool:
+    keys = {k for k, _ in parse_figure_id(figure.id).dimensions}
+    return keys <= {"grade"} or figure.id in targets
 
 
 # --- Summary --------------------------------------------------------------------------------------
@@ -235,9 +254,9 @@ def _compliance_rows(records: pd.DataFrame, staff: pd.DataFrame) -> pd.DataFrame
     """One row per staff member measured by QA02, with their role, team and shortfall.
 
     QA02 records: one per staff member whose role has an audit requirement, worker_id =
-    the staff member, in_numerator = met the requirement, measure = qualifying audits
-    counted in the requirement's window. `audits_required` (optional staff column) is the
-    schedule's number; every default requirement is 1."""
+    the staff member, in_numerator = met the requirement, measure = audits short of the
+    requirement in its window (tasks.qa.qa02_compliance). `audits_required` (optional
+    staff column) is the schedule's number; every default requirement is 1."""
     rows = records[records["kpi_id"] == "QA02"].copy()
     rows["staff_id"] = rows["worker_id"].where(rows["worker_id"].notna(), rows["record_id"]).astype(str)
     people = staff.assign(staff_id=staff["staff_id"].astype(str)).drop_duplicates("staff_id")
@@ -249,10 +268,9 @@ def _compliance_rows(records: pd.DataFrame, staff: pd.DataFrame) -> pd.DataFrame
     required = (people["audits_required"] if "audits_required" in people.columns
                 else pd.Series(DEFAULT_AUDITS_REQUIRED, index=people.index))
     rows["required"] = rows["staff_id"].map(required).fillna(DEFAULT_AUDITS_REQUIRED).astype(int)
-    rows["counted"] = pd.to_numeric(rows["measure"], errors="coerce").fillna(0).astype(int)
     rows["met"] = pd.to_numeric(rows["in_numerator"]).fillna(0).astype(int)
-    rows["behind_by"] = [0 if met else max(required - counted, 1)
-                         for met, required, counted in zip(rows["met"], rows["required"], rows["counted"])]
+    short = pd.to_numeric(rows["measure"], errors="coerce").fillna(0).astype(int)
+    rows["behind_by"] = [0 if met else max(int(s), 1) for met, s in zip(rows["met"], short)]
     return rows
 
 
@@ -274,7 +292,7 @@ def write_by_role(sheet: Worksheet, qa02: pd.DataFrame, run: RunInfo) -> None:
     _set_widths(sheet, [30, 14, 12, 12, 14, 13])
 
 
-AUDITOR_HEADERS = ["Staff ID", "Name", "Role", "Team", "Service area", "Audits counted in window",
+AUDITOR_HEADERS = ["Staff ID", "Name", "Role", "Team", "Service area",
                    "Audits required", "Behind by (audits)", "Met requirement",
                    "QA01 audits due", "QA01 on time %", "QA03 audits completed", "QA09 submitted in 5 wd %"]
 
@@ -298,16 +316,16 @@ def write_auditors(sheet: Worksheet, qa02: pd.DataFrame, values: pd.DataFrame, r
         team = _text(person.team_id)
         _write_row(sheet, row, [person.staff_id, _text(person.name), person.role,
                                 team_names.get(team, team), _text(person.service_area),
-                                person.counted, person.required, person.behind_by,
+                                person.required, person.behind_by,
                                 "Yes" if person.met else "No",
                                 _number(qa01.denominator) if qa01 else None,
                                 _number(qa01.value) if qa01 else None,
                                 _number(qa03.value) if qa03 else None,
                                 _number(qa09.value) if qa09 else None])
-        for column in (11, 13):
+        for column in (10, 12):
             sheet.cell(row=row, column=column).number_format = DECIMAL_FORMAT
     _finish_table(sheet, len(AUDITOR_HEADERS), FIRST_DATA_ROW + len(ordered) - 1, frozen_columns=2)
-    _set_widths(sheet, [12, 26, 24, 24, 16] + [12] * 8)
+    _set_widths(sheet, [12, 26, 24, 24, 16] + [12] * 7)
 
 
 def _unit_names(values: pd.DataFrame, level: str) -> dict[str, str]:

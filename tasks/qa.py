@@ -233,12 +233,13 @@ def qa02_compliance(rows: pd.DataFrame, params: dict) -> pd.DataFrame:
             "worker_id": staff_id, "in_numerator": int(done >= requirement.count),
             "measure": max(requirement.count - done, 0),
             "flag_below_requirement": int(done < requirement.count),
-            "role": member["role"], "name": member["staff_name"],
+            "role": member["role"], "service_area": member["staff_service_area"],
+            "name": member["staff_name"],
             "required": requirement.count, "done": done,
             "window_months": requirement.window_months,
         })
     columns = ["record_id", "person_id", "team_id", "worker_id", "in_numerator", "measure",
-               "flag_below_requirement", "role", "name", "required", "done", "window_months"]
+               "flag_below_requirement", "role", "service_area", "name", "required", "done", "window_months"]
     return pd.DataFrame(result, columns=columns)
 
 

@@ -86,6 +86,8 @@ def test_qa02_compliance_follows_the_default_schedule(warehouse):
     assert figures.get("QA02", "worker", "TM1") == (0.0, 0, 1)
     assert figures.get("QA02", "team", "T7") == (50.0, 1, 2)  # the staff member's team
     assert figures.get("QA02", "worker", "TM2")[0] == 100.0
+    assert figures.la("QA02:role=Team Manager") == (50.0, 2, 4)  # TM2 and TM3 of TM1 TM2 TM3 TM6
+    assert figures.la("QA02:role=Residential Manager") == (50.0, 1, 2)
 
 
 def test_qa02_a_different_schedule_changes_the_numbers_without_code(warehouse):
@@ -141,6 +143,45 @@ def test_qa03_grades_in_month_and_rolling_3_months_with_ungraded_in_denominator(
     assert figures.la("QA03:rolling_3m:grade=Requires improvement") == (16.7, 1, 6)
     assert figures.get("QA03", "worker", "S2") == (1, 1, None)
     assert figures.get("QA03:grade=Inadequate", "worker", "S2") == (100.0, 1, 1)
+
+
+def test_qa03_grades_by_theme_and_service_area_and_audits_by_auditor_role(warehouse):
+    figures = run_kpi(warehouse, "QA03", "2024-03", {"qa_audits": [
+        audit("H1", completed_date="2024-03-01", grade="Good", theme="Neglect",
+              service_area="Social Care", auditor_role="Team Manager"),
+        audit("H2", completed_date="2024-03-02", grade="Inadequate", theme="Neglect",
+              service_area="Early Help", auditor_role="Team Manager"),
+        audit("H3", completed_date="2024-03-03", grade="Good", theme="Voice of the child",
+              service_area="Social Care", auditor_role="Service Manager"),
+        audit("H4", completed_date="2024-03-04", theme="Neglect", service_area="Social Care",
+              auditor_role="Service Manager"),  # no grade: counted by theme, not by grade
+        audit("H5", completed_date="2024-02-20", grade="Good", theme="Neglect",
+              service_area="Social Care", auditor_role="Team Manager"),  # last month
+    ]})
+    assert figures.la("QA03:theme=Neglect") == (3, 3, None)
+    assert figures.la("QA03:theme=Neglect:grade=Good") == (1, 1, None)
+    assert figures.la("QA03:theme=Neglect:grade=Inadequate") == (1, 1, None)
+    assert figures.la("QA03:theme=Voice of the child:grade=Good") == (1, 1, None)
+    assert figures.la("QA03:service_area=Social Care") == (3, 3, None)
+    assert figures.la("QA03:service_area=Social Care:grade=Good") == (2, 2, None)
+    assert figures.la("QA03:service_area=Early Help:grade=Inadequate") == (1, 1, None)
+    assert figures.la("QA03:role=Team Manager") == (2, 2, None)
+    assert figures.la("QA03:role=Service Manager") == (2, 2, None)
+    assert figures.get("QA03:theme=Neglect", "team", "T1") == (3, 3, None)
+
+
+def test_qa01_by_auditor_role_and_service_area_found_in_the_data(warehouse):
+    figures = run_kpi(warehouse, "QA01", "2024-03", {"qa_audits": [
+        audit("R1", due_date="2024-03-10", completed_date="2024-03-09", auditor_role="Team Manager",
+              service_area="Social Care"),
+        audit("R2", due_date="2024-03-10", completed_date="2024-03-12", auditor_role="Team Manager",
+              service_area="Early Help"),
+        audit("R3", due_date="2024-03-10", auditor_role="DCS", service_area="Social Care"),
+    ]})
+    assert figures.la("QA01:role=Team Manager") == (50.0, 1, 2)
+    assert figures.la("QA01:role=DCS") == (0.0, 0, 1)
+    assert figures.la("QA01:service_area=Social Care") == (50.0, 1, 2)
+    assert figures.la("QA01:service_area=Early Help") == (0.0, 0, 1)
 
 
 # --- QA04 -----------------------------------------------------------------------------

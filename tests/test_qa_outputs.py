@@ -56,6 +56,7 @@ def unit(level, unit_id, name, kpi_id, value, numerator=None, denominator=None):
 
 MARCH = [
     la("QA01", PERIOD, 84.2, 16, 19),
+    la("QA01:role=Team Manager", PERIOD, 80.0, 8, 10), la("QA01:service_area=Early Help", PERIOD, 75.0, 3, 4),
     la("QA02", PERIOD, 75.0, 9, 12), la("QA02:below_requirement", PERIOD, 3),
     la("QA03", PERIOD, 20),
     la("QA03:grade=Outstanding", PERIOD, 10.0, 2, 20), la("QA03:grade=Good", PERIOD, 45.0, 9, 20),
@@ -107,9 +108,9 @@ STAFF = pd.DataFrame([
     ("S11", "Ada Ames", "Assistant Director", None, "Social Care", 1),
     ("S12", "Cllr Ivy", "Elected Member", None, None, 1),
 ], columns=["staff_id", "name", "role", "team_id", "service_area", "audits_required"])
-# QA02 records: measure = qualifying audits counted in the window; S03, S04 (1 of 3) and S07 behind.
-QA02_MEASURES = {"S01": 1, "S02": 2, "S03": 0, "S09": 1, "S10": 1, "S04": 1, "S05": 1, "S06": 1,
-                 "S07": 0, "S08": 1, "S11": 1, "S12": 1}
+# QA02 records: measure = audits short of the requirement; S03, S04 (1 of 3) and S07 behind.
+QA02_MEASURES = {"S01": 0, "S02": 0, "S03": 1, "S09": 0, "S10": 0, "S04": 2, "S05": 0, "S06": 0,
+                 "S07": 1, "S08": 0, "S11": 0, "S12": 0}
 BEHIND = {"S03", "S04", "S07"}
 
 
@@ -196,7 +197,8 @@ def test_qa_workbook_cells(frames, tmp_path):
                                tmp_path / "qa.xlsx", allocation=allocation)
     book = load_workbook(path)
     assert book.sheetnames == ["Summary", "By role", "Auditors", "Teams", "Grades", "Moderation",
-                               "Closing the loop", "Re-audits", "Allocation", "Definitions", "Run"]
+                               "Closing the loop", "By role and area", "Re-audits", "Allocation",
+                               "Definitions", "Run"]
 
     summary = book["Summary"]
     assert summary["A1"].value == "Testshire: QA Activity, March 2024"
@@ -209,15 +211,20 @@ def test_qa_workbook_cells(frames, tmp_path):
     assert (social_care["2024-03"], social_care["RAG"]) == (20, "Green")
     assert dict(zip(header, row_starting(summary, "QA02:below_requirement")))["2024-03"] == 3
     assert not any(r[0] == "QA03:theme=Neglect:grade=Good" for r in sheet_rows(summary))
+    assert not any(str(r[0]).startswith("QA01:") for r in sheet_rows(summary))
+    # breakdowns by auditor role and service area have their own sheet
+    by_role_area = book["By role and area"]
+    assert row_starting(by_role_area, "QA01:role=Team Manager")[2:5] == [8, 10, 80]
+    assert row_starting(by_role_area, "QA01:service_area=Early Help")[2:5] == [3, 4, 75]
 
     # who is behind, and by how much: Sue Short needs 3 audits and has 1
     auditors = book["Auditors"]
-    assert sheet_rows(auditors)[4][:9] == ["S04", "Sue Short", "Service Manager", "Assessment Team A",
-                                           "Social Care", 1, 3, 2, "No"]
-    behind = [r[0] for r in sheet_rows(auditors)[4:] if r[8] == "No"]
+    assert sheet_rows(auditors)[4][:8] == ["S04", "Sue Short", "Service Manager", "Assessment Team A",
+                                           "Social Care", 3, 2, "No"]
+    behind = [r[0] for r in sheet_rows(auditors)[4:] if r[7] == "No"]
     assert sorted(behind) == ["S03", "S04", "S07"]
     ann = row_starting(auditors, "S01")
-    assert (ann[7], ann[9], ann[10]) == (0, 4, 75)  # not behind; 4 audits due, 75.0% on time
+    assert (ann[6], ann[8], ann[9]) == (0, 4, 75)  # not behind; 4 audits due, 75.0% on time
 
     assert row_starting(book["By role"], "Team Manager")[:6] == ["Team Manager", 5, 4, 1, 1, 80]
     assert row_starting(book["By role"], "Service Manager")[:6] == ["Service Manager", 3, 2, 1, 2, 66.7]

@@ -16,7 +16,8 @@ with staff_in_post as (
         staff_id,
         name as staff_name,
         role,
-        team_id as staff_team_id
+        team_id as staff_team_id,
+        service_area as staff_service_area
     from qa_staff
     where start_date <= :period_end
       and (end_date is null or end_date > :period_end)
@@ -39,6 +40,7 @@ final as (
         s.staff_name,
         s.role,
         s.staff_team_id,
+        s.staff_service_area,
         a.audit_id,
         a.audit_type,
         a.audit_team_id,

@@ -28,6 +28,7 @@ final as (
         a.auditor_id as worker_id,
         case when m.audit_id is not null then 1 else 0 end as in_numerator,
         a.service_area,
+        a.auditor_role,
         a.grade,
         a.theme,
         a.completed_date

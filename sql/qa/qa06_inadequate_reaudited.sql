@@ -28,6 +28,7 @@ final as (
         a.auditor_id as worker_id,
         case when r.audit_id is not null then 1 else 0 end as in_numerator,
         a.service_area,
+        a.auditor_role,
         a.theme,
         a.completed_date
     from inadequate_audits as a

@@ -24,6 +24,7 @@ final as (
              then 1 else 0 end as in_numerator,
         follow_up.day_number - completed.day_number as measure,
         a.service_area,
+        a.auditor_role,
         a.completed_date,
         a.follow_up_completed_date
     from completed_last_month as a

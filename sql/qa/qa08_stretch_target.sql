@@ -20,6 +20,7 @@ final as (
         case when stretch_target_set = 'Y' then 1 else 0 end as in_numerator,
         grade,
         service_area,
+        auditor_role,
         completed_date
     from completed_in_period
 )

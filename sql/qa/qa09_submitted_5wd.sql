@@ -25,6 +25,7 @@ final as (
              then 1 else 0 end as in_numerator,
         submitted.wd_index - due.wd_index as measure,
         a.service_area,
+        a.auditor_role,
         a.due_date,
         a.submitted_date
     from completed_in_period as a

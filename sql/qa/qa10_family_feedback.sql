@@ -19,6 +19,7 @@ final as (
         case when family_feedback_sought = 'Y' then 1 else 0 end as in_numerator,
         grade,
         service_area,
+        auditor_role,
         completed_date
     from completed_in_period
 )
