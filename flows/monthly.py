@@ -1,9 +1,15 @@
 """The monthly flow: extract -> archive -> validate -> load -> compute -> publish -> store.
 
-A critical data-quality failure in a table that any of the monthly KPIs reads stops the
-run before anything is loaded ("Failed: data quality"); the period's previously
-published outputs stay current. Failures in tables these KPIs do not read, and every
-warning, are reported in each workbook's Data quality sheet.
+Publishes the Safety, Drift and Delay and Directorate scorecards, kpi_values.csv and,
+when the extracts include the QA audit records, the QA outputs (QA workbook with the
+coming month's audit allocation, monthly QA report, QA on a page: tasks/qa_outputs.py).
+
+A critical data-quality failure in a table that the scorecards read stops the run before
+anything is loaded ("Failed: data quality"); the period's previously published outputs
+stay current. A critical failure only in the QA tables stops only the QA outputs: the
+scorecards are published and the period's earlier QA outputs are carried into the new
+version unchanged (the ledger row says so). Failures in tables no output reads, and
+every warning, are reported in each workbook's Data quality sheet and each report.
 
     qaloop run monthly --period 2024-03 --source extracts/ --out published/
 
@@ -19,7 +25,7 @@ from prefect import flow
 
 from flows import runner, steps
 from qaloop.settings import Settings, code_version, load_settings, redact_url
-from tasks import locks, publish_csv, warehouse
+from tasks import locks, publish_csv, qa_outputs, warehouse
 from tasks.periods import Period, latest_complete_month
 from tasks.pipeline import la_context
 from tasks.publish_excel import RunInfo
@@ -31,7 +37,7 @@ from tasks.registry import load_registry
 def monthly(period: str | None = None, source: str = "", out: str = "", config: str | None = None,
             trigger: str = "manual", reason: str | None = None, settings: Settings | None = None,
             lock_wait_seconds: float = runner.DEFAULT_LOCK_WAIT_SECONDS) -> dict:
-    """Publish the Safety and Drift and Delay scorecards and kpi_values.csv for a month."""
+    """Publish the month's scorecards, kpi_values.csv and QA outputs."""
     settings = settings or load_settings(config)
     month = Period.month(period) if period else latest_complete_month(runner.london_today())
     return runner.ledgered_run("monthly", month.id, source, out, settings, trigger, reason,
@@ -45,22 +51,32 @@ def _run_steps(month: Period, run: runner.RunContext) -> list[str]:
     extracts = steps.extract_sources(run.source, settings)
     manifest = steps.archive_extracts(extracts, settings, run.run_id, run.engine_url)
     report, quality, blocked = steps.validate_extracts(extracts, kpis, month, run)
-    if blocked:  # nothing of this period is replaced: the previous outputs stay current
+    qa = qa_outputs.qa_decision(extracts, kpis, blocked)
+    if set(blocked) - set(qa.kpi_ids):  # nothing of this period is replaced: the previous outputs stay current
         raise runner.DataQualityFailed(
             f"{month.id} not published: {quality.state}. Data Docs: {quality.data_docs}")
+    if not qa.publish:
+        kpis = [k for k in kpis if k.id not in qa.kpi_ids]
     # The source tables are shared by every run: load and compute as one section.
     with locks.hold(run.engine, "staging", steps.STAGING_WAIT_SECONDS):
         steps.load_warehouse(extracts, run.engine_url)
         results = steps.compute_scorecards(kpis, month, context, run.engine_url, settings.trend_months)
         teams, workers = steps.unit_tables(run.engine_url)
+        qa_inputs = steps.read_qa_inputs(month, settings, run.engine_url) if qa.publish else None
     info = RunInfo(period=month.id, run_id=run.run_id, code_version=code_version(),
                    la_code=context.la_code, la_name=context.la_name, synthetic=settings.synthetic,
                    started_at=warehouse.utcnow().isoformat(timespec="seconds"),
                    source=redact_url(run.source), population=context.population_0_17,
                    population_year=population_year, extracts=manifest)
     outputs = steps.publish_workbooks(results, kpis, settings, info, out_dir, teams, workers, quality)
+    if qa.publish:
+        outputs += steps.render_qa_reports(results, qa_inputs, kpis, settings, info, out_dir, quality)
+    elif blocked:  # only the QA tables failed: their outputs keep the published version
+        outputs += steps.carry_forward_qa_outputs(month, run)
+        run.completion_message = qa.reason
     metadata = {**info.__dict__, "outputs": [Path(o).name for o in outputs], "reason": run.reason,
-                "data_quality": quality.state, "data_docs": quality.data_docs}
+                "data_quality": quality.state, "data_docs": quality.data_docs, "qa_outputs": qa.reason,
+                **(qa_inputs.metadata() if qa_inputs else {})}
     outputs.append(str(publish_csv.publish_run_metadata(metadata, out_dir / "run_metadata.json")))
     revised = steps.report_revisions(results, month, run)
     if revised is not None:

@@ -66,6 +66,7 @@ class RunContext:
     source: str
     reason: str | None
     work_dir: Path  # this run's own output folder
+    completion_message: str | None = None  # recorded with Completed (e.g. an output kept back)
 
 
 def london_today() -> date:
@@ -116,7 +117,7 @@ def ledgered_run(flow: str, period: str, source: str, out: str, settings: Settin
     except BaseException as error:
         _record_end(engine, run_id, ledger_state_of(error), f"{type(error).__name__}: {error}")
         raise
-    warehouse.finish_run(engine, run_id, COMPLETED, outputs=outputs)
+    warehouse.finish_run(engine, run_id, COMPLETED, context.completion_message, outputs=outputs)
     return {"run_id": run_id, "flow": flow, "period": period, "outputs": outputs,
             "published": str(versions.published_dir(Path(out), flow, period))}
 

@@ -49,7 +49,7 @@ def cadence_lines(cadences: list[Cadence], latest: pd.DataFrame, now: datetime) 
         elif cadence.flow_name in latest.index:
             row = latest.loc[cadence.flow_name]
             run = f"{row['period']} {row['trigger']} {_london(row['started_at'])}"
-            state = row["state"] + (f" ({row['message']})" if row["message"] and row["state"] != "Completed" else "")
+            state = row["state"] + (f" ({row['message']})" if row["message"] else "")
         else:
             run, state = "none", "-"
         lines.append(f"{cadence.name:<24} {upcoming:<26} {run:<40} {state}")

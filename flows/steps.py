@@ -13,11 +13,12 @@ from prefect.cache_policies import NO_CACHE
 from prefect.logging import get_run_logger
 
 from qaloop.settings import Settings, redact_url
-from tasks import alerts, benchmarks, extract, pipeline, publish_csv, validate, versions, warehouse
+from tasks import alerts, benchmarks, extract, pipeline, publish_csv, qa_outputs, validate, versions, warehouse
 from tasks.periods import Period
 from tasks.publish_directorate import publish_directorate
 from tasks.publish_dq import DataQuality
 from tasks.publish_excel import RunInfo, publish_scorecard
+from tasks.qa import schedule_from_settings
 from tasks.rag import targets_for
 from tasks.registry import Kpi, by_scorecard
 
@@ -84,8 +85,10 @@ def data_quality_state(report: validate.ValidationReport, blocked: dict[str, lis
                 f"stop {', '.join(sorted(blocked))}")
     if report.failures:
         return (f"critical failures in {', '.join(report.blocked_tables)} (not used by these outputs); "
-                f"{len(report.warnings)} warnings")
-    return f"passed, {len(report.warnings)} warnings" if report.warnings else "passed"
+                f"{len(report.warnings)} warning{'s' if len(report.warnings) != 1 else ''}")
+    if not report.warnings:
+        return "passed"
+    return f"passed, {len(report.warnings)} warning{'s' if len(report.warnings) != 1 else ''}"
 
 
 @task(name="archive_extracts")
@@ -153,6 +156,43 @@ def publish_workbooks(results: pipeline.PeriodResults, kpis: list[Kpi], settings
     outputs.append(str(directorate))
     outputs.append(str(publish_csv.publish_kpi_values(results.values, kpis, out_dir / "kpi_values.csv")))
     return outputs
+
+
+@task(name="read_qa_inputs", cache_policy=NO_CACHE)
+def read_qa_inputs(period: Period, settings: Settings, engine_url: str) -> qa_outputs.QaInputs:
+    """Staff in post and the coming month's audit allocation (seed recorded)."""
+    inputs = qa_outputs.qa_inputs(pipeline.warehouse_engine(engine_url), period,
+                                  schedule_from_settings(settings.qa))
+    get_run_logger().info("QA: %d staff in post; allocation for %s: %d cases, seed %d%s",
+                          len(inputs.staff), inputs.allocation_month, len(inputs.allocation),
+                          inputs.allocation_seed,
+                          f"; no audit theme planned for {', '.join(inputs.months_without_theme)}"
+                          if inputs.months_without_theme else "")
+    return inputs
+
+
+@task(name="render_qa_reports", cache_policy=NO_CACHE)
+def render_qa_reports(results: pipeline.PeriodResults, inputs: qa_outputs.QaInputs, kpis: list[Kpi],
+                      settings: Settings, run: RunInfo, out_dir: Path,
+                      data_quality: DataQuality | None = None) -> list[str]:
+    """The QA workbook, the monthly QA report (HTML, PDF) and QA on a page (PDF)."""
+    targets = qa_outputs.qa_targets(qa_outputs.qa_kpis(kpis), settings.targets,
+                                    schedule_from_settings(settings.qa))
+    paths = qa_outputs.publish_qa_outputs(inputs, results.values, results.trend, results.records, kpis,
+                                          targets, run, out_dir, data_quality)
+    get_run_logger().info("QA outputs: %s", ", ".join(p.name for p in paths))
+    return [str(p) for p in paths]
+
+
+@task(name="carry_forward_qa_outputs", cache_policy=NO_CACHE)
+def carry_forward_qa_outputs(period: Period, run) -> list[str]:
+    """Copy the period's currently published QA outputs into this run's folder, so that
+    switching to this run keeps them (a critical failure in a QA table stops only them)."""
+    published = versions.published_dir(versions.output_root(run.work_dir), run.flow, period.id)
+    copied = versions.copy_outputs(qa_outputs.qa_output_files(published, period.id), run.work_dir)
+    get_run_logger().warning("QA outputs of %s not republished (data quality); %d earlier file(s) kept",
+                             period.id, len(copied))
+    return [str(p) for p in copied]
 
 
 @task(name="report_revisions", cache_policy=NO_CACHE)

@@ -89,9 +89,12 @@ def default_period() -> str:
     return latest_complete_month(date.today()).id
 
 
-def demo_extract_date(period_id: str) -> date:
+def demo_extract_date(period_id: str, today: date | None = None) -> date:
+    """5 days after the period end (so some records post-date it, as in real extracts),
+    but never after today: validation rejects dates after the extract date."""
     from tasks.periods import Period
-    return Period.month(period_id).end + timedelta(days=5)
+    end = Period.month(period_id).end
+    return min(end + timedelta(days=5), max(today or date.today(), end))
 
 
 def command_generate(args) -> int:
@@ -106,8 +109,12 @@ def command_generate(args) -> int:
 
 def command_demo(args) -> int:
     from qaloop.settings import load_settings
+    from tasks.periods import Period
+    from tasks.synthetic import planned_themes
     period = args.period or default_period()
-    settings = load_settings(None, synthetic=True, la_code=DEMO_LA_CODE,
+    # the synthetic LA's audit themes, planned from the period to 6 months after the next
+    themes = planned_themes(Period.month(period).start, 8, args.seed)
+    settings = load_settings(None, synthetic=True, la_code=DEMO_LA_CODE, qa={"themes": themes},
                              data_dir=Path(args.data_dir) if args.data_dir else None)
     extracts_dir = settings.data_dir / "demo-extracts"
     print(f"qaloop demo: SYNTHETIC local authority ({args.children} children, seed {args.seed}), "

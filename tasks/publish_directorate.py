@@ -13,8 +13,6 @@ is suppressed, with a footnote; no child-level data is read or written.
 from __future__ import annotations
 
 import calendar
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,7 +28,7 @@ from qaloop.settings import KpiTarget
 from tasks.benchmarks import (NO_BENCHMARK, Benchmark, benchmark_spec, headline_figure_id,
                               headline_figure_kind, rank_basis)
 from tasks.periods import Period
-from tasks.publish_excel import RAG_FILLS, SYNTHETIC_BANNER, RunInfo, write_run
+from tasks.publish_excel import RAG_FILLS, SYNTHETIC_BANNER, RunInfo, _save_atomically, write_run
 from tasks.rag import direction_of_travel, effective_tolerance, rag_status
 from tasks.registry import Kpi
 
@@ -119,7 +117,7 @@ def publish_directorate(kpis: list[Kpi], trend: pd.DataFrame, targets: dict[str,
     workbook.properties.title = f"{run.la_name} {TITLE} {run.period}"
     workbook.properties.creator = "qaloop"
     workbook.properties.keywords = "synthetic" if run.synthetic else None
-    return save_atomically(workbook, Path(out_path))
+    return _save_atomically(workbook, Path(out_path))
 
 
 # --- Small numbers ---------------------------------------------------------------------------------
@@ -350,17 +348,3 @@ def _number(value) -> int | float | None:
 def _month_label(period_id: str) -> str:
     start = Period.month(period_id).start
     return f"{calendar.month_abbr[start.month]} {start.year}"
-
-
-def save_atomically(workbook: Workbook, out_path: Path) -> Path:
-    """Save next to the destination, then rename: a reader never sees a half-written file."""
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=out_path.parent, prefix=f".{out_path.stem}.", suffix=".xlsx")
-    os.close(handle)
-    try:
-        workbook.save(temporary)
-        os.replace(temporary, out_path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return out_path

@@ -446,6 +446,7 @@ def _save_atomically(workbook: Workbook, out_path: Path) -> Path:
     os.close(handle)
     try:
         workbook.save(temporary)
+        os.chmod(temporary, 0o644)  # mkstemp makes it private; a workbook is for readers
         os.replace(temporary, out_path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

@@ -17,7 +17,7 @@ from openpyxl.styles import Font, PatternFill
 from openpyxl.worksheet.worksheet import Worksheet
 
 from tasks.publish_csv import write_atomically
-from tasks.publish_excel import SYNTHETIC_BANNER, RunInfo, write_run
+from tasks.publish_excel import SYNTHETIC_BANNER, RunInfo, _save_atomically, write_run
 from tasks.registry import Kpi
 
 HEADER_ROW = 4
@@ -61,7 +61,7 @@ def publish_exceptions_workbook(path: Path, title: str, kpis: list[Kpi], values:
     write_run(workbook.create_sheet("Run"), run)
     workbook.properties.title = title
     workbook.properties.creator = "qaloop"
-    return _save(workbook, Path(path))
+    return _save_atomically(workbook, Path(path))
 
 
 def team_pack_name(team_id: str, day: str) -> str:
@@ -118,14 +118,6 @@ def _write_list(sheet, kpi: Kpi, rows: pd.DataFrame, team_names, worker_names, r
         [r.person_id, r.record_id, None if pd.isna(r.measure) else float(r.measure),
          team_names.get(str(r.team_id), str(r.team_id)), worker_names.get(str(r.worker_id), str(r.worker_id))]
         for r in rows.itertuples(index=False)])
-
-
-def _save(workbook: Workbook, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp")
-    workbook.save(temporary)
-    temporary.replace(path)
-    return path
 
 
 def publish_exception_csv(records: pd.DataFrame, kpis: list[Kpi], path: Path) -> Path:

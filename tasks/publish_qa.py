@@ -489,9 +489,12 @@ def write_allocation(sheet: Worksheet, allocation: pd.DataFrame, run: RunInfo) -
     regenerated."""
     themes = _distinct(allocation, "theme")
     seeds = _distinct(allocation, "seed")
-    _write_heading(sheet, f"{run.la_name}: audit allocation, {_month_label(run.period)}",
+    month = _distinct(allocation, "month") or run.period
+    _write_heading(sheet, f"{run.la_name}: audit allocation for {_month_label(month) if len(month) == 7 else month}",
                    f"Theme: {themes or 'not recorded'}. Seed: {seeds or 'not recorded'} (the same seed "
-                   f"and cohort regenerate this allocation). Internal to the QA team.", run)
+                   f"and cohort regenerate it: re-running {run.period} on the same extracts gives the same rows). "
+                   f"Cases open at the end of {_month_label(run.period)}; no auditor is given a case "
+                   f"from a team they manage. Internal to the QA team.", run)
     headers = [str(c) for c in allocation.columns]
     _write_header(sheet, headers)
     for row, record in enumerate(allocation.itertuples(index=False), start=FIRST_DATA_ROW):

@@ -30,8 +30,8 @@ from qaloop.paths import TEMPLATES_DIR
 from qaloop.settings import KpiTarget
 from tasks.periods import Period
 from tasks.publish_excel import RAG_FILLS, SYNTHETIC_BANNER, TREND_MONTHS, Figure, RunInfo, _la_rows
-from tasks.publish_qa import GRADES, NO_GRADE, figure_label, figure_rag, grade_table, la_figure, \
-    parse_figure_id, qa_figures
+from tasks.publish_qa import GRADES, NO_GRADE, figure_label, figure_rag, grade_table, grades_by, \
+    la_figure, parse_figure_id, qa_figures
 from tasks.rag import direction_of_travel, targets_for
 from tasks.registry import Kpi
 
@@ -49,6 +49,8 @@ LOOP_KPIS = ("QA06", "QA07", "QA08", "QA09", "QA10", "QA11")
 TILE_KPIS = ("QA01", "QA02", "QA03", "QA04", "QA05", "QA06", "QA07", "QA08", "QA09", "QA10", "QA11")
 TILE_NAMES = {"QA03": "Audits completed"}
 ONE_PAGE_SCALES = (1.0, 0.92, 0.84, 0.76, 0.68)
+# The tables the QA measures read: their data-quality results are the reports' own.
+QA_TABLES = ("qa_audits", "qa_moderations", "qa_observations", "qa_staff")
 
 
 # --- Small numbers --------------------------------------------------------------------------------
@@ -159,6 +161,28 @@ def grade_lines(la_rows: pd.DataFrame, period: str, names: tuple[str, ...] = ())
         lines.append({"grade": row["grade"], "count": count_text, "percent": percent_text,
                       "chart_value": None if hidden else row["count"]})
     return lines
+
+
+def grades_by_lines(la_rows: pd.DataFrame, period: str, dimension: str) -> list[dict]:
+    """Audits completed in the month by theme or service area and grade, counts of 1-4
+    shown as <5: [{name, counts (in GRADES order), total}]."""
+    counts = grades_by(la_rows, period, dimension)
+    return [{"name": name, "counts": [show_count(int(row[g])) for g in GRADES],
+             "total": show_count(int(row.sum()))} for name, row in counts.iterrows()]
+
+
+def quality_summary(data_quality) -> dict | None:
+    """The run's data-quality state and the rules that did not pass in the QA tables
+    (counts and pass rates only, never record ids: the reports leave the team)."""
+    if data_quality is None:
+        return None
+    failed = data_quality.not_passed
+    if not failed.empty:
+        failed = failed[failed["table_name"].isin(QA_TABLES)]
+    rules = [{"table": r.table_name, "column": r.column_name or "", "rule": r.rule,
+              "severity": r.severity, "failing": int(r.unexpected),
+              "pass_rate": f"{100 * float(r.pass_rate):.1f}%"} for r in failed.itertuples(index=False)]
+    return {"state": data_quality.state, "rules": rules}
 
 
 def team_lines(values: pd.DataFrame, period: str) -> list[dict]:
@@ -299,7 +323,7 @@ def template_environment() -> Environment:
 
 
 def report_context(values: pd.DataFrame, trend: pd.DataFrame, kpis: list[Kpi], run: RunInfo,
-                   targets: dict[str, KpiTarget]) -> dict:
+                   targets: dict[str, KpiTarget], data_quality=None) -> dict:
     """Everything both reports show, from the stored LA and team values only."""
     la_rows = _la_rows(values, trend)
     figures = qa_figures(kpis, la_rows)
@@ -308,8 +332,8 @@ def report_context(values: pd.DataFrame, trend: pd.DataFrame, kpis: list[Kpi], r
     month_grades = grade_lines(la_rows, run.period)
     rolling_grades = grade_lines(la_rows, run.period, ("rolling_3m",))
     headline = [figure_line(by_id[k.id], la_rows, run.period, targets) for k in kpis]
-    moderation = [figure_line(f, la_rows, run.period, targets) for f in figures
-                  if parse_figure_id(f.id).kpi_id in ("QA04", "QA05")]
+    moderation = [line for line in (figure_line(f, la_rows, run.period, targets) for f in figures
+                                    if _moderation_figure(f.id)) if _worth_a_line(line)]
     percent_kpis = [by_id[k.id] for k in kpis if k.kind == "percent"]
     start = Period.month(run.period).start
     return {
@@ -321,6 +345,9 @@ def report_context(values: pd.DataFrame, trend: pd.DataFrame, kpis: list[Kpi], r
         "narrative": sentences, "left_out": left_out,
         "month_grades": month_grades, "rolling_grades": rolling_grades,
         "month_grade_chart": grade_chart(month_grades, "Audits completed this month, by grade"),
+        "grades_by_theme": grades_by_lines(la_rows, run.period, "theme"),
+        "grades_by_area": grades_by_lines(la_rows, run.period, "service_area"),
+        "quality": quality_summary(data_quality),
         "moderation": moderation,
         "loop": [line for line in headline if line["id"] in LOOP_KPIS],
         "by_role": breakdown_lines(figures, "QA02", "role", la_rows, run.period, targets),
@@ -330,17 +357,31 @@ def report_context(values: pd.DataFrame, trend: pd.DataFrame, kpis: list[Kpi], r
     }
 
 
+def _moderation_figure(figure_id: str) -> bool:
+    """QA04 with its targets (service areas, Inadequate); QA05 overall, up and down."""
+    parsed = parse_figure_id(figure_id)
+    return parsed.kpi_id == "QA04" or (parsed.kpi_id == "QA05" and not parsed.dimensions)
+
+
+def _worth_a_line(line: dict) -> bool:
+    """A breakdown with nothing this month or last (a service area with no audits) is
+    left out; a headline always has its line."""
+    return ":" not in line["id"] or line["value"] != NOT_AVAILABLE or line["last"] != NOT_AVAILABLE
+
+
 def _month_label_of(period: str) -> str:
     start = Period.month(period).start
     return f"{calendar.month_name[start.month]} {start.year}"
 
 
 def render_monthly_qa_report(values: pd.DataFrame, trend: pd.DataFrame, kpis: list[Kpi], run: RunInfo,
-                             out_dir: Path, targets: dict[str, KpiTarget] | None = None) -> tuple[Path, Path]:
+                             out_dir: Path, targets: dict[str, KpiTarget] | None = None,
+                             data_quality=None) -> tuple[Path, Path]:
     """The monthly QA report as HTML and PDF in `out_dir`; returns (html_path, pdf_path).
-    Targets default to the registry's (tasks.rag.targets_for)."""
+    Targets default to the registry's (tasks.rag.targets_for); `data_quality` (a
+    tasks.publish_dq.DataQuality) adds the data-quality section."""
     targets = targets if targets is not None else targets_for(kpis, {})
-    context = report_context(values, trend, kpis, run, targets)
+    context = report_context(values, trend, kpis, run, targets, data_quality)
     html = template_environment().get_template("monthly_qa_report.html").render(
         **context, title=f"{run.la_name}: monthly QA report, {context['period_label']}", scale=1.0)
     out_dir = Path(out_dir)
@@ -350,10 +391,11 @@ def render_monthly_qa_report(values: pd.DataFrame, trend: pd.DataFrame, kpis: li
 
 
 def render_qa_on_a_page(values: pd.DataFrame, trend: pd.DataFrame, kpis: list[Kpi], run: RunInfo,
-                        out_dir: Path, targets: dict[str, KpiTarget] | None = None) -> Path:
+                        out_dir: Path, targets: dict[str, KpiTarget] | None = None,
+                        data_quality=None) -> Path:
     """"QA on a page": one A4 page as PDF (the type is scaled down until it fits)."""
     targets = targets if targets is not None else targets_for(kpis, {})
-    context = report_context(values, trend, kpis, run, targets)
+    context = report_context(values, trend, kpis, run, targets, data_quality)
     context["tiles"] = [context["lines_by_id"][k] | {"name": TILE_NAMES.get(k, context["lines_by_id"][k]["name"])}
                         for k in TILE_KPIS if k in context["lines_by_id"]]
     context["top_changes"] = sorted(context["narrative"], key=lambda s: -s["change"])[:4]

@@ -113,6 +113,22 @@ AUDIT_THEMES = ["Neglect", "Domestic abuse", "Voice of the child", "Pre-birth",
                 "Contextual safeguarding", "Permanence planning", "Missing from care",
                 "Quality of supervision", "Pathway planning", "Step-down to Early Help",
                 "Parental mental health", "Disabled children"]
+def audit_theme(month: date, seed: int) -> str:
+    """Themes are planned 6 months ahead: one theme per month, in a fixed rotation."""
+    return AUDIT_THEMES[(month.year * 12 + month.month + seed) % len(AUDIT_THEMES)]
+
+
+def planned_themes(first_month: date, months: int, seed: int) -> dict[str, str]:
+    """The synthetic LA's audit plan ({"YYYY-MM": theme}) from `first_month` on, in the
+    form of the `[qa.themes]` settings."""
+    plan = {}
+    for offset in range(months):
+        index = first_month.year * 12 + first_month.month - 1 + offset
+        month = date(index // 12, index % 12 + 1, 1)
+        plan[f"{month:%Y-%m}"] = audit_theme(month, seed)
+    return plan
+
+
 DRP_THEMES = ["care plan drift", "statutory visits", "assessment", "placement", "health",
               "education", "permanence", "pathway plan", "other"]
 COMPLAINT_CATEGORIES = ["Communication", "Quality of service", "Delay", "Staff conduct",
@@ -1172,8 +1188,7 @@ class SyntheticLa:
             self.learning_action("audit", audit_id, completed, team_id)
 
     def theme_of(self, month: date) -> str:
-        """Themes are planned 6 months ahead: one theme per month, in a fixed rotation."""
-        return AUDIT_THEMES[(month.year * 12 + month.month + self.seed) % len(AUDIT_THEMES)]
+        return audit_theme(month, self.seed)
 
     def make_moderations(self) -> None:
         order = {g: i for i, g in enumerate(["Inadequate", "Requires improvement", "Good", "Outstanding"])}

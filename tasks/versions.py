@@ -37,11 +37,15 @@ def run_dir(out: Path, flow: str, period: str, run_id: str) -> Path:
     return Path(out) / "runs" / flow / period / run_id
 
 
+def output_root(work_dir: Path) -> Path:
+    """OUT, from a run's own folder OUT/runs/<flow>/<period>/<run_id>."""
+    return Path(work_dir).parents[3]
+
+
 def data_quality_dir(work_dir: Path, period: str, run_id: str) -> Path:
     """Data Docs of a run, kept whatever the run's outcome (a run blocked on data quality
-    publishes nothing else): OUT/data_quality/<period>/<run_id>/. `work_dir` is the run's
-    own folder OUT/runs/<flow>/<period>/<run_id>."""
-    return Path(work_dir).parents[3] / "data_quality" / period / run_id
+    publishes nothing else): OUT/data_quality/<period>/<run_id>/."""
+    return output_root(work_dir) / "data_quality" / period / run_id
 
 
 def switch_current(published: Path, target: Path) -> None:
@@ -105,3 +109,9 @@ def write_revisions(frame: pd.DataFrame, path: Path) -> Path:
 def _shown(value) -> str:
     missing = value is None or (isinstance(value, float) and math.isnan(value))
     return "" if missing else f"{float(value):g}"
+
+
+def copy_outputs(files: list[Path], folder: Path) -> list[Path]:
+    """Copy earlier published files into a run's folder (contents and times kept)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    return [Path(shutil.copy2(f, folder / f.name)) for f in files]

@@ -65,7 +65,8 @@ def independent_working_days(a: date, b: date) -> int:
 def test_outputs_are_published(demo_run):
     names = sorted(p.name for p in demo_run["out"].iterdir())
     assert names == ["directorate_scorecard_2024-03.xlsx", "drift_delay_scorecard_2024-03.xlsx", "kpi_values.csv",
-                     "run_metadata.json", "safety_scorecard_2024-03.xlsx"]
+                     "qa_activity_2024-03.xlsx", "qa_monthly_report_2024-03.html", "qa_monthly_report_2024-03.pdf",
+                     "qa_on_a_page_2024-03.pdf", "run_metadata.json", "safety_scorecard_2024-03.xlsx"]
     frame = published(demo_run)
     assert list(frame.columns) == ["kpi_id", "period", "level", "unit_id", "unit_name", "value",
                                    "numerator", "denominator"]
@@ -197,3 +198,91 @@ def test_workbooks_carry_the_data_quality_sheet(demo_run):
         sheet = workbook["Data quality"]
         texts = [str(v) for row in sheet.iter_rows(values_only=True) for v in row if v is not None]
         assert any("Data quality: passed" in t for t in texts), name
+
+
+# --- QA activity ------------------------------------------------------------------------
+
+def pdf_pages(path: Path) -> int:
+    """Pages of an uncompressed PDF (tasks.reports.write_pdf), counted in its bytes."""
+    import re
+    return len(re.findall(rb"/Type\s*/Page(?![s\w])", path.read_bytes()))
+
+
+def test_qa_figures_match_an_independent_computation(demo_run):
+    frame = published(demo_run)
+    audits = read_extract(demo_run, "qa_audits")
+    due, completed = as_dates(audits["due_date"]), as_dates(audits["completed_date"])
+    due_now = [d is not None and in_period(d) for d in due]
+    on_time = [n and c is not None and c <= d for n, c, d in zip(due_now, completed, due)]
+    qa01 = frame[(frame["kpi_id"] == "QA01") & (frame["level"] == "la")].iloc[0]
+    assert (qa01["numerator"], qa01["denominator"]) == (str(sum(on_time)), str(sum(due_now)))
+    done = [in_period(c) for c in completed]
+    assert la_value(frame, "QA03") == str(sum(done))
+    stretch = sum(d and f.strip().upper() in ("Y", "YES") for d, f in zip(done, audits["stretch_target_set"]))
+    qa08 = frame[(frame["kpi_id"] == "QA08") & (frame["level"] == "la")].iloc[0]
+    assert (qa08["numerator"], qa08["denominator"]) == (str(stretch), str(sum(done)))
+    good = sum(d and g == "Good" for d, g in zip(done, audits["grade"]))
+    assert frame[(frame["kpi_id"] == "QA03:grade=Good") & (frame["level"] == "la")].iloc[0]["numerator"] == str(good)
+    # breakdowns by auditor role add up to the headline
+    roles = frame[frame["kpi_id"].str.startswith("QA01:role=") & (frame["level"] == "la")]
+    assert roles["denominator"].astype(int).sum() == int(qa01["denominator"])
+
+
+def test_qa_workbook_shows_the_published_figures_and_the_allocation(demo_run):
+    frame = published(demo_run)
+    book = openpyxl.load_workbook(demo_run["out"] / "qa_activity_2024-03.xlsx")
+    assert {"Summary", "By role", "Auditors", "Grades", "Moderation", "Closing the loop",
+            "By role and area", "Re-audits", "Allocation", "Data quality", "Definitions", "Run"} <= set(book.sheetnames)
+    summary = book["Summary"]
+    header = [c.value for c in summary[4]]
+    qa01 = next(r for r in summary.iter_rows(values_only=True) if r[0] == "QA01")
+    assert float(qa01[header.index(PERIOD)]) == float(la_value(frame, "QA01"))
+    metadata = json.loads((demo_run["out"] / "run_metadata.json").read_text())
+    allocation = metadata["qa_allocation"]
+    assert allocation["month"] == "2024-04" and allocation["cases"] > 0
+    sheet = book["Allocation"]
+    rows = list(sheet.iter_rows(min_row=5, values_only=True))
+    columns = [c.value for c in sheet[4]]
+    assert len(rows) == allocation["cases"]
+    assert {r[columns.index("seed")] for r in rows} == {allocation["seed"]}
+    # an auditor is never given a case from their own team
+    assert all(r[columns.index("team_id")] != r[columns.index("auditor_team_id")] for r in rows)
+
+
+def test_qa_reports_have_the_figures_fit_their_pages_and_name_no_child(demo_run):
+    frame = published(demo_run)
+    html = (demo_run["out"] / "qa_monthly_report_2024-03.html").read_text(encoding="utf-8")
+    run_id = json.loads((demo_run["out"] / "run_metadata.json").read_text())["run_id"]
+    assert "SYNTHETIC" in html and run_id in html and "March 2024" in html
+    qa01 = frame[(frame["kpi_id"] == "QA01") & (frame["level"] == "la")].iloc[0]
+    if int(qa01["denominator"]) >= 5:
+        assert f"{float(qa01['value']):.1f}%" in html
+    assert "Data quality" in html
+    people = set(read_extract(demo_run, "ssd_person")["pers_person_id"])
+    assert not any(f">{person}<" in html for person in people)
+    assert pdf_pages(demo_run["out"] / "qa_on_a_page_2024-03.pdf") == 1
+    assert pdf_pages(demo_run["out"] / "qa_monthly_report_2024-03.pdf") >= 2
+
+
+def test_a_critical_failure_in_a_qa_table_stops_only_the_qa_outputs(demo_run, tmp_path):
+    from flows.monthly import monthly
+    settings, out = demo_run["settings"], demo_run["root"] / "out"
+    qa_before = {p.name: p.read_bytes() for p in demo_run["out"].glob("qa_*")}
+    broken = tmp_path / "qa-broken"
+    broken.mkdir()
+    for path in demo_run["source"].glob("*.csv"):
+        (broken / path.name).write_bytes(path.read_bytes())
+    audits = read_extract(demo_run, "qa_audits")
+    pd.concat([audits, audits.head(3)]).to_csv(broken / "qa_audits.csv", index=False)  # duplicate ids
+    result = monthly(period=PERIOD, source=str(broken), out=str(out), settings=settings)
+    current = demo_run["out"].resolve()
+    assert current.name == result["run_id"]  # the scorecards were published
+    assert {p.name: p.read_bytes() for p in demo_run["out"].glob("qa_*")} == qa_before
+    metadata = json.loads((demo_run["out"] / "run_metadata.json").read_text())
+    assert "qa_audits" in metadata["qa_outputs"] and "not republished" in metadata["qa_outputs"]
+    assert not published(demo_run)["kpi_id"].str.startswith("QA").any()
+    engine = make_engine(settings.resolved_warehouse_url)
+    ledger = read_sql(engine, "select state, message from runs where run_id = :r", {"r": result["run_id"]})
+    assert ledger["state"].tolist() == ["Completed"]
+    assert "not republished" in ledger["message"].iloc[0]
+    engine.dispose()

@@ -1,0 +1,125 @@
+"""The QA outputs of a monthly run (issue: QA activity), from the run's stored KPI values:
+
+- `qa_activity_<period>.xlsx`: the QA workbook (internal to the performance and QA
+  teams), with the audit allocation of the coming month;
+- `qa_monthly_report_<period>.html` and `.pdf`: the monthly QA report;
+- `qa_on_a_page_<period>.pdf`: one A4 page.
+
+The allocation is for the month after the period (the monthly run happens in that
+month's second working week): its cohort is as at the period end, its seed recorded.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+from sqlalchemy.engine import Engine
+
+from qaloop.settings import KpiTarget
+from tasks.periods import Period
+from tasks.publish_excel import RunInfo
+from tasks.publish_qa import publish_qa_workbook
+from tasks.qa import QaSchedule, monthly_allocation
+from tasks.rag import targets_for
+from tasks.registry import Kpi
+from tasks.reports import render_monthly_qa_report, render_qa_on_a_page
+from tasks.warehouse import read_sql
+
+logger = logging.getLogger("qaloop.qa")
+
+# A monthly run publishes QA outputs when its extracts include the audit records.
+QA_REQUIRED_TABLE = "qa_audits"
+
+
+@dataclass
+class QaInputs:
+    """What the QA outputs read from the warehouse besides the KPI values: read in the
+    run's load-and-compute section, so that another run's load cannot change them."""
+
+    staff: pd.DataFrame       # in post at period_end, with audits_required
+    allocation: pd.DataFrame  # the coming month's allocation (tasks.qa.allocate_audits)
+    allocation_month: str
+    allocation_seed: int
+    months_without_theme: list[str]
+
+    def metadata(self) -> dict:
+        """For run_metadata.json: how to regenerate the allocation."""
+        theme = self.allocation["theme"].iloc[0] if len(self.allocation) else None
+        return {"qa_allocation": {"month": self.allocation_month, "seed": self.allocation_seed,
+                                  "theme": theme or None, "cases": len(self.allocation)},
+                "qa_months_without_theme": self.months_without_theme}
+
+
+def qa_kpis(kpis: list[Kpi]) -> list[Kpi]:
+    return [k for k in kpis if k.scorecard == "qa"]
+
+
+@dataclass(frozen=True)
+class QaDecision:
+    """Whether this run computes and publishes the QA measures, and why not."""
+
+    publish: bool
+    kpi_ids: tuple[str, ...]  # the QA KPIs
+    reason: str
+
+
+def qa_decision(extracts: dict, kpis: list[Kpi], blocked: dict[str, list[str]]) -> QaDecision:
+    """QA outputs need the audit records in the extracts and no critical failure in the
+    tables the QA measures read (`blocked`: {kpi id: failing tables})."""
+    ids = tuple(k.id for k in qa_kpis(kpis))
+    if QA_REQUIRED_TABLE not in extracts:
+        return QaDecision(False, ids, f"QA outputs not produced: no {QA_REQUIRED_TABLE} extract")
+    failing = sorted({t for kpi_id in ids for t in blocked.get(kpi_id, [])})
+    if failing:
+        return QaDecision(False, ids, f"data quality: QA outputs not republished (critical failures in "
+                                      f"{', '.join(failing)}); the period's earlier QA outputs are kept")
+    return QaDecision(True, ids, "published")
+
+
+def qa_targets(kpis: list[Kpi], configured: dict[str, KpiTarget], schedule: QaSchedule) -> dict[str, KpiTarget]:
+    """Registry defaults, then the schedule's QA04 targets (moderation per service area
+    and for Inadequate audits), then the LA's [targets.<figure>] settings."""
+    targets = targets_for(kpis, {})
+    targets.update({f: KpiTarget(t) for f, t in schedule.figure_targets().items()})
+    return targets | targets_for(kpis, configured)
+
+
+def staff_in_post(engine: Engine, period: Period, schedule: QaSchedule) -> pd.DataFrame:
+    """qa_staff in post at period_end, with the number of audits their role requires."""
+    staff = read_sql(engine, "select staff_id, name, role, team_id, service_area from qa_staff "
+                             "where start_date <= :period_end "
+                             "and (end_date is null or end_date > :period_end)",
+                     {"period_end": period.end})
+    required = {role: r.count for role, r in schedule.requirement_by_role.items()}
+    return staff.assign(audits_required=staff["role"].map(required))
+
+
+def qa_inputs(engine: Engine, period: Period, schedule: QaSchedule) -> QaInputs:
+    next_month = period.shift(1).id
+    unplanned = schedule.months_without_theme(next_month)
+    if unplanned:
+        logger.warning("QA audit themes are not planned 6 months ahead: none configured for %s "
+                       "([qa.themes] in the settings)", ", ".join(unplanned))
+    return QaInputs(staff_in_post(engine, period, schedule), monthly_allocation(engine, next_month, schedule),
+                    next_month, schedule.seed_for(next_month), unplanned)
+
+
+def publish_qa_outputs(inputs: QaInputs, values: pd.DataFrame, trend: pd.DataFrame, records: pd.DataFrame,
+                       kpis: list[Kpi], targets: dict[str, KpiTarget], run: RunInfo, out_dir: Path,
+                       data_quality=None) -> list[Path]:
+    """Write the QA workbook and both reports for `run.period` into `out_dir`."""
+    kpis = qa_kpis(kpis)
+    workbook = publish_qa_workbook(kpis, values, trend, records, inputs.staff, targets, run,
+                                   out_dir / f"qa_activity_{run.period}.xlsx",
+                                   allocation=inputs.allocation, data_quality=data_quality)
+    html, pdf = render_monthly_qa_report(values, trend, kpis, run, out_dir, targets, data_quality)
+    page = render_qa_on_a_page(values, trend, kpis, run, out_dir, targets, data_quality)
+    return [workbook, html, pdf, page]
+
+
+def qa_output_files(folder: Path, period: str) -> list[Path]:
+    """The QA outputs of `period` in a published folder."""
+    return sorted(p for p in Path(folder).glob(f"qa_*_{period}.*") if p.is_file())
