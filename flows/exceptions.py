@@ -8,7 +8,13 @@ missing episodes started this month so far.
     qaloop run daily  --as-at 2024-03-14 --source extracts/ --out published/
     qaloop run weekly --as-at 2024-03-17 --source extracts/ --out published/
 
-Outputs: OUT/daily/<day>/daily_exceptions_<day>.xlsx (+ .csv of every listed row) and
+Every extract is validated first (as in the monthly flow): a critical failure in a
+table the lists read publishes nothing ("Failed: data quality") and yesterday's lists
+stay current.
+
+Outputs: OUT/daily/<day>/daily_exceptions_<day>.xlsx (+ .csv of every listed row; its
+"Inadequate audits" sheet escalates each audit graded Inadequate since the previous
+working day to the Head of Service of its service area, qa-activity.md) and
 OUT/weekly/<day>/team_pack_<team>_<day>.xlsx, one per team with listed rows.
 """
 
@@ -51,7 +57,7 @@ def as_at_day(as_at: str | None) -> date:
 
 
 def _live_run(flow_name: str, choose_kpis, publish, as_at, source, out, config, trigger, reason,
-              settings, working_days_only, lock_wait_seconds) -> dict:
+              settings, working_days_only, lock_wait_seconds, escalate: bool = False) -> dict:
     settings = settings or load_settings(config)
     today = runner.london_today()
     period = MonthToDate.as_at(as_at_day(as_at))
@@ -64,30 +70,43 @@ def _live_run(flow_name: str, choose_kpis, publish, as_at, source, out, config, 
         context, population_year = la_context(settings, period)
         extracts = steps.extract_sources(run.source, settings)
         manifest = steps.archive_extracts(extracts, settings, run.run_id, run.engine_url)
+        report, quality, blocked = steps.validate_extracts(extracts, kpis, period, run)
+        if blocked:  # nothing is published: the previous lists stay current
+            raise runner.DataQualityFailed(
+                f"{flow_name} lists as at {period.id} not published: {quality.state}. "
+                f"Data Docs: {quality.data_docs}")
         with locks.hold(run.engine, "staging", steps.STAGING_WAIT_SECONDS):
             steps.load_warehouse(extracts, run.engine_url)
             values, records = steps.compute_live_lists(kpis, period, context, run.engine_url)
             teams, workers = steps.unit_tables(run.engine_url)
+            escalations = steps.find_escalations(period.end, run.engine_url) \
+                if escalate and _loaded(extracts, report, "qa_audits") else None
         info = RunInfo(period=period.id, run_id=run.run_id, code_version=code_version(),
                        la_code=context.la_code, la_name=context.la_name,
                        synthetic=settings.synthetic,
                        started_at=warehouse.utcnow().isoformat(timespec="seconds"),
                        source=redact_url(run.source), population=context.population_0_17,
                        population_year=population_year, extracts=manifest)
-        outputs = publish(run.work_dir, kpis, values, records, teams, workers, info)
+        outputs = publish(run.work_dir, kpis, values, records, teams, workers, info, escalations)
         steps.store_live_results(values, records, run.run_id, flow_name, period, run.engine_url)
-        steps.record_live_artifacts(flow_name, values, kpis, info, outputs)
+        steps.record_live_artifacts(flow_name, values, kpis, info, outputs, quality.state, escalations)
         return outputs
 
     return runner.ledgered_run(flow_name, period.id, source, out, settings, trigger, reason, work,
                                lock_wait_seconds)
 
 
-def publish_daily(folder: Path, kpis, values, records, teams, workers, info: RunInfo) -> list[str]:
+def _loaded(extracts, report, table: str) -> bool:
+    """This run's extracts have the table and it passed its critical rules."""
+    return table in extracts and table not in report.blocked_tables
+
+
+def publish_daily(folder: Path, kpis, values, records, teams, workers, info: RunInfo,
+                  escalations: pd.DataFrame | None = None) -> list[str]:
     workbook = publish_exceptions_workbook(
         folder / f"daily_exceptions_{info.period}.xlsx",
         f"{info.la_name}: daily exception lists as at {info.period}",
-        kpis, values, records, teams, workers, info)
+        kpis, values, records, teams, workers, info, escalations=escalations)
     rows = publish_exception_csv(records, kpis, folder / f"daily_exceptions_{info.period}.csv")
     return [str(workbook), str(rows)]
 
@@ -98,7 +117,8 @@ def teams_with_rows(records: pd.DataFrame, kpis: list[Kpi]) -> list[str]:
     return sorted(listed["team_id"].astype(str).unique())
 
 
-def publish_team_packs(folder: Path, kpis, values, records, teams, workers, info: RunInfo) -> list[str]:
+def publish_team_packs(folder: Path, kpis, values, records, teams, workers, info: RunInfo,
+                       escalations: pd.DataFrame | None = None) -> list[str]:
     names = dict(zip(teams["team_id"].astype(str), teams["team_name"]))
     outputs = []
     for team_id in teams_with_rows(records, kpis):
@@ -115,9 +135,10 @@ def daily(as_at: str | None = None, source: str = "", out: str = "", config: str
           trigger: str = "manual", reason: str | None = None, settings: Settings | None = None,
           working_days_only: bool = False,
           lock_wait_seconds: float = runner.DEFAULT_LOCK_WAIT_SECONDS) -> dict:
-    """The live exception lists as at `as_at` (default yesterday) in one workbook."""
+    """The live exception lists as at `as_at` (default yesterday) in one workbook, with
+    the audits graded Inadequate since the previous working day for their Head of Service."""
     return _live_run("daily", daily_kpis, publish_daily, as_at, source, out, config, trigger,
-                     reason, settings, working_days_only, lock_wait_seconds)
+                     reason, settings, working_days_only, lock_wait_seconds, escalate=True)
 
 
 @flow(name="weekly", log_prints=True, on_failure=[runner.notify_failure],

@@ -51,7 +51,8 @@ def validate_extracts(extracts: dict[str, extract.Extract], kpis: list[Kpi], per
     previous = validate.previous_row_counts(run.engine, redact_url(run.source), exclude_run_id=run.run_id)
     report = validate.validate_extracts(extracts, extract_date_of(extracts), previous,
                                         docs_dir=docs_dir)
-    validate.store_dq_results(run.engine, run.run_id, period.id, report)
+    # pass rates are kept month by month: a daily run's under the month of its day
+    validate.store_dq_results(run.engine, run.run_id, f"{period.start:%Y-%m}", report)
     blocked = validate.kpis_blocked_by(kpis, report.blocked_tables)
     found = alerts.build_alerts(report, period.id, {n: e.sha256 for n, e in extracts.items()})
     for alert in found:
@@ -264,6 +265,16 @@ def compute_live_lists(kpis: list[Kpi], period: Period, context, engine_url: str
     return values, records
 
 
+@task(name="find_escalations", cache_policy=NO_CACHE)
+def find_escalations(as_at, engine_url: str):
+    """Audits graded Inadequate since the previous working day, with their Head of Service."""
+    from tasks.qa import inadequate_audits_for_escalation
+    rows = inadequate_audits_for_escalation(pipeline.warehouse_engine(engine_url), as_at)
+    get_run_logger().info("%d audit(s) graded Inadequate to escalate to a Head of Service",
+                          rows["audit_id"].nunique())
+    return rows
+
+
 @task(name="store_live_results", cache_policy=NO_CACHE)
 def store_live_results(values, records, run_id: str, flow: str, period: Period, engine_url: str) -> None:
     warehouse.store_results(pipeline.warehouse_engine(engine_url), run_id, flow, period.id,
@@ -272,12 +283,16 @@ def store_live_results(values, records, run_id: str, flow: str, period: Period, 
 
 @task(name="record_live_artifacts", cache_policy=NO_CACHE)
 def record_live_artifacts(flow: str, values, kpis: list[Kpi], run: RunInfo, outputs: list[str],
-                          data_quality: str = DATA_QUALITY_NOT_CHECKED) -> None:
+                          data_quality: str = DATA_QUALITY_NOT_CHECKED, escalations=None) -> None:
     la = values[values["level"] == "la"].set_index("kpi_id")["value"]
     lines = [f"# {run.la_name}: {flow} exception lists as at {run.period}", "",
              "**SYNTHETIC DATA**" if run.synthetic else "", "",
              f"- Run: `{run.run_id}`", f"- Data quality: {data_quality}",
-             f"- Workbooks: {len(outputs)}", "", "| KPI | name | listed |", "|---|---|---|"]
+             f"- Workbooks: {len(outputs)}"]
+    if escalations is not None:
+        lines.append(f"- Audits graded Inadequate escalated to a Head of Service: "
+                     f"{escalations['audit_id'].nunique()}")
+    lines += ["", "| KPI | name | listed |", "|---|---|---|"]
     lines += [f"| {k.id} | {k.name} | {int(la.get(k.id) or 0)} |" for k in kpis]
     create_markdown_artifact("\n".join(lines), key=f"{flow}-{run.period}",
                              description=f"{flow} exception counts as at {run.period}")

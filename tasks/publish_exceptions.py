@@ -48,12 +48,17 @@ def figure(values: pd.DataFrame, kpi_id: str, level: str, unit_id: str | None = 
 
 def publish_exceptions_workbook(path: Path, title: str, kpis: list[Kpi], values: pd.DataFrame,
                                 records: pd.DataFrame, teams: pd.DataFrame, workers: pd.DataFrame,
-                                run: RunInfo, team_id: str | None = None) -> Path:
+                                run: RunInfo, team_id: str | None = None,
+                                escalations: pd.DataFrame | None = None) -> Path:
+    """`escalations`: audits graded Inadequate to escalate to their Head of Service
+    (tasks.qa.inadequate_audits_for_escalation), listed on their own sheet."""
     team_names = dict(zip(teams["team_id"].astype(str), teams["team_name"]))
     worker_names = dict(zip(workers["worker_id"].astype(str), workers["worker_name"]))
     workbook = Workbook()
     workbook.active.title = "Summary"
-    _write_summary(workbook.active, title, kpis, values, run, team_id)
+    _write_summary(workbook.active, title, kpis, values, run, team_id, escalations)
+    if escalations is not None:
+        _write_escalations(workbook.create_sheet(ESCALATION_SHEET), escalations, team_names, run)
     _write_workers(workbook.create_sheet("Workers"), kpis, records, worker_names, run, team_id)
     for kpi in kpis:
         rows = exception_rows(records, kpi.id, team_id)
@@ -88,15 +93,53 @@ def _table(sheet: Worksheet, headers: list[str], rows: list[list]) -> None:
         sheet.column_dimensions[column].width = width
 
 
-def _write_summary(sheet, title, kpis, values, run, team_id) -> None:
+ESCALATION_SHEET = "Inadequate audits"
+ESCALATION_NAME = "Audits graded Inadequate, for their Head of Service"
+
+
+def _write_summary(sheet, title, kpis, values, run, team_id, escalations=None) -> None:
     _heading(sheet, title, f"Live lists as at {run.period} (month to date for in-month counts). "
                            "Internal: names children and workers.", run)
     if team_id is None:
-        _table(sheet, ["KPI", "Name", "LA"], [[k.id, k.name, figure(values, k.id, "la")] for k in kpis])
+        rows = [[k.id, k.name, figure(values, k.id, "la")] for k in kpis]
+        if escalations is not None:
+            rows.append([ESCALATION_SHEET, ESCALATION_NAME, int(escalations["audit_id"].nunique())])
+        _table(sheet, ["KPI", "Name", "LA"], rows)
     else:
         _table(sheet, ["KPI", "Name", "Team", "LA"],
                [[k.id, k.name, figure(values, k.id, "team", team_id), figure(values, k.id, "la")]
                 for k in kpis])
+
+
+ESCALATION_HEADERS = ["Head of Service", "Service area", "Audit ID", "Completed", "Audit type", "Theme",
+                      "Person ID", "Team", "Worker ID", "Auditor ID", "Auditor role"]
+
+
+def _write_escalations(sheet, escalations: pd.DataFrame, team_names, run) -> None:
+    """qa-activity.md: "an audit graded Inadequate appears in the next daily exception
+    list to the Head of Service, not only at month end"; one row per audit and Head of
+    Service in post for its service area."""
+    _heading(sheet, f"{ESCALATION_NAME}: {escalations['audit_id'].nunique()} at {run.period}",
+             "Completed since the previous working day. Act today: the auditor had concerns "
+             "serious enough to grade the case Inadequate. No Head of Service in post for the "
+             "service area: shown as 'none in post' (escalate to the Assistant Director).", run)
+    _table(sheet, ESCALATION_HEADERS, [
+        [_name_or(r.head_of_service_name, r.head_of_service_id), r.service_area, str(r.audit_id),
+         pd.Timestamp(r.completed_date).date(), r.audit_type, r.theme, _text_or_none(r.person_id),
+         team_names.get(str(r.team_id), _text_or_none(r.team_id)), _text_or_none(r.worker_id),
+         _text_or_none(r.auditor_id), r.auditor_role]
+        for r in escalations.itertuples(index=False)])
+
+
+def _text_or_none(value):
+    return None if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)
+
+
+def _name_or(name, staff_id) -> str:
+    name, staff_id = _text_or_none(name), _text_or_none(staff_id)
+    if staff_id is None:
+        return "none in post"
+    return f"{name} ({staff_id})" if name else staff_id
 
 
 def _write_workers(sheet, kpis, records, worker_names, run, team_id) -> None:

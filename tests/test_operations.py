@@ -278,7 +278,8 @@ def test_daily_lists_are_as_at_the_day_and_weekly_packs_split_by_team(source, tm
     result = daily(as_at="2024-03-14", source=str(source), out=str(tmp_path / "out"), settings=settings)
     assert result["period"] == "2024-03-14"
     workbook = openpyxl.load_workbook(tmp_path / "out" / "daily" / "2024-03-14" / "daily_exceptions_2024-03-14.xlsx")
-    assert workbook.sheetnames == ["Summary", "Workers", "DD01", "DD02", "DD03", "DD04", "DD06", "SAF22", "Run"]
+    assert workbook.sheetnames == ["Summary", "Inadequate audits", "Workers", "DD01", "DD02", "DD03", "DD04",
+                                   "DD06", "SAF22", "Run"]
 
     missing = pd.read_csv(source / "ssd_missing.csv", dtype=str, keep_default_na=False)
     month_to_date = int(missing["miss_missing_episode_start_date"].between("2024-03-01", "2024-03-14").sum())
@@ -298,6 +299,48 @@ def test_daily_lists_are_as_at_the_day_and_weekly_packs_split_by_team(source, tm
         dd01_by_team += team["DD01"]
         assert len([r for r in pack["DD01"].iter_rows(min_row=5, values_only=True) if r[0]]) == team["DD01"]
     assert dd01_by_team == summary["DD01"]
+
+
+def test_an_inadequate_audit_is_escalated_in_the_next_daily_list(source, tmp_path, prefect_server):
+    from flows.exceptions import daily
+    settings = settings_in(tmp_path / "data")
+    result = daily(as_at="2024-03-11", source=str(source), out=str(tmp_path / "out"), settings=settings)
+    workbook = openpyxl.load_workbook(result["outputs"][0])
+    # Monday's list covers the audits completed since the previous working day (Friday 8th)
+    audits = pd.read_csv(source / "qa_audits.csv", dtype=str, keep_default_na=False)
+    inadequate = audits[(audits["grade"] == "Inadequate")
+                        & audits["completed_date"].str[:10].between("2024-03-08", "2024-03-11")]
+    assert len(inadequate) >= 2  # the synthetic LA has a Friday and a Sunday one
+    sheet = workbook["Inadequate audits"]
+    listed = [r for r in sheet.iter_rows(min_row=5, values_only=True) if r[2]]
+    assert {r[2] for r in listed} == set(inadequate["audit_id"])
+    staff = pd.read_csv(source / "qa_staff.csv", dtype=str, keep_default_na=False)
+    heads = staff[(staff["role"] == "Head of Service") & (staff["end_date"] == "")]
+    for row in listed:
+        area_heads = heads[heads["service_area"] == row[1]]
+        expected = {f"{h.name} ({h.staff_id})" for h in area_heads.itertuples()} or {"none in post"}
+        assert row[0] in expected
+    summary = {r[0]: r[2] for r in workbook["Summary"].iter_rows(min_row=5, values_only=True)}
+    assert summary["Inadequate audits"] == len(inadequate)
+
+
+def test_daily_lists_are_not_published_from_an_extract_that_fails_its_critical_rules(source, tmp_path,
+                                                                                  prefect_server):
+    from flows.exceptions import daily
+    from flows.runner import DataQualityFailed
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    for path in source.glob("*.csv"):
+        (broken / path.name).write_bytes(path.read_bytes())
+    visits = pd.read_csv(source / "ssd_cp_visits.csv", dtype=str, keep_default_na=False)
+    pd.concat([visits, visits.head(2)]).to_csv(broken / "ssd_cp_visits.csv", index=False)  # duplicate ids
+    settings = settings_in(tmp_path / "data")
+    with pytest.raises(DataQualityFailed, match="ssd_cp_visits"):
+        daily(as_at="2024-03-14", source=str(broken), out=str(tmp_path / "out"), settings=settings)
+    assert not (tmp_path / "out" / "daily" / "2024-03-14").exists()
+    engine = make_engine(settings.resolved_warehouse_url)
+    assert read_sql(engine, "select state from runs")["state"].tolist() == ["Failed: data quality"]
+    engine.dispose()
 
 
 def test_status_shows_latest_runs_next_runs_and_source_freshness(single_and_backfill, source):
