@@ -8,9 +8,24 @@ DEMO_OUT ?= demo-output
 export DO_NOT_TRACK := 1
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 
-.PHONY: install demo test benchmark clean
+.PHONY: install pdf-engine demo test benchmark clean
 
-install: $(STAMP)
+install: $(STAMP) pdf-engine
+
+# The PDF reports use WeasyPrint, which needs the system's Pango library. It is on the
+# project's machine image; elsewhere it is installed from Debian's packages when make
+# runs as root, or named so that the user can install it.
+PANGO_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core
+pdf-engine:
+	@if ! ldconfig -p 2>/dev/null | grep -q 'libpangoft2-1.0.so.0'; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing the Pango library for PDF reports: $(PANGO_PACKAGES)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(PANGO_PACKAGES); \
+	  else \
+	    echo "PDF reports need the Pango library: install $(PANGO_PACKAGES) (Debian/Ubuntu names)" >&2; \
+	    exit 1; \
+	  fi; \
+	fi
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)

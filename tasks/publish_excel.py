@@ -40,7 +40,7 @@ DECIMAL_FORMAT = "0.0"
 WHOLE_FORMAT = "0"
 KIND_FORMATS = {"percent": DECIMAL_FORMAT, "rate": DECIMAL_FORMAT, "mean": DECIMAL_FORMAT,
                 "count": WHOLE_FORMAT, "exception": WHOLE_FORMAT}
-KIND_UNITS = {"percent": "%", "rate": "per 10,000", "mean": "mean"}
+KIND_UNITS = {"percent": "%", "rate": "per 10,000", "mean": "mean", "count": "count"}
 EXTRA_LABELS = {"rate_per_10k": "rate per 10,000", "rhi_offered_pct": "return home interview offered %",
                 "accom_suitable_pct": "in suitable accommodation %",
                 "eet_pct": "in education, employment or training %",
@@ -134,11 +134,20 @@ SUMMARY_TRAILING = ["Target", "RAG", "Direction of travel"]
 
 def write_summary(sheet: Worksheet, scorecard: str, figures: list[Figure], la_rows: pd.DataFrame,
                   targets: dict[str, KpiTarget], run: RunInfo) -> None:
+    write_trend_summary(sheet, SCORECARD_TITLES[scorecard], INTERNAL_NOTE, figures, la_rows, targets, run,
+                        _chart_groups(scorecard, figures))
+
+
+def write_trend_summary(sheet: Worksheet, title: str, note: str, figures: list[Figure], la_rows: pd.DataFrame,
+                        targets: dict[str, KpiTarget], run: RunInfo,
+                        chart_groups: list[tuple[str, list[Figure]]], id_width: int = 10) -> None:
+    """The Summary sheet of a workbook: one row per figure with its 13 monthly LA values,
+    target, RAG and direction of travel, and line charts of `chart_groups` below."""
     sheet.title = "Summary"
     months = [p.id for p in Period.month(run.period).trailing(TREND_MONTHS)]
-    _write_heading(sheet, f"{run.la_name}: {SCORECARD_TITLES[scorecard]}, {_month_label(run.period)}",
+    _write_heading(sheet, f"{run.la_name}: {title}, {_month_label(run.period)}",
                    f"Local authority figures for the 13 months to {_month_label(run.period)}; "
-                   f"direction of travel compared with last month. {INTERNAL_NOTE}", run)
+                   f"direction of travel compared with last month. {note}", run)
     _write_header(sheet, SUMMARY_LEADING + months + SUMMARY_TRAILING)
     by_figure_month = {(r.kpi_id, r.period): _number(r.value) for r in la_rows.itertuples()}
     first_month_column = len(SUMMARY_LEADING) + 1
@@ -159,9 +168,9 @@ def write_summary(sheet: Worksheet, scorecard: str, figures: list[Figure], la_ro
     last_row = FIRST_DATA_ROW + len(figures) - 1
     rag_column = get_column_letter(first_month_column + TREND_MONTHS + 1)
     _add_rag_fills(sheet, f"{rag_column}{FIRST_DATA_ROW}:{rag_column}{max(last_row, FIRST_DATA_ROW)}")
-    _set_widths(sheet, [10, 48, 9, 11] + [9] * TREND_MONTHS + [9, 8, 18])
+    _set_widths(sheet, [id_width, 48, 9, 11] + [9] * TREND_MONTHS + [9, 8, 18])
     sheet.freeze_panes = sheet.cell(row=FIRST_DATA_ROW, column=first_month_column)
-    _add_trend_charts(sheet, scorecard, figures, first_month_column, last_row + 3)
+    _add_trend_charts(sheet, chart_groups, figures, first_month_column, max(last_row, FIRST_DATA_ROW) + 3)
 
 
 def _add_rag_fills(sheet: Worksheet, cell_range: str) -> None:
@@ -171,13 +180,13 @@ def _add_rag_fills(sheet: Worksheet, cell_range: str) -> None:
             cell_range, CellIsRule(operator="equal", formula=[f'"{status}"'], fill=fill))
 
 
-def _add_trend_charts(sheet: Worksheet, scorecard: str, figures: list[Figure],
+def _add_trend_charts(sheet: Worksheet, chart_groups: list[tuple[str, list[Figure]]], figures: list[Figure],
                       first_month_column: int, top_row: int) -> None:
     """Line charts of the monthly LA figures, two per row below the table."""
     rows = {figure.id: row for row, figure in enumerate(figures, start=FIRST_DATA_ROW)}
     months = Reference(sheet, min_col=first_month_column, max_col=first_month_column + TREND_MONTHS - 1,
                        min_row=HEADER_ROW, max_row=HEADER_ROW)
-    for index, (title, group) in enumerate(_chart_groups(scorecard, figures)):
+    for index, (title, group) in enumerate(chart_groups):
         chart = LineChart()
         chart.title, chart.height, chart.width = title, 7, 15
         chart.y_axis.title = group[0].unit if len(group) == 1 else "exceptions"

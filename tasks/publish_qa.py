@@ -24,16 +24,16 @@ from pathlib import Path
 
 import pandas as pd
 from openpyxl import Workbook
-from openpyxl.chart import LineChart, Reference, Series
 from openpyxl.worksheet.worksheet import Worksheet
 
 from qaloop.settings import KpiTarget
 from tasks.compute import percent
 from tasks.periods import Period
 from tasks.publish_excel import (
-    BOLD, DECIMAL_FORMAT, FIRST_DATA_ROW, HEADER_ROW, TREND_MONTHS, WHOLE_FORMAT, Figure, RunInfo,
+    BOLD, DECIMAL_FORMAT, FIRST_DATA_ROW, WHOLE_FORMAT, Figure, RunInfo,
     _add_rag_fills, _finish_table, _la_rows, _month_label, _number, _save_atomically, _set_widths,
-    _text, _write_header, _write_heading, _write_row, write_definitions, write_run, write_units)
+    _text, _write_header, _write_heading, _write_row, write_definitions, write_run, write_trend_summary,
+    write_units)
 from tasks.rag import direction_of_travel, effective_tolerance, rag_status
 from tasks.registry import Kpi
 
@@ -195,56 +195,13 @@ def _on_summary(figure: Figure, targets: dict[str, KpiTarget]) -> bool:
 
 # --- Summary --------------------------------------------------------------------------------------
 
-SUMMARY_LEADING = ["KPI", "Name", "Polarity", "Unit"]
-SUMMARY_TRAILING = ["Target", "RAG", "Direction of travel"]
 
 
 def write_qa_summary(sheet: Worksheet, figures: list[Figure], la_rows: pd.DataFrame,
                      targets: dict[str, KpiTarget], run: RunInfo) -> None:
-    """As the scorecards' Summary: 13 months, target, RAG and direction per figure."""
-    sheet.title = "Summary"
-    months = [p.id for p in Period.month(run.period).trailing(TREND_MONTHS)]
-    _write_heading(sheet, f"{run.la_name}: {QA_TITLE}, {_month_label(run.period)}",
-                   f"Local authority figures for the 13 months to {_month_label(run.period)}; "
-                   f"direction of travel compared with last month. {QA_NOTE}", run)
-    _write_header(sheet, SUMMARY_LEADING + months + SUMMARY_TRAILING)
-    by_figure_month = {(r.kpi_id, r.period): _number(r.value) for r in la_rows.itertuples()}
-    first_month_column = len(SUMMARY_LEADING) + 1
-    for row, figure in enumerate(figures, start=FIRST_DATA_ROW):
-        trend_values = [by_figure_month.get((figure.id, month)) for month in months]
-        target, rag = figure_rag(figure, trend_values[-1], targets)
-        direction = direction_of_travel(trend_values[-1], trend_values[-2], figure.kpi.polarity)
-        unit = "%" if figure.kind == "percent" else ("count" if figure.id != figure.kpi.id else figure.unit)
-        _write_row(sheet, row, [figure.id, figure.name, figure.kpi.polarity, unit,
-                                *trend_values, target, rag, direction])
-        for column in range(first_month_column, first_month_column + TREND_MONTHS + 1):
-            sheet.cell(row=row, column=column).number_format = figure.number_format
-    last_row = max(FIRST_DATA_ROW + len(figures) - 1, FIRST_DATA_ROW)
-    rag_column = first_month_column + TREND_MONTHS + 1
-    letter = sheet.cell(row=HEADER_ROW, column=rag_column).column_letter
-    _add_rag_fills(sheet, f"{letter}{FIRST_DATA_ROW}:{letter}{last_row}")
-    _set_widths(sheet, [22, 52, 9, 11] + [9] * TREND_MONTHS + [9, 8, 18])
-    sheet.freeze_panes = sheet.cell(row=FIRST_DATA_ROW, column=first_month_column)
-    _add_percent_charts(sheet, figures, first_month_column, last_row + 3)
-
-
-def _add_percent_charts(sheet: Worksheet, figures: list[Figure], first_month_column: int,
-                        top_row: int) -> None:
-    """One line chart per headline percentage KPI, two per row below the table."""
-    months = Reference(sheet, min_col=first_month_column, max_col=first_month_column + TREND_MONTHS - 1,
-                       min_row=HEADER_ROW, max_row=HEADER_ROW)
-    charted = [(row, f) for row, f in enumerate(figures, start=FIRST_DATA_ROW)
-               if f.kind == "percent" and f.id == f.kpi.id]
-    for index, (row, figure) in enumerate(charted):
-        chart = LineChart()
-        chart.title, chart.height, chart.width, chart.legend = f"{figure.id} {figure.name}", 7, 15, None
-        chart.y_axis.title, chart.y_axis.number_format = "%", DECIMAL_FORMAT
-        chart.x_axis.delete = chart.y_axis.delete = False  # openpyxl 3.1 hides axes otherwise
-        points = Reference(sheet, min_col=first_month_column,
-                           max_col=first_month_column + TREND_MONTHS - 1, min_row=row, max_row=row)
-        chart.series.append(Series(points, title=figure.id))
-        chart.set_categories(months)
-        sheet.add_chart(chart, f"{'A' if index % 2 == 0 else 'F'}{top_row + (index // 2) * 15}")
+    """As the scorecards' Summary, with one chart per headline percentage KPI."""
+    charts = [(f"{f.id} {f.name}", [f]) for f in figures if f.kind == "percent" and f.id == f.kpi.id]
+    write_trend_summary(sheet, QA_TITLE, QA_NOTE, figures, la_rows, targets, run, charts, id_width=22)
 
 
 # --- Compliance (QA02) ------------------------------------------------------------------------------

@@ -140,10 +140,12 @@ def test_each_run_is_kept_and_the_current_version_is_a_switched_link(single_and_
         published = out / result["period"]
         assert published.is_symlink()
         assert published.resolve() == (out / "runs" / "monthly" / result["period"] / result["run_id"]).resolve()
+        period = result["period"]
         assert sorted(p.name for p in published.iterdir()) == [
-            f"directorate_scorecard_{result['period']}.xlsx",
-            f"drift_delay_scorecard_{result['period']}.xlsx", "kpi_values.csv", "run_metadata.json",
-            f"safety_scorecard_{result['period']}.xlsx"]
+            f"directorate_scorecard_{period}.xlsx", f"drift_delay_scorecard_{period}.xlsx",
+            "kpi_values.csv", f"qa_activity_{period}.xlsx", f"qa_monthly_report_{period}.html",
+            f"qa_monthly_report_{period}.pdf", f"qa_on_a_page_{period}.pdf", "run_metadata.json",
+            f"safety_scorecard_{period}.xlsx"]
 
 
 def test_rerun_with_newer_extracts_writes_a_revisions_report(single_and_backfill, source, tmp_path):
