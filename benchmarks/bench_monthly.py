@@ -69,7 +69,10 @@ def measure(children: int, period_id: str, workdir: Path) -> list[dict]:
 
     def publish():
         from flows.steps import publish_workbooks
-        publish_workbooks.fn(results, kpis, settings, run, out, teams, workers)
+        from tasks import benchmarks
+        benchmarks.refresh_reference(engine, settings.reference_dir, kpis)
+        publish_workbooks.fn(results, kpis, settings, run, out, teams, workers,
+                             benchmarks.read_reference(engine))
     timed("publish", timings, publish)
 
     def publish_qa():

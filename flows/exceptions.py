@@ -87,8 +87,8 @@ def _live_run(flow_name: str, choose_kpis, publish, as_at, source, out, config, 
                        started_at=warehouse.utcnow().isoformat(timespec="seconds"),
                        source=redact_url(run.source), population=context.population_0_17,
                        population_year=population_year, extracts=manifest)
-        outputs = publish(run.work_dir, kpis, values, records, teams, workers, info, escalations)
-        steps.store_live_results(values, records, run.run_id, flow_name, period, run.engine_url)
+        outputs = publish(run.work_dir, kpis, values, records, teams, workers, info, quality, escalations)
+        steps.store_live_results(values, records, run.run_id, run.engine_url)
         steps.record_live_artifacts(flow_name, values, kpis, info, outputs, quality.state, escalations)
         return outputs
 
@@ -102,11 +102,11 @@ def _loaded(extracts, report, table: str) -> bool:
 
 
 def publish_daily(folder: Path, kpis, values, records, teams, workers, info: RunInfo,
-                  escalations: pd.DataFrame | None = None) -> list[str]:
+                  data_quality=None, escalations: pd.DataFrame | None = None) -> list[str]:
     workbook = publish_exceptions_workbook(
         folder / f"daily_exceptions_{info.period}.xlsx",
         f"{info.la_name}: daily exception lists as at {info.period}",
-        kpis, values, records, teams, workers, info, escalations=escalations)
+        kpis, values, records, teams, workers, info, escalations=escalations, data_quality=data_quality)
     rows = publish_exception_csv(records, kpis, folder / f"daily_exceptions_{info.period}.csv")
     return [str(workbook), str(rows)]
 
@@ -118,14 +118,14 @@ def teams_with_rows(records: pd.DataFrame, kpis: list[Kpi]) -> list[str]:
 
 
 def publish_team_packs(folder: Path, kpis, values, records, teams, workers, info: RunInfo,
-                       escalations: pd.DataFrame | None = None) -> list[str]:
+                       data_quality=None, escalations: pd.DataFrame | None = None) -> list[str]:
     names = dict(zip(teams["team_id"].astype(str), teams["team_name"]))
     outputs = []
     for team_id in teams_with_rows(records, kpis):
         title = f"{info.la_name}: team pack for {names.get(team_id, team_id)}, as at {info.period}"
         outputs.append(str(publish_exceptions_workbook(
             folder / team_pack_name(team_id, info.period), title, kpis, values, records,
-            teams, workers, info, team_id=team_id)))
+            teams, workers, info, team_id=team_id, data_quality=data_quality)))
     return outputs
 
 

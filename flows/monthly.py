@@ -62,13 +62,15 @@ def _run_steps(month: Period, run: runner.RunContext) -> list[str]:
         steps.load_warehouse(extracts, run.engine_url)
         results = steps.compute_scorecards(kpis, month, context, run.engine_url, settings.trend_months)
         teams, workers = steps.unit_tables(run.engine_url)
+        reference = steps.load_reference(kpis, settings, run.engine_url)
         qa_inputs = steps.read_qa_inputs(month, settings, run.engine_url) if qa.publish else None
     info = RunInfo(period=month.id, run_id=run.run_id, code_version=code_version(),
                    la_code=context.la_code, la_name=context.la_name, synthetic=settings.synthetic,
                    started_at=warehouse.utcnow().isoformat(timespec="seconds"),
                    source=redact_url(run.source), population=context.population_0_17,
                    population_year=population_year, extracts=manifest)
-    outputs = steps.publish_workbooks(results, kpis, settings, info, out_dir, teams, workers, quality)
+    outputs = steps.publish_workbooks(results, kpis, settings, info, out_dir, teams, workers, reference,
+                                      quality)
     if qa.publish:
         outputs += steps.render_qa_reports(results, qa_inputs, kpis, settings, info, out_dir, quality)
     elif blocked:  # only the QA tables failed: their outputs keep the published version

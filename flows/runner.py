@@ -5,7 +5,8 @@
    state "Waiting: locked", and a log line naming the run it waits for) and, after
    `lock_wait_seconds`, stops (state "Refused: locked") without changing anything;
 3. the flow's work writes into its own run folder (tasks/versions.py) and, on success,
-   the published folder is switched to it atomically;
+   the published folder is switched to it atomically, then (one transaction) the
+   warehouse's current version of the period and the ledger row;
 4. the ledger row ends Completed, Failed (with the cause), "Failed: data quality"
    (an error carrying `ledger_state`, for the data-quality checks) or Crashed;
 5. on a failed or crashed flow run, the Prefect hooks `notify_failure` send a
@@ -108,6 +109,7 @@ def ledgered_run(flow: str, period: str, source: str, out: str, settings: Settin
         with locks.hold(engine, locks.run_lock_name(flow, period), lock_wait_seconds, report_wait):
             _set_state(engine, run_id, "Running", None)
             outputs = _work_then_publish(context, work, Path(out))
+            warehouse.complete_run(engine, run_id, flow, period, context.completion_message, outputs)
     except locks.LockTimeout:
         message = (f"refused: {flow} {period} was still being run by "
                    f"{_holder(engine, flow, period, run_id)} after {lock_wait_seconds:g} s; "
@@ -117,20 +119,32 @@ def ledgered_run(flow: str, period: str, source: str, out: str, settings: Settin
     except BaseException as error:
         _record_end(engine, run_id, ledger_state_of(error), f"{type(error).__name__}: {error}")
         raise
-    warehouse.finish_run(engine, run_id, COMPLETED, context.completion_message, outputs=outputs)
     return {"run_id": run_id, "flow": flow, "period": period, "outputs": outputs,
             "published": str(versions.published_dir(Path(out), flow, period))}
+
+
+SYNTHETIC_NOTICE = "SYNTHETIC_DATA.txt"
 
 
 def _work_then_publish(context: RunContext, work, out: Path) -> list[str]:
     try:
         outputs = work(context)
+        if context.settings.synthetic:  # beside kpi_values.csv and the other plain files
+            outputs.append(str(_write_synthetic_notice(context.work_dir)))
         versions.switch_current(versions.published_dir(out, context.flow, context.period),
                                 context.work_dir)
         return outputs
     except BaseException:
         versions.discard(context.work_dir)  # nothing of a failed run is published
         raise
+
+
+def _write_synthetic_notice(folder: Path) -> Path:
+    path = folder / SYNTHETIC_NOTICE
+    path.write_text("SYNTHETIC DATA: every file in this folder was computed from a synthetic local "
+                    "authority made by qaloop's generator (tasks/synthetic.py), not from real "
+                    "children's records. For testing and demonstration only.\n", encoding="utf-8")
+    return path
 
 
 def ledger_state_of(error: BaseException) -> str:
@@ -185,7 +199,10 @@ def notify_failure(flow, flow_run, state) -> None:
     settings = _settings_of_run.pop(str(flow_run.id), None) or _settings_from(flow_run.parameters)
     parameters = flow_run.parameters or {}
     period = parameters.get("period") or parameters.get("as_at") or parameters.get("first") or ""
-    subject = f"qaloop: {flow.name} {period} run {state.name.upper()}".replace("  ", " ")
+    outcome = state.name.upper()
+    if DataQualityFailed.__name__ in (state.message or ""):
+        outcome = "FAILED ON DATA QUALITY"  # the alerts name the rules; nothing was published
+    subject = f"qaloop: {flow.name} {period} run {outcome}".replace("  ", " ")
     body = "\n".join([
         f"Flow: {flow.name}", f"Period: {period or '(default)'}",
         f"Flow run: {flow_run.name} ({flow_run.id})", f"State: {state.name}",

@@ -52,7 +52,8 @@ def validate_extracts(extracts: dict[str, extract.Extract], kpis: list[Kpi], per
     report = validate.validate_extracts(extracts, extract_date_of(extracts), previous,
                                         docs_dir=docs_dir)
     # pass rates are kept month by month: a daily run's under the month of its day
-    validate.store_dq_results(run.engine, run.run_id, f"{period.start:%Y-%m}", report)
+    month = f"{period.start:%Y-%m}"
+    validate.store_dq_results(run.engine, run.run_id, month, report)
     blocked = validate.kpis_blocked_by(kpis, report.blocked_tables)
     found = alerts.build_alerts(report, period.id, {n: e.sha256 for n, e in extracts.items()})
     for alert in found:
@@ -70,7 +71,8 @@ def validate_extracts(extracts: dict[str, extract.Extract], kpis: list[Kpi], per
         create_link_artifact(Path(index).resolve().as_uri(), link_text="Great Expectations Data Docs")
     state = data_quality_state(report, blocked)
     logger.info("validated %d tables in %.1f s: %s", len(extracts), report.seconds, state)
-    return report, DataQuality(state, report.frame(), validate.dq_trend(run.engine), index), blocked
+    trend = validate.dq_trend(run.engine, up_to=month)
+    return report, DataQuality(state, report.frame(), trend, index), blocked
 
 
 def extract_date_of(extracts: dict[str, extract.Extract]):
@@ -109,6 +111,16 @@ def load_warehouse(extracts, engine_url: str) -> dict[str, int]:
     return counts
 
 
+@task(name="load_reference")
+def load_reference(kpis: list[Kpi], settings: Settings, engine_url: str):
+    """The DfE benchmark files of the reference folder into the warehouse's reference
+    tables (a new year's file dropped there is picked up), read back for publishing."""
+    engine = pipeline.warehouse_engine(engine_url)
+    rows = benchmarks.refresh_reference(engine, settings.reference_dir, kpis)
+    get_run_logger().info("loaded %d DfE benchmark values into the reference tables", rows)
+    return benchmarks.read_reference(engine)
+
+
 @task(name="unit_tables")
 def unit_tables(engine_url: str):
     return pipeline.unit_tables(pipeline.warehouse_engine(engine_url))
@@ -128,7 +140,7 @@ def compute_scorecards(kpis: list[Kpi], period: Period, context, engine_url: str
 def store_results(results: pipeline.PeriodResults, run_id: str, period: Period,
                   engine_url: str) -> None:
     history = results.trend[results.trend["period"] != period.id]
-    warehouse.store_results(pipeline.warehouse_engine(engine_url), run_id, "monthly", period.id,
+    warehouse.store_results(pipeline.warehouse_engine(engine_url), run_id,
                             _concat(results.values, history), results.records)
 
 
@@ -139,8 +151,10 @@ def _concat(first, second):
 
 @task(name="publish_workbooks")
 def publish_workbooks(results: pipeline.PeriodResults, kpis: list[Kpi], settings: Settings,
-                      run: RunInfo, out_dir: Path, teams, workers,
+                      run: RunInfo, out_dir: Path, teams, workers, reference_data,
                       data_quality: DataQuality | None = None) -> list[str]:
+    """The Safety, Drift and Delay and Directorate scorecards and kpi_values.csv.
+    `reference_data`: the DfE benchmark values and statistical neighbours (load_reference)."""
     targets = targets_for(kpis, settings.targets)
     outputs = []
     for scorecard in SCORECARDS:
@@ -149,10 +163,10 @@ def publish_workbooks(results: pipeline.PeriodResults, kpis: list[Kpi], settings
                           results.trend, results.records, teams, workers, targets, run, path,
                           data_quality)
         outputs.append(str(path))
-    reference = benchmarks.load_benchmark_values(settings.reference_dir, kpis)
-    neighbours = benchmarks.load_neighbours(settings.reference_dir)
+    reference, neighbours = reference_data
+    year = benchmarks.latest_reporting_year(Period.month(run.period).end)
     directorate = publish_directorate(
-        kpis, results.trend, targets, benchmarks.benchmarks_for(kpis, settings.la_code, reference, neighbours),
+        kpis, results.trend, targets, benchmarks.benchmarks_for(kpis, settings.la_code, reference, neighbours, year),
         run, out_dir / f"directorate_scorecard_{run.period}.xlsx", data_quality)
     outputs.append(str(directorate))
     outputs.append(str(publish_csv.publish_kpi_values(results.values, kpis, out_dir / "kpi_values.csv")))
@@ -276,9 +290,8 @@ def find_escalations(as_at, engine_url: str):
 
 
 @task(name="store_live_results", cache_policy=NO_CACHE)
-def store_live_results(values, records, run_id: str, flow: str, period: Period, engine_url: str) -> None:
-    warehouse.store_results(pipeline.warehouse_engine(engine_url), run_id, flow, period.id,
-                            values, records)
+def store_live_results(values, records, run_id: str, engine_url: str) -> None:
+    warehouse.store_results(pipeline.warehouse_engine(engine_url), run_id, values, records)
 
 
 @task(name="record_live_artifacts", cache_policy=NO_CACHE)

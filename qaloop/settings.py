@@ -45,6 +45,9 @@ class Notifications:
     smtp_from: str = "qaloop@localhost"
     smtp_to: tuple[str, ...] = ()
     webhook_url: str = ""
+    smtp_username: str = ""
+    smtp_password: str = field(default="", repr=False)  # from QALOOP_SMTP_PASSWORD only
+    smtp_starttls: bool = False
 
 
 @dataclass(frozen=True)
@@ -104,13 +107,21 @@ def _notifications_from_mapping(raw: dict) -> Notifications:
         recipients = [r.strip() for r in recipients.split(",") if r.strip()]
     return Notifications(smtp_host=str(raw.get("smtp_host", "")), smtp_port=int(raw.get("smtp_port", 25)),
                          smtp_from=str(raw.get("smtp_from", "qaloop@localhost")),
-                         smtp_to=tuple(recipients), webhook_url=str(raw.get("webhook_url", "")))
+                         smtp_to=tuple(recipients), webhook_url=str(raw.get("webhook_url", "")),
+                         smtp_username=str(raw.get("smtp_username", "")),
+                         smtp_password=str(raw.get("smtp_password", "")),
+                         smtp_starttls=_true(raw.get("smtp_starttls", False)))
+
+
+def _true(value) -> bool:
+    return str(value).strip().lower() in ("1", "true", "yes", "y")
 
 
 def _notifications_from_env(current: Notifications) -> Notifications:
     raw = {"smtp_host": current.smtp_host, "smtp_port": current.smtp_port,
            "smtp_from": current.smtp_from, "smtp_to": list(current.smtp_to),
-           "webhook_url": current.webhook_url}
+           "webhook_url": current.webhook_url, "smtp_username": current.smtp_username,
+           "smtp_password": current.smtp_password, "smtp_starttls": current.smtp_starttls}
     for key in raw:
         value = os.environ.get(f"{ENV_PREFIX}{key.upper()}")
         if value:

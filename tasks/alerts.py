@@ -18,11 +18,12 @@ import hashlib
 import smtplib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from email.message import EmailMessage
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from qaloop.settings import Notifications
+from tasks import notify
 from tasks.sources import TABLES
 from tasks.validate import CRITICAL, RuleResult, ValidationReport
 
@@ -181,7 +182,6 @@ class EmailSettings:
     username: str | None = None
     password: str | None = None
     starttls: bool = False
-    timeout: float = 30.0
 
     @classmethod
     def from_notifications(cls, notifications) -> "EmailSettings | None":
@@ -189,23 +189,19 @@ class EmailSettings:
         if not notifications.smtp_host or not notifications.smtp_to:
             return None
         return cls(notifications.smtp_host, int(notifications.smtp_port),
-                   notifications.smtp_from, tuple(notifications.smtp_to))
+                   notifications.smtp_from, tuple(notifications.smtp_to),
+                   notifications.smtp_username or None, notifications.smtp_password or None,
+                   notifications.smtp_starttls)
+
+    def as_notifications(self) -> Notifications:
+        return Notifications(smtp_host=self.host, smtp_port=self.port, smtp_from=self.sender,
+                             smtp_to=self.recipients, smtp_username=self.username or "",
+                             smtp_password=self.password or "", smtp_starttls=self.starttls)
 
 
 def send_email(alerts: list[Alert], email: EmailSettings) -> None:
     """One message per alert, over one SMTP connection."""
-    with smtplib.SMTP(email.host, email.port, timeout=email.timeout) as smtp:
-        if email.starttls:
-            smtp.starttls()
-        if email.username:
-            smtp.login(email.username, email.password or "")
-        for alert in alerts:
-            message = EmailMessage()
-            message["Subject"] = alert.subject
-            message["From"] = email.sender
-            message["To"] = ", ".join(email.recipients)
-            message.set_content(alert.text())
-            smtp.send_message(message)
+    notify.smtp_send(email.as_notifications(), [(alert.subject, alert.text()) for alert in alerts])
 
 
 def send_webhooks(alerts: list[Alert], urls: list[str]) -> None:
@@ -248,10 +244,10 @@ def deliver_alerts(engine: Engine, alerts: list[Alert], run_id: str | None = Non
     channels = []
     try:
         if email is not None:
-            send_email(new, email)
+            notify.retried(lambda: send_email(new, email))
             channels.append("email")
         if webhook_urls:
-            send_webhooks(new, list(webhook_urls))
+            notify.retried(lambda: send_webhooks(new, list(webhook_urls)))
             channels.append("webhook")
     except (OSError, smtplib.SMTPException, RuntimeError, ValueError) as error:
         delivery.errors.append(f"{type(error).__name__}: {error}")

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
@@ -44,6 +45,14 @@ NO_BENCHMARK = "no published benchmark"
 # kpis.md: "SAF12 (rate), SAF16 (rate), DD10 (mean caseload)": the Directorate row shows
 # this published figure of these KPIs; every other headline KPI shows its headline figure.
 HEADLINE_EXTRAS = {"SAF12": "rate_per_10k", "SAF16": "rate_per_10k", "DD10": "mean_caseload"}
+
+
+def latest_reporting_year(day: date) -> int:
+    """DfE's children's social care statistics are for years ending 31 March
+    (time_period 2024 = April 2023 to March 2024): the latest such year ended on or
+    before `day`. A period is benchmarked against no later year, so that re-running a
+    historic month shows what could have been known of it."""
+    return day.year if (day.month, day.day) >= (3, 31) else day.year - 1
 
 
 def headline_figure_id(kpi: Kpi) -> str:

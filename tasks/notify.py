@@ -3,17 +3,50 @@ alerts use (tasks/alerts.py): email over SMTP and/or a webhook given as an appri
 (json://, slack://, msteams://, ...), both from settings `[notifications]`. A channel
 that fails is reported in the return value and never hides the run's own failure.
 
-(tasks/alerts.py sends Alert objects once each; a run failure is a plain message, so the
-two sending functions are separate but read the same settings.)"""
+Every delivery is tried again twice, after 2 and then 10 seconds (`retried`), before
+it is reported as not sent. SMTP may use STARTTLS and a login (`smtp_starttls`,
+`smtp_username`, and the password from QALOOP_SMTP_PASSWORD)."""
 
 from __future__ import annotations
 
 import smtplib
+import time
+from collections.abc import Callable
 from email.message import EmailMessage
 
 from qaloop.settings import Notifications
 
 SMTP_TIMEOUT_SECONDS = 20
+RETRY_DELAYS_SECONDS = (2.0, 10.0)
+
+
+def retried(send_one: Callable[[], object], delays: tuple[float, ...] | None = None):
+    """Call `send_one`; on an error wait and try again, once per delay; the last error is
+    raised. `delays` defaults to RETRY_DELAYS_SECONDS (read at call time)."""
+    for delay in (*(RETRY_DELAYS_SECONDS if delays is None else delays), None):
+        try:
+            return send_one()
+        except Exception:
+            if delay is None:
+                raise
+            time.sleep(delay)
+
+
+def smtp_send(notifications: Notifications, messages: list[tuple[str, str]]) -> None:
+    """Send (subject, body) messages to the configured recipients over one connection."""
+    with smtplib.SMTP(notifications.smtp_host, notifications.smtp_port,
+                      timeout=SMTP_TIMEOUT_SECONDS) as smtp:
+        if notifications.smtp_starttls:
+            smtp.starttls()
+        if notifications.smtp_username:
+            smtp.login(notifications.smtp_username, notifications.smtp_password)
+        for subject, body in messages:
+            message = EmailMessage()
+            message["Subject"] = subject
+            message["From"] = notifications.smtp_from
+            message["To"] = ", ".join(notifications.smtp_to)
+            message.set_content(body)
+            smtp.send_message(message)
 
 
 def send(notifications: Notifications, subject: str, body: str) -> list[str]:
@@ -29,21 +62,14 @@ def send(notifications: Notifications, subject: str, body: str) -> list[str]:
 
 def _attempt(channel: str, send_one) -> str:
     try:
-        send_one()
+        retried(send_one)
         return f"{channel}: sent"
     except Exception as error:  # a broken channel must not mask the run's failure
         return f"{channel}: not sent ({type(error).__name__}: {error})"
 
 
 def send_email(notifications: Notifications, subject: str, body: str) -> None:
-    message = EmailMessage()
-    message["Subject"] = subject
-    message["From"] = notifications.smtp_from
-    message["To"] = ", ".join(notifications.smtp_to)
-    message.set_content(body)
-    with smtplib.SMTP(notifications.smtp_host, notifications.smtp_port,
-                      timeout=SMTP_TIMEOUT_SECONDS) as smtp:
-        smtp.send_message(message)
+    smtp_send(notifications, [(subject, body)])
 
 
 def post_webhook(url: str, subject: str, body: str) -> None:

@@ -48,7 +48,8 @@ SMALL_NUMBERS_FOOTNOTE = (
 BENCHMARK_FOOTNOTE = (
     "England, region and statistical neighbours: the latest DfE published value (year ending "
     "31 March, or the 30 September workforce census for caseload), with its year. SN mean and "
-    "median are over the 10 statistical neighbours (DfE 2025 model) with a published value. "
+    "median are over the 10 statistical neighbours (the latest DfE model in the reference data) "
+    "with a published value. "
     "Rank among LAs and quartile band as DfE's LAIT: 1 and A are the best by polarity; see "
     "'Rank basis'. The published measure can differ from the monthly KPI: see Definitions.")
 POLARITY_LABELS = {"High": "Higher is better", "Low": "Lower is better", "None": "Context only"}

@@ -49,9 +49,10 @@ def figure(values: pd.DataFrame, kpi_id: str, level: str, unit_id: str | None = 
 def publish_exceptions_workbook(path: Path, title: str, kpis: list[Kpi], values: pd.DataFrame,
                                 records: pd.DataFrame, teams: pd.DataFrame, workers: pd.DataFrame,
                                 run: RunInfo, team_id: str | None = None,
-                                escalations: pd.DataFrame | None = None) -> Path:
+                                escalations: pd.DataFrame | None = None, data_quality=None) -> Path:
     """`escalations`: audits graded Inadequate to escalate to their Head of Service
-    (tasks.qa.inadequate_audits_for_escalation), listed on their own sheet."""
+    (tasks.qa.inadequate_audits_for_escalation), listed on their own sheet;
+    `data_quality`: a tasks.publish_dq.DataQuality, written as the Data quality sheet."""
     team_names = dict(zip(teams["team_id"].astype(str), teams["team_name"]))
     worker_names = dict(zip(workers["worker_id"].astype(str), workers["worker_name"]))
     workbook = Workbook()
@@ -63,6 +64,9 @@ def publish_exceptions_workbook(path: Path, title: str, kpis: list[Kpi], values:
     for kpi in kpis:
         rows = exception_rows(records, kpi.id, team_id)
         _write_list(workbook.create_sheet(kpi.id), kpi, rows, team_names, worker_names, run)
+    if data_quality is not None:
+        from tasks.publish_dq import write_data_quality_sheet
+        write_data_quality_sheet(workbook, data_quality, run, with_record_ids=True)
     write_run(workbook.create_sheet("Run"), run)
     workbook.properties.title = title
     workbook.properties.creator = "qaloop"

@@ -533,10 +533,11 @@ def store_dq_results(engine: Engine, run_id: str, period: str, report: Validatio
     return len(rows)
 
 
-def dq_trend(engine: Engine, last_periods: int = 13) -> pd.DataFrame:
+def dq_trend(engine: Engine, last_periods: int = 13, up_to: str | None = None) -> pd.DataFrame:
     """Pass rate per period, table and rule, from each period's current (latest) run:
-    the data of the data-quality sheet. Columns: period, table_name, column_name, rule,
-    severity, pass_rate."""
+    the data of the data-quality sheet, for the `last_periods` months up to `up_to`
+    (a re-run of a historic month shows that month's history, not later months).
+    Columns: period, table_name, column_name, rule, severity, pass_rate."""
     with engine.connect() as connection:
         results = sa.Table("dq_results", sa.MetaData(), autoload_with=connection)
         rows = connection.execute(sa.select(
@@ -546,6 +547,10 @@ def dq_trend(engine: Engine, last_periods: int = 13) -> pd.DataFrame:
                                         "severity", "pass_rate", "checked_at"])
     if frame.empty:
         return frame.drop(columns=["run_id", "checked_at"])
+    if up_to is not None:
+        frame = frame[frame["period"] <= up_to]
+        if frame.empty:
+            return frame.drop(columns=["run_id", "checked_at"])
     latest = frame.sort_values("checked_at").groupby("period")["run_id"].last()
     frame = frame[frame["run_id"] == frame["period"].map(latest)]
     periods = sorted(frame["period"].unique())[-last_periods:]

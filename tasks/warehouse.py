@@ -169,19 +169,30 @@ def record_extracts(engine: Engine, run_id: str, manifest: list[dict]) -> None:
             extract_checksums=json.dumps(checksums, sort_keys=True)))
 
 
-def store_results(engine: Engine, run_id: str, flow: str, period: str,
-                  values: pd.DataFrame, records: pd.DataFrame) -> None:
-    """Store one run's results and make it the current version of the period, atomically."""
+def store_results(engine: Engine, run_id: str, values: pd.DataFrame, records: pd.DataFrame) -> None:
+    """Store one run's results (replacing that run's earlier rows) in one transaction.
+    They become the period's current figures only when the run completes
+    (`complete_run`), so a run that fails afterwards changes nothing readers see."""
     with engine.begin() as connection:
         for name, frame in (("kpi_values", values), ("kpi_records", records)):
             target = table(name, connection)
             connection.execute(target.delete().where(target.c.run_id == run_id))
             insert_frame(connection, target, frame.assign(run_id=run_id))
+
+
+def complete_run(engine: Engine, run_id: str, flow: str, period: str, message: str | None,
+                 outputs: list[str]) -> None:
+    """In one transaction: the run becomes the current version of its flow and period,
+    and its ledger row Completed."""
+    with engine.begin() as connection:
         current = table("current_runs", connection)
         connection.execute(current.delete().where(
             (current.c.flow == flow) & (current.c.period == period)))
         connection.execute(current.insert(), [{"flow": flow, "period": period,
                                                "run_id": run_id, "switched_at": utcnow()}])
+        runs = table("runs", connection)
+        connection.execute(runs.update().where(runs.c.run_id == run_id).values(
+            state="Completed", message=message, finished_at=utcnow(), outputs=json.dumps(outputs or [])))
 
 
 def current_run_id(engine: Engine, flow: str, period: str) -> str | None:

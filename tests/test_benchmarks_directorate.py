@@ -146,6 +146,35 @@ def test_a_new_year_appended_to_a_file_is_used(tmp_path):
     assert benchmark_for(REGISTRY["SAF04"], "841", values, neighbours, up_to_year=2025).la_value == 13.0
 
 
+def test_a_new_ons_population_release_dropped_in_the_folder_is_used(tmp_path):
+    from datetime import date
+    from tasks.population import population_0_17
+    folder = copy_reference(tmp_path)
+    name = "ons_mid-year_population_estimates_2012_to_2024.csv"
+    rows = [r for r in csv_rows(name, folder) if r["time_period"] == "2024"]
+    with open(folder / "ons_mid-year_population_estimates_2012_to_2025.csv", "w", encoding="utf-8",
+              newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows([{**r, "time_period": "2025",
+                           "population_estimate": "23000" if r["old_la_code"] == "841" else r["population_estimate"]}
+                          for r in rows])
+    darlington_2024 = int(next(r for r in rows if r["old_la_code"] == "841")["population_estimate"])
+    assert population_0_17(tmp_path, "841", date(2025, 12, 31)) == (23000, 2025)
+    assert population_0_17(tmp_path, "841", date(2025, 6, 29)) == (darlington_2024, 2024)
+
+
+def test_a_historic_period_is_benchmarked_against_the_years_up_to_it(reference):
+    from datetime import date
+    from tasks.benchmarks import latest_reporting_year
+    assert latest_reporting_year(date(2024, 3, 31)) == 2024
+    assert latest_reporting_year(date(2024, 3, 30)) == 2023
+    assert latest_reporting_year(date(2026, 11, 30)) == 2026
+    values, neighbours = reference
+    benchmark = benchmark_for(REGISTRY["DD10"], "841", values, neighbours, latest_reporting_year(date(2022, 5, 31)))
+    assert benchmark.year == 2022
+
+
 def test_a_new_years_file_dropped_in_the_folder_is_used(tmp_path):
     folder = copy_reference(tmp_path)
     rows = [r for r in csv_rows("csww_indicators_2017_to_2025.csv", folder) if r["time_period"] == "2025"]

@@ -64,7 +64,8 @@ def independent_working_days(a: date, b: date) -> int:
 
 def test_outputs_are_published(demo_run):
     names = sorted(p.name for p in demo_run["out"].iterdir())
-    assert names == ["directorate_scorecard_2024-03.xlsx", "drift_delay_scorecard_2024-03.xlsx", "kpi_values.csv",
+    assert names == ["SYNTHETIC_DATA.txt", "directorate_scorecard_2024-03.xlsx", "drift_delay_scorecard_2024-03.xlsx",
+                     "kpi_values.csv",
                      "qa_activity_2024-03.xlsx", "qa_monthly_report_2024-03.html", "qa_monthly_report_2024-03.pdf",
                      "qa_on_a_page_2024-03.pdf", "run_metadata.json", "safety_scorecard_2024-03.xlsx"]
     frame = published(demo_run)
@@ -286,3 +287,113 @@ def test_a_critical_failure_in_a_qa_table_stops_only_the_qa_outputs(demo_run, tm
     assert ledger["state"].tolist() == ["Completed"]
     assert "not republished" in ledger["message"].iloc[0]
     engine.dispose()
+
+
+# --- bad input through the flow: what is blocked, and that nothing earlier is lost ---------
+
+def _rows(frame: pd.DataFrame, share: float) -> pd.Index:
+    """The first `share` of the rows (at least 10): enough to exceed a rule's `mostly`."""
+    return frame.index[:max(10, int(len(frame) * share))]
+
+
+def missing_column(folder):
+    frame = pd.read_csv(folder / "ssd_cp_visits.csv", dtype=str, keep_default_na=False)
+    frame.drop(columns=["cppv_cp_visit_date"]).to_csv(folder / "ssd_cp_visits.csv", index=False)
+
+
+def renamed_header(folder):
+    frame = pd.read_csv(folder / "ssd_contacts.csv", dtype=str, keep_default_na=False)
+    frame.rename(columns={"cont_contact_date": "Contact Date"}).to_csv(folder / "ssd_contacts.csv", index=False)
+
+
+def unparseable_date(folder):
+    frame = pd.read_csv(folder / "ssd_contacts.csv", dtype=str, keep_default_na=False)
+    frame.loc[frame.index[0], "cont_contact_date"] = "31/13/2024"
+    frame.to_csv(folder / "ssd_contacts.csv", index=False)
+
+
+def future_dates(folder):
+    frame = pd.read_csv(folder / "ssd_contacts.csv", dtype=str, keep_default_na=False)
+    frame.loc[_rows(frame, 0.01), "cont_contact_date"] = "2031-01-15"
+    frame.to_csv(folder / "ssd_contacts.csv", index=False)
+
+
+def end_before_start(folder):
+    frame = pd.read_csv(folder / "ssd_cp_plans.csv", dtype=str, keep_default_na=False)
+    frame.loc[_rows(frame, 0.05), "cppl_cp_plan_end_date"] = "2000-01-01"
+    frame.to_csv(folder / "ssd_cp_plans.csv", index=False)
+
+
+def duplicate_ids(folder):
+    frame = pd.read_csv(folder / "ssd_contacts.csv", dtype=str, keep_default_na=False)
+    pd.concat([frame, frame.head(1)]).to_csv(folder / "ssd_contacts.csv", index=False)
+
+
+def orphan_keys(folder):
+    frame = pd.read_csv(folder / "ssd_cp_visits.csv", dtype=str, keep_default_na=False)
+    frame.loc[_rows(frame, 0.05), "cppv_cp_plan_id"] = "NO-SUCH-PLAN"
+    frame.to_csv(folder / "ssd_cp_visits.csv", index=False)
+
+
+def empty_file(folder):
+    (folder / "ssd_contacts.csv").write_bytes(b"")
+
+
+def truncated_file(folder):
+    raw = (folder / "ssd_cp_visits.csv").read_bytes()
+    (folder / "ssd_cp_visits.csv").write_bytes(raw[: len(raw) // 2 + 7])
+
+
+BLOCKING_INPUTS = {
+    "missing column": (missing_column, "ssd_cp_visits"),
+    "renamed header": (renamed_header, "ssd_contacts"),
+    "unparseable date": (unparseable_date, "ssd_contacts"),
+    "future dates": (future_dates, "ssd_contacts"),
+    "end before start": (end_before_start, "ssd_cp_plans"),
+    "duplicate ids": (duplicate_ids, "ssd_contacts"),
+    "orphan foreign keys": (orphan_keys, "ssd_cp_visits"),
+    "empty file": (empty_file, "ssd_contacts"),
+    "truncated file": (truncated_file, "ssd_cp_visits"),
+}
+
+
+@pytest.mark.parametrize("case", list(BLOCKING_INPUTS))
+def test_bad_input_through_the_flow_publishes_nothing_and_loses_nothing(demo_run, tmp_path, case):
+    from flows.monthly import monthly
+    from flows.runner import DataQualityFailed
+    breakage, table = BLOCKING_INPUTS[case]
+    settings, out = demo_run["settings"], demo_run["root"] / "out"
+    engine = make_engine(settings.resolved_warehouse_url)
+    current_before = read_sql(engine, "select flow, period, run_id from current_runs")
+    values_before = read_sql(engine, "select count(*) as n from kpi_values")["n"].iloc[0]
+    published_before = {p.name: p.read_bytes() for p in demo_run["out"].iterdir()}
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    for path in demo_run["source"].glob("*.csv"):
+        (broken / path.name).write_bytes(path.read_bytes())
+    breakage(broken)
+    with pytest.raises(DataQualityFailed, match=table):
+        monthly(period=PERIOD, source=str(broken), out=str(out), settings=settings)
+    assert {p.name: p.read_bytes() for p in demo_run["out"].iterdir()} == published_before
+    assert read_sql(engine, "select flow, period, run_id from current_runs").equals(current_before)
+    assert read_sql(engine, "select count(*) as n from kpi_values")["n"].iloc[0] == values_before
+    last = read_sql(engine, "select state, message from runs order by started_at desc").iloc[0]
+    assert last["state"] == "Failed: data quality" and table in last["message"]
+    engine.dispose()
+
+
+def test_codes_outside_the_list_are_a_warning_published_with_the_outputs(demo_run, tmp_path):
+    from flows.monthly import monthly
+    settings, out = demo_run["settings"], demo_run["root"] / "out"
+    broken = tmp_path / "codes"
+    broken.mkdir()
+    for path in demo_run["source"].glob("*.csv"):
+        (broken / path.name).write_bytes(path.read_bytes())
+    people = pd.read_csv(broken / "ssd_person.csv", dtype=str, keep_default_na=False)
+    people.loc[people.index[:3], "pers_sex"] = "Q"
+    people.to_csv(broken / "ssd_person.csv", index=False)
+    result = monthly(period=PERIOD, source=str(broken), out=str(out), settings=settings)
+    assert demo_run["out"].resolve().name == result["run_id"]
+    sheet = openpyxl.load_workbook(demo_run["out"] / "safety_scorecard_2024-03.xlsx")["Data quality"]
+    rows = [r for r in sheet.iter_rows(values_only=True) if r[0] == "ssd_person"]
+    assert any(r[1] == "pers_sex" and r[3] == "warning" and r[5] == 3 for r in rows)

@@ -142,7 +142,7 @@ def test_each_run_is_kept_and_the_current_version_is_a_switched_link(single_and_
         assert published.resolve() == (out / "runs" / "monthly" / result["period"] / result["run_id"]).resolve()
         period = result["period"]
         assert sorted(p.name for p in published.iterdir()) == [
-            f"directorate_scorecard_{period}.xlsx", f"drift_delay_scorecard_{period}.xlsx",
+            "SYNTHETIC_DATA.txt", f"directorate_scorecard_{period}.xlsx", f"drift_delay_scorecard_{period}.xlsx",
             "kpi_values.csv", f"qa_activity_{period}.xlsx", f"qa_monthly_report_{period}.html",
             f"qa_monthly_report_{period}.pdf", f"qa_on_a_page_{period}.pdf", "run_metadata.json",
             f"safety_scorecard_{period}.xlsx"]
@@ -281,7 +281,9 @@ def test_daily_lists_are_as_at_the_day_and_weekly_packs_split_by_team(source, tm
     assert result["period"] == "2024-03-14"
     workbook = openpyxl.load_workbook(tmp_path / "out" / "daily" / "2024-03-14" / "daily_exceptions_2024-03-14.xlsx")
     assert workbook.sheetnames == ["Summary", "Inadequate audits", "Workers", "DD01", "DD02", "DD03", "DD04",
-                                   "DD06", "SAF22", "Run"]
+                                   "DD06", "SAF22", "Data quality", "Run"]
+    quality = [str(v) for row in workbook["Data quality"].iter_rows(values_only=True) for v in row if v]
+    assert any(text.startswith("Data quality: passed") for text in quality)
 
     missing = pd.read_csv(source / "ssd_missing.csv", dtype=str, keep_default_na=False)
     month_to_date = int(missing["miss_missing_episode_start_date"].between("2024-03-01", "2024-03-14").sum())

@@ -320,15 +320,30 @@ def test_row_count_change_warns_and_drastic_shrinkage_blocks(synthetic_extracts)
 # --- alerts ---------------------------------------------------------------------------
 
 class SmtpServer:
-    """A real SMTP server (aiosmtpd) collecting what it receives."""
+    """A real SMTP server (aiosmtpd) collecting what it receives; with `login`, it
+    requires that user name and password (AUTH PLAIN/LOGIN, allowed without TLS here)."""
 
-    def __init__(self):
+    def __init__(self, login: tuple[str, str] | None = None, port: int | None = None):
         from aiosmtpd.controller import Controller
-        self.messages = []
-        with socket.socket() as probe:  # a free port
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
-        self.controller = Controller(self, hostname="127.0.0.1", port=port)
+        self.messages, self.logins = [], []
+        if port is None:
+            with socket.socket() as probe:  # a free port
+                probe.bind(("127.0.0.1", 0))
+                port = probe.getsockname()[1]
+        options = {}
+        if login:
+            options = {"authenticator": self._authenticate(login), "auth_required": True,
+                       "auth_require_tls": False}
+        self.controller = Controller(self, hostname="127.0.0.1", port=port, **options)
+
+    def _authenticate(self, login):
+        from aiosmtpd.smtp import AuthResult
+
+        def check(server, session, envelope, mechanism, auth_data):
+            given = (auth_data.login.decode(), auth_data.password.decode())
+            self.logins.append(given[0])
+            return AuthResult(success=given == login)
+        return check
 
     async def handle_DATA(self, server, session, envelope):
         self.messages.append(message_from_bytes(envelope.content, policy=default_policy))
@@ -401,15 +416,52 @@ def test_rerunning_the_same_period_on_the_same_extracts_sends_nothing_twice(tmp_
     assert "| critical | ssd_person.csv | ssd_person | pers_dob | date_plausible" in markdown
 
 
-def test_a_failing_channel_is_reported_and_retried_next_time(tmp_path, sqlite_warehouse):
+def test_a_failing_channel_is_reported_and_retried_next_time(tmp_path, sqlite_warehouse, monkeypatch):
+    from tasks import notify
+    monkeypatch.setattr(notify, "RETRY_DELAYS_SECONDS", (0.1, 0.1))
     _, report = pii_report(tmp_path)
     alerts = build_alerts(report, "2024-03")
-    down = EmailSettings("127.0.0.1", 9, "qaloop@la.example", ("performance@la.example",), timeout=2)
+    down = EmailSettings("127.0.0.1", 9, "qaloop@la.example", ("performance@la.example",))
     failed_delivery = deliver_alerts(sqlite_warehouse, alerts, "run-1", email=down)
     assert failed_delivery.sent == [] and "ConnectionRefusedError" in failed_delivery.errors[0]
     with SmtpServer() as server:
         retried = deliver_alerts(sqlite_warehouse, alerts, "run-2", email=server.settings)
     assert len(retried.sent) == 2
+
+
+def test_delivery_is_retried_with_back_off_within_the_run(tmp_path, sqlite_warehouse, monkeypatch):
+    import threading
+    from tasks import notify
+    _, report = pii_report(tmp_path)
+    alerts = build_alerts(report, "2024-03")
+    server = SmtpServer()
+    monkeypatch.setattr(notify, "RETRY_DELAYS_SECONDS", (1.5, 1.5))
+    starter = threading.Timer(0.5, server.controller.start)  # the mail server comes back
+    starter.start()
+    try:
+        delivery = deliver_alerts(sqlite_warehouse, alerts, "run-1", email=server.settings)
+    finally:
+        starter.join()
+        time.sleep(0.2)
+        server.controller.stop()
+    assert len(delivery.sent) == 2 and not delivery.errors
+    assert len(server.messages) == 2
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+def test_alerts_log_in_to_an_smtp_server_that_requires_it(tmp_path, sqlite_warehouse):
+    from qaloop.settings import Notifications
+    _, report = pii_report(tmp_path)
+    alerts = build_alerts(report, "2024-03")
+    with SmtpServer(login=("qaloop", "s3cret")) as server:
+        notifications = Notifications(smtp_host="127.0.0.1", smtp_port=server.controller.port,
+                                      smtp_from="qaloop@la.example", smtp_to=("performance@la.example",),
+                                      smtp_username="qaloop", smtp_password="s3cret")
+        delivery = deliver_alerts(sqlite_warehouse, alerts, "run-1",
+                                  email=EmailSettings.from_notifications(notifications))
+        time.sleep(0.2)
+    assert len(delivery.sent) == 2 and server.logins == ["qaloop"]
+    assert "s3cret" not in repr(notifications)
 
 
 def test_pass_rates_are_stored_per_run_for_the_trend(tmp_path, warehouse):
