@@ -4,12 +4,14 @@ Publishes the Safety, Drift and Delay and Directorate scorecards, kpi_values.csv
 when the extracts include the QA audit records, the QA outputs (QA workbook with the
 coming month's audit allocation, monthly QA report, QA on a page: tasks/qa_outputs.py).
 
-A critical data-quality failure in a table that the scorecards read stops the run before
-anything is loaded ("Failed: data quality"); the period's previously published outputs
-stay current. A critical failure only in the QA tables stops only the QA outputs: the
-scorecards are published and the period's earlier QA outputs are carried into the new
-version unchanged (the ledger row says so). Failures in tables no output reads, and
-every warning, are reported in each workbook's Data quality sheet and each report.
+A critical data-quality failure blocks only what depends on the failing table
+(tasks/withheld.py): the KPIs reading it are withheld, the table keeps its last good
+load, every output showing a withheld KPI is kept as last published (copied unchanged
+into the new version), and the other outputs are published afresh; the ledger row says
+what was withheld. When every KPI is withheld the run stops before loading anything
+("Failed: data quality") and the previous version stays current. Failures in tables no
+output reads, and every warning, are reported in each workbook's Data quality sheet and
+each report.
 
     qaloop run monthly --period 2024-03 --source extracts/ --out published/
 
@@ -30,6 +32,7 @@ from tasks.periods import Period, latest_complete_month
 from tasks.pipeline import la_context
 from tasks.publish_excel import RunInfo
 from tasks.registry import load_registry
+from tasks.withheld import withheld_by
 
 
 @flow(name="monthly", log_prints=True, on_failure=[runner.notify_failure],
@@ -50,35 +53,39 @@ def _run_steps(month: Period, run: runner.RunContext) -> list[str]:
     context, population_year = la_context(settings, month)
     extracts = steps.extract_sources(run.source, settings)
     manifest = steps.archive_extracts(extracts, settings, run.run_id, run.engine_url)
+    kpis = qa_outputs.with_qa_if_supplied(kpis, extracts)
     report, quality, blocked = steps.validate_extracts(extracts, kpis, month, run)
-    qa = qa_outputs.qa_decision(extracts, kpis, blocked)
-    if set(blocked) - set(qa.kpi_ids):  # nothing of this period is replaced: the previous outputs stay current
+    withheld = withheld_by(blocked, kpis)
+    fresh = [k for k in kpis if k.id not in withheld.kpis]
+    if not fresh:  # nothing of this period is replaced: the previous outputs stay current
         raise runner.DataQualityFailed(
             f"{month.id} not published: {quality.state}. Data Docs: {quality.data_docs}")
-    if not qa.publish:
-        kpis = [k for k in kpis if k.id not in qa.kpi_ids]
     # The source tables are shared by every run: load and compute as one section.
     with locks.hold(run.engine, "staging", steps.STAGING_WAIT_SECONDS):
-        steps.load_warehouse(extracts, run.engine_url)
-        results = steps.compute_scorecards(kpis, month, context, run.engine_url, settings.trend_months)
+        steps.load_warehouse(extracts, run.engine_url, report.blocked_tables)
+        results = steps.compute_scorecards(fresh, month, context, run.engine_url, settings.trend_months)
         teams, workers = steps.unit_tables(run.engine_url)
         reference = steps.load_reference(kpis, settings, run.engine_url)
-        qa_inputs = steps.read_qa_inputs(month, settings, run.engine_url) if qa.publish else None
+        publish_qa = qa_outputs.has_qa(kpis) and qa_outputs.QA_OUTPUTS not in withheld.outputs
+        qa_inputs = steps.read_qa_inputs(month, settings, run.engine_url) if publish_qa else None
+    if withheld:
+        results = steps.carry_forward_figures(results, withheld, month, run)
+        run.completion_state, run.completion_message = runner.PARTLY_PUBLISHED, withheld.message()
     info = RunInfo(period=month.id, run_id=run.run_id, code_version=code_version(),
                    la_code=context.la_code, la_name=context.la_name, synthetic=settings.synthetic,
                    started_at=warehouse.utcnow().isoformat(timespec="seconds"),
                    source=redact_url(run.source), population=context.population_0_17,
                    population_year=population_year, extracts=manifest)
     outputs = steps.publish_workbooks(results, kpis, settings, info, out_dir, teams, workers, reference,
-                                      quality)
-    if qa.publish:
+                                      quality, withheld.outputs)
+    if publish_qa:
         outputs += steps.render_qa_reports(results, qa_inputs, kpis, settings, info, out_dir, quality)
-    elif blocked:  # only the QA tables failed: their outputs keep the published version
-        outputs += steps.carry_forward_qa_outputs(month, run)
-        run.completion_message = qa.reason
+    if withheld:
+        outputs += steps.carry_forward_outputs(withheld, month, run)
     metadata = {**info.__dict__, "outputs": [Path(o).name for o in outputs], "reason": run.reason,
-                "data_quality": quality.state, "data_docs": quality.data_docs, "qa_outputs": qa.reason,
-                **(qa_inputs.metadata() if qa_inputs else {})}
+                "data_quality": quality.state, "data_docs": quality.data_docs,
+                "withheld": withheld.kpis, "kept_as_last_published": list(withheld.outputs),
+                **(qa_inputs.metadata() if qa_inputs else {"qa_allocation": None})}
     outputs.append(str(publish_csv.publish_run_metadata(metadata, out_dir / "run_metadata.json")))
     revised = steps.report_revisions(results, month, run)
     if revised is not None:

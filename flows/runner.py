@@ -38,6 +38,8 @@ DEFAULT_LOCK_WAIT_SECONDS = 600
 COMPLETED, FAILED, CRASHED = "Completed", "Failed", "Crashed"
 WAITING, REFUSED, SKIPPED = "Waiting: locked", "Refused: locked", "Skipped: not a working day"
 DATA_QUALITY_FAILED = "Failed: data quality"
+# published, except the outputs that show a KPI withheld on data quality (tasks/withheld.py)
+PARTLY_PUBLISHED = "Partly published: data quality"
 
 _settings_of_run: dict[str, Settings] = {}  # for the failure hooks, which get no arguments
 # tasks.warehouse.upgrade_schema is not safe to run twice at once on a new warehouse
@@ -67,7 +69,8 @@ class RunContext:
     source: str
     reason: str | None
     work_dir: Path  # this run's own output folder
-    completion_message: str | None = None  # recorded with Completed (e.g. an output kept back)
+    completion_state: str = COMPLETED  # or PARTLY_PUBLISHED
+    completion_message: str | None = None  # what was withheld, and why
 
 
 def london_today() -> date:
@@ -109,7 +112,8 @@ def ledgered_run(flow: str, period: str, source: str, out: str, settings: Settin
         with locks.hold(engine, locks.run_lock_name(flow, period), lock_wait_seconds, report_wait):
             _set_state(engine, run_id, "Running", None)
             outputs = _work_then_publish(context, work, Path(out))
-            warehouse.complete_run(engine, run_id, flow, period, context.completion_message, outputs)
+            warehouse.complete_run(engine, run_id, flow, period, context.completion_state,
+                                   context.completion_message, outputs)
     except locks.LockTimeout:
         message = (f"refused: {flow} {period} was still being run by "
                    f"{_holder(engine, flow, period, run_id)} after {lock_wait_seconds:g} s; "

@@ -18,11 +18,14 @@ from tasks.periods import Period
 from tasks.publish_directorate import publish_directorate
 from tasks.publish_dq import DataQuality
 from tasks.publish_excel import RunInfo, publish_scorecard
+from tasks.compute import RECORD_COLUMNS, VALUE_COLUMNS
 from tasks.qa import schedule_from_settings
+from tasks.withheld import OUTPUT_BY_NAME, Withheld, last_published
 from tasks.rag import targets_for
 from tasks.registry import Kpi, by_scorecard
 
 SCORECARDS = {"safety": "Safety Scorecard", "drift_delay": "Drift and Delay Scorecard"}
+DIRECTORATE = "Directorate Scorecard"
 STAGING_WAIT_SECONDS = 3600  # another run's load-and-compute section, normally seconds
 DATA_QUALITY_NOT_CHECKED = "not checked"
 
@@ -102,10 +105,10 @@ def archive_extracts(extracts, settings: Settings, run_id: str, engine_url: str)
 
 
 @task(name="load_warehouse")
-def load_warehouse(extracts, engine_url: str) -> dict[str, int]:
-    """Load the usable tables in one transaction; a table that failed validation keeps
-    the rows of the last good load."""
-    usable = {name: e for name, e in extracts.items() if e.usable}
+def load_warehouse(extracts, engine_url: str, blocked_tables: list[str] = ()) -> dict[str, int]:
+    """Load the usable tables in one transaction; a table that could not be read or
+    failed a critical rule (`blocked_tables`) keeps the rows of the last good load."""
+    usable = {name: e for name, e in extracts.items() if e.usable and name not in blocked_tables}
     counts = pipeline.load_extracts(pipeline.warehouse_engine(engine_url), usable)
     get_run_logger().info("loaded %d tables in one transaction", len(counts))
     return counts
@@ -152,23 +155,28 @@ def _concat(first, second):
 @task(name="publish_workbooks")
 def publish_workbooks(results: pipeline.PeriodResults, kpis: list[Kpi], settings: Settings,
                       run: RunInfo, out_dir: Path, teams, workers, reference_data,
-                      data_quality: DataQuality | None = None) -> list[str]:
+                      data_quality: DataQuality | None = None,
+                      withheld_outputs: tuple[str, ...] = ()) -> list[str]:
     """The Safety, Drift and Delay and Directorate scorecards and kpi_values.csv.
-    `reference_data`: the DfE benchmark values and statistical neighbours (load_reference)."""
+    `reference_data`: the DfE benchmark values and statistical neighbours (load_reference);
+    `withheld_outputs`: the outputs not published afresh (tasks.withheld)."""
     targets = targets_for(kpis, settings.targets)
     outputs = []
-    for scorecard in SCORECARDS:
+    for scorecard, title in SCORECARDS.items():
+        if title in withheld_outputs:
+            continue
         path = out_dir / f"{scorecard}_scorecard_{run.period}.xlsx"
         publish_scorecard(scorecard, by_scorecard(kpis, scorecard), results.values,
                           results.trend, results.records, teams, workers, targets, run, path,
                           data_quality)
         outputs.append(str(path))
-    reference, neighbours = reference_data
-    year = benchmarks.latest_reporting_year(Period.month(run.period).end)
-    directorate = publish_directorate(
-        kpis, results.trend, targets, benchmarks.benchmarks_for(kpis, settings.la_code, reference, neighbours, year),
-        run, out_dir / f"directorate_scorecard_{run.period}.xlsx", data_quality)
-    outputs.append(str(directorate))
+    if DIRECTORATE not in withheld_outputs:
+        reference, neighbours = reference_data
+        year = benchmarks.latest_reporting_year(Period.month(run.period).end)
+        directorate = publish_directorate(
+            kpis, results.trend, targets, benchmarks.benchmarks_for(kpis, settings.la_code, reference, neighbours, year),
+            run, out_dir / f"directorate_scorecard_{run.period}.xlsx", data_quality)
+        outputs.append(str(directorate))
     outputs.append(str(publish_csv.publish_kpi_values(results.values, kpis, out_dir / "kpi_values.csv")))
     return outputs
 
@@ -199,15 +207,31 @@ def render_qa_reports(results: pipeline.PeriodResults, inputs: qa_outputs.QaInpu
     return [str(p) for p in paths]
 
 
-@task(name="carry_forward_qa_outputs", cache_policy=NO_CACHE)
-def carry_forward_qa_outputs(period: Period, run) -> list[str]:
-    """Copy the period's currently published QA outputs into this run's folder, so that
-    switching to this run keeps them (a critical failure in a QA table stops only them)."""
+@task(name="carry_forward_outputs", cache_policy=NO_CACHE)
+def carry_forward_outputs(withheld: Withheld, period: Period, run) -> list[str]:
+    """Copy the period's currently published files of the withheld outputs into this
+    run's folder, so that switching to this run keeps them unchanged."""
     published = versions.published_dir(versions.output_root(run.work_dir), run.flow, period.id)
-    copied = versions.copy_outputs(qa_outputs.qa_output_files(published, period.id), run.work_dir)
-    get_run_logger().warning("QA outputs of %s not republished (data quality); %d earlier file(s) kept",
-                             period.id, len(copied))
+    files = [f for name in withheld.outputs for f in OUTPUT_BY_NAME[name].files(published, period.id)]
+    copied = versions.copy_outputs(files, run.work_dir)
+    get_run_logger().warning("%s: %d earlier file(s) kept as last published", withheld.message(), len(copied))
     return [str(p) for p in copied]
+
+
+@task(name="carry_forward_figures", cache_policy=NO_CACHE)
+def carry_forward_figures(results: pipeline.PeriodResults, withheld: Withheld, period: Period,
+                          run) -> pipeline.PeriodResults:
+    """The withheld KPIs' figures and listed rows as the period's current version has
+    them (none when the period was never published)."""
+    previous = warehouse.current_run_id(run.engine, run.flow, period.id)
+    if previous is None:
+        return results
+    values = last_published(warehouse.run_values(run.engine, previous), withheld.kpis)
+    records = last_published(warehouse.run_records(run.engine, previous), withheld.kpis)
+    this_period = values[values["period"] == period.id][VALUE_COLUMNS]
+    la_history = values[values["level"] == "la"][VALUE_COLUMNS]
+    return pipeline.PeriodResults(_concat(results.values, this_period), _concat(results.trend, la_history),
+                                  _concat(results.records, records[RECORD_COLUMNS]))
 
 
 @task(name="report_revisions", cache_policy=NO_CACHE)

@@ -57,26 +57,17 @@ def qa_kpis(kpis: list[Kpi]) -> list[Kpi]:
     return [k for k in kpis if k.scorecard == "qa"]
 
 
-@dataclass(frozen=True)
-class QaDecision:
-    """Whether this run computes and publishes the QA measures, and why not."""
-
-    publish: bool
-    kpi_ids: tuple[str, ...]  # the QA KPIs
-    reason: str
+QA_OUTPUTS = "QA outputs"  # their name in tasks.withheld.OUTPUTS
 
 
-def qa_decision(extracts: dict, kpis: list[Kpi], blocked: dict[str, list[str]]) -> QaDecision:
-    """QA outputs need the audit records in the extracts and no critical failure in the
-    tables the QA measures read (`blocked`: {kpi id: failing tables})."""
-    ids = tuple(k.id for k in qa_kpis(kpis))
-    if QA_REQUIRED_TABLE not in extracts:
-        return QaDecision(False, ids, f"QA outputs not produced: no {QA_REQUIRED_TABLE} extract")
-    failing = sorted({t for kpi_id in ids for t in blocked.get(kpi_id, [])})
-    if failing:
-        return QaDecision(False, ids, f"data quality: QA outputs not republished (critical failures in "
-                                      f"{', '.join(failing)}); the period's earlier QA outputs are kept")
-    return QaDecision(True, ids, "published")
+def has_qa(kpis: list[Kpi]) -> bool:
+    return bool(qa_kpis(kpis))
+
+
+def with_qa_if_supplied(kpis: list[Kpi], extracts: dict) -> list[Kpi]:
+    """The QA measures are computed, and their outputs published, only when the
+    extracts include the audit records."""
+    return kpis if QA_REQUIRED_TABLE in extracts else [k for k in kpis if k.scorecard != "qa"]
 
 
 def qa_targets(kpis: list[Kpi], configured: dict[str, KpiTarget], schedule: QaSchedule) -> dict[str, KpiTarget]:
@@ -118,8 +109,3 @@ def publish_qa_outputs(inputs: QaInputs, values: pd.DataFrame, trend: pd.DataFra
     html, pdf = render_monthly_qa_report(values, trend, kpis, run, out_dir, targets, data_quality)
     page = render_qa_on_a_page(values, trend, kpis, run, out_dir, targets, data_quality)
     return [workbook, html, pdf, page]
-
-
-def qa_output_files(folder: Path, period: str) -> list[Path]:
-    """The QA outputs of `period` in a published folder."""
-    return sorted(p for p in Path(folder).glob(f"qa_*_{period}.*") if p.is_file())

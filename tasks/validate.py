@@ -569,13 +569,15 @@ def tables_read_by(sql: str) -> set[str]:
 
 
 def kpis_blocked_by(kpis: list, blocked_tables: list[str]) -> dict[str, list[str]]:
-    """{kpi id: the blocked tables it reads}, for the KPIs a critical failure stops. Every
-    KPI also reads the tables of sql/common/allocation.sql (team and worker attribution)."""
+    """{kpi id: the blocked tables it reads}, for the KPIs a critical failure stops. A KPI
+    attributed to the child's allocated worker also reads the tables of
+    sql/common/allocation.sql (tasks.compute.attribute)."""
     common = tables_read_by((SQL_DIR / "common" / "allocation.sql").read_text(encoding="utf-8"))
     blocked = set(blocked_tables)
     stopped = {}
     for kpi in kpis:
-        hit = sorted((tables_read_by(kpi.sql_text()) | common) & blocked)
+        reads = tables_read_by(kpi.sql_text()) | (common if kpi.attribution == "child" else set())
+        hit = sorted(reads & blocked)
         if hit:
             stopped[kpi.id] = hit
     return stopped

@@ -180,10 +180,10 @@ def store_results(engine: Engine, run_id: str, values: pd.DataFrame, records: pd
             insert_frame(connection, target, frame.assign(run_id=run_id))
 
 
-def complete_run(engine: Engine, run_id: str, flow: str, period: str, message: str | None,
+def complete_run(engine: Engine, run_id: str, flow: str, period: str, state: str, message: str | None,
                  outputs: list[str]) -> None:
     """In one transaction: the run becomes the current version of its flow and period,
-    and its ledger row Completed."""
+    and its ledger row ends in `state` (Completed, or published in part)."""
     with engine.begin() as connection:
         current = table("current_runs", connection)
         connection.execute(current.delete().where(
@@ -192,7 +192,7 @@ def complete_run(engine: Engine, run_id: str, flow: str, period: str, message: s
                                                "run_id": run_id, "switched_at": utcnow()}])
         runs = table("runs", connection)
         connection.execute(runs.update().where(runs.c.run_id == run_id).values(
-            state="Completed", message=message, finished_at=utcnow(), outputs=json.dumps(outputs or [])))
+            state=state, message=message, finished_at=utcnow(), outputs=json.dumps(outputs or [])))
 
 
 def current_run_id(engine: Engine, flow: str, period: str) -> str | None:
@@ -204,3 +204,7 @@ def current_run_id(engine: Engine, flow: str, period: str) -> str | None:
 
 def run_values(engine: Engine, run_id: str) -> pd.DataFrame:
     return read_sql(engine, "select * from kpi_values where run_id = :run_id", {"run_id": run_id})
+
+
+def run_records(engine: Engine, run_id: str) -> pd.DataFrame:
+    return read_sql(engine, "select * from kpi_records where run_id = :run_id", {"run_id": run_id})

@@ -164,28 +164,15 @@ def test_run_ledger_and_current_version(demo_run):
     engine.dispose()
 
 
-def test_rerun_gives_identical_figures_and_bad_input_loses_nothing(demo_run, tmp_path):
+def test_rerun_gives_identical_figures(demo_run):
     from flows.monthly import monthly
-    from flows.runner import DataQualityFailed
     settings, out = demo_run["settings"], demo_run["root"] / "out"
     before = {p.name: p.read_bytes() for p in demo_run["out"].iterdir()}
     rerun = monthly(period=PERIOD, source=str(demo_run["source"]), out=str(out), settings=settings)
     after = (demo_run["out"] / "kpi_values.csv").read_bytes()
     assert after == before["kpi_values.csv"]
-    published_now = {p.name: p.read_bytes() for p in demo_run["out"].iterdir()}
-
-    broken = tmp_path / "broken"
-    broken.mkdir()
-    for path in demo_run["source"].glob("*.csv"):
-        if path.name != "ssd_cp_visits.csv":
-            (broken / path.name).write_bytes(path.read_bytes())
-    with pytest.raises(DataQualityFailed, match="ssd_cp_visits"):
-        monthly(period=PERIOD, source=str(broken), out=str(out), settings=settings)
-    assert {p.name: p.read_bytes() for p in demo_run["out"].iterdir()} == published_now
     engine = make_engine(settings.resolved_warehouse_url)
-    states = read_sql(engine, "select state from runs order by started_at")["state"].tolist()
     current = read_sql(engine, "select run_id from current_runs where period = :p", {"p": PERIOD})
-    assert states[-1] == "Failed: data quality"
     assert current["run_id"].tolist() == [rerun["run_id"]]
     engine.dispose()
 
@@ -265,30 +252,6 @@ def test_qa_reports_have_the_figures_fit_their_pages_and_name_no_child(demo_run)
     assert pdf_pages(demo_run["out"] / "qa_monthly_report_2024-03.pdf") >= 2
 
 
-def test_a_critical_failure_in_a_qa_table_stops_only_the_qa_outputs(demo_run, tmp_path):
-    from flows.monthly import monthly
-    settings, out = demo_run["settings"], demo_run["root"] / "out"
-    qa_before = {p.name: p.read_bytes() for p in demo_run["out"].glob("qa_*")}
-    broken = tmp_path / "qa-broken"
-    broken.mkdir()
-    for path in demo_run["source"].glob("*.csv"):
-        (broken / path.name).write_bytes(path.read_bytes())
-    audits = read_extract(demo_run, "qa_audits")
-    pd.concat([audits, audits.head(3)]).to_csv(broken / "qa_audits.csv", index=False)  # duplicate ids
-    result = monthly(period=PERIOD, source=str(broken), out=str(out), settings=settings)
-    current = demo_run["out"].resolve()
-    assert current.name == result["run_id"]  # the scorecards were published
-    assert {p.name: p.read_bytes() for p in demo_run["out"].glob("qa_*")} == qa_before
-    metadata = json.loads((demo_run["out"] / "run_metadata.json").read_text())
-    assert "qa_audits" in metadata["qa_outputs"] and "not republished" in metadata["qa_outputs"]
-    assert not published(demo_run)["kpi_id"].str.startswith("QA").any()
-    engine = make_engine(settings.resolved_warehouse_url)
-    ledger = read_sql(engine, "select state, message from runs where run_id = :r", {"r": result["run_id"]})
-    assert ledger["state"].tolist() == ["Completed"]
-    assert "not republished" in ledger["message"].iloc[0]
-    engine.dispose()
-
-
 # --- bad input through the flow: what is blocked, and that nothing earlier is lost ---------
 
 def _rows(frame: pd.DataFrame, share: float) -> pd.Index:
@@ -357,43 +320,113 @@ BLOCKING_INPUTS = {
 }
 
 
-@pytest.mark.parametrize("case", list(BLOCKING_INPUTS))
-def test_bad_input_through_the_flow_publishes_nothing_and_loses_nothing(demo_run, tmp_path, case):
+def qa_audit_duplicates(folder):
+    frame = pd.read_csv(folder / "qa_audits.csv", dtype=str, keep_default_na=False)
+    pd.concat([frame, frame.head(3)]).to_csv(folder / "qa_audits.csv", index=False)
+
+
+BLOCKING_INPUTS["duplicate QA audit ids"] = (qa_audit_duplicates, "qa_audits")
+
+
+@pytest.fixture(scope="module")
+def published_base(demo_run, tmp_path_factory):
+    """A clean, published 2024-03 of its own (the demo run's outputs stay as they are)."""
     from flows.monthly import monthly
-    from flows.runner import DataQualityFailed
+    root = tmp_path_factory.mktemp("bad-input")
+    settings = load_settings(None, synthetic=True, la_code="841", data_dir=root / "data")
+    monthly(period=PERIOD, source=str(demo_run["source"]), out=str(root / "out"), settings=settings)
+    return {"root": root, "settings": settings, "out": root / "out", "published": root / "out" / PERIOD,
+            "source": demo_run["source"]}
+
+
+def broken_copy(source: Path, folder: Path, breakage) -> Path:
+    folder.mkdir()
+    for path in source.glob("*.csv"):
+        (folder / path.name).write_bytes(path.read_bytes())
+    breakage(folder)
+    return folder
+
+
+def withheld_outputs(metadata: dict) -> list[str]:
+    from tasks.registry import load_registry
+    from tasks.withheld import withheld_by
+    return list(withheld_by(metadata["withheld"], load_registry()).outputs)
+
+
+@pytest.mark.parametrize("case", list(BLOCKING_INPUTS))
+def test_bad_input_withholds_what_depends_on_it_and_loses_nothing(published_base, tmp_path, case):
+    """A critical failure in one table: the KPIs reading it are withheld, every output
+    showing one is kept byte for byte as last published, the table keeps its last good
+    load, the rest is published afresh, and the ledger says what was withheld."""
+    from flows.monthly import monthly
+    from flows.runner import PARTLY_PUBLISHED
+    from tasks.withheld import OUTPUT_BY_NAME, base_id
     breakage, table = BLOCKING_INPUTS[case]
-    settings, out = demo_run["settings"], demo_run["root"] / "out"
+    settings, published = published_base["settings"], published_base["published"]
     engine = make_engine(settings.resolved_warehouse_url)
-    current_before = read_sql(engine, "select flow, period, run_id from current_runs")
-    values_before = read_sql(engine, "select count(*) as n from kpi_values")["n"].iloc[0]
-    published_before = {p.name: p.read_bytes() for p in demo_run["out"].iterdir()}
-    broken = tmp_path / "broken"
-    broken.mkdir()
-    for path in demo_run["source"].glob("*.csv"):
-        (broken / path.name).write_bytes(path.read_bytes())
-    breakage(broken)
-    with pytest.raises(DataQualityFailed, match=table):
-        monthly(period=PERIOD, source=str(broken), out=str(out), settings=settings)
-    assert {p.name: p.read_bytes() for p in demo_run["out"].iterdir()} == published_before
-    assert read_sql(engine, "select flow, period, run_id from current_runs").equals(current_before)
-    assert read_sql(engine, "select count(*) as n from kpi_values")["n"].iloc[0] == values_before
-    last = read_sql(engine, "select state, message from runs order by started_at desc").iloc[0]
-    assert last["state"] == "Failed: data quality" and table in last["message"]
+    rows_before = read_sql(engine, f"select count(*) as n from {table}")["n"].iloc[0]
+    files_before = {p.name: p.read_bytes() for p in published.iterdir()}
+    values_before = pd.read_csv(published / "kpi_values.csv", dtype=str, keep_default_na=False)
+
+    broken = broken_copy(published_base["source"], tmp_path / "broken", breakage)
+    result = monthly(period=PERIOD, source=str(broken), out=str(published_base["out"]), settings=settings)
+
+    assert published.resolve().name == result["run_id"]  # the new version is current
+    metadata = json.loads((published / "run_metadata.json").read_text())
+    withheld = metadata["withheld"]
+    assert withheld and all(table in tables for tables in withheld.values())
+    kept = withheld_outputs(metadata)
+    assert kept == metadata["kept_as_last_published"] and kept
+    for name in kept:
+        for path in OUTPUT_BY_NAME[name].files(published, PERIOD):
+            assert path.read_bytes() == files_before[path.name], path.name
+    values_now = pd.read_csv(published / "kpi_values.csv", dtype=str, keep_default_na=False)
+    def withheld_rows(frame):
+        return frame[frame["kpi_id"].map(base_id).isin(withheld)].reset_index(drop=True)
+    assert withheld_rows(values_now).equals(withheld_rows(values_before))
+    fresh = sorted(set(values_now["kpi_id"].map(base_id)) - set(withheld))
+    assert fresh  # the rest was published afresh
+    assert read_sql(engine, f"select count(*) as n from {table}")["n"].iloc[0] == rows_before
+    ledger = read_sql(engine, "select state, message from runs where run_id = :r", {"r": result["run_id"]})
+    assert ledger["state"].iloc[0] == PARTLY_PUBLISHED and table in ledger["message"].iloc[0]
+    current = read_sql(engine, "select run_id from current_runs where flow = 'monthly' and period = :p",
+                       {"p": PERIOD})
+    assert current["run_id"].tolist() == [result["run_id"]]
     engine.dispose()
 
 
-def test_codes_outside_the_list_are_a_warning_published_with_the_outputs(demo_run, tmp_path):
+def test_when_every_kpi_is_withheld_nothing_is_published(published_base, tmp_path):
     from flows.monthly import monthly
-    settings, out = demo_run["settings"], demo_run["root"] / "out"
-    broken = tmp_path / "codes"
-    broken.mkdir()
-    for path in demo_run["source"].glob("*.csv"):
-        (broken / path.name).write_bytes(path.read_bytes())
-    people = pd.read_csv(broken / "ssd_person.csv", dtype=str, keep_default_na=False)
-    people.loc[people.index[:3], "pers_sex"] = "Q"
-    people.to_csv(broken / "ssd_person.csv", index=False)
-    result = monthly(period=PERIOD, source=str(broken), out=str(out), settings=settings)
-    assert demo_run["out"].resolve().name == result["run_id"]
-    sheet = openpyxl.load_workbook(demo_run["out"] / "safety_scorecard_2024-03.xlsx")["Data quality"]
+    from flows.runner import DataQualityFailed
+    settings, published = published_base["settings"], published_base["published"]
+    engine = make_engine(settings.resolved_warehouse_url)
+    current_before = read_sql(engine, "select flow, period, run_id from current_runs")
+    files_before = {p.name: p.read_bytes() for p in published.iterdir()}
+    only_people = tmp_path / "only-people"
+    only_people.mkdir()
+    (only_people / "ssd_person.csv").write_bytes((published_base["source"] / "ssd_person.csv").read_bytes())
+    with pytest.raises(DataQualityFailed, match="ssd_contacts"):
+        monthly(period=PERIOD, source=str(only_people), out=str(published_base["out"]), settings=settings)
+    assert {p.name: p.read_bytes() for p in published.iterdir()} == files_before
+    assert read_sql(engine, "select flow, period, run_id from current_runs").equals(current_before)
+    last = read_sql(engine, "select state from runs order by started_at desc")["state"].iloc[0]
+    assert last == "Failed: data quality"
+    engine.dispose()
+
+
+def test_codes_outside_the_list_are_a_warning_published_with_the_outputs(published_base, tmp_path):
+    from flows.monthly import monthly
+
+    def unknown_sex(folder):
+        people = pd.read_csv(folder / "ssd_person.csv", dtype=str, keep_default_na=False)
+        people.loc[people.index[:3], "pers_sex"] = "Q"
+        people.to_csv(folder / "ssd_person.csv", index=False)
+    broken = broken_copy(published_base["source"], tmp_path / "codes", unknown_sex)
+    result = monthly(period=PERIOD, source=str(broken), out=str(published_base["out"]),
+                     settings=published_base["settings"])
+    published = published_base["published"]
+    assert published.resolve().name == result["run_id"]
+    assert json.loads((published / "run_metadata.json").read_text())["withheld"] == {}
+    sheet = openpyxl.load_workbook(published / "safety_scorecard_2024-03.xlsx")["Data quality"]
     rows = [r for r in sheet.iter_rows(values_only=True) if r[0] == "ssd_person"]
     assert any(r[1] == "pers_sex" and r[3] == "warning" and r[5] == 3 for r in rows)
