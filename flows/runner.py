@@ -124,7 +124,8 @@ def ledgered_run(flow: str, period: str, source: str, out: str, settings: Settin
         _record_end(engine, run_id, ledger_state_of(error), f"{type(error).__name__}: {error}")
         raise
     return {"run_id": run_id, "flow": flow, "period": period, "outputs": outputs,
-            "published": str(versions.published_dir(Path(out), flow, period))}
+            "published": str(versions.published_dir(Path(out), flow, period)),
+            "state": context.completion_state, "message": context.completion_message}
 
 
 SYNTHETIC_NOTICE = "SYNTHETIC_DATA.txt"

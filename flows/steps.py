@@ -53,7 +53,7 @@ def validate_extracts(extracts: dict[str, extract.Extract], kpis: list[Kpi], per
     docs_dir = versions.data_quality_dir(run.work_dir, period.id, run.run_id)
     previous = validate.previous_row_counts(run.engine, redact_url(run.source), exclude_run_id=run.run_id)
     report = validate.validate_extracts(extracts, extract_date_of(extracts), previous,
-                                        docs_dir=docs_dir)
+                                        validate.settings_from(run.settings.validation), docs_dir=docs_dir)
     # pass rates are kept month by month: a daily run's under the month of its day
     month = f"{period.start:%Y-%m}"
     validate.store_dq_results(run.engine, run.run_id, month, report)

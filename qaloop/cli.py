@@ -149,7 +149,7 @@ def _run_monthly(period: str | None, source: str, out: str, settings, config: st
 
 def _report(flow: str, period: str, call) -> int:
     """Run one flow and print what it published, or why it published nothing."""
-    from flows.runner import RunRefused
+    from flows.runner import DataQualityFailed, RunRefused
     from tasks.extract import ExtractError
     started = time.perf_counter()
     try:
@@ -161,6 +161,10 @@ def _report(flow: str, period: str, call) -> int:
     except RunRefused as error:
         print(f"qaloop: {error}", file=sys.stderr)
         return 3
+    except DataQualityFailed as error:
+        print(f"qaloop: the {flow} {period} run failed on data quality, nothing was published "
+              f"(the previous version stays current): {error}", file=sys.stderr)
+        return 4
     if result.get("skipped"):
         print(f"qaloop: {result['skipped']}")
         return 0
@@ -168,6 +172,8 @@ def _report(flow: str, period: str, call) -> int:
           f"{time.perf_counter() - started:.1f} s; published in {result.get('published', '')}:")
     for output in result["outputs"]:
         print(f"  {output}")
+    if result.get("message"):
+        print(f"{result['state']}: {result['message']}")
     return 0
 
 

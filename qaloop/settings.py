@@ -65,6 +65,7 @@ class Settings:
     mappings: dict[str, SourceMapping] = field(default_factory=dict)
     notifications: Notifications = field(default_factory=Notifications)
     qa: dict = field(default_factory=dict)  # the [qa] section: tasks.qa.schedule_from_settings
+    validation: dict = field(default_factory=dict)  # the [validation] section: tasks.validate.settings_from
 
     @property
     def resolved_warehouse_url(self) -> str:
@@ -152,7 +153,7 @@ def _settings_from_mapping(raw: dict) -> Settings:
             simple[key] = Path(raw[key])
     notifications = _notifications_from_mapping(raw.get("notifications", {}))
     return Settings(targets=targets, mappings=mappings, notifications=notifications,
-                    qa=dict(raw.get("qa", {})), **simple)
+                    qa=dict(raw.get("qa", {})), validation=dict(raw.get("validation", {})), **simple)
 
 
 def _float_or_none(value) -> float | None:

@@ -117,6 +117,18 @@ class ValidationSettings:
     max_file_age_days: int | None = None
 
 
+def settings_from(raw: dict | None) -> ValidationSettings:
+    """The `[validation]` settings section: row_change_limit, row_shrink_limit (fractions),
+    max_file_age_days, suites_dir (a folder of suites replacing expectations/)."""
+    raw = dict(raw or {})
+    unknown = set(raw) - {"row_change_limit", "row_shrink_limit", "max_file_age_days", "suites_dir"}
+    if unknown:
+        raise ValueError(f"[validation] settings: unknown key(s) {', '.join(sorted(unknown))}")
+    if "suites_dir" in raw:
+        raw["suites_dir"] = Path(raw["suites_dir"])
+    return ValidationSettings(**raw)
+
+
 # --- the declared suites ---------------------------------------------------------------
 
 @dataclass

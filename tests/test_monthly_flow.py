@@ -430,3 +430,47 @@ def test_codes_outside_the_list_are_a_warning_published_with_the_outputs(publish
     sheet = openpyxl.load_workbook(published / "safety_scorecard_2024-03.xlsx")["Data quality"]
     rows = [r for r in sheet.iter_rows(values_only=True) if r[0] == "ssd_person"]
     assert any(r[1] == "pers_sex" and r[3] == "warning" and r[5] == 3 for r in rows)
+
+
+def test_the_command_line_publishes_a_month_and_says_why_it_publishes_nothing(published_base, tmp_path,
+                                                                            monkeypatch, capsys):
+    from qaloop.cli import main
+    monkeypatch.setenv("QALOOP_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("QALOOP_LA_CODE", "841")
+    out = tmp_path / "out"
+    assert main(["run", "monthly", "--period", PERIOD, "--source", str(published_base["source"]),
+                 "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "monthly run" in printed and "kpi_values.csv" in printed
+    first = pd.read_csv(out / PERIOD / "kpi_values.csv", dtype=str)
+    assert set(first["kpi_id"].str.partition(":")[0]) >= {"SAF01", "DD01", "QA01"}
+
+    only_people = tmp_path / "only-people"
+    only_people.mkdir()
+    (only_people / "ssd_person.csv").write_bytes((published_base["source"] / "ssd_person.csv").read_bytes())
+    assert main(["run", "monthly", "--period", PERIOD, "--source", str(only_people), "--out", str(out)]) == 4
+    said = capsys.readouterr().err
+    assert "failed on data quality, nothing was published" in said and "ssd_contacts" in said
+    assert pd.read_csv(out / PERIOD / "kpi_values.csv", dtype=str).equals(first)
+
+
+def test_the_flow_run_carries_its_summary_and_output_links_as_prefect_artifacts(demo_run):
+    from prefect import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_artifacts(artifact_filter=ArtifactFilter(
+            flow_run_id=ArtifactFilterFlowRunId(any_=[demo_run["result"]["run_id"]])))
+    by_type = {}
+    for artifact in artifacts:
+        by_type.setdefault(artifact.type, []).append(artifact)
+    summary = next(a for a in by_type["markdown"] if a.key == f"monthly-{PERIOD}")
+    frame = published(demo_run)
+    assert "SYNTHETIC DATA" in summary.data and f"| SAF01 | Contacts in month | {la_value(frame, 'SAF01')} |" \
+        in summary.data
+    assert "Data quality: passed" in summary.data
+    assert any(a.key == f"data-quality-{PERIOD}" for a in by_type["markdown"])
+    # Prefect 3.8 stores a link artifact as markdown: [text](uri)
+    links = {str(a.data) for a in by_type["markdown"] if str(a.data).startswith("[")}
+    assert any(link.endswith("kpi_values.csv)") for link in links)
+    assert any(link.endswith("qa_on_a_page_2024-03.pdf)") for link in links)
+    assert any("[Great Expectations Data Docs](" in link and link.endswith("index.html)") for link in links)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import socket
 import time
-from datetime import date
+from datetime import date, datetime, timezone
 from email import message_from_bytes
 from email.policy import default as default_policy
 
@@ -279,6 +279,22 @@ def test_database_source_whose_table_is_missing(tmp_path):
     assert str(extracts["ssd_person"].frame.loc[0, "pers_dob"]) == "2015-01-02"
 
 
+def test_a_stale_extract_is_reported_by_file_age_and_by_the_newest_record(tmp_path):
+    import os
+    contacts = [{"cont_contact_id": "C1", "cont_person_id": "P1", "cont_contact_date": "2024-01-31"}]
+    folder = drop_folder(tmp_path, {"ssd_contacts": contacts, "ssd_person": PEOPLE})
+    old = datetime(2024, 3, 1, 9, tzinfo=timezone.utc).timestamp()
+    os.utime(folder / "ssd_contacts.csv", (old, old))
+    _, report = validate(folder, only=["ssd_contacts", "ssd_person"])
+    age = failed(report, "ssd_contacts", "file_age")
+    assert age.severity == "warning"
+    assert age.detail == "the file was last changed 35 days before the extract date (limit 7 days)"
+    fresh = failed(report, "ssd_contacts", "freshness", "cont_contact_date")
+    assert fresh.severity == "warning" and "the newest cont_contact_date is 2024-01-31" in fresh.detail
+    assert "on or after 2024-03-22 (14 days before the extract date)" in fresh.detail
+    assert report.blocked_tables == []  # stale is a warning: the run goes ahead and says so
+
+
 # --- the gate as a whole --------------------------------------------------------------
 
 @pytest.fixture(scope="module")
@@ -488,3 +504,22 @@ def test_previous_row_counts_come_from_the_latest_completed_run(sqlite_warehouse
         time.sleep(0.01)
     assert previous_row_counts(sqlite_warehouse, "drop/") == {"ssd_person": 12}
     assert previous_row_counts(sqlite_warehouse, "drop/", exclude_run_id="r2") == {"ssd_person": 10}
+
+
+def test_validation_limits_come_from_the_settings_file(tmp_path):
+    from qaloop.settings import load_settings
+    from tasks.validate import settings_from
+    config = tmp_path / "qaloop.toml"
+    config.write_text("[validation]\nrow_change_limit = 0.1\nmax_file_age_days = 2\n", encoding="utf-8")
+    limits = settings_from(load_settings(config).validation)
+    assert (limits.row_change_limit, limits.row_shrink_limit, limits.max_file_age_days) == (0.1, None, 2)
+    people = [{"pers_person_id": f"P{i}", "pers_sex": "F", "pers_dob": "2015-01-02"} for i in range(8)]
+    folder = drop_folder(tmp_path, {"ssd_person": people})
+    _, by_default = validate(folder, only=["ssd_person"], previous_row_counts={"ssd_person": 10})
+    assert not [r for r in by_default.warnings if r.rule == "row_count_change"]  # -20% is within 25%
+    _, report = validate(folder, only=["ssd_person"], previous_row_counts={"ssd_person": 10},
+                         settings=limits)
+    moved = failed(report, "ssd_person", "row_count_change")  # 8 rows against 10: -20% > 10%
+    assert moved.severity == "warning" and "limits 10% change" in moved.detail
+    with pytest.raises(ValueError, match="unknown key"):
+        settings_from({"row_limit": 1})
