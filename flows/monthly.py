@@ -5,11 +5,11 @@ when the extracts include the QA audit records, the QA outputs (QA workbook with
 coming month's audit allocation, monthly QA report, QA on a page: tasks/qa_outputs.py).
 
 A critical data-quality failure blocks only what depends on the failing table
-(tasks/withheld.py): the KPIs reading it are withheld, the table keeps its last good
-load, every output showing a withheld KPI is kept as last published (copied unchanged
-into the new version), and the other outputs are published afresh; the ledger row says
-what was withheld. When every KPI is withheld the run stops before loading anything
-("Failed: data quality") and the previous version stays current. Failures in tables no
+(tasks/withheld.py): the table keeps its last good load, the KPIs reading it are
+withheld and shown with their figures as last published, every other figure is
+computed afresh, and the ledger row ("Partly published: data quality") says what was
+withheld. When every KPI is withheld the run stops before loading anything ("Failed:
+data quality") and the previous version stays current. Failures in tables no
 output reads, and every warning, are reported in each workbook's Data quality sheet and
 each report.
 
@@ -32,7 +32,6 @@ from tasks.periods import Period, latest_complete_month
 from tasks.pipeline import la_context
 from tasks.publish_excel import RunInfo
 from tasks.registry import load_registry
-from tasks.withheld import withheld_by
 
 
 @flow(name="monthly", log_prints=True, on_failure=[runner.notify_failure],
@@ -49,14 +48,13 @@ def monthly(period: str | None = None, source: str = "", out: str = "", config: 
 
 def _run_steps(month: Period, run: runner.RunContext) -> list[str]:
     settings, out_dir = run.settings, run.work_dir
-    kpis = load_registry()
     context, population_year = la_context(settings, month)
     extracts = steps.extract_sources(run.source, settings)
     manifest = steps.archive_extracts(extracts, settings, run.run_id, run.engine_url)
-    kpis = qa_outputs.with_qa_if_supplied(kpis, extracts)
+    kpis = qa_outputs.with_qa_if_supplied(load_registry(), extracts)
     report, quality, blocked = steps.validate_extracts(extracts, kpis, month, run)
-    withheld = withheld_by(blocked, kpis)
-    fresh = [k for k in kpis if k.id not in withheld.kpis]
+    blocked = {**blocked, **qa_outputs.blocked_by_missing_qa_tables(kpis, extracts)}
+    fresh = [k for k in kpis if k.id not in blocked]
     if not fresh:  # nothing of this period is replaced: the previous outputs stay current
         raise runner.DataQualityFailed(
             f"{month.id} not published: {quality.state}. Data Docs: {quality.data_docs}")
@@ -66,25 +64,22 @@ def _run_steps(month: Period, run: runner.RunContext) -> list[str]:
         results = steps.compute_scorecards(fresh, month, context, run.engine_url, settings.trend_months)
         teams, workers = steps.unit_tables(run.engine_url)
         reference = steps.load_reference(kpis, settings, run.engine_url)
-        publish_qa = qa_outputs.has_qa(kpis) and qa_outputs.QA_OUTPUTS not in withheld.outputs
-        qa_inputs = steps.read_qa_inputs(month, settings, run.engine_url) if publish_qa else None
-    if withheld:
-        results = steps.carry_forward_figures(results, withheld, month, run)
+        qa_inputs = steps.read_qa_inputs(month, settings, run.engine_url, report.blocked_tables) \
+            if qa_outputs.has_qa(kpis) else None
+    if blocked:  # the withheld KPIs' figures as last published, beside the fresh ones
+        results, withheld = steps.carry_forward_figures(results, blocked, month, run)
         run.completion_state, run.completion_message = runner.PARTLY_PUBLISHED, withheld.message()
     info = RunInfo(period=month.id, run_id=run.run_id, code_version=code_version(),
                    la_code=context.la_code, la_name=context.la_name, synthetic=settings.synthetic,
                    started_at=warehouse.utcnow().isoformat(timespec="seconds"),
                    source=redact_url(run.source), population=context.population_0_17,
                    population_year=population_year, extracts=manifest)
-    outputs = steps.publish_workbooks(results, kpis, settings, info, out_dir, teams, workers, reference,
-                                      quality, withheld.outputs)
-    if publish_qa:
+    outputs = steps.publish_workbooks(results, kpis, settings, info, out_dir, teams, workers, reference, quality)
+    if qa_inputs is not None:
         outputs += steps.render_qa_reports(results, qa_inputs, kpis, settings, info, out_dir, quality)
-    if withheld:
-        outputs += steps.carry_forward_outputs(withheld, month, run)
     metadata = {**info.__dict__, "outputs": [Path(o).name for o in outputs], "reason": run.reason,
                 "data_quality": quality.state, "data_docs": quality.data_docs,
-                "withheld": withheld.kpis, "kept_as_last_published": list(withheld.outputs),
+                "withheld": blocked, "withheld_as_last_published_from": withheld.previous_run_id if blocked else None,
                 **(qa_inputs.metadata() if qa_inputs else {"qa_allocation": None})}
     outputs.append(str(publish_csv.publish_run_metadata(metadata, out_dir / "run_metadata.json")))
     revised = steps.report_revisions(results, month, run)

@@ -20,12 +20,11 @@ from tasks.publish_dq import DataQuality
 from tasks.publish_excel import RunInfo, publish_scorecard
 from tasks.compute import RECORD_COLUMNS, VALUE_COLUMNS
 from tasks.qa import schedule_from_settings
-from tasks.withheld import OUTPUT_BY_NAME, Withheld, last_published
+from tasks.withheld import Withheld, last_published
 from tasks.rag import targets_for
 from tasks.registry import Kpi, by_scorecard
 
 SCORECARDS = {"safety": "Safety Scorecard", "drift_delay": "Drift and Delay Scorecard"}
-DIRECTORATE = "Directorate Scorecard"
 STAGING_WAIT_SECONDS = 3600  # another run's load-and-compute section, normally seconds
 DATA_QUALITY_NOT_CHECKED = "not checked"
 
@@ -87,8 +86,8 @@ def extract_date_of(extracts: dict[str, extract.Extract]):
 
 def data_quality_state(report: validate.ValidationReport, blocked: dict[str, list[str]]) -> str:
     if blocked:
-        return (f"FAILED: critical failures in {', '.join(sorted({t for ts in blocked.values() for t in ts}))} "
-                f"stop {', '.join(sorted(blocked))}")
+        return (f"FAILED: critical failures in {', '.join(sorted({t for ts in blocked.values() for t in ts}))}; "
+                f"{', '.join(sorted(blocked))} withheld (shown as last published, if ever)")
     if report.failures:
         return (f"critical failures in {', '.join(report.blocked_tables)} (not used by these outputs); "
                 f"{len(report.warnings)} warning{'s' if len(report.warnings) != 1 else ''}")
@@ -155,37 +154,33 @@ def _concat(first, second):
 @task(name="publish_workbooks")
 def publish_workbooks(results: pipeline.PeriodResults, kpis: list[Kpi], settings: Settings,
                       run: RunInfo, out_dir: Path, teams, workers, reference_data,
-                      data_quality: DataQuality | None = None,
-                      withheld_outputs: tuple[str, ...] = ()) -> list[str]:
+                      data_quality: DataQuality | None = None) -> list[str]:
     """The Safety, Drift and Delay and Directorate scorecards and kpi_values.csv.
-    `reference_data`: the DfE benchmark values and statistical neighbours (load_reference);
-    `withheld_outputs`: the outputs not published afresh (tasks.withheld)."""
+    `reference_data`: the DfE benchmark values and statistical neighbours (load_reference)."""
     targets = targets_for(kpis, settings.targets)
     outputs = []
-    for scorecard, title in SCORECARDS.items():
-        if title in withheld_outputs:
-            continue
+    for scorecard in SCORECARDS:
         path = out_dir / f"{scorecard}_scorecard_{run.period}.xlsx"
         publish_scorecard(scorecard, by_scorecard(kpis, scorecard), results.values,
                           results.trend, results.records, teams, workers, targets, run, path,
                           data_quality)
         outputs.append(str(path))
-    if DIRECTORATE not in withheld_outputs:
-        reference, neighbours = reference_data
-        year = benchmarks.latest_reporting_year(Period.month(run.period).end)
-        directorate = publish_directorate(
-            kpis, results.trend, targets, benchmarks.benchmarks_for(kpis, settings.la_code, reference, neighbours, year),
-            run, out_dir / f"directorate_scorecard_{run.period}.xlsx", data_quality)
-        outputs.append(str(directorate))
+    reference, neighbours = reference_data
+    year = benchmarks.latest_reporting_year(Period.month(run.period).end)
+    directorate = publish_directorate(
+        kpis, results.trend, targets, benchmarks.benchmarks_for(kpis, settings.la_code, reference, neighbours, year),
+        run, out_dir / f"directorate_scorecard_{run.period}.xlsx", data_quality)
+    outputs.append(str(directorate))
     outputs.append(str(publish_csv.publish_kpi_values(results.values, kpis, out_dir / "kpi_values.csv")))
     return outputs
 
 
 @task(name="read_qa_inputs", cache_policy=NO_CACHE)
-def read_qa_inputs(period: Period, settings: Settings, engine_url: str) -> qa_outputs.QaInputs:
+def read_qa_inputs(period: Period, settings: Settings, engine_url: str,
+                   blocked_tables: list[str] = ()) -> qa_outputs.QaInputs:
     """Staff in post and the coming month's audit allocation (seed recorded)."""
     inputs = qa_outputs.qa_inputs(pipeline.warehouse_engine(engine_url), period,
-                                  schedule_from_settings(settings.qa))
+                                  schedule_from_settings(settings.qa), blocked_tables)
     get_run_logger().info("QA: %d staff in post; allocation for %s: %d cases, seed %d%s",
                           len(inputs.staff), inputs.allocation_month, len(inputs.allocation),
                           inputs.allocation_seed,
@@ -207,31 +202,23 @@ def render_qa_reports(results: pipeline.PeriodResults, inputs: qa_outputs.QaInpu
     return [str(p) for p in paths]
 
 
-@task(name="carry_forward_outputs", cache_policy=NO_CACHE)
-def carry_forward_outputs(withheld: Withheld, period: Period, run) -> list[str]:
-    """Copy the period's currently published files of the withheld outputs into this
-    run's folder, so that switching to this run keeps them unchanged."""
-    published = versions.published_dir(versions.output_root(run.work_dir), run.flow, period.id)
-    files = [f for name in withheld.outputs for f in OUTPUT_BY_NAME[name].files(published, period.id)]
-    copied = versions.copy_outputs(files, run.work_dir)
-    get_run_logger().warning("%s: %d earlier file(s) kept as last published", withheld.message(), len(copied))
-    return [str(p) for p in copied]
-
-
 @task(name="carry_forward_figures", cache_policy=NO_CACHE)
-def carry_forward_figures(results: pipeline.PeriodResults, withheld: Withheld, period: Period,
-                          run) -> pipeline.PeriodResults:
-    """The withheld KPIs' figures and listed rows as the period's current version has
-    them (none when the period was never published)."""
+def carry_forward_figures(results: pipeline.PeriodResults, blocked: dict[str, list[str]], period: Period,
+                          run) -> tuple[pipeline.PeriodResults, Withheld]:
+    """The withheld KPIs' figures, listed rows and trend as the period's current version
+    has them (none when the period was never published)."""
     previous = warehouse.current_run_id(run.engine, run.flow, period.id)
+    withheld = Withheld(dict(blocked), previous)
+    get_run_logger().warning(withheld.message())
     if previous is None:
-        return results
-    values = last_published(warehouse.run_values(run.engine, previous), withheld.kpis)
-    records = last_published(warehouse.run_records(run.engine, previous), withheld.kpis)
+        return results, withheld
+    values = last_published(warehouse.run_values(run.engine, previous), blocked)
+    records = last_published(warehouse.run_records(run.engine, previous), blocked)
     this_period = values[values["period"] == period.id][VALUE_COLUMNS]
     la_history = values[values["level"] == "la"][VALUE_COLUMNS]
-    return pipeline.PeriodResults(_concat(results.values, this_period), _concat(results.trend, la_history),
-                                  _concat(results.records, records[RECORD_COLUMNS]))
+    merged = pipeline.PeriodResults(_concat(results.values, this_period), _concat(results.trend, la_history),
+                                    _concat(results.records, records[RECORD_COLUMNS]))
+    return merged, withheld
 
 
 @task(name="report_revisions", cache_policy=NO_CACHE)

@@ -138,7 +138,8 @@ def figure_rag(figure: Figure, value, targets: dict[str, KpiTarget]) -> tuple[fl
 def publish_qa_workbook(kpis: list[Kpi], values: pd.DataFrame, trend: pd.DataFrame,
                         records: pd.DataFrame, staff: pd.DataFrame, targets: dict[str, KpiTarget],
                         run: RunInfo, out_path: Path,
-                        allocation: pd.DataFrame | None = None, data_quality=None) -> Path:
+                        allocation: pd.DataFrame | None = None, data_quality=None,
+                        allocation_note: str | None = None) -> Path:
     """Write the QA workbook for the run's period; returns its path. `staff`: qa_staff
     rows (staff_id, name, role, team_id, service_area, optional audits_required);
     `data_quality`: a tasks.publish_dq.DataQuality, written as the Data quality sheet."""
@@ -175,7 +176,7 @@ def publish_qa_workbook(kpis: list[Kpi], values: pd.DataFrame, trend: pd.DataFra
                        la_rows, targets, run)
     write_reaudits(workbook.create_sheet("Re-audits"), month_records, values, run)
     if allocation is not None:
-        write_allocation(workbook.create_sheet("Allocation"), allocation, run)
+        write_allocation(workbook.create_sheet("Allocation"), allocation, run, allocation_note)
     if data_quality is not None:
         from tasks.publish_dq import write_data_quality_sheet
         write_data_quality_sheet(workbook, data_quality, run, with_record_ids=True)
@@ -440,7 +441,7 @@ def write_reaudits(sheet: Worksheet, records: pd.DataFrame, values: pd.DataFrame
     _set_widths(sheet, [14, 14, 28, 28, 11])
 
 
-def write_allocation(sheet: Worksheet, allocation: pd.DataFrame, run: RunInfo) -> None:
+def write_allocation(sheet: Worksheet, allocation: pd.DataFrame, run: RunInfo, note: str | None = None) -> None:
     """The month's random allocation of cases to auditors, as given (its columns
     unchanged); the theme and seed are repeated in the note so the allocation can be
     regenerated."""
@@ -451,7 +452,8 @@ def write_allocation(sheet: Worksheet, allocation: pd.DataFrame, run: RunInfo) -
                    f"Theme: {themes or 'not recorded'}. Seed: {seeds or 'not recorded'} (the same seed "
                    f"and cohort regenerate it: re-running {run.period} on the same extracts gives the same rows). "
                    f"Cases open at the end of {_month_label(run.period)}; no auditor is given a case "
-                   f"from a team they manage. Internal to the QA team.", run)
+                   f"from a team they manage. Internal to the QA team."
+                   + (f" This month's allocation was {note}." if note else ""), run)
     headers = [str(c) for c in allocation.columns]
     _write_header(sheet, headers)
     for row, record in enumerate(allocation.itertuples(index=False), start=FIRST_DATA_ROW):

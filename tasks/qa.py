@@ -18,8 +18,8 @@ overrides them (every key optional):
     "Early Help" = 10
     "SEND" = 10
 
-    # QA02: one table per role; a role given here replaces that role's default, the
-    # other roles keep theirs; count = 0 removes a role's requirement.
+    # QA02: one table per role; the keys given replace that role's defaults, the other
+    # roles keep theirs; count = 0 removes a role's requirement.
     [qa.requirements."Team Manager"]
     audit_types = ["case_file"]       # "any" = every audit type
     count = 1
@@ -60,7 +60,7 @@ from tasks.periods import Period, add_months
 from tasks.warehouse import read_sql
 
 ANY_TYPE = "any"
-GRADE_ORDER = ("Inadequate", "Requires improvement", "Good", "Outstanding")
+HEAD_OF_SERVICE = "Head of Service"
 
 
 @dataclass(frozen=True)
@@ -177,11 +177,7 @@ def schedule_from_settings(raw: dict | None) -> QaSchedule:
     raw = dict(raw or {})
     requirements = dict(DEFAULT_REQUIREMENTS)
     for role, spec in raw.get("requirements", {}).items():
-        types = spec.get("audit_types", ["case_file"])
-        requirements[role] = AuditRequirement(
-            audit_types=tuple([types] if isinstance(types, str) else types),
-            count=int(spec.get("count", 1)), window_months=int(spec.get("window_months", 1)),
-            other_team_only=bool(spec.get("other_team_only", False)))
+        requirements[role] = _requirement(role, spec, requirements.get(role, AuditRequirement()))
     targets = {**DEFAULT_MODERATION_TARGETS,
                **{area: float(t) for area, t in raw.get("moderation_targets", {}).items()}}
     observations = tuple(ObservationRequirement(**spec) for spec in raw["observations"]) \
@@ -201,6 +197,20 @@ def schedule_from_settings(raw: dict | None) -> QaSchedule:
         audits_per_auditor=int(raw.get("audits_per_auditor", 1)),
         allocation_seed=None if seed is None else int(seed),
     )
+
+
+def _requirement(role: str, spec: dict, default: AuditRequirement) -> AuditRequirement:
+    """A role's requirement from settings: the keys given replace the role's default
+    (so changing a Team Manager's window keeps the other-team rule)."""
+    if role == HEAD_OF_SERVICE:
+        raise ValueError("[qa.requirements] Head of Service: kpis.md measures Heads of Service "
+                         "by QA06 (re-audits of Inadequate cases), not by QA02")
+    types = spec.get("audit_types", default.audit_types)
+    return AuditRequirement(
+        audit_types=tuple([types] if isinstance(types, str) else types),
+        count=int(spec.get("count", default.count)),
+        window_months=int(spec.get("window_months", default.window_months)),
+        other_team_only=bool(spec.get("other_team_only", default.other_team_only)))
 
 
 # --- QA02: audit compliance by auditor -------------------------------------------------
@@ -259,16 +269,6 @@ def _counts(requirement: AuditRequirement, audit, staff_team_id, period_start: d
 
 def _present(value) -> bool:
     return value is not None and not (isinstance(value, float) and pd.isna(value)) and value != ""
-
-
-def qa_detail_rows(engine: Engine, kpi_id: str, period: Period, context=None) -> pd.DataFrame:
-    """A QA KPI's rows with every column its SQL returns (role, grade, service area,
-    shortfall...), for the QA workbook's lists (QA02: `in_numerator == 0` = below)."""
-    from tasks.compute import LaContext, kpi_rows, period_parameters
-    from tasks.registry import load_registry
-    kpi = next(k for k in load_registry() if k.id == kpi_id)
-    context = context or LaContext("", "", 0)
-    return kpi_rows(engine, kpi, period_parameters(period, context))
 
 
 # --- monthly allocation of cases to auditors -------------------------------------------

@@ -18,20 +18,24 @@ from pathlib import Path
 import pandas as pd
 from sqlalchemy.engine import Engine
 
+from qaloop.paths import SQL_DIR
 from qaloop.settings import KpiTarget
 from tasks.periods import Period
 from tasks.publish_excel import RunInfo
 from tasks.publish_qa import publish_qa_workbook
-from tasks.qa import QaSchedule, monthly_allocation
+from tasks.qa import ALLOCATION_COLUMNS, QaSchedule, monthly_allocation
 from tasks.rag import targets_for
 from tasks.registry import Kpi
 from tasks.reports import render_monthly_qa_report, render_qa_on_a_page
+from tasks.validate import kpis_blocked_by, tables_read_by
 from tasks.warehouse import read_sql
 
 logger = logging.getLogger("qaloop.qa")
 
 # A monthly run publishes QA outputs when its extracts include the audit records.
 QA_REQUIRED_TABLE = "qa_audits"
+QA_TABLES = ("qa_audits", "qa_moderations", "qa_observations", "qa_staff")
+COHORT_SQL = SQL_DIR / "qa" / "audit_cohort.sql"
 
 
 @dataclass
@@ -44,12 +48,14 @@ class QaInputs:
     allocation_month: str
     allocation_seed: int
     months_without_theme: list[str]
+    allocation_not_drawn: str | None = None  # why there is no allocation this month
 
     def metadata(self) -> dict:
         """For run_metadata.json: how to regenerate the allocation."""
         theme = self.allocation["theme"].iloc[0] if len(self.allocation) else None
         return {"qa_allocation": {"month": self.allocation_month, "seed": self.allocation_seed,
-                                  "theme": theme or None, "cases": len(self.allocation)},
+                                  "theme": theme or None, "cases": len(self.allocation),
+                                  "not_drawn": self.allocation_not_drawn},
                 "qa_months_without_theme": self.months_without_theme}
 
 
@@ -70,6 +76,13 @@ def with_qa_if_supplied(kpis: list[Kpi], extracts: dict) -> list[Kpi]:
     return kpis if QA_REQUIRED_TABLE in extracts else [k for k in kpis if k.scorecard != "qa"]
 
 
+def blocked_by_missing_qa_tables(kpis: list[Kpi], extracts: dict) -> dict[str, list[str]]:
+    """With the audit records supplied, a QA table missing from the extracts withholds
+    the QA measures that read it (rather than computing them from an earlier load)."""
+    missing = [t for t in QA_TABLES if t not in extracts]
+    return kpis_blocked_by(qa_kpis(kpis), missing) if missing and has_qa(kpis) else {}
+
+
 def qa_targets(kpis: list[Kpi], configured: dict[str, KpiTarget], schedule: QaSchedule) -> dict[str, KpiTarget]:
     """Registry defaults, then the schedule's QA04 targets (moderation per service area
     and for Inadequate audits), then the LA's [targets.<figure>] settings."""
@@ -88,14 +101,20 @@ def staff_in_post(engine: Engine, period: Period, schedule: QaSchedule) -> pd.Da
     return staff.assign(audits_required=staff["role"].map(required))
 
 
-def qa_inputs(engine: Engine, period: Period, schedule: QaSchedule) -> QaInputs:
+def qa_inputs(engine: Engine, period: Period, schedule: QaSchedule, blocked_tables=()) -> QaInputs:
+    """`blocked_tables`: tables that failed a critical rule; when the allocation's cohort
+    reads one, no allocation is drawn this month (it would use an earlier load)."""
     next_month = period.shift(1).id
     unplanned = schedule.months_without_theme(next_month)
     if unplanned:
         logger.warning("QA audit themes are not planned 6 months ahead: none configured for %s "
                        "([qa.themes] in the settings)", ", ".join(unplanned))
-    return QaInputs(staff_in_post(engine, period, schedule), monthly_allocation(engine, next_month, schedule),
-                    next_month, schedule.seed_for(next_month), unplanned)
+    stale = sorted(tables_read_by(COHORT_SQL.read_text(encoding="utf-8")) & set(blocked_tables))
+    allocation = monthly_allocation(engine, next_month, schedule) if not stale else \
+        pd.DataFrame(columns=ALLOCATION_COLUMNS)
+    return QaInputs(staff_in_post(engine, period, schedule), allocation, next_month,
+                    schedule.seed_for(next_month), unplanned,
+                    f"not drawn: {', '.join(stale)} failed critical data-quality rules" if stale else None)
 
 
 def publish_qa_outputs(inputs: QaInputs, values: pd.DataFrame, trend: pd.DataFrame, records: pd.DataFrame,
@@ -105,7 +124,8 @@ def publish_qa_outputs(inputs: QaInputs, values: pd.DataFrame, trend: pd.DataFra
     kpis = qa_kpis(kpis)
     workbook = publish_qa_workbook(kpis, values, trend, records, inputs.staff, targets, run,
                                    out_dir / f"qa_activity_{run.period}.xlsx",
-                                   allocation=inputs.allocation, data_quality=data_quality)
+                                   allocation=inputs.allocation, data_quality=data_quality,
+                                   allocation_note=inputs.allocation_not_drawn)
     html, pdf = render_monthly_qa_report(values, trend, kpis, run, out_dir, targets, data_quality)
     page = render_qa_on_a_page(values, trend, kpis, run, out_dir, targets, data_quality)
     return [workbook, html, pdf, page]

@@ -39,9 +39,10 @@ SMALL_NUMBER = 5
 SUPPRESSED_COUNT = "<5"
 SUPPRESSED_PERCENT = "*"
 NOT_AVAILABLE = "n/a"
-SUPPRESSION_NOTE = ("<5: a count of 1 to 4 is not shown. *: a percentage based on fewer than 5 "
-                    "(audits, staff, moderations or practitioners) is not shown, nor its RAG rating, "
-                    "direction of travel or point on a chart (kpis.md, Small numbers).")
+SUPPRESSION_NOTE = ("<5: a count of 1 to 4 is not shown. *: not shown either: a percentage based on "
+                    "fewer than 5 (audits, staff, moderations or practitioners), with its RAG rating, "
+                    "direction of travel and point on a chart, or a count hidden so that a <5 beside "
+                    "the total cannot be worked out by subtraction (kpis.md, Small numbers).")
 # How a KPI reads in a sentence; otherwise its name without the trailing " %".
 NARRATIVE_NAMES = {"QA02": "Audit compliance (staff meeting their audit schedule)",
                    "QA03": "Audits completed"}
@@ -153,22 +154,40 @@ def grade_lines(la_rows: pd.DataFrame, period: str, names: tuple[str, ...] = ())
     count (shown side by side, the % would give the count away)."""
     rows = grade_table(la_rows, period, names)
     total = rows[-1]["count"]
+    hidden_rows = suppressed_cells([row["count"] for row in rows[:-1]])
     lines = []
-    for row in rows:
-        count_text = show_count(row["count"])
-        hidden = count_text == SUPPRESSED_COUNT or percent_suppressed(total)
+    for index, row in enumerate(rows):
+        count_text = hidden_rows.get(index) or show_count(row["count"])
+        hidden = index in hidden_rows or percent_suppressed(total)
         percent_text = SUPPRESSED_PERCENT if hidden and row["count"] else show_percent(row["percent"], total)
         lines.append({"grade": row["grade"], "count": count_text, "percent": percent_text,
                       "chart_value": None if hidden else row["count"]})
     return lines
 
 
+def suppressed_cells(counts: list) -> dict[int, str]:
+    """{cell: what to show} for a row of counts shown beside their total: every count of
+    1-4 is `<5`; when that is a single cell, the smallest other one is hidden too (`*`),
+    so that the total less the cells shown cannot give it away (secondary suppression)."""
+    present = [(i, int(c)) for i, c in enumerate(counts) if c is not None and not pd.isna(c)]
+    hidden = {i: SUPPRESSED_COUNT for i, c in present if 0 < c < SMALL_NUMBER}
+    others = [(c, i) for i, c in present if i not in hidden]
+    if len(hidden) == 1 and others:
+        hidden[min(others)[1]] = SUPPRESSED_PERCENT
+    return hidden
+
+
 def grades_by_lines(la_rows: pd.DataFrame, period: str, dimension: str) -> list[dict]:
     """Audits completed in the month by theme or service area and grade, counts of 1-4
     shown as <5: [{name, counts (in GRADES order), total}]."""
     counts = grades_by(la_rows, period, dimension)
-    return [{"name": name, "counts": [show_count(int(row[g])) for g in GRADES],
-             "total": show_count(int(row.sum()))} for name, row in counts.iterrows()]
+    lines = []
+    for name, row in counts.iterrows():
+        values = [int(row[g]) for g in GRADES]
+        hidden = suppressed_cells(values)
+        lines.append({"name": name, "total": show_count(sum(values)),
+                      "counts": [hidden.get(i) or show_count(v) for i, v in enumerate(values)]})
+    return lines
 
 
 def quality_summary(data_quality) -> dict | None:

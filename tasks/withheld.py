@@ -3,70 +3,37 @@
 Issue: "A critical failure blocks only what depends on the failing table, keeps the
 previously published outputs for the period untouched". So a KPI that reads a table
 which failed a critical rule is *withheld*: it is not computed from this run's
-extracts. Each output is published afresh when none of the KPIs it shows is withheld;
-otherwise the period's currently published file is kept (copied unchanged into the new
-version), or left out when there is none yet. kpi_values.csv and the warehouse carry the
-withheld KPIs' figures as last published, so every file of the new version agrees with
-the stored figures.
+extracts, and its figures (values, listed rows and trend) are carried unchanged from
+the period's current version (none when the period was never published). Every output
+is then written from the same figures, fresh ones and carried ones, so that the
+workbooks, the reports, kpi_values.csv and the warehouse agree; each output's data-quality
+note names the withheld KPIs. The earlier version itself stays in its run folder.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 import pandas as pd
-
-from tasks.registry import Kpi
-
-
-@dataclass(frozen=True)
-class Output:
-    """A published file (or files) of the monthly run and the KPIs it shows."""
-
-    name: str
-    pattern: str  # glob in a published folder; {period} is the period id
-    shows: Callable[[Kpi], bool]
-
-    def files(self, folder: Path, period: str) -> list[Path]:
-        return sorted(p for p in Path(folder).glob(self.pattern.format(period=period)) if p.is_file())
-
-    def kpi_ids(self, kpis: list[Kpi]) -> set[str]:
-        return {k.id for k in kpis if self.shows(k)}
-
-
-OUTPUTS = (
-    Output("Safety Scorecard", "safety_scorecard_{period}.xlsx", lambda k: k.scorecard == "safety"),
-    Output("Drift and Delay Scorecard", "drift_delay_scorecard_{period}.xlsx",
-           lambda k: k.scorecard == "drift_delay"),
-    Output("Directorate Scorecard", "directorate_scorecard_{period}.xlsx", lambda k: k.headline),
-    Output("QA outputs", "qa_*_{period}.*", lambda k: k.scorecard == "qa"),
-)
-OUTPUT_BY_NAME = {o.name: o for o in OUTPUTS}
 
 
 @dataclass(frozen=True)
 class Withheld:
-    """What this run does not publish afresh: {kpi id: failing tables} and the outputs
-    showing any of those KPIs."""
+    """{kpi id: the failing tables it reads}; `previous_run_id`: the run whose figures
+    are carried (None: the period was never published, so they are left out)."""
 
     kpis: dict[str, list[str]]
-    outputs: tuple[str, ...]
+    previous_run_id: str | None = None
 
     def __bool__(self) -> bool:
         return bool(self.kpis)
 
     def message(self) -> str:
         tables = sorted({t for ts in self.kpis.values() for t in ts})
-        return (f"data quality: critical failures in {', '.join(tables)}; withheld "
-                f"{', '.join(sorted(self.kpis))}; kept as last published: {', '.join(self.outputs)}")
-
-
-def withheld_by(blocked: dict[str, list[str]], kpis: list[Kpi]) -> Withheld:
-    """`blocked`: {kpi id: failing tables} (tasks.validate.kpis_blocked_by)."""
-    outputs = tuple(o.name for o in OUTPUTS if o.kpi_ids(kpis) & set(blocked))
-    return Withheld(dict(blocked), outputs)
+        source = (f"shown as last published (run {self.previous_run_id})" if self.previous_run_id
+                  else "not shown: the period had no earlier version")
+        return (f"data quality: critical failures in {', '.join(tables)}; "
+                f"{', '.join(sorted(self.kpis))} withheld, {source}")
 
 
 def base_id(figure_id) -> str:

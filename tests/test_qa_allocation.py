@@ -4,6 +4,7 @@ Inadequate audits (tasks/qa.py)."""
 from datetime import date
 
 import pandas as pd
+import pytest
 
 from qaloop.settings import load_settings
 from tasks.periods import Period
@@ -178,3 +179,12 @@ def test_inadequate_audits_escalate_to_the_head_of_service_of_their_area(warehou
     since_thursday = inadequate_audits_for_escalation(warehouse, date(2024, 3, 4),
                                                       since=date(2024, 2, 29))
     assert since_thursday["audit_id"].tolist() == ["A1", "A2", "A3", "A4"]
+
+
+def test_a_role_override_keeps_the_keys_it_does_not_give_and_head_of_service_is_refused():
+    schedule = schedule_from_settings({"requirements": {"Team Manager": {"window_months": 2}}})
+    manager = schedule.requirement_by_role["Team Manager"]
+    assert (manager.window_months, manager.other_team_only, manager.audit_types, manager.count) == \
+        (2, True, ("case_file",), 1)
+    with pytest.raises(ValueError, match="QA06"):
+        schedule_from_settings({"requirements": {"Head of Service": {"count": 1}}})

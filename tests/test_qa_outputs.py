@@ -320,7 +320,9 @@ def test_monthly_qa_report_html_and_pdf(frames, tmp_path):
     assert table_row(markup, "Moderation coverage %: Social Care") == [
         "Moderation coverage %: Social Care", "15", "20.0%", "n/a", "20.0%", "Green", ""]
     assert table_row(markup, "Good") == ["Good", "9", "45.0%", "25", "45.5%"]
-    assert table_row(markup, "Outstanding") == ["Outstanding", "<5", "*", "6", "10.9%"]
+    # rolling 3 months: "No grade" is 2, so the smallest other grade (6 Outstanding) is hidden too
+    assert table_row(markup, "Outstanding") == ["Outstanding", "<5", "*", "*", "*"]
+    assert table_row(markup, "No grade recorded") == ["No grade recorded", "<5", "*", "<5", "*"]
     assert table_row(markup, "Early Help East") == ["Early Help East", "9", "88.9%", "<5", "n/a", "n/a"]
     assert table_row(markup, "Assessment Team A") == ["Assessment Team A", "10", "80.0%", "10", "<5", "*"]
     assert "a percentage based on fewer than 5" in text
@@ -341,3 +343,11 @@ def test_qa_on_a_page_is_one_a4_page(frames, tmp_path):
     assert "2024-03" in pdf_text
     assert b"/MediaBox [0 0 595" in pdf_path.read_bytes()  # A4: 595 x 842 points
     assert [p.name for p in tmp_path.iterdir()] == [f"qa_on_a_page_{PERIOD}.pdf"]
+
+
+def test_a_single_small_count_beside_its_total_hides_the_next_smallest_too():
+    from tasks.reports import suppressed_cells
+    assert suppressed_cells([9, 3, 7, 0]) == {1: "<5", 3: "*"}  # total 19 less 9 and 7 would give 3
+    assert suppressed_cells([9, 3, 2, 8]) == {1: "<5", 2: "<5"}  # two hidden: neither can be worked out
+    assert suppressed_cells([9, 6, 7, 8]) == {}
+    assert suppressed_cells([None, 4]) == {1: "<5"}  # nothing else to hide
