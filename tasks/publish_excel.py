@@ -12,8 +12,7 @@ it, and "child-level lists never appear in those reports".
 from __future__ import annotations
 
 import calendar
-import os
-import tempfile
+import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,6 +27,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from qaloop.settings import KpiTarget
 from tasks.compute import UNALLOCATED
 from tasks.periods import Period
+from tasks.publish_csv import write_bytes_atomically
 from tasks.rag import direction_of_travel, effective_tolerance, rag_status
 from tasks.registry import Kpi
 
@@ -449,15 +449,7 @@ def _set_properties(workbook: Workbook, scorecard: str, run: RunInfo) -> None:
 
 
 def _save_atomically(workbook: Workbook, out_path: Path) -> Path:
-    """Save next to the destination, then rename: a reader never sees a half-written file."""
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=out_path.parent, prefix=f".{out_path.stem}.", suffix=".xlsx")
-    os.close(handle)
-    try:
-        workbook.save(temporary)
-        os.chmod(temporary, 0o644)  # mkstemp makes it private; a workbook is for readers
-        os.replace(temporary, out_path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return out_path
+    """Save through a temporary file and a rename (tasks.publish_csv.write_bytes_atomically)."""
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return write_bytes_atomically(Path(out_path), buffer.getvalue())

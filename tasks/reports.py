@@ -17,8 +17,6 @@ PDFs are made with WeasyPrint (it needs the Pango library of the operating syste
 from __future__ import annotations
 
 import calendar
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +27,7 @@ from markupsafe import Markup, escape
 from qaloop.paths import TEMPLATES_DIR
 from qaloop.settings import KpiTarget
 from tasks.periods import Period
+from tasks.publish_csv import write_bytes_atomically
 from tasks.publish_excel import RAG_FILLS, SYNTHETIC_BANNER, TREND_MONTHS, Figure, RunInfo, _la_rows
 from tasks.publish_qa import GRADES, NO_GRADE, figure_label, figure_rag, grade_table, grades_by, \
     la_figure, parse_figure_id, qa_figures
@@ -404,7 +403,7 @@ def render_monthly_qa_report(values: pd.DataFrame, trend: pd.DataFrame, kpis: li
     html = template_environment().get_template("monthly_qa_report.html").render(
         **context, title=f"{run.la_name}: monthly QA report, {context['period_label']}", scale=1.0)
     out_dir = Path(out_dir)
-    html_path = _write_atomically(out_dir / f"qa_monthly_report_{run.period}.html", html.encode("utf-8"))
+    html_path = write_bytes_atomically(out_dir / f"qa_monthly_report_{run.period}.html", html.encode("utf-8"))
     pdf_path, _ = write_pdf(html, out_dir / f"qa_monthly_report_{run.period}.pdf")
     return html_path, pdf_path
 
@@ -443,18 +442,4 @@ def write_pdf(html: str, pdf_path: Path, max_pages: int | None = None) -> tuple[
     if max_pages is not None and pages > max_pages:
         return Path(pdf_path), pages
     pdf_bytes = document.write_pdf(uncompressed_pdf=True)
-    return _write_atomically(Path(pdf_path), pdf_bytes), pages
-
-
-def _write_atomically(path: Path, data: bytes) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-        os.chmod(temporary, 0o644)  # mkstemp makes it private; a report is for readers
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path
+    return write_bytes_atomically(Path(pdf_path), pdf_bytes), pages

@@ -22,9 +22,8 @@ from qaloop.settings import SourceMapping
 from tasks.alerts import EmailSettings, build_alerts, deliver_alerts, render_markdown
 from tasks.extract import extract_sources
 from tasks.sources import CASE_SYSTEM_TABLES, TABLES
-from tasks.registry import load_registry
-from tasks.validate import (ValidationSettings, dq_trend, kpis_blocked_by, previous_row_counts,
-                            store_dq_results, validate_extracts)
+from tasks.validate import (ValidationSettings, dq_trend, previous_row_counts, store_dq_results,
+                            validate_extracts)
 
 EXTRACT_DATE = date(2024, 4, 5)
 
