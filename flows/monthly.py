@@ -53,7 +53,11 @@ def _run_steps(month: Period, run: runner.RunContext) -> list[str]:
     manifest = steps.archive_extracts(extracts, settings, run.run_id, run.engine_url)
     kpis = qa_outputs.with_qa_if_supplied(load_registry(), extracts)
     report, quality, blocked = steps.validate_extracts(extracts, kpis, month, run)
-    blocked = {**blocked, **qa_outputs.blocked_by_missing_qa_tables(kpis, extracts)}
+    missing = qa_outputs.blocked_by_missing_qa_tables(kpis, extracts)
+    if missing:
+        tables = sorted({t for ts in missing.values() for t in ts})
+        quality.state += f"; {', '.join(tables)} not supplied: {', '.join(sorted(missing))} withheld"
+    blocked = {**blocked, **missing}
     fresh = [k for k in kpis if k.id not in blocked]
     if not fresh:  # nothing of this period is replaced: the previous outputs stay current
         raise runner.DataQualityFailed(

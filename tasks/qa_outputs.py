@@ -63,9 +63,6 @@ def qa_kpis(kpis: list[Kpi]) -> list[Kpi]:
     return [k for k in kpis if k.scorecard == "qa"]
 
 
-QA_OUTPUTS = "QA outputs"  # their name in tasks.withheld.OUTPUTS
-
-
 def has_qa(kpis: list[Kpi]) -> bool:
     return bool(qa_kpis(kpis))
 

@@ -109,9 +109,3 @@ def write_revisions(frame: pd.DataFrame, path: Path) -> Path:
 def _shown(value) -> str:
     missing = value is None or (isinstance(value, float) and math.isnan(value))
     return "" if missing else f"{float(value):g}"
-
-
-def copy_outputs(files: list[Path], folder: Path) -> list[Path]:
-    """Copy earlier published files into a run's folder (contents and times kept)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    return [Path(shutil.copy2(f, folder / f.name)) for f in files]

@@ -471,3 +471,13 @@ def test_the_flow_run_carries_its_summary_and_output_links_as_prefect_artifacts(
     assert any(link.endswith("kpi_values.csv)") for link in links)
     assert any(link.endswith("qa_on_a_page_2024-03.pdf)") for link in links)
     assert any("[Great Expectations Data Docs](" in link and link.endswith("index.html)") for link in links)
+
+
+def test_a_qa_table_missing_beside_the_audits_withholds_the_measures_that_read_it(published_base, tmp_path):
+    from flows.monthly import monthly
+    broken = broken_copy(published_base["source"], tmp_path / "no-observations",
+                         lambda folder: (folder / "qa_observations.csv").unlink())
+    monthly(period=PERIOD, source=str(broken), out=str(published_base["out"]), settings=published_base["settings"])
+    metadata = json.loads((published_base["published"] / "run_metadata.json").read_text())
+    assert metadata["withheld"] == {"QA11": ["qa_observations"]}
+    assert "qa_observations not supplied: QA11 withheld" in metadata["data_quality"]
