@@ -13,8 +13,8 @@ table the lists read publishes nothing ("Failed: data quality") and yesterday's 
 stay current.
 
 Outputs: OUT/daily/<day>/daily_exceptions_<day>.xlsx (+ .csv of every listed row; its
-"Inadequate audits" sheet escalates each audit graded Inadequate since the previous
-working day to the Head of Service of its service area, qa-activity.md) and
+"Inadequate audits" sheet escalates each audit graded Inadequate (last 30 days) that no
+earlier day's list showed, to the Head of Service of its service area, qa-activity.md) and
 OUT/weekly/<day>/team_pack_<team>_<day>.xlsx, one per team with listed rows.
 """
 
@@ -34,6 +34,7 @@ from tasks.pipeline import la_context
 from tasks.publish_exceptions import (publish_exception_csv, publish_exceptions_workbook,
                                       team_pack_name)
 from tasks.publish_excel import RunInfo
+from tasks.qa import escalation_records
 from tasks.registry import Kpi, load_registry
 
 # The lists managers act on each morning: unallocated cases, assessment and S47
@@ -88,6 +89,8 @@ def _live_run(flow_name: str, choose_kpis, publish, as_at, source, out, config, 
                        source=redact_url(run.source), population=context.population_0_17,
                        population_year=population_year, extracts=manifest)
         outputs = publish(run.work_dir, kpis, values, records, teams, workers, info, quality, escalations)
+        if escalations is not None:  # so that later days' lists leave them out
+            records = pd.concat([records, escalation_records(escalations, period.id)], ignore_index=True)
         steps.store_live_results(values, records, run.run_id, run.engine_url)
         steps.record_live_artifacts(flow_name, values, kpis, info, outputs, quality.state, escalations)
         return outputs
@@ -136,7 +139,8 @@ def daily(as_at: str | None = None, source: str = "", out: str = "", config: str
           working_days_only: bool = False,
           lock_wait_seconds: float = runner.DEFAULT_LOCK_WAIT_SECONDS) -> dict:
     """The live exception lists as at `as_at` (default yesterday) in one workbook, with
-    the audits graded Inadequate since the previous working day for their Head of Service."""
+    the audits graded Inadequate not yet escalated by an earlier day's list, for their Head of
+    Service."""
     return _live_run("daily", daily_kpis, publish_daily, as_at, source, out, config, trigger,
                      reason, settings, working_days_only, lock_wait_seconds, escalate=True)
 

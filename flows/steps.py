@@ -292,7 +292,7 @@ def compute_live_lists(kpis: list[Kpi], period: Period, context, engine_url: str
 
 @task(name="find_escalations", cache_policy=NO_CACHE)
 def find_escalations(as_at, engine_url: str):
-    """Audits graded Inadequate since the previous working day, with their Head of Service."""
+    """Audits graded Inadequate not yet on an earlier day's list, with their Head of Service."""
     from tasks.qa import inadequate_audits_for_escalation
     rows = inadequate_audits_for_escalation(pipeline.warehouse_engine(engine_url), as_at)
     get_run_logger().info("%d audit(s) graded Inadequate to escalate to a Head of Service",

@@ -124,7 +124,7 @@ def _write_escalations(sheet, escalations: pd.DataFrame, team_names, run) -> Non
     list to the Head of Service, not only at month end"; one row per audit and Head of
     Service in post for its service area."""
     _heading(sheet, f"{ESCALATION_NAME}: {escalations['audit_id'].nunique()} at {run.period}",
-             "Completed since the previous working day. Act today: the auditor had concerns "
+             "Completed in the last 30 days and not on an earlier day's list. Act today: the auditor had concerns "
              "serious enough to grade the case Inadequate. No Head of Service in post for the "
              "service area: shown as 'none in post' (escalate to the Assistant Director).", run)
     _table(sheet, ESCALATION_HEADERS, [

@@ -363,19 +363,30 @@ def monthly_allocation(engine: Engine, month: str, schedule: QaSchedule = DEFAUL
 
 # --- escalation of Inadequate audits ---------------------------------------------------
 
-def previous_working_day(engine: Engine, day: date) -> date:
-    found = read_sql(engine, "select max(cal_date) as day from calendar "
-                             "where is_working_day = 1 and cal_date < :day", {"day": day})
-    return pd.Timestamp(found["day"].iloc[0]).date()
+ESCALATION_RECORD = "QA_ESCALATION"  # kpi_records rows of a daily run: the audits its list escalated
+ESCALATION_LOOKBACK_DAYS = 30
 
 
 def inadequate_audits_for_escalation(engine: Engine, as_at: date,
                                      since: date | None = None) -> pd.DataFrame:
-    """Audits graded Inadequate completed in [since, as_at] (default since: the previous
-    working day, so a Monday list covers Friday to Monday), each with the Head(s) of
-    Service in post at as_at whose service_area is the audit's. qa-activity.md: "an audit
-    graded Inadequate appears in the next daily exception list to the Head of Service".
-    An audit whose area has no Head of Service is listed with that column empty."""
-    since = since or previous_working_day(engine, as_at)
+    """Audits graded Inadequate completed in [since, as_at] that no earlier day's daily
+    list escalated, each with the Head(s) of Service in post at as_at whose service_area
+    is the audit's. qa-activity.md: "an audit graded Inadequate appears in the next daily
+    exception list to the Head of Service". So `since` defaults to 30 days before as_at:
+    an audit recorded days after its completion, or completed on a day whose list was
+    not published, still reaches the next list, and once only. An audit whose area has
+    no Head of Service is listed with that column empty."""
+    since = since or as_at - timedelta(days=ESCALATION_LOOKBACK_DAYS)
     sql = (SQL_DIR / "qa" / "escalation_inadequate.sql").read_text(encoding="utf-8")
-    return read_sql(engine, sql, {"since": since, "as_at": as_at})
+    return read_sql(engine, sql, {"since": since, "as_at": as_at, "as_at_day": as_at.isoformat(),
+                                  "escalation_record": ESCALATION_RECORD})
+
+
+def escalation_records(escalations: pd.DataFrame, period_id: str) -> pd.DataFrame:
+    """The escalated audits as kpi_records rows of the daily run, so that later days'
+    lists leave them out (RECORD_COLUMNS of tasks.compute)."""
+    audits = escalations.drop_duplicates("audit_id")
+    return pd.DataFrame({"period": period_id, "kpi_id": ESCALATION_RECORD,
+                         "record_id": audits["audit_id"].astype(str), "person_id": audits["person_id"],
+                         "team_id": audits["team_id"], "worker_id": audits["auditor_id"],
+                         "in_numerator": 1, "measure": None})

@@ -310,11 +310,12 @@ def test_an_inadequate_audit_is_escalated_in_the_next_daily_list(source, tmp_pat
     settings = settings_in(tmp_path / "data")
     result = daily(as_at="2024-03-11", source=str(source), out=str(tmp_path / "out"), settings=settings)
     workbook = openpyxl.load_workbook(result["outputs"][0])
-    # Monday's list covers the audits completed since the previous working day (Friday 8th)
+    # the first list escalates every Inadequate audit of the last 30 days (the synthetic LA
+    # has a Friday and a Sunday one before this Monday)
     audits = pd.read_csv(source / "qa_audits.csv", dtype=str, keep_default_na=False)
     inadequate = audits[(audits["grade"] == "Inadequate")
-                        & audits["completed_date"].str[:10].between("2024-03-08", "2024-03-11")]
-    assert len(inadequate) >= 2  # the synthetic LA has a Friday and a Sunday one
+                        & audits["completed_date"].str[:10].between("2024-02-10", "2024-03-11")]
+    assert len(inadequate) >= 2
     sheet = workbook["Inadequate audits"]
     listed = [r for r in sheet.iter_rows(min_row=5, values_only=True) if r[2]]
     assert {r[2] for r in listed} == set(inadequate["audit_id"])
@@ -326,6 +327,12 @@ def test_an_inadequate_audit_is_escalated_in_the_next_daily_list(source, tmp_pat
         assert row[0] in expected
     summary = {r[0]: r[2] for r in workbook["Summary"].iter_rows(min_row=5, values_only=True)}
     assert summary["Inadequate audits"] == len(inadequate)
+
+    # Tuesday's list has only what is new: each audit is escalated once
+    tuesday = daily(as_at="2024-03-12", source=str(source), out=str(tmp_path / "out"), settings=settings)
+    sheet = openpyxl.load_workbook(tuesday["outputs"][0])["Inadequate audits"]
+    new_ones = audits[(audits["grade"] == "Inadequate") & (audits["completed_date"].str[:10] == "2024-03-12")]
+    assert {r[2] for r in sheet.iter_rows(min_row=5, values_only=True) if r[2]} == set(new_ones["audit_id"])
 
 
 def test_daily_lists_are_not_published_from_an_extract_that_fails_its_critical_rules(source, tmp_path,

@@ -1,14 +1,17 @@
 """The QA schedule configuration, the monthly audit allocation and the escalation of
 Inadequate audits (tasks/qa.py)."""
 
+import uuid
 from datetime import date
 
 import pandas as pd
 import pytest
 
 from qaloop.settings import load_settings
+from tasks import warehouse as warehouse_module
+from tasks.compute import VALUE_COLUMNS
 from tasks.periods import Period
-from tasks.qa import (DEFAULT_SCHEDULE, allocate_audits, audit_cohort, auditors_in_post,
+from tasks.qa import (DEFAULT_SCHEDULE, allocate_audits, audit_cohort, auditors_in_post, escalation_records,
                       inadequate_audits_for_escalation, monthly_allocation, schedule_from_settings)
 from tests.kpi_harness import load_tables
 
@@ -158,8 +161,8 @@ def test_inadequate_audits_escalate_to_the_head_of_service_of_their_area(warehou
         return {"audit_id": audit_id, "completed_date": day, "service_area": area, "grade": grade,
                 "person_id": f"P{audit_id}", "team_id": "T1", "auditor_id": "TM1"}
     load_tables(warehouse, {
-        "qa_audits": [audit("A1", "2024-02-29", "Social Care"),  # before the previous working day
-                      audit("A2", "2024-03-01", "Social Care"),  # Friday: previous working day
+        "qa_audits": [audit("A1", "2024-02-29", "Social Care"),  # Thursday
+                      audit("A2", "2024-03-01", "Social Care"),  # Friday
                       audit("A3", "2024-03-03", "Early Help"),
                       audit("A4", "2024-03-04", "SEND"),  # no Head of Service for SEND
                       audit("A5", "2024-03-05", "Social Care"),  # after as_at
@@ -175,10 +178,20 @@ def test_inadequate_audits_escalate_to_the_head_of_service_of_their_area(warehou
     listed = inadequate_audits_for_escalation(warehouse, date(2024, 3, 4))  # a Monday
     assert [(r.audit_id, r.head_of_service_id if pd.notna(r.head_of_service_id) else None)
             for r in listed.itertuples()] == [
-        ("A2", "H1"), ("A3", "H2"), ("A4", None)]
-    since_thursday = inadequate_audits_for_escalation(warehouse, date(2024, 3, 4),
-                                                      since=date(2024, 2, 29))
-    assert since_thursday["audit_id"].tolist() == ["A1", "A2", "A3", "A4"]
+        ("A1", "H1"), ("A2", "H1"), ("A3", "H2"), ("A4", None)]
+    since_friday = inadequate_audits_for_escalation(warehouse, date(2024, 3, 4), since=date(2024, 3, 1))
+    assert since_friday["audit_id"].tolist() == ["A2", "A3", "A4"]
+
+    # Monday's daily list is published: Tuesday's lists only what is new since
+    run_id = f"daily-{uuid.uuid4().hex[:8]}"
+    warehouse_module.start_run(warehouse, run_id, "daily", "2024-03-04", "test", "v", "", None)
+    warehouse_module.store_results(warehouse, run_id, pd.DataFrame(columns=VALUE_COLUMNS),
+                                   escalation_records(listed, "2024-03-04"))
+    warehouse_module.complete_run(warehouse, run_id, "daily", "2024-03-04", "Completed", None, [])
+    tuesday = inadequate_audits_for_escalation(warehouse, date(2024, 3, 5))
+    assert tuesday["audit_id"].tolist() == ["A5"]
+    again_monday = inadequate_audits_for_escalation(warehouse, date(2024, 3, 4))  # a re-run of Monday
+    assert again_monday["audit_id"].tolist() == ["A1", "A2", "A3", "A4"]
 
 
 def test_a_role_override_keeps_the_keys_it_does_not_give_and_head_of_service_is_refused():

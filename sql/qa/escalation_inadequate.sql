@@ -1,15 +1,28 @@
--- Escalation (not a KPI): audits graded Inadequate completed in [:since, :as_at], each
--- with the Head(s) of Service in post at :as_at for the audit's service_area.
+-- Escalation (not a KPI): audits graded Inadequate completed in [:since, :as_at] that
+-- no earlier day's current daily list escalated (its kpi_records rows of kind
+-- :escalation_record), each with the Head(s) of Service in post at :as_at for the
+-- audit's service_area.
 -- qa-activity.md: "an audit graded Inadequate appears in the next daily exception list
 -- to the Head of Service, not only at month end". In post = start_date <= as_at and
 -- (end_date empty or > as_at). An audit whose area has no Head of Service is listed
 -- with empty head_of_service columns.
--- Grain: one row per audit and Head of Service. Parameters: :since, :as_at.
-with inadequate_audits as (
+-- Grain: one row per audit and Head of Service. Parameters: :since, :as_at, :as_at_day
+-- (the as-at day as YYYY-MM-DD, the daily runs' period id), :escalation_record.
+with escalated_before as (
+    select distinct r.record_id as audit_id
+    from kpi_records as r
+    inner join current_runs as c on c.run_id = r.run_id
+    where c.flow = 'daily'
+      and c.period < :as_at_day
+      and r.kpi_id = :escalation_record
+),
+
+inadequate_audits as (
     select *
     from qa_audits
     where grade = 'Inadequate'
       and completed_date between :since and :as_at
+      and audit_id not in (select audit_id from escalated_before)
 ),
 
 heads_of_service as (
