@@ -30,6 +30,7 @@ from sqlalchemy.engine import Engine
 
 from qaloop.settings import Settings, code_version, load_settings, redact_url
 from tasks import locks, notify, versions, warehouse
+from tasks.publish_csv import write_atomically
 from tasks.calendar import bank_holidays
 from tasks.pipeline import warehouse_engine
 
@@ -38,7 +39,8 @@ DEFAULT_LOCK_WAIT_SECONDS = 600
 COMPLETED, FAILED, CRASHED = "Completed", "Failed", "Crashed"
 WAITING, REFUSED, SKIPPED = "Waiting: locked", "Refused: locked", "Skipped: not a working day"
 DATA_QUALITY_FAILED = "Failed: data quality"
-# published, except the outputs that show a KPI withheld on data quality (tasks/withheld.py)
+# published, with the KPIs reading a table that failed a critical rule shown as last
+# published (tasks/withheld.py)
 PARTLY_PUBLISHED = "Partly published: data quality"
 
 _settings_of_run: dict[str, Settings] = {}  # for the failure hooks, which get no arguments
@@ -145,11 +147,10 @@ def _work_then_publish(context: RunContext, work, out: Path) -> list[str]:
 
 
 def _write_synthetic_notice(folder: Path) -> Path:
-    path = folder / SYNTHETIC_NOTICE
-    path.write_text("SYNTHETIC DATA: every file in this folder was computed from a synthetic local "
-                    "authority made by qaloop's generator (tasks/synthetic.py), not from real "
-                    "children's records. For testing and demonstration only.\n", encoding="utf-8")
-    return path
+    return write_atomically(folder / SYNTHETIC_NOTICE, (
+        "SYNTHETIC DATA: every file in this folder was computed from a synthetic local "
+        "authority made by qaloop's generator (tasks/synthetic.py), not from real "
+        "children's records. For testing and demonstration only.\n"))
 
 
 def ledger_state_of(error: BaseException) -> str:

@@ -88,12 +88,10 @@ def data_quality_state(report: validate.ValidationReport, blocked: dict[str, lis
     if blocked:
         return (f"FAILED: critical failures in {', '.join(sorted({t for ts in blocked.values() for t in ts}))}; "
                 f"{', '.join(sorted(blocked))} withheld (shown as last published, if ever)")
+    warnings = f"{len(report.warnings)} warning{'s' if len(report.warnings) != 1 else ''}"
     if report.failures:
-        return (f"critical failures in {', '.join(report.blocked_tables)} (not used by these outputs); "
-                f"{len(report.warnings)} warning{'s' if len(report.warnings) != 1 else ''}")
-    if not report.warnings:
-        return "passed"
-    return f"passed, {len(report.warnings)} warning{'s' if len(report.warnings) != 1 else ''}"
+        return f"critical failures in {', '.join(report.blocked_tables)} (not used by these outputs); {warnings}"
+    return f"passed, {warnings}" if report.warnings else "passed"
 
 
 @task(name="archive_extracts")

@@ -334,14 +334,22 @@ def allocate_audits(cohort: pd.DataFrame, auditors: pd.DataFrame, theme: str, mo
     return pd.DataFrame(allocation, columns=ALLOCATION_COLUMNS + extra)
 
 
-def auditors_in_post(engine: Engine, period: Period,
-                     schedule: QaSchedule = DEFAULT_SCHEDULE,
-                     audit_types: tuple[str, ...] = ("case_file",)) -> pd.DataFrame:
-    """Staff in post at period_end whose role's requirement includes these audit types."""
+def staff_in_post(engine: Engine, period: Period, schedule: QaSchedule = DEFAULT_SCHEDULE) -> pd.DataFrame:
+    """qa_staff in post at period_end (start <= period_end, end empty or later), with the
+    number of audits their role's requirement asks for (empty: none)."""
     staff = read_sql(engine, "select staff_id, name, role, team_id, service_area from qa_staff "
                              "where start_date <= :period_end "
                              "and (end_date is null or end_date > :period_end)",
                      {"period_end": period.end})
+    required = {role: r.count for role, r in schedule.requirement_by_role.items()}
+    return staff.assign(audits_required=staff["role"].map(required))
+
+
+def auditors_in_post(engine: Engine, period: Period,
+                     schedule: QaSchedule = DEFAULT_SCHEDULE,
+                     audit_types: tuple[str, ...] = ("case_file",)) -> pd.DataFrame:
+    """Staff in post at period_end whose role's requirement includes these audit types."""
+    staff = staff_in_post(engine, period, schedule)
     roles = [role for role, r in schedule.requirement_by_role.items()
              if any(r.counts_type(t) for t in audit_types)]
     return staff[staff["role"].isin(roles)].sort_values("staff_id").reset_index(drop=True)

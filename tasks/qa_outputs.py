@@ -23,7 +23,7 @@ from qaloop.settings import KpiTarget
 from tasks.periods import Period
 from tasks.publish_excel import RunInfo
 from tasks.publish_qa import publish_qa_workbook
-from tasks.qa import ALLOCATION_COLUMNS, QaSchedule, monthly_allocation
+from tasks.qa import ALLOCATION_COLUMNS, QaSchedule, monthly_allocation, staff_in_post
 from tasks.rag import targets_for
 from tasks.registry import Kpi
 from tasks.reports import render_monthly_qa_report, render_qa_on_a_page
@@ -86,16 +86,6 @@ def qa_targets(kpis: list[Kpi], configured: dict[str, KpiTarget], schedule: QaSc
     targets = targets_for(kpis, {})
     targets.update({f: KpiTarget(t) for f, t in schedule.figure_targets().items()})
     return targets | targets_for(kpis, configured)
-
-
-def staff_in_post(engine: Engine, period: Period, schedule: QaSchedule) -> pd.DataFrame:
-    """qa_staff in post at period_end, with the number of audits their role requires."""
-    staff = read_sql(engine, "select staff_id, name, role, team_id, service_area from qa_staff "
-                             "where start_date <= :period_end "
-                             "and (end_date is null or end_date > :period_end)",
-                     {"period_end": period.end})
-    required = {role: r.count for role, r in schedule.requirement_by_role.items()}
-    return staff.assign(audits_required=staff["role"].map(required))
 
 
 def qa_inputs(engine: Engine, period: Period, schedule: QaSchedule, blocked_tables=()) -> QaInputs:

@@ -153,10 +153,14 @@ def start_run(engine: Engine, run_id: str, flow: str, period: str, trigger: str,
 def finish_run(engine: Engine, run_id: str, state: str, message: str | None = None,
                outputs: list[str] | None = None) -> None:
     with engine.begin() as connection:
-        runs = table("runs", connection)
-        connection.execute(runs.update().where(runs.c.run_id == run_id).values(
-            state=state, message=message, finished_at=utcnow(),
-            outputs=json.dumps(outputs or [])))
+        _end_ledger_row(connection, run_id, state, message, outputs)
+
+
+def _end_ledger_row(connection: Connection, run_id: str, state: str, message: str | None,
+                    outputs: list[str] | None) -> None:
+    runs = table("runs", connection)
+    connection.execute(runs.update().where(runs.c.run_id == run_id).values(
+        state=state, message=message, finished_at=utcnow(), outputs=json.dumps(outputs or [])))
 
 
 def record_extracts(engine: Engine, run_id: str, manifest: list[dict]) -> None:
@@ -190,9 +194,7 @@ def complete_run(engine: Engine, run_id: str, flow: str, period: str, state: str
             (current.c.flow == flow) & (current.c.period == period)))
         connection.execute(current.insert(), [{"flow": flow, "period": period,
                                                "run_id": run_id, "switched_at": utcnow()}])
-        runs = table("runs", connection)
-        connection.execute(runs.update().where(runs.c.run_id == run_id).values(
-            state=state, message=message, finished_at=utcnow(), outputs=json.dumps(outputs or [])))
+        _end_ledger_row(connection, run_id, state, message, outputs)
 
 
 def current_run_id(engine: Engine, flow: str, period: str) -> str | None:
