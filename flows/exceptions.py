@@ -58,7 +58,10 @@ def as_at_day(as_at: str | None) -> date:
 
 
 def _live_run(flow_name: str, choose_kpis, publish, as_at, source, out, config, trigger, reason,
-              settings, working_days_only, lock_wait_seconds, escalate: bool = False) -> dict:
+              settings, working_days_only, lock_wait_seconds, escalate: bool = False,
+              accept_stale: bool = False, wait_for_extract: bool | None = None) -> dict:
+    steps.require_reason_to_accept_stale(accept_stale, reason)
+    wait = steps.waits_for_extract(wait_for_extract, trigger)
     settings = settings or load_settings(config)
     today = runner.london_today()
     period = MonthToDate.as_at(as_at_day(as_at))
@@ -69,9 +72,10 @@ def _live_run(flow_name: str, choose_kpis, publish, as_at, source, out, config, 
     def work(run: runner.RunContext) -> list[str]:
         kpis = choose_kpis(load_registry())
         context, population_year = la_context(settings, period)
+        steps.await_extract(run.source, settings, flow_name, period.id, run.run_id, wait)
         extracts = steps.extract_sources(run.source, settings)
         manifest = steps.archive_extracts(extracts, settings, run.run_id, run.engine_url)
-        report, quality, blocked = steps.validate_extracts(extracts, kpis, period, run)
+        report, quality, blocked = steps.validate_extracts(extracts, kpis, period, run, accept_stale)
         if blocked:  # nothing is published: the previous lists stay current
             raise runner.DataQualityFailed(
                 f"{flow_name} lists as at {period.id} not published: {quality.state}. "
@@ -137,12 +141,14 @@ def publish_team_packs(folder: Path, kpis, values, records, teams, workers, info
 def daily(as_at: str | None = None, source: str = "", out: str = "", config: str | None = None,
           trigger: str = "manual", reason: str | None = None, settings: Settings | None = None,
           working_days_only: bool = False,
-          lock_wait_seconds: float = runner.DEFAULT_LOCK_WAIT_SECONDS) -> dict:
+          lock_wait_seconds: float = runner.DEFAULT_LOCK_WAIT_SECONDS,
+          accept_stale: bool = False, wait_for_extract: bool | None = None) -> dict:
     """The live exception lists as at `as_at` (default yesterday) in one workbook, with
     the audits graded Inadequate not yet escalated by an earlier day's list, for their Head of
-    Service."""
+    Service. `accept_stale`, `wait_for_extract`: as for the monthly flow."""
     return _live_run("daily", daily_kpis, publish_daily, as_at, source, out, config, trigger,
-                     reason, settings, working_days_only, lock_wait_seconds, escalate=True)
+                     reason, settings, working_days_only, lock_wait_seconds, escalate=True,
+                     accept_stale=accept_stale, wait_for_extract=wait_for_extract)
 
 
 @flow(name="weekly", log_prints=True, on_failure=[runner.notify_failure],
@@ -150,7 +156,9 @@ def daily(as_at: str | None = None, source: str = "", out: str = "", config: str
 def weekly(as_at: str | None = None, source: str = "", out: str = "", config: str | None = None,
            trigger: str = "manual", reason: str | None = None, settings: Settings | None = None,
            working_days_only: bool = False,
-           lock_wait_seconds: float = runner.DEFAULT_LOCK_WAIT_SECONDS) -> dict:
+           lock_wait_seconds: float = runner.DEFAULT_LOCK_WAIT_SECONDS,
+           accept_stale: bool = False, wait_for_extract: bool | None = None) -> dict:
     """One team pack per team: the team's figures and listed rows as at `as_at`."""
     return _live_run("weekly", weekly_kpis, publish_team_packs, as_at, source, out, config,
-                     trigger, reason, settings, working_days_only, lock_wait_seconds)
+                     trigger, reason, settings, working_days_only, lock_wait_seconds,
+                     accept_stale=accept_stale, wait_for_extract=wait_for_extract)

@@ -38,21 +38,30 @@ from tasks.registry import load_registry
       on_crashed=[runner.notify_failure])
 def monthly(period: str | None = None, source: str = "", out: str = "", config: str | None = None,
             trigger: str = "manual", reason: str | None = None, settings: Settings | None = None,
-            lock_wait_seconds: float = runner.DEFAULT_LOCK_WAIT_SECONDS) -> dict:
-    """Publish the month's scorecards, kpi_values.csv and QA outputs."""
+            lock_wait_seconds: float = runner.DEFAULT_LOCK_WAIT_SECONDS,
+            accept_stale: bool = False, wait_for_extract: bool | None = None) -> dict:
+    """Publish the month's scorecards, kpi_values.csv and QA outputs.
+
+    `accept_stale` (with a `reason`): publish from an extract the freshness check calls
+    stale, recorded in the ledger. `wait_for_extract`: poll the source for a late extract
+    (tasks/arrival.py); by default only scheduled runs wait."""
+    steps.require_reason_to_accept_stale(accept_stale, reason)
     settings = settings or load_settings(config)
     month = Period.month(period) if period else latest_complete_month(runner.london_today())
+    wait = steps.waits_for_extract(wait_for_extract, trigger)
     return runner.ledgered_run("monthly", month.id, source, out, settings, trigger, reason,
-                               lambda run: _run_steps(month, run), lock_wait_seconds)
+                               lambda run: _run_steps(month, run, accept_stale, wait), lock_wait_seconds)
 
 
-def _run_steps(month: Period, run: runner.RunContext) -> list[str]:
+def _run_steps(month: Period, run: runner.RunContext, accept_stale: bool = False,
+               wait: bool = False) -> list[str]:
     settings, out_dir = run.settings, run.work_dir
     context, population_year = la_context(settings, month)
+    steps.await_extract(run.source, settings, run.flow, month.id, run.run_id, wait)
     extracts = steps.extract_sources(run.source, settings)
     manifest = steps.archive_extracts(extracts, settings, run.run_id, run.engine_url)
     kpis = qa_outputs.with_qa_if_supplied(load_registry(), extracts)
-    report, quality, blocked = steps.validate_extracts(extracts, kpis, month, run)
+    report, quality, blocked = steps.validate_extracts(extracts, kpis, month, run, accept_stale)
     missing = qa_outputs.blocked_by_missing_qa_tables(kpis, extracts)
     if missing:
         tables = sorted({t for ts in missing.values() for t in ts})

@@ -5,6 +5,9 @@ Only counts and ids of runs are logged here: never child-level data.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+from datetime import datetime, timezone
 from pathlib import Path
 
 from prefect import task
@@ -13,7 +16,9 @@ from prefect.cache_policies import NO_CACHE
 from prefect.logging import get_run_logger
 
 from qaloop.settings import Settings, redact_url
-from tasks import alerts, benchmarks, extract, pipeline, publish_csv, qa_outputs, validate, versions, warehouse
+from flows import runner
+from tasks import (alerts, arrival, benchmarks, extract, freshness, notify, pipeline, publish_csv,
+                   qa_outputs, validate, versions, warehouse)
 from tasks.periods import Period
 from tasks.publish_directorate import publish_directorate
 from tasks.publish_dq import DataQuality
@@ -27,6 +32,64 @@ from tasks.registry import Kpi, by_scorecard
 SCORECARDS = {"safety": "Safety Scorecard", "drift_delay": "Drift and Delay Scorecard"}
 STAGING_WAIT_SECONDS = 3600  # another run's load-and-compute section, normally seconds
 DATA_QUALITY_NOT_CHECKED = "not checked"
+
+
+def _utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+# The clock and the sleep of await_extract: module attributes so that tests replace them
+# (a fake clock that `sleep` advances) and a day's wait runs in a second.
+CLOCK: Callable[[], datetime] = _utc_now
+SLEEP: Callable[[float], None] = time.sleep
+
+
+@task(name="await_extract", cache_policy=NO_CACHE)
+def await_extract(source: str, settings: Settings, flow: str, period: str, run_id: str,
+                  wait: bool) -> None:
+    """A run that waits (scheduled runs) polls the source until every case table is there
+    or the `[arrival]` window closes, with one "extract not arrived yet" notice; if it
+    closes first, the run stops with ExtractNotArrived, whose failure notification is
+    the one alert naming the missing tables (never one alert per table). A run that
+    does not wait goes ahead as it is, unless the drop holds none of the case tables."""
+    logger = get_run_logger()
+    if not wait:
+        empty_drop = not extract.is_database_url(source) and Path(source).is_dir() \
+            and len(arrival.missing_tables(source)) == len(arrival.CASE_SYSTEM_TABLES)
+        if empty_drop:
+            raise arrival.ExtractNotArrived(
+                f"the drop folder {source} holds none of the case tables: no extract has "
+                f"arrived for {flow} {period}; nothing was published")
+        return
+    config = arrival.arrival_settings(settings.arrival)
+    deadline = arrival.deadline_on(CLOCK(), config)
+    run_line = _run_line(run_id)
+
+    def notice(missing: list[str]) -> None:
+        subject, body = arrival.not_arrived_notice(flow, period, missing, deadline, run_line)
+        logger.warning("%s: %s", subject, ", ".join(missing))
+        logger.info("notice: %s", "; ".join(notify.send(settings.notifications, subject, body, "warning")))
+
+    missing = arrival.wait_for_extract(lambda: arrival.missing_tables(source), deadline, CLOCK, SLEEP,
+                                       config.poll_seconds, notice)
+    if missing:
+        raise arrival.ExtractNotArrived(arrival.not_arrived_message(flow, period, missing, deadline))
+    logger.info("the extract for %s %s is complete", flow, period)
+
+
+def waits_for_extract(wait_for_extract: bool | None, trigger: str) -> bool:
+    """Scheduled runs wait for a late extract; others only when asked."""
+    return trigger == "schedule" if wait_for_extract is None else wait_for_extract
+
+
+def require_reason_to_accept_stale(accept_stale: bool, reason: str | None) -> None:
+    if accept_stale and not (reason or "").strip():
+        raise ValueError("accepting a stale extract needs a reason (--accept-stale --reason TEXT)")
+
+
+def _run_line(run_id: str) -> str:
+    url = notify.prefect_run_url(run_id)
+    return f"Run: {run_id}" + (f" ({url})" if url else "")
 
 
 @task(name="extract_sources", retries=2, retry_delay_seconds=[5, 30],
@@ -43,21 +106,27 @@ def extract_sources(source: str, settings: Settings) -> dict[str, extract.Extrac
 
 @task(name="validate_extracts", cache_policy=NO_CACHE)
 def validate_extracts(extracts: dict[str, extract.Extract], kpis: list[Kpi], period: Period,
-                      run) -> tuple[validate.ValidationReport, DataQuality, dict[str, list[str]]]:
-    """The data-quality gate: every extract against its Great Expectations suites, with
-    results stored for the trend, one alert per rule that did not pass (log, Prefect
-    artifact, configured channels, never twice for the same extract) and Data Docs kept
-    beside the outputs whatever the run's outcome."""
+                      run, accept_stale: bool = False
+                      ) -> tuple[validate.ValidationReport, DataQuality, dict[str, list[str]]]:
+    """The data-quality gate: first the extract's date against the period (a stale
+    extract is refused: check_extract_date), then every extract against its Great
+    Expectations suites, with results stored for the trend, one alert per rule that did
+    not pass (log, Prefect artifact, configured channels, a standing warning once per
+    extract) and Data Docs kept beside the outputs whatever the run's outcome."""
     logger = get_run_logger()
+    extract_day, freshness_note = check_extract_date(extracts, period, run, accept_stale)
     docs_dir = versions.data_quality_dir(run.work_dir, period.id, run.run_id)
     previous = validate.previous_row_counts(run.engine, redact_url(run.source), exclude_run_id=run.run_id)
-    report = validate.validate_extracts(extracts, extract_date_of(extracts), previous,
+    report = validate.validate_extracts(extracts, extract_day.day, previous,
                                         validate.settings_from(run.settings.validation), docs_dir=docs_dir)
     # pass rates are kept month by month: a daily run's under the month of its day
     month = f"{period.start:%Y-%m}"
     validate.store_dq_results(run.engine, run.run_id, month, report)
     blocked = validate.kpis_blocked_by(kpis, report.blocked_tables)
-    found = alerts.build_alerts(report, period.id, {n: e.sha256 for n, e in extracts.items()})
+    index = str(report.data_docs_index) if report.data_docs_index else None
+    links = alerts.RunLinks(run.flow, run.run_id, notify.prefect_run_url(run.run_id),
+                            Path(index).resolve().as_uri() if index else None)
+    found = alerts.build_alerts(report, period.id, {n: e.sha256 for n, e in extracts.items()}, links)
     for alert in found:
         logger.warning("data quality: %s", alert.one_line())
     delivery = alerts.deliver_alerts(run.engine, found, run.run_id,
@@ -65,23 +134,80 @@ def validate_extracts(extracts: dict[str, extract.Extract], kpis: list[Kpi], per
                                      webhook_urls=[u for u in [run.settings.notifications.webhook_url] if u])
     for error in delivery.errors:
         logger.error("data-quality alerts not delivered: %s", error)
-    index = str(report.data_docs_index) if report.data_docs_index else None
+    if delivery.already_sent:
+        logger.info("%d standing warning(s) already sent for these extracts: not sent again "
+                    "(the daily digest lists them while they persist)", len(delivery.already_sent))
+    if run.flow == "daily":
+        send_standing_warnings_digest(run, period, delivery.already_sent, links)
     create_markdown_artifact(alerts.render_markdown(found, data_docs=index),
                              key=f"data-quality-{period.id}",
                              description=f"Data-quality alerts for {period.id}")
     if index:
         create_link_artifact(Path(index).resolve().as_uri(), link_text="Great Expectations Data Docs")
-    state = data_quality_state(report, blocked)
+    state = data_quality_state(report, blocked) + "".join(f"; {n}" for n in freshness_note)
     logger.info("validated %d tables in %.1f s: %s", len(extracts), report.seconds, state)
     trend = validate.dq_trend(run.engine, up_to=month)
     return report, DataQuality(state, report.frame(), trend, index), blocked
 
 
-def extract_date_of(extracts: dict[str, extract.Extract]):
-    """The extract date: the newest file's modification day (a database read: today)."""
-    from datetime import date
-    stamps = [e.modified_at for e in extracts.values() if e.modified_at is not None]
-    return max(stamps).date() if stamps else date.today()
+def extract_date_of(source: str, extracts: dict[str, extract.Extract]) -> freshness.ExtractDate:
+    """The extract date as the source says it (tasks/freshness.py): extract_manifest.json,
+    the database's own time, else the newest file's modification time (with a note)."""
+    database_time = freshness.database_now(source) if extract.is_database_url(source) else None
+    return freshness.extract_date_of(source, extracts, database_time)
+
+
+def check_extract_date(extracts: dict[str, extract.Extract], period: Period, run,
+                       accept_stale: bool = False) -> tuple[freshness.ExtractDate, list[str]]:
+    """The extract date, recorded in the ledger; a stale extract (tasks/freshness.py) ends
+    the run "Failed: data quality" with the dates, unless it is a re-run with the period's
+    archived extract or `accept_stale` (the ledger records it, with the run's reason).
+    Returns the date and the notes for the data-quality state."""
+    logger = get_run_logger()
+    checksums = {n: e.sha256 for n, e in extracts.items() if e.sha256}
+    archived = freshness.archived_run_of(run.engine, run.flow, period.id, checksums, run.run_id)
+    extract_day = extract_date_of(run.source, extracts)
+    if archived is not None and archived[1] is not None:  # its archive's copies are newer files
+        extract_day = freshness.ExtractDate(archived[1], f"the ledger of run {archived[0]}, "
+                                                         "whose extract this is")
+    notes = [extract_day.note] if extract_day.note else []
+    suites = validate.load_suites(validate.settings_from(run.settings.validation).suites_dir)[1]
+    activity = {t: s["freshness"]["column"] for t, s in suites.items() if s.get("freshness")}
+    monthly = run.flow == "monthly"
+    verdict = freshness.staleness(
+        extract_day, freshness.latest_activity(extracts, activity, extract_day.day), period.end,
+        "period end" if monthly else "as-at day",
+        freshness.current_extract_date(run.engine, run.flow, period.id),
+        int(run.settings.freshness.get("working_days_behind", freshness.DEFAULT_WORKING_DAYS_BEHIND)),
+        archived[0] if archived else None)
+    accepted = None
+    if verdict.exempt_because:
+        notes.append(f"extract older than the period's current version accepted: {verdict.exempt_because}")
+    elif verdict.stale and accept_stale:
+        accepted = f"{verdict.message()}; published knowingly (--accept-stale): {run.reason}"
+        notes.append(f"STALE EXTRACT ACCEPTED: {accepted}")
+    freshness.record_extract_date(run.engine, run.run_id, extract_day, accepted)
+    for note in notes:
+        logger.warning(note)
+    logger.info("extract dated %s", extract_day.describe())
+    if verdict.stale and not accept_stale:
+        raise runner.DataQualityFailed(
+            f"{period.id} not published: stale extract: {verdict.message()}. The current version "
+            "stays as it was. If this extract is right, re-run with --accept-stale --reason TEXT")
+    return extract_day, notes
+
+
+def send_standing_warnings_digest(run, period: Period, already_sent: list, links) -> None:
+    """The daily flow's one digest of the warnings sent before that persist (once a day)."""
+    digest = alerts.standing_warnings_digest(run.engine, already_sent, period.id, links)
+    if digest is None:
+        return
+    delivery = alerts.deliver_alerts(run.engine, [digest], run.run_id,
+                                     email=alerts.EmailSettings.from_notifications(run.settings.notifications),
+                                     webhook_urls=[u for u in [run.settings.notifications.webhook_url] if u])
+    get_run_logger().info("digest of %d standing warning(s): %s", len(digest.warnings),
+                          "sent" if delivery.sent else "already sent today" if delivery.already_sent
+                          else "; ".join(delivery.errors) or "no channel configured")
 
 
 def data_quality_state(report: validate.ValidationReport, blocked: dict[str, list[str]]) -> str:

@@ -3,6 +3,7 @@
     qaloop demo [--out DIR] [--children N] [--period YYYY-MM]
     qaloop generate --out DIR [--children N] [--seed N] [--as-at YYYY-MM-DD]
     qaloop run monthly --period YYYY-MM --source DIR_OR_URL --out DIR [--config FILE]
+                 [--reason TEXT] [--accept-stale] [--wait]
     qaloop run daily|weekly [--as-at YYYY-MM-DD] --source DIR_OR_URL --out DIR [--config FILE]
     qaloop rerun monthly --from YYYY-MM --to YYYY-MM --source DIR_OR_URL --out DIR
                  [--reason TEXT] [--max-parallel N] [--config FILE]
@@ -62,6 +63,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", required=True, help="folder for the published outputs")
     run.add_argument("--config", default=None, help="TOML configuration file")
     run.add_argument("--reason", default=None, help="why this run (kept in the run ledger)")
+    run.add_argument("--accept-stale", action="store_true",
+                     help="publish from an extract the freshness check calls stale (needs --reason; "
+                          "recorded in the ledger)")
+    run.add_argument("--wait", action="store_true",
+                     help="wait for a late extract until [arrival] wait_until, as scheduled runs do")
 
     rerun = commands.add_parser("rerun", help="re-run historic periods (backfill)")
     rerun.add_argument("flow", choices=["monthly"])
@@ -127,24 +133,30 @@ def command_demo(args) -> int:
 
 def command_run(args) -> int:
     from qaloop.settings import load_settings
+    if args.accept_stale and not (args.reason or "").strip():
+        print("qaloop: --accept-stale needs --reason TEXT (kept in the run ledger)", file=sys.stderr)
+        return 2
     settings = load_settings(args.config)
+    knowingly = {"accept_stale": args.accept_stale, "wait_for_extract": args.wait or None}
     if args.flow == "monthly":
         return _run_monthly(args.period, args.source, args.out, settings, config=args.config,
-                            reason=args.reason)
+                            reason=args.reason, **knowingly)
     prepare_prefect_environment(settings.data_dir)
     from flows import exceptions
     flow = exceptions.daily if args.flow == "daily" else exceptions.weekly
     return _report(args.flow, args.as_at or "yesterday", lambda: flow(
         as_at=args.as_at, source=args.source, out=args.out, config=args.config,
-        reason=args.reason, settings=settings))
+        reason=args.reason, settings=settings, **knowingly))
 
 
 def _run_monthly(period: str | None, source: str, out: str, settings, config: str | None = None,
-                 reason: str | None = None) -> int:
+                 reason: str | None = None, accept_stale: bool = False,
+                 wait_for_extract: bool | None = None) -> int:
     prepare_prefect_environment(settings.data_dir)
     from flows.monthly import monthly
     return _report("monthly", period or "the latest month", lambda: monthly(
-        period=period, source=source, out=out, config=config, reason=reason, settings=settings))
+        period=period, source=source, out=out, config=config, reason=reason, settings=settings,
+        accept_stale=accept_stale, wait_for_extract=wait_for_extract))
 
 
 def _report(flow: str, period: str, call) -> int:

@@ -66,6 +66,8 @@ class Settings:
     notifications: Notifications = field(default_factory=Notifications)
     qa: dict = field(default_factory=dict)  # the [qa] section: tasks.qa.schedule_from_settings
     validation: dict = field(default_factory=dict)  # the [validation] section: tasks.validate.settings_from
+    freshness: dict = field(default_factory=dict)  # [freshness] working_days_behind: tasks.freshness
+    arrival: dict = field(default_factory=dict)  # [arrival] wait_until, poll_seconds: tasks.arrival
 
     @property
     def resolved_warehouse_url(self) -> str:
@@ -153,7 +155,9 @@ def _settings_from_mapping(raw: dict) -> Settings:
             simple[key] = Path(raw[key])
     notifications = _notifications_from_mapping(raw.get("notifications", {}))
     return Settings(targets=targets, mappings=mappings, notifications=notifications,
-                    qa=dict(raw.get("qa", {})), validation=dict(raw.get("validation", {})), **simple)
+                    qa=dict(raw.get("qa", {})), validation=dict(raw.get("validation", {})),
+                    freshness=dict(raw.get("freshness", {})), arrival=dict(raw.get("arrival", {})),
+                    **simple)
 
 
 def _float_or_none(value) -> float | None:

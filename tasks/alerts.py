@@ -3,11 +3,18 @@
 Each alert says which source, table, column and rule, how many rows, up to 10 example
 record ids (ids only: never names, dates of birth or free text) and what to do. It is
 rendered as text (email, webhook, log) and markdown (the run's Prefect artifact), and
-sent once: the key of an alert (period, table, column, rule, example ids and the
-extract's checksum) is stored in `dq_alerts_sent` when it has been delivered, so
-re-running the same period on the same extracts sends nothing new.
+sent once: the key of an alert is stored in `dq_alerts_sent` when it has been delivered.
+- A warning on a table that was read is keyed by the extract's checksum, table, column and
+  rule, not the period: a standing warning on an unchanged table is sent once, whichever
+  periods and flows read it, and then only in the daily flow's one digest of standing
+  warnings (`StandingWarningsDigest`, once per day) while it persists.
+- A critical failure (it withholds that period's figures) and a finding on a table that
+  could not be read are keyed by the period too: each period is told.
+Each alert names the flow, period and run, with links to the Prefect run and the Data
+Docs (`RunLinks`); a webhook carries the severity (apprise's failure / warning type).
 
-    alerts = build_alerts(report, "2024-03", {n: e.sha256 for n, e in extracts.items()})
+    alerts = build_alerts(report, "2024-03", {n: e.sha256 for n, e in extracts.items()},
+                          RunLinks("monthly", run_id, prefect_run_url(run_id), data_docs_uri))
     outcome = deliver_alerts(engine, alerts, run_id, email=EmailSettings(...),
                              webhook_urls=["json://hooks.example/qaloop"])
 """
@@ -80,6 +87,21 @@ WHAT_TO_DO = {
 
 
 @dataclass(frozen=True)
+class RunLinks:
+    """Which run an alert comes from, and where to look."""
+
+    flow: str = ""
+    run_id: str = ""
+    run_url: str | None = None     # the Prefect UI page of the flow run (tasks.notify.prefect_run_url)
+    data_docs: str | None = None   # the run's Great Expectations Data Docs
+
+    def lines(self, period: str) -> list[str]:
+        return [f"Run:         {self.flow or '-'} {period}, run {self.run_id or '-'}",
+                f"Prefect:     {self.run_url or '(no Prefect UI configured: set PREFECT_UI_URL)'}",
+                f"Data Docs:   {self.data_docs or '-'}"]
+
+
+@dataclass(frozen=True)
 class Alert:
     key: str
     period: str
@@ -95,6 +117,7 @@ class Alert:
     detail: str
     what_to_do: str
     blocks_table: bool
+    links: RunLinks = RunLinks()
 
     @property
     def subject(self) -> str:
@@ -121,6 +144,7 @@ class Alert:
             f"Example ids: {examples}",
             f"Effect:      {effect}",
             f"What to do:  {self.what_to_do}",
+            *self.links.lines(self.period),
         ])
 
     def one_line(self) -> str:
@@ -130,18 +154,22 @@ class Alert:
 
 
 def alert_key(period: str, result: RuleResult, checksum: str) -> str:
-    parts = [period, result.table, result.column or "", result.rule,
+    """Once per extract checksum and rule for a warning on a table that was read; once
+    per period as well for a critical failure or a table not read (see the docstring)."""
+    standing = result.severity != CRITICAL and bool(checksum)
+    parts = ["" if standing else period, result.table, result.column or "", result.rule,
              ",".join(result.example_ids), checksum]
     return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
 
 
 def build_alerts(report: ValidationReport, period: str,
-                 checksums: dict[str, str] | None = None) -> list[Alert]:
+                 checksums: dict[str, str] | None = None,
+                 links: RunLinks | None = None) -> list[Alert]:
     """One alert per failed rule, critical first. `checksums`: sha256 per table."""
     checksums = checksums or {}
     failed = report.failures + report.warnings
     return [Alert(
-        key=alert_key(period, r, checksums.get(r.table, "")), period=period,
+        key=alert_key(period, r, checksums.get(r.table, "")), period=period, links=links or RunLinks(),
         severity=r.severity, source=r.source, family=TABLES[r.table].family, table=r.table,
         column=r.column, rule=r.rule, rows=r.unexpected, checked=r.checked,
         example_ids=tuple(r.example_ids), detail=r.detail,
@@ -205,15 +233,68 @@ def send_email(alerts: list[Alert], email: EmailSettings) -> None:
 
 
 def send_webhooks(alerts: list[Alert], urls: list[str]) -> None:
-    """Through apprise (installed with Prefect): json://, slack://, msteams://, ... URLs."""
-    import apprise
-    notifier = apprise.Apprise()
+    """Through apprise (installed with Prefect): json://, slack://, msteams://, ... URLs,
+    each with its severity (critical: apprise's "failure" type, warning: "warning")."""
     for url in urls:
-        if not notifier.add(url):
-            raise ValueError("webhook URL not understood by apprise (check its scheme)")
-    for alert in alerts:
-        if not notifier.notify(title=alert.subject, body=alert.text()):
-            raise RuntimeError(f"webhook delivery failed for alert {alert.key[:12]}")
+        for alert in alerts:
+            try:
+                notify.post_webhook(url, alert.subject, alert.text(), alert.severity)
+            except RuntimeError:
+                raise RuntimeError(f"webhook delivery failed for alert {alert.key[:12]}") from None
+
+
+# --- the daily digest of standing warnings ---------------------------------------------
+
+@dataclass(frozen=True)
+class StandingWarningsDigest:
+    """One message a day listing the warnings already sent that persist in today's
+    extracts; delivered (once per day) like an alert."""
+
+    day: str
+    warnings: tuple[Alert, ...]
+    first_sent: dict = field(default_factory=dict)  # alert key -> when it was first sent
+    links: RunLinks = RunLinks()
+    severity: str = "warning"
+    table: str = "(standing warnings)"
+    rule: str = "standing_warnings_digest"
+
+    @property
+    def key(self) -> str:
+        return hashlib.sha256(f"digest\x1f{self.day}".encode("utf-8")).hexdigest()
+
+    @property
+    def period(self) -> str:
+        return self.day
+
+    @property
+    def subject(self) -> str:
+        count = len(self.warnings)
+        return f"{SUBJECT_PREFIX} DIGEST {self.day}: {count} standing warning{'s' if count != 1 else ''}"
+
+    def text(self) -> str:
+        lines = [f"Standing data-quality warnings as at {self.day}: each was sent once when it "
+                 "first appeared and persists, unchanged, in today's extracts.", ""]
+        for alert in self.warnings:
+            since = self.first_sent.get(alert.key)
+            lines.append(f"- {alert.one_line()}" + (f" (first sent {since:%Y-%m-%d})" if since else ""))
+        return "\n".join(lines + ["", *self.links.lines(self.day)])
+
+
+def standing_warnings_digest(engine: Engine, already_sent: list[Alert], day: str,
+                             links: RunLinks | None = None) -> StandingWarningsDigest | None:
+    """The day's digest of the warnings sent before that persist (None when there are none)."""
+    standing = tuple(a for a in already_sent if a.severity != CRITICAL)
+    if not standing:
+        return None
+    return StandingWarningsDigest(day, standing, _first_sent(engine, [a.key for a in standing]),
+                                  links or RunLinks())
+
+
+def _first_sent(engine: Engine, keys: list[str]) -> dict:
+    with engine.connect() as connection:
+        sent = sa.Table("dq_alerts_sent", sa.MetaData(), autoload_with=connection)
+        return dict(connection.execute(sa.select(sent.c.alert_key, sent.c.sent_at)
+                                       .where(sent.c.alert_key.in_(keys))).all())
 
 
 # --- delivery, once -----------------------------------------------------------------

@@ -9,6 +9,7 @@ it is reported as not sent. SMTP may use STARTTLS and a login (`smtp_starttls`,
 
 from __future__ import annotations
 
+import os
 import smtplib
 import time
 from collections.abc import Callable
@@ -49,14 +50,15 @@ def smtp_send(notifications: Notifications, messages: list[tuple[str, str]]) -> 
             smtp.send_message(message)
 
 
-def send(notifications: Notifications, subject: str, body: str) -> list[str]:
-    """Send to every configured channel; returns one line per channel (sent or why not)."""
+def send(notifications: Notifications, subject: str, body: str, severity: str = "failure") -> list[str]:
+    """Send to every configured channel; returns one line per channel (sent or why not).
+    `severity` (failure, warning, info) is carried by the webhook."""
     outcomes = []
     if notifications.smtp_host and notifications.smtp_to:
         outcomes.append(_attempt("email", lambda: send_email(notifications, subject, body)))
     if notifications.webhook_url:
         outcomes.append(_attempt("webhook", lambda: post_webhook(notifications.webhook_url,
-                                                                 subject, body)))
+                                                                 subject, body, severity)))
     return outcomes or ["no notification channel configured"]
 
 
@@ -72,10 +74,31 @@ def send_email(notifications: Notifications, subject: str, body: str) -> None:
     smtp_send(notifications, [(subject, body)])
 
 
-def post_webhook(url: str, subject: str, body: str) -> None:
+# severity -> apprise's notification type (carried as "type" by json://, as a colour or
+# icon by Slack and Teams); a run failure is a failure.
+WEBHOOK_TYPES = {"critical": "failure", "failure": "failure", "warning": "warning", "info": "info"}
+
+
+def post_webhook(url: str, subject: str, body: str, severity: str = "failure") -> None:
     import apprise  # installed with Prefect
     notifier = apprise.Apprise()
     if not notifier.add(url):
         raise ValueError("webhook URL not understood by apprise (check its scheme)")
-    if not notifier.notify(title=subject, body=body):
+    notify_type = apprise.NotifyType(WEBHOOK_TYPES.get(severity.lower(), "info"))
+    if not notifier.notify(title=subject, body=body, notify_type=notify_type):
         raise RuntimeError("webhook delivery failed")
+
+
+def prefect_run_url(flow_run_id: str | None) -> str | None:
+    """The Prefect UI page of a flow run: from PREFECT_UI_URL, else derived from
+    PREFECT_API_URL (`http://host:4200/api` -> `http://host:4200`); None without either
+    (a temporary local server has no lasting UI)."""
+    if not flow_run_id:
+        return None
+    ui = os.environ.get("PREFECT_UI_URL", "").strip().rstrip("/")
+    if not ui:
+        api = os.environ.get("PREFECT_API_URL", "").strip().rstrip("/")
+        if not api:
+            return None
+        ui = api.removesuffix("/api")
+    return f"{ui}/runs/flow-run/{flow_run_id}"

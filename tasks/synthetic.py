@@ -31,6 +31,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from tasks.calendar import bank_holidays
+from tasks.freshness import write_manifest
 from tasks.periods import add_months, latest_complete_month
 from tasks.sources import TABLES
 
@@ -249,7 +250,8 @@ class Child:
 
 def generate_la(out_dir: Path, as_at: date, children: int = 3000, seed: int = 2024,
                 years: int = 3) -> dict[str, Path]:
-    """Write one CSV per contract table (and README.txt) into out_dir; return {table: path}."""
+    """Write one CSV per contract table (and README.txt, and extract_manifest.json dated
+    `as_at`) into out_dir; return {table: path}."""
     generator = SyntheticLa(as_at, children, seed, years)
     generator.generate()
     return generator.write(Path(out_dir))
@@ -1364,6 +1366,7 @@ class SyntheticLa:
                           planted="\n".join(f"  {code}: {', '.join(ids)}"
                                             for code, ids in self.planted.items())),
             encoding="utf-8")
+        write_manifest(out_dir, self.as_at, system="qaloop synthetic LA (tasks/synthetic.py)")
         return paths
 
     def cells(self, table: str, row: list) -> list[str]:
