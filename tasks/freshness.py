@@ -32,7 +32,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from tasks.calendar import working_days_between
-from tasks.extract import Extract, is_database_url
+from tasks.extract import Extract, ExtractError, is_database_url
 from tasks.sources import CASE_SYSTEM_TABLES
 
 MANIFEST_NAME = "extract_manifest.json"
@@ -40,8 +40,9 @@ DEFAULT_WORKING_DAYS_BEHIND = 3
 PUBLISHED_STATES = ("Completed", "Partly published: data quality")
 
 
-class ManifestError(ValueError):
-    """extract_manifest.json is there but does not say when the extract was taken."""
+class ManifestError(ExtractError):
+    """extract_manifest.json is there but does not say when the extract was taken (bad
+    input: the run stops before anything is validated or loaded)."""
 
 
 @dataclass(frozen=True)

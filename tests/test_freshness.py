@@ -169,6 +169,20 @@ def test_a_run_goes_ahead_as_soon_as_the_last_table_arrives(tmp_path):
     assert notices == [[t for t in CASE_SYSTEM_TABLES if t in ("ssd_contacts", "ssd_person")]]
 
 
+def test_a_database_source_is_complete_when_every_case_table_or_view_is_there(tmp_path):
+    import sqlalchemy as sa
+    url = f"sqlite:///{tmp_path / 'ssd.sqlite'}"
+    engine = sa.create_engine(url)
+    with engine.begin() as connection:
+        for table in CASE_SYSTEM_TABLES[:-1]:
+            connection.execute(sa.text(f"create table {table} (id text)"))
+    assert arrival.missing_tables(url) == [CASE_SYSTEM_TABLES[-1]]
+    with engine.begin() as connection:
+        connection.execute(sa.text(f"create view {CASE_SYSTEM_TABLES[-1]} as select 1 as id"))
+    engine.dispose()
+    assert arrival.missing_tables(url) == []
+
+
 def test_arrival_settings_reject_unknown_keys():
     with pytest.raises(ValueError, match="unknown key"):
         arrival.arrival_settings({"wait_untill": "12:00"})

@@ -181,9 +181,9 @@ def test_two_runs_of_one_period_are_serialised(source, tmp_path, prefect_server,
     settings = settings_in(tmp_path / "data")
     spans, original = [], monthly_module._run_steps
 
-    def timed_steps(month, run):
+    def timed_steps(month, run, *options):
         started = time.monotonic()
-        outputs = original(month, run)
+        outputs = original(month, run, *options)
         spans.append((started, time.monotonic(), run.run_id))
         return outputs
 
