@@ -59,6 +59,8 @@ FIGURE_NAMES = {"SAF12:rate_per_10k": "Children on a CP plan per 10,000 aged 0-1
                 "SAF16:rate_per_10k": "Children looked after per 10,000 aged 0-17 at month end",
                 "DD10:mean_caseload": "Mean caseload (children per allocated worker) at month end"}
 DECIMAL_FORMAT = "0.0"
+SCORECARD_PAGES = 2  # A4 landscape, for board packs
+PERCENT_AXIS_MAX = 100
 
 BOLD = Font(bold=True)
 TITLE_FONT = Font(bold=True, size=14)
@@ -116,9 +118,10 @@ def publish_directorate(kpis: list[Kpi], trend: pd.DataFrame, targets: dict[str,
     write_reference_sources(run_sheet, benchmarks)
     workbook.move_sheet("Trend data", offset=2)
     workbook.properties.title = f"{run.la_name} {TITLE} {run.period}"
+    workbook.properties.subject = f"period {run.period}, run {run.run_id}"
     workbook.properties.creator = "qaloop"
     workbook.properties.keywords = "synthetic" if run.synthetic else None
-    return _save_atomically(workbook, Path(out_path))
+    return _save_atomically(workbook, Path(out_path), pages_tall={"Scorecard": SCORECARD_PAGES})
 
 
 # --- Small numbers ---------------------------------------------------------------------------------
@@ -191,7 +194,8 @@ def write_scorecard(sheet: Worksheet, rows: list[Row], months: list[str], figure
                                          CellIsRule(operator="equal", formula=[f'"{status}"'], fill=fill))
     for offset, text in enumerate((SMALL_NUMBERS_FOOTNOTE, BENCHMARK_FOOTNOTE), start=2):
         sheet.cell(row=last_row + offset, column=1, value=text).font = Font(italic=True)
-    widths = [8, 36, 12, 12, 12, 12, 12, 32, 8, 8, 12, 12, 9, 8, 10, 8, 11, 8, 11, 8, 10, 8,
+    kpi_width = max(len(row.figure_id) for row in rows) + 2 if rows else 8  # an id never wraps
+    widths = [kpi_width, 36, 12, 12, 12, 12, 12, 32, 8, 8, 12, 12, 13, 8, 13, 8, 13, 8, 13, 8, 13, 8,
               10, 8, 12, 26]
     for column, width in enumerate(widths, start=1):
         sheet.column_dimensions[get_column_letter(column)].width = width
@@ -234,6 +238,8 @@ def _add_row_chart(sheet: Worksheet, trend_sheet: Worksheet, row: Row, row_numbe
     chart.x_axis.delete = True
     chart.y_axis.majorGridlines = None
     chart.display_blanks = "gap"
+    if row.kind == "percent":
+        chart.y_axis.scaling.max = PERCENT_AXIS_MAX
     first, last = 3, 3 + TREND_MONTHS - 1
     chart.series.append(Series(Reference(trend_sheet, min_col=first, max_col=last,
                                          min_row=data_row, max_row=data_row), title=row.figure_id))
