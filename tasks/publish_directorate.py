@@ -61,6 +61,10 @@ FIGURE_NAMES = {"SAF12:rate_per_10k": "Children on a CP plan per 10,000 aged 0-1
 DECIMAL_FORMAT = "0.0"
 SCORECARD_PAGES = 2  # A4 landscape, for board packs
 PERCENT_AXIS_MAX = 100
+# The Scorecard columns a board paper shows (positions in scorecard_headers): the years,
+# rank basis and second neighbour rank stay in the workbook.
+PDF_COLUMNS = (0, 1, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 16, 18, 20, 22, 23)
+TREND_COLUMN, RAG_COLUMN = 7, 9
 
 BOLD = Font(bold=True)
 TITLE_FONT = Font(bold=True, size=14)
@@ -123,6 +127,52 @@ def publish_directorate(kpis: list[Kpi], trend: pd.DataFrame, targets: dict[str,
     workbook.properties.keywords = "synthetic" if run.synthetic else None
     return _save_atomically(workbook, Path(out_path), pages_tall={"Scorecard": SCORECARD_PAGES})
 
+
+
+def publish_directorate_pdf(kpis: list[Kpi], trend: pd.DataFrame, targets: dict[str, KpiTarget],
+                            benchmarks: dict[str, Benchmark | None], run: RunInfo, out_path: Path) -> Path:
+    """The Directorate Scorecard as a PDF for board packs: the same cells as the workbook's
+    Scorecard sheet (one `_scorecard_cells` per row), on A4 landscape pages."""
+    from tasks.reports import template_environment, write_pdf
+    rows = headline_rows(kpis)
+    months = [p.id for p in Period.month(run.period).trailing(TREND_MONTHS)]
+    figures = _la_figures(trend)
+    region_name = next((b.region_name for b in benchmarks.values() if b and b.region_name), None)
+    headers = scorecard_headers(months, region_name)
+    lines = [_pdf_line(row, months, figures, targets, benchmarks.get(row.kpi.id)) for row in rows]
+    html = template_environment().get_template("directorate_scorecard.html").render(
+        title=f"{run.la_name}: {TITLE}, {_month_label(run.period)}", run=run, lines=lines,
+        headers=[headers[i] for i in PDF_COLUMNS], period_label=_month_label(run.period),
+        synthetic_banner=SYNTHETIC_BANNER, scale=1.0,
+        suppression_note=SMALL_NUMBERS_FOOTNOTE, benchmark_note=BENCHMARK_FOOTNOTE)
+    path, pages = write_pdf(html, Path(out_path), max_pages=SCORECARD_PAGES)
+    if pages > SCORECARD_PAGES:
+        raise RuntimeError(f"the Directorate Scorecard PDF takes {pages} pages (at most {SCORECARD_PAGES})")
+    return path
+
+
+def _pdf_line(row: Row, months: list[str], figures: dict, targets: dict[str, KpiTarget],
+              benchmark: Benchmark | None) -> list[tuple[object, str]]:
+    """(content, css class) per shown column: figures formatted as in the workbook, the
+    trend as a small chart, RAG in words on its colour."""
+    from tasks.reports import line_chart_svg
+    cells = _scorecard_cells(row, months, figures, targets, benchmark)
+    values = [_numeric(shown_value(row.kind, figures.get((row.figure_id, m)))) for m in months]
+    target = targets.get(row.figure_id)
+    decimals = 0 if row.kind == "count" else 1
+    line = []
+    for column in PDF_COLUMNS:
+        value = cells[column]
+        if column == TREND_COLUMN:
+            line.append((line_chart_svg([""] * len(months), values, "", target.target if target else None,
+                                        percent=row.kind == "percent", width=116, height=62), "chart"))
+        elif column == RAG_COLUMN:
+            line.append((value or "", f"rag-{value.lower()}" if value else ""))
+        elif isinstance(value, (int, float)) and column + 1 in NUMBER_COLUMNS:
+            line.append((f"{value:.{decimals}f}", "num"))
+        else:
+            line.append(("" if value is None else value, "num" if isinstance(value, (int, float)) else ""))
+    return line
 
 # --- Small numbers ---------------------------------------------------------------------------------
 

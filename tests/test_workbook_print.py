@@ -10,8 +10,15 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 from openpyxl import Workbook, load_workbook
 from openpyxl.chart import LineChart, Reference, Series
+from pypdf import PdfReader
+
+from qaloop.settings import KpiTarget
+from tasks.benchmarks import benchmarks_for
+from tasks.publish_directorate import publish_directorate_pdf
+from tasks.rag import targets_for
 
 from tasks.publish_excel import _save_atomically
 from tasks.workbook_print import apply_print_layout
@@ -135,3 +142,41 @@ def test_directorate_scorecard_fits_two_pages_and_ids_do_not_wrap(directorate_bo
     assert directorate_book["Trend data"].sheet_state == "hidden"
     percent_charts = [c for c in sheet._charts if c.y_axis.scaling.max == 100]
     assert percent_charts, "percentage trend charts stop at 100"
+
+
+# --- the Directorate Scorecard PDF for board packs ------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def directorate_pdf(reference, directorate_book, tmp_path_factory):  # noqa: F811
+    from test_benchmarks_directorate import KPIS, directorate_trend, run_info
+    targets = targets_for(KPIS, {"DD10:mean_caseload": KpiTarget(18.0)})
+    path = tmp_path_factory.mktemp("directorate-pdf") / "directorate_scorecard_2024-03.pdf"
+    benchmarks = benchmarks_for(KPIS, "841", *reference)
+    assert publish_directorate_pdf(KPIS, directorate_trend(), targets, benchmarks, run_info(), path) == path
+    return PdfReader(path)
+
+
+def test_directorate_pdf_is_at_most_two_landscape_pages(directorate_pdf):
+    assert 1 <= len(directorate_pdf.pages) <= 2
+    box = directorate_pdf.pages[0].mediabox
+    assert float(box.width) > float(box.height)  # landscape
+
+
+def test_directorate_pdf_shows_the_workbook_cells(directorate_pdf, directorate_book):  # noqa: F811
+    text = " ".join(page.extract_text() for page in directorate_pdf.pages)
+    words = " ".join(text.split())
+    assert "Darlington: Directorate Scorecard, Mar 2024" in words
+    assert "SYNTHETIC" in words and "run-dir-1" in words
+    # every headline figure id, and this month's shown value of each, as in the workbook
+    sheet = directorate_book["Scorecard"]
+    for row in sheet.iter_rows(min_row=5, values_only=True):
+        if not row[0] or not re.fullmatch(r"[A-Z]+\d+(:\w+)?", str(row[0])):
+            continue
+        assert row[0] in words
+        this_month = row[4]
+        shown = f"{this_month:.0f}" if row[3] == "children" else (
+            f"{this_month:.1f}" if isinstance(this_month, float | int) else str(this_month))
+        assert shown in words, (row[0], shown)
+    assert "Green" in words or "Amber" in words or "Red" in words  # RAG in words
+    assert "n<5" in words  # SAF09: 3 ICPCs this month, suppressed as in the workbook
