@@ -481,7 +481,10 @@ def compute_reference(folder, period_end: date, population: int,
     out["DD03"] = count(dd03)
 
     out["DD08"] = count(sum((pe - p["cppl_cp_plan_start_date"]).days >= 548 for p in open_plans))
-    out["DD09"] = count(sum((pe - r["cine_referral_date"]).days >= 730 for r in open_cin))
+    # DD09 leaves out children on a CP plan or looked after at period_end (kpis.md decision)
+    on_plan_or_looked_after = {p["cppl_person_id"] for p in open_plans} | set(cla_children)
+    out["DD09"] = count(sum((pe - r["cine_referral_date"]).days >= 730 for r in open_cin
+                            if r["cine_person_id"] not in on_plan_or_looked_after))
 
     caseload: dict = {}
     for i in alloc_open:

@@ -26,10 +26,11 @@ from pypdf import PdfReader
 DIRECTORATE_MAX_PAGES = 2
 
 
-def convert_to_pdf(workbook: Path, out_dir: Path) -> Path:
+def convert_to_pdf(workbooks: list[Path], out_dir: Path) -> list[Path]:
+    """One LibreOffice start for all of them (each start takes seconds)."""
     subprocess.run(["soffice", "--headless", "--convert-to", "pdf", "--outdir", str(out_dir),
-                    str(workbook)], check=True, capture_output=True, timeout=600)
-    return out_dir / f"{workbook.stem}.pdf"
+                    *map(str, workbooks)], check=True, capture_output=True, timeout=1800)
+    return [out_dir / f"{workbook.stem}.pdf" for workbook in workbooks]
 
 
 def sheet_only(workbook: Path, sheet_name: str, out_dir: Path) -> Path:
@@ -49,21 +50,27 @@ def last_header(workbook: Path, sheet_name: str) -> str | None:
     if not sheet.print_title_rows:
         return None
     header_row = int(sheet.print_title_rows.split(":")[-1].lstrip("$"))
-    texts = [c.value for c in sheet[header_row] if isinstance(c.value, str)]
+    hidden = _hidden_columns(sheet)
+    texts = [c.value for c in sheet[header_row] if isinstance(c.value, str) and c.column not in hidden]
     return texts[-1] if texts else None
+
+
+def _hidden_columns(sheet) -> set[int]:
+    """Folded (hidden) columns do not print; a dimension may span several columns."""
+    return {column for dimension in sheet.column_dimensions.values() if dimension.hidden
+            for column in range(dimension.min or 0, (dimension.max or 0) + 1)}
 
 
 def check_workbook(workbook: Path, work: Path, png_dir: Path | None) -> list[str]:
     problems = []
-    whole = convert_to_pdf(workbook, work)
+    hidden = {s.title for s in load_workbook(workbook).worksheets if s.sheet_state != "visible"}
+    sheets = [name for name in load_workbook(workbook, read_only=True).sheetnames if name not in hidden]
+    copies = [sheet_only(workbook, name, work) for name in sheets]
+    whole, *per_sheet = convert_to_pdf([workbook, *copies], work)
     print(f"{workbook.name}: {len(PdfReader(whole).pages)} pages in all")
     if png_dir:
         subprocess.run(["pdftoppm", "-png", "-r", "60", str(whole), str(png_dir / workbook.stem)], check=True)
-    hidden = {s.title for s in load_workbook(workbook).worksheets if s.sheet_state != "visible"}
-    for sheet_name in load_workbook(workbook, read_only=True).sheetnames:
-        if sheet_name in hidden:
-            continue
-        pdf = convert_to_pdf(sheet_only(workbook, sheet_name, work), work)
+    for sheet_name, pdf in zip(sheets, per_sheet):
         pages = PdfReader(pdf).pages
         header = last_header(workbook, sheet_name)
         wide = [i + 1 for i, page in enumerate(pages)
