@@ -296,6 +296,32 @@ def test_saf23_29_february_birthday_at_22(warehouse):
     assert figures.la("SAF23:eet_pct") == (100.0, 1, 1)
 
 
+def test_saf23_code_values_the_definition_places(warehouse):
+    # kpis.md: "Code values the definitions already place (for example ... in-touch values
+    # other than YES/Y, SSD build placeholders such as PLACEHOLDER_DATA) are data-quality
+    # warnings, never a reason to withhold a KPI: the definition says where such a row
+    # counts". SAF23: "the cohort is care leavers whose eligibility is not empty ... In
+    # touch = YES/Y; suitable accommodation = code 1/Y" (Y as the Y/N decision spells it:
+    # Y, y, Yes, YES, 1, true, TRUE). period_end 2025-02-28; everyone is 19.
+    figures = run_kpi(warehouse, "SAF23", "2025-02", {
+        "ssd_person": [person(f"C{n}", "2006-01-01") for n in range(1, 8)],
+        "ssd_care_leavers": [
+            # a placeholder eligibility is not empty: in the cohort
+            care_leaver("T1", "C1", "2025-01-01", " y ", "Yes", "F4", eligibility="PLACEHOLDER_DATA"),
+            care_leaver("T2", "C2", "2025-01-01", "PLACEHOLDER_DATA", "true", "PLACEHOLDER_DATA"),
+            care_leaver("T3", "C3", "2025-01-01", "NREQ", "PLACEHOLDER_DATA", "G6"),
+            care_leaver("T4", "C4", "2025-01-01", "Yes", "2", "0"),
+            care_leaver("T5", "C5", "2025-01-01", "1", "N", "P1"),  # 1 is not an in-touch code
+            care_leaver("T6", "C6", "2025-01-01", "REFU", "y", None),
+            care_leaver("T7", "C7", "2025-01-01", "YES", "1", "F1", eligibility="  "),  # empty
+        ],
+    })
+    assert figures.record_ids("SAF23") == ["C1", "C2", "C3", "C4", "C5", "C6"]
+    assert figures.la("SAF23") == (33.3, 2, 6)                     # C1, C4
+    assert figures.la("SAF23:accom_suitable_pct") == (50.0, 3, 6)  # C1, C2, C6
+    assert figures.la("SAF23:eet_pct") == (33.3, 2, 6)             # C1, C5
+
+
 # --- empty denominators ----------------------------------------------------------------
 
 @pytest.mark.parametrize("kpi_id", ["SAF15", "SAF20", "SAF21", "SAF23", "SAF22:rhi_offered_pct",

@@ -150,6 +150,30 @@ def test_saf14_month_end_clamping(warehouse):
     assert figures.record_ids("SAF14", numerator_only=True) == ["RB"]
 
 
+def test_saf14_and_saf18_count_reviews_whatever_their_participation_code(warehouse):
+    # kpis.md: participation codes outside PN1-PN7 and SSD placeholders are "data-quality
+    # warnings, never a reason to withhold a KPI: the definition says where such a row
+    # counts". SAF14 and SAF18 count every review held, whatever its participation code.
+    codes = ["PN1", "PN0", "PN8", "PLACEHOLDER_DATA", None]
+    figures = run_kpi(warehouse, ["SAF14", "SAF18"], "2024-03", {
+        "ssd_cp_plans": [cp_plan(f"P{n}", f"C{n}", "2024-01-02") for n in range(5)],
+        "ssd_cp_reviews": [
+            cp_review(f"R{n}", f"P{n}", "2024-03-20", due="2024-03-25" if n < 3 else "2024-03-19")
+            | {"cppr_cp_review_participation": code} for n, code in enumerate(codes)],
+        "ssd_cla_episodes": [cla_episode(f"E{n}", f"K{n}", f"C{n}", "2024-01-02", "2024-01-02")
+                             for n in range(5)],
+        "ssd_cla_reviews": [
+            cla_review(f"V{n}", f"C{n}", "2024-03-20", due="2024-03-25" if n < 3 else "2024-03-19")
+            | {"clar_cla_review_participation": code} for n, code in enumerate(codes)],
+    })
+    # every review is in the denominator: R0-R2 / V0-V2 on time (due 25 Mar), R3 / V3
+    # (placeholder) and R4 / V4 (empty) late (due 19 Mar)
+    assert figures.record_ids("SAF14") == ["R0", "R1", "R2", "R3", "R4"]
+    assert figures.la("SAF14") == (60.0, 3, 5)
+    assert figures.record_ids("SAF18") == ["V0", "V1", "V2", "V3", "V4"]
+    assert figures.la("SAF18") == (60.0, 3, 5)
+
+
 def test_saf14_empty(warehouse):
     figures = run_kpi(warehouse, "SAF14", "2024-03", {
         "ssd_cp_plans": [cp_plan("P1", "C1", "2023-12-31")],

@@ -453,8 +453,9 @@ def compute_reference(folder, period_end: date, population: int,
     def up(v):
         return (v or "").strip().upper()
     out["SAF23"] = pct(sum(up(c["clea_care_leaver_in_touch"]) in ("YES", "Y") for c in cohort), len(cohort))
+    # suitable accommodation = code 1 or Y, Y spelt as the Y/N decision allows (Yes, true, ...)
     out["SAF23:accom_suitable_pct"] = pct(
-        sum(up(c["clea_care_leaver_accom_suitable"]) in ("1", "Y") for c in cohort), len(cohort))
+        sum(_flag(c["clea_care_leaver_accom_suitable"]) == "Y" for c in cohort), len(cohort))
     out["SAF23:eet_pct"] = pct(sum(up(c["clea_care_leaver_activity"]) in EET_CODES for c in cohort), len(cohort))
 
     # Drift and delay

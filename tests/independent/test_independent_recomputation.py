@@ -110,6 +110,8 @@ def add_edge_cases(folder: Path) -> None:
         {"pers_person_id": "PE3", "pers_sex": "F", "pers_dob": "2004-06-30"},
         {"pers_person_id": "PE4", "pers_sex": "M", "pers_dob": "2013-01-01"},
         {"pers_person_id": "PE5", "pers_sex": "F", "pers_dob": "2014-05-05"},
+        {"pers_person_id": "PE6", "pers_sex": "M", "pers_dob": "2006-01-01"},
+        {"pers_person_id": "PE7", "pers_sex": "F", "pers_dob": "2007-02-02"},
     ])
     # SAF04: two referrals of the same child on the same day -> neither is a re-referral;
     # SAF05: NFA flag spelt 'yes'.
@@ -189,6 +191,15 @@ def add_edge_cases(folder: Path) -> None:
         {"clea_table_id": "CL_EDGE_3", "clea_person_id": "PE2", "clea_care_leaver_eligibility": "",
          "clea_care_leaver_in_touch": "YES", "clea_care_leaver_latest_contact": "2025-05-01",
          "clea_care_leaver_accom_suitable": "1", "clea_care_leaver_activity": "F1"},
+        # code values the definition places: a placeholder eligibility is filled (in the
+        # cohort), a placeholder in-touch or activity value is not in touch / not EET;
+        # suitable accommodation 'Yes' / 'true' is Y, in touch 'yes' is YES.
+        {"clea_table_id": "CL_EDGE_6", "clea_person_id": "PE6", "clea_care_leaver_eligibility": "PLACEHOLDER_DATA",
+         "clea_care_leaver_in_touch": "PLACEHOLDER_DATA", "clea_care_leaver_latest_contact": "2025-05-01",
+         "clea_care_leaver_accom_suitable": "Yes", "clea_care_leaver_activity": "PLACEHOLDER_DATA"},
+        {"clea_table_id": "CL_EDGE_7", "clea_person_id": "PE7", "clea_care_leaver_eligibility": "Relevant",
+         "clea_care_leaver_in_touch": "yes", "clea_care_leaver_latest_contact": "2025-05-01",
+         "clea_care_leaver_accom_suitable": "true", "clea_care_leaver_activity": "F5"},
     ])
 
 
