@@ -194,9 +194,10 @@ def add_edge_cases(folder: Path) -> None:
         # code values the definition places: a placeholder eligibility is filled (in the
         # cohort), a placeholder in-touch or activity value is not in touch / not EET;
         # suitable accommodation 'Yes' / 'true' is Y, in touch 'yes' is YES.
-        {"clea_table_id": "CL_EDGE_6", "clea_person_id": "PE6", "clea_care_leaver_eligibility": "PLACEHOLDER_DATA",
-         "clea_care_leaver_in_touch": "PLACEHOLDER_DATA", "clea_care_leaver_latest_contact": "2025-05-01",
-         "clea_care_leaver_accom_suitable": "Yes", "clea_care_leaver_activity": "PLACEHOLDER_DATA"},
+        {"clea_table_id": "CL_EDGE_6", "clea_person_id": "PE6",
+         "clea_care_leaver_eligibility": "PLACEHOLDER_DATA", "clea_care_leaver_in_touch": "PLACEHOLDER_DATA",
+         "clea_care_leaver_latest_contact": "2025-05-01", "clea_care_leaver_accom_suitable": "Yes",
+         "clea_care_leaver_activity": "PLACEHOLDER_DATA"},
         {"clea_table_id": "CL_EDGE_7", "clea_person_id": "PE7", "clea_care_leaver_eligibility": "Relevant",
          "clea_care_leaver_in_touch": "yes", "clea_care_leaver_latest_contact": "2025-05-01",
          "clea_care_leaver_accom_suitable": "true", "clea_care_leaver_activity": "F5"},
