@@ -114,7 +114,7 @@ def validate_extracts(extracts: dict[str, extract.Extract], kpis: list[Kpi], per
     not pass (log, Prefect artifact, configured channels, a standing warning once per
     extract) and Data Docs kept beside the outputs whatever the run's outcome."""
     logger = get_run_logger()
-    extract_day, freshness_note = check_extract_date(extracts, period, run, accept_stale)
+    extract_day, freshness_notes = check_extract_date(extracts, period, run, accept_stale)
     docs_dir = versions.data_quality_dir(run.work_dir, period.id, run.run_id)
     previous = validate.previous_row_counts(run.engine, redact_url(run.source), exclude_run_id=run.run_id)
     report = validate.validate_extracts(extracts, extract_day.day, previous,
@@ -135,8 +135,8 @@ def validate_extracts(extracts: dict[str, extract.Extract], kpis: list[Kpi], per
     for error in delivery.errors:
         logger.error("data-quality alerts not delivered: %s", error)
     if delivery.already_sent:
-        logger.info("%d standing warning(s) already sent for these extracts: not sent again "
-                    "(the daily digest lists them while they persist)", len(delivery.already_sent))
+        logger.info("%d alert(s) already sent for these extracts: not sent again (the daily "
+                    "digest lists the standing warnings)", len(delivery.already_sent))
     if run.flow == "daily":
         send_standing_warnings_digest(run, period, delivery.already_sent, links)
     create_markdown_artifact(alerts.render_markdown(found, data_docs=index),
@@ -144,7 +144,7 @@ def validate_extracts(extracts: dict[str, extract.Extract], kpis: list[Kpi], per
                              description=f"Data-quality alerts for {period.id}")
     if index:
         create_link_artifact(Path(index).resolve().as_uri(), link_text="Great Expectations Data Docs")
-    state = data_quality_state(report, blocked) + "".join(f"; {n}" for n in freshness_note)
+    state = data_quality_state(report, blocked) + "".join(f"; {n}" for n in freshness_notes)
     logger.info("validated %d tables in %.1f s: %s", len(extracts), report.seconds, state)
     trend = validate.dq_trend(run.engine, up_to=month)
     return report, DataQuality(state, report.frame(), trend, index), blocked

@@ -286,3 +286,13 @@ def test_the_prefect_run_url_comes_from_the_ui_or_the_api_url(monkeypatch):
     monkeypatch.setenv("PREFECT_UI_URL", "https://prefect.la.example/")
     assert notify.prefect_run_url("abc") == "https://prefect.la.example/runs/flow-run/abc"
     assert notify.prefect_run_url(None) is None
+
+
+def test_the_command_line_wants_a_reason_to_accept_a_stale_extract(tmp_path, capsys):
+    from qaloop.cli import build_parser, main
+    assert main(["run", "monthly", "--period", "2024-03", "--source", str(tmp_path), "--out",
+                 str(tmp_path / "out"), "--accept-stale"]) == 2
+    assert "--accept-stale needs --reason TEXT" in capsys.readouterr().err
+    args = build_parser().parse_args(["run", "daily", "--source", "s", "--out", "o", "--wait",
+                                      "--accept-stale", "--reason", "why"])
+    assert (args.wait, args.accept_stale, args.reason) == (True, True, "why")
