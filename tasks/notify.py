@@ -9,7 +9,6 @@ it is reported as not sent. SMTP may use STARTTLS and a login (`smtp_starttls`,
 
 from __future__ import annotations
 
-import os
 import smtplib
 import time
 from collections.abc import Callable
@@ -89,16 +88,13 @@ def post_webhook(url: str, subject: str, body: str, severity: str = "failure") -
         raise RuntimeError("webhook delivery failed")
 
 
-def prefect_run_url(flow_run_id: str | None) -> str | None:
+def prefect_run_url(flow_run_id) -> str | None:
     """The Prefect UI page of a flow run: from PREFECT_UI_URL, else derived from
-    PREFECT_API_URL (`http://host:4200/api` -> `http://host:4200`); None without either
-    (a temporary local server has no lasting UI)."""
-    if not flow_run_id:
-        return None
-    ui = os.environ.get("PREFECT_UI_URL", "").strip().rstrip("/")
+    PREFECT_API_URL (http://host:4200/api -> http://host:4200); None without a server
+    (a temporary local server's UI is gone when the run ends)."""
+    from prefect.settings import PREFECT_API_URL, PREFECT_UI_URL
+    ui = PREFECT_UI_URL.value() or ""
     if not ui:
-        api = os.environ.get("PREFECT_API_URL", "").strip().rstrip("/")
-        if not api:
-            return None
-        ui = api.removesuffix("/api")
-    return f"{ui}/runs/flow-run/{flow_run_id}"
+        api = (PREFECT_API_URL.value() or "").rstrip("/")
+        ui = api[: -len("/api")] if api.endswith("/api") else ""
+    return f"{ui.rstrip('/')}/runs/flow-run/{flow_run_id}" if ui and flow_run_id else None

@@ -277,15 +277,15 @@ def test_webhook_alerts_carry_their_severity(tmp_path, webhook):
         ("failure", "qaloop: monthly 2024-03 run FAILED")]
 
 
-def test_the_prefect_run_url_comes_from_the_ui_or_the_api_url(monkeypatch):
-    monkeypatch.delenv("PREFECT_UI_URL", raising=False)
-    monkeypatch.delenv("PREFECT_API_URL", raising=False)
-    assert notify.prefect_run_url("abc") is None
-    monkeypatch.setenv("PREFECT_API_URL", "http://prefect.la.example:4200/api/")
-    assert notify.prefect_run_url("abc") == "http://prefect.la.example:4200/runs/flow-run/abc"
-    monkeypatch.setenv("PREFECT_UI_URL", "https://prefect.la.example/")
-    assert notify.prefect_run_url("abc") == "https://prefect.la.example/runs/flow-run/abc"
-    assert notify.prefect_run_url(None) is None
+def test_the_prefect_run_url_comes_from_the_ui_or_the_api_url():
+    from prefect.settings import PREFECT_API_URL, PREFECT_UI_URL, temporary_settings
+    with temporary_settings(updates={PREFECT_API_URL: "http://prefect.la.example:4200/api/"},
+                            restore_defaults={PREFECT_UI_URL}):
+        assert notify.prefect_run_url("abc") == "http://prefect.la.example:4200/runs/flow-run/abc"
+        assert notify.prefect_run_url(None) is None
+    with temporary_settings(updates={PREFECT_API_URL: "http://10.0.0.5:4200/api",
+                                     PREFECT_UI_URL: "https://prefect.la.example/"}):
+        assert notify.prefect_run_url("abc") == "https://prefect.la.example/runs/flow-run/abc"
 
 
 def test_the_command_line_wants_a_reason_to_accept_a_stale_extract(tmp_path, capsys):
