@@ -26,7 +26,7 @@ from pathlib import Path
 from prefect import flow
 
 from flows import runner, steps
-from qaloop.settings import Settings, code_version, load_settings, redact_url
+from qaloop.settings import code_version, load_settings, redact_url
 from tasks import locks, publish_csv, qa_outputs, warehouse
 from tasks.periods import Period, latest_complete_month
 from tasks.pipeline import la_context
@@ -37,16 +37,17 @@ from tasks.registry import load_registry
 @flow(name="monthly", log_prints=True, on_failure=[runner.notify_failure],
       on_crashed=[runner.notify_failure])
 def monthly(period: str | None = None, source: str = "", out: str = "", config: str | None = None,
-            trigger: str = "manual", reason: str | None = None, settings: Settings | None = None,
+            trigger: str = "manual", reason: str | None = None,
             lock_wait_seconds: float = runner.DEFAULT_LOCK_WAIT_SECONDS,
             accept_stale: bool = False, wait_for_extract: bool | None = None) -> dict:
-    """Publish the month's scorecards, kpi_values.csv and QA outputs.
+    """Publish the month's scorecards, kpi_values.csv and QA outputs. Every parameter is
+    stored by Prefect: `config` names the configuration, read (with its secrets) here.
 
     `accept_stale` (with a `reason`): publish from an extract the freshness check calls
     stale, recorded in the ledger. `wait_for_extract`: poll the source for a late extract
     (tasks/arrival.py); by default only scheduled runs wait."""
     steps.require_reason_to_accept_stale(accept_stale, reason)
-    settings = settings or load_settings(config)
+    settings = load_settings(config)
     month = Period.month(period) if period else latest_complete_month(runner.london_today())
     wait = steps.waits_for_extract(wait_for_extract, trigger)
     return runner.ledgered_run("monthly", month.id, source, out, settings, trigger, reason,

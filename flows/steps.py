@@ -17,8 +17,8 @@ from prefect.logging import get_run_logger
 
 from qaloop.settings import Settings, redact_url
 from flows import runner
-from tasks import (alerts, arrival, benchmarks, extract, freshness, notify, pipeline, publish_csv,
-                   qa_outputs, validate, versions, warehouse)
+from tasks import (alerts, archive, arrival, benchmarks, extract, freshness, notify, pipeline,
+                   publish_csv, qa_outputs, validate, versions, warehouse)
 from tasks.periods import Period
 from tasks.publish_directorate import publish_directorate, publish_directorate_pdf
 from tasks.publish_dq import DataQuality
@@ -70,7 +70,8 @@ def await_extract(source: str, settings: Settings, flow: str, period: str, run_i
         logger.warning("%s: %s", subject, ", ".join(missing))
         logger.info("notice: %s", "; ".join(notify.send(settings.notifications, subject, body, "warning")))
 
-    missing = arrival.wait_for_extract(lambda: arrival.missing_tables(source), deadline, CLOCK, SLEEP,
+    readable = settings.source_to_read(source)  # with its password, never logged
+    missing = arrival.wait_for_extract(lambda: arrival.missing_tables(readable), deadline, CLOCK, SLEEP,
                                        config.poll_seconds, notice)
     if missing:
         raise arrival.ExtractNotArrived(arrival.not_arrived_message(flow, period, missing, deadline))
@@ -97,8 +98,9 @@ def _run_line(run_id: str) -> str:
           state.result(raise_on_failure=False), extract.ExtractError))
 def extract_sources(source: str, settings: Settings) -> dict[str, extract.Extract]:
     """Read the extracts; a database source is retried with back-off, bad input is not:
-    it is reported by validate_extracts (strict=False), never raised here."""
-    extracts = extract.extract_sources(source, settings.mappings, strict=False)
+    it is reported by validate_extracts (strict=False), never raised here. `source` has
+    no password: the source password is put in here, from the settings."""
+    extracts = extract.extract_sources(settings.source_to_read(source), settings.mappings, strict=False)
     get_run_logger().info("extracted %d tables, %d rows", len(extracts),
                           sum(len(e.frame) for e in extracts.values()))
     return extracts
@@ -150,10 +152,12 @@ def validate_extracts(extracts: dict[str, extract.Extract], kpis: list[Kpi], per
     return report, DataQuality(state, report.frame(), trend, index), blocked
 
 
-def extract_date_of(source: str, extracts: dict[str, extract.Extract]) -> freshness.ExtractDate:
+def extract_date_of(source: str, extracts: dict[str, extract.Extract],
+                    settings: Settings) -> freshness.ExtractDate:
     """The extract date as the source says it (tasks/freshness.py): extract_manifest.json,
     the database's own time, else the newest file's modification time (with a note)."""
-    database_time = freshness.database_now(source) if extract.is_database_url(source) else None
+    database_time = freshness.database_now(settings.source_to_read(source)) \
+        if extract.is_database_url(source) else None
     return freshness.extract_date_of(source, extracts, database_time)
 
 
@@ -166,7 +170,7 @@ def check_extract_date(extracts: dict[str, extract.Extract], period: Period, run
     logger = get_run_logger()
     checksums = {n: e.sha256 for n, e in extracts.items() if e.sha256}
     archived = freshness.archived_run_of(run.engine, run.flow, period.id, checksums, run.run_id)
-    extract_day = extract_date_of(run.source, extracts)
+    extract_day = extract_date_of(run.source, extracts, run.settings)
     if archived is not None and archived[1] is not None:  # its archive's copies are newer files
         extract_day = freshness.ExtractDate(archived[1], f"the ledger of run {archived[0]}, "
                                                          "whose extract this is")
@@ -222,8 +226,15 @@ def data_quality_state(report: validate.ValidationReport, blocked: dict[str, lis
 
 @task(name="archive_extracts")
 def archive_extracts(extracts, settings: Settings, run_id: str, engine_url: str) -> list[dict]:
+    """Archive this run's extracts (owner-only) and delete those older than
+    `[archive] keep_months`, recorded in the ledger (tasks/archive.py)."""
+    engine = pipeline.warehouse_engine(engine_url)
     manifest = extract.archive_extracts(extracts, settings.archive_dir, run_id)
-    warehouse.record_extracts(pipeline.warehouse_engine(engine_url), run_id, manifest)
+    warehouse.record_extracts(engine, run_id, manifest)
+    deleted = archive.delete_old_archives(engine, settings.archive_dir, settings.archive_keep_months,
+                                          warehouse.utcnow().date(), run_id)
+    if deleted:
+        get_run_logger().info(deleted)
     return manifest
 
 

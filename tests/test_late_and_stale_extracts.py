@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from qaloop.settings import Notifications, load_settings
+from configs import write_config
 from tasks.arrival import LONDON, ExtractNotArrived
 from tasks.synthetic import generate_la
 from tasks.warehouse import make_engine, read_sql
@@ -35,7 +35,12 @@ def extracts(tmp_path_factory):
 
 
 def settings_in(folder: Path, **changes):
-    return load_settings(None, synthetic=True, la_code="841", data_dir=folder, trend_months=2, **changes)
+    """The settings of a configuration file written in `folder` (flows get its path)."""
+    return write_config(folder, synthetic=True, la_code="841", trend_months=2, **changes)[1]
+
+
+def config_of(settings) -> str:
+    return str(settings.data_dir / "qaloop.toml")
 
 
 def ledger(settings) -> pd.DataFrame:
@@ -59,13 +64,13 @@ def test_a_stale_extract_is_refused_with_its_dates_and_the_current_version_untou
     from flows.monthly import monthly
     from flows.runner import DataQualityFailed
     settings, out = settings_in(tmp_path / "data"), tmp_path / "out"
-    first = monthly(period=PERIOD, source=str(extracts / "april-5"), out=str(out), settings=settings)
+    first = monthly(period=PERIOD, source=str(extracts / "april-5"), out=str(out), config=config_of(settings))
     published = out / PERIOD
     before = snapshot(published)
 
     # generated as at 6 March, re-dropped for the March run
     with pytest.raises(DataQualityFailed) as refused:
-        monthly(period=PERIOD, source=str(extracts / "march-6"), out=str(out), settings=settings)
+        monthly(period=PERIOD, source=str(extracts / "march-6"), out=str(out), config=config_of(settings))
     said = str(refused.value)
     assert said.startswith("2024-03 not published: stale extract: the latest activity in the extract is 2024-03-0")
     assert "before the period end 2024-03-31 (at most 3 allowed); extract dated 2024-03-06 (from " \
@@ -76,7 +81,7 @@ def test_a_stale_extract_is_refused_with_its_dates_and_the_current_version_untou
     # a good extract of 3 April, but older than the one March was published from
     with pytest.raises(DataQualityFailed, match="the extract is dated 2024-04-03 \\(from extract_manifest.json\\), "
                                                 "older than the extract of the current version"):
-        monthly(period=PERIOD, source=str(extracts / "april-3"), out=str(out), settings=settings)
+        monthly(period=PERIOD, source=str(extracts / "april-3"), out=str(out), config=config_of(settings))
 
     assert published.resolve().name == first["run_id"] and snapshot(published) == before
     runs = ledger(settings)
@@ -91,11 +96,11 @@ def test_a_stale_extract_is_published_knowingly_and_a_periods_archive_is_exempt(
         extracts, tmp_path, prefect_server):
     from flows.monthly import monthly
     settings, out = settings_in(tmp_path / "data"), tmp_path / "out"
-    monthly(period=PERIOD, source=str(extracts / "april-5"), out=str(out), settings=settings)
+    monthly(period=PERIOD, source=str(extracts / "april-5"), out=str(out), config=config_of(settings))
     with pytest.raises(ValueError, match="needs a reason"):
-        monthly(period=PERIOD, source=str(extracts / "april-3"), out=str(out), settings=settings,
+        monthly(period=PERIOD, source=str(extracts / "april-3"), out=str(out), config=config_of(settings),
                 accept_stale=True)
-    accepted = monthly(period=PERIOD, source=str(extracts / "april-3"), out=str(out), settings=settings,
+    accepted = monthly(period=PERIOD, source=str(extracts / "april-3"), out=str(out), config=config_of(settings),
                        accept_stale=True, reason="5 April extract withdrawn: wrong cut")
     metadata = json.loads((out / PERIOD / "run_metadata.json").read_text())
     assert metadata["run_id"] == accepted["run_id"]
@@ -106,10 +111,10 @@ def test_a_stale_extract_is_published_knowingly_and_a_periods_archive_is_exempt(
     assert runs.loc[accepted["run_id"], "state"] == "Completed"
 
     # 5 April's extract again, then a re-run from the archive of the 3 April run: exempt
-    newer = monthly(period=PERIOD, source=str(extracts / "april-5"), out=str(out), settings=settings)
+    newer = monthly(period=PERIOD, source=str(extracts / "april-5"), out=str(out), config=config_of(settings))
     archive = settings.archive_dir / accepted["run_id"]
     assert not (archive / "extract_manifest.json").exists()  # dated from the ledger, not the copies' times
-    again = monthly(period=PERIOD, source=str(archive), out=str(out), settings=settings, reason="reproduce")
+    again = monthly(period=PERIOD, source=str(archive), out=str(out), config=config_of(settings), reason="reproduce")
     runs = ledger(settings).set_index("run_id")
     assert runs.loc[again["run_id"], "state"] == "Completed" and bool(runs.loc[again["run_id"], "current"])
     assert str(runs.loc[again["run_id"], "extract_date"])[:10] == "2024-04-03"
@@ -142,9 +147,9 @@ def wait_for_messages(server, count: int, seconds: float = 15) -> None:
 
 
 def with_mail(server: SmtpServer, folder: Path):
-    return settings_in(folder, notifications=Notifications(
+    return settings_in(folder, notifications=dict(
         smtp_host="127.0.0.1", smtp_port=server.controller.port, smtp_from="qaloop@la.example",
-        smtp_to=("performance@la.example",)), arrival={"wait_until": "12:00", "poll_seconds": 300})
+        smtp_to=["performance@la.example"]), arrival={"wait_until": "12:00", "poll_seconds": 300})
 
 
 def test_an_empty_drop_folder_waits_then_sends_exactly_one_alert(tmp_path, prefect_server, monkeypatch):
@@ -159,7 +164,7 @@ def test_an_empty_drop_folder_waits_then_sends_exactly_one_alert(tmp_path, prefe
     with SmtpServer() as server:
         settings = with_mail(server, tmp_path / "data")
         with pytest.raises(ExtractNotArrived):
-            monthly(period=PERIOD, source=str(drop), out=str(tmp_path / "out"), settings=settings,
+            monthly(period=PERIOD, source=str(drop), out=str(tmp_path / "out"), config=config_of(settings),
                     trigger="schedule")
         wait_for_messages(server, 2)
     assert time.monotonic() - started < 60 and clock.sleeps == 54  # 4.5 hours in 5-minute polls
@@ -185,7 +190,7 @@ def test_a_manual_run_of_an_empty_drop_folder_stops_at_once_with_one_alert(tmp_p
     with SmtpServer() as server:
         with pytest.raises(ExtractNotArrived, match="holds none of the case tables"):
             monthly(period=PERIOD, source=str(drop), out=str(tmp_path / "out"),
-                    settings=with_mail(server, tmp_path / "data"))
+                    config=config_of(with_mail(server, tmp_path / "data")))
         wait_for_messages(server, 1)
     assert [str(m["Subject"]).strip() for m in server.messages] == ["qaloop: monthly 2024-03 run FAILED"]
 
@@ -204,7 +209,7 @@ def test_a_late_extract_is_run_when_it_arrives(extracts, tmp_path, prefect_serve
     monkeypatch.setattr(steps, "SLEEP", clock.sleep)
     with SmtpServer() as server:
         settings = with_mail(server, tmp_path / "data")
-        result = daily(as_at="2024-03-14", source=str(drop), out=str(tmp_path / "out"), settings=settings,
+        result = daily(as_at="2024-03-14", source=str(drop), out=str(tmp_path / "out"), config=config_of(settings),
                        trigger="schedule")
         wait_for_messages(server, 1)
     assert clock.sleeps == 3 and clock.now == datetime(2024, 3, 15, 6, 45, tzinfo=LONDON)
@@ -230,13 +235,13 @@ def test_an_unchanged_warning_is_sent_once_across_two_periods_then_in_the_daily_
     people.to_csv(source / "ssd_person.csv", index=False)
     with SmtpServer() as server:
         settings = with_mail(server, tmp_path / "data")
-        february = monthly(period="2024-02", source=str(source), out=str(tmp_path / "out"), settings=settings)
+        february = monthly(period="2024-02", source=str(source), out=str(tmp_path / "out"), config=config_of(settings))
         wait_for_messages(server, 1, seconds=3)
         after_february = [str(m["Subject"]).strip() for m in server.messages]
-        monthly(period=PERIOD, source=str(source), out=str(tmp_path / "out"), settings=settings)
+        monthly(period=PERIOD, source=str(source), out=str(tmp_path / "out"), config=config_of(settings))
         wait_for_messages(server, len(after_february) + 1, seconds=3)
         after_march = [str(m["Subject"]).strip() for m in server.messages]
-        daily(as_at="2024-03-14", source=str(source), out=str(tmp_path / "out"), settings=settings)
+        daily(as_at="2024-03-14", source=str(source), out=str(tmp_path / "out"), config=config_of(settings))
         wait_for_messages(server, len(after_march) + 1)
     sex = "[qaloop data quality] WARNING 2024-02 ssd_person.pers_sex: in_code_list"
     assert sex in after_february and all("WARNING 2024-02" in s for s in after_february)
