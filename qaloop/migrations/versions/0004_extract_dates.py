@@ -16,7 +16,7 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("runs") as runs:
         runs.add_column(sa.Column("extract_date", sa.Date))
-        runs.add_column(sa.Column("extract_date_basis", sa.String(40)))  # manifest, database time, file times
+        runs.add_column(sa.Column("extract_date_basis", sa.Text))  # manifest, database time, file times, a run's ledger
         runs.add_column(sa.Column("stale_accepted", sa.Text))  # why a stale extract was published
 
 
