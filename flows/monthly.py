@@ -27,7 +27,7 @@ from prefect import flow
 
 from flows import runner, steps
 from qaloop.settings import Settings, code_version, load_settings, redact_url
-from tasks import locks, publish_csv, qa_outputs, warehouse
+from tasks import locks, publish_csv, qa_outputs, validate, warehouse
 from tasks.periods import Period, latest_complete_month
 from tasks.pipeline import la_context
 from tasks.publish_excel import RunInfo
@@ -51,8 +51,11 @@ def _run_steps(month: Period, run: runner.RunContext) -> list[str]:
     context, population_year = la_context(settings, month)
     extracts = steps.extract_sources(run.source, settings)
     manifest = steps.archive_extracts(extracts, settings, run.run_id, run.engine_url)
-    kpis = qa_outputs.with_qa_if_supplied(load_registry(), extracts)
+    kpis = qa_outputs.with_qa_if_supplied(load_registry(), extracts, validate.loaded_row_counts(run.engine))
     report, quality, blocked = steps.validate_extracts(extracts, kpis, month, run)
+    if report.failed_export:  # a sliver of an export is not a partial publication
+        raise runner.DataQualityFailed(f"{month.id} not published: {report.failed_export_message()}. "
+                                       f"Data Docs: {quality.data_docs}")
     missing = qa_outputs.blocked_by_missing_qa_tables(kpis, extracts)
     if missing:
         tables = sorted({t for ts in missing.values() for t in ts})
@@ -68,7 +71,7 @@ def _run_steps(month: Period, run: runner.RunContext) -> list[str]:
         results = steps.compute_scorecards(fresh, month, context, run.engine_url, settings.trend_months)
         teams, workers = steps.unit_tables(run.engine_url)
         reference = steps.load_reference(kpis, settings, run.engine_url)
-        qa_inputs = steps.read_qa_inputs(month, settings, run.engine_url, report.blocked_tables) \
+        qa_inputs = steps.read_qa_inputs(month, settings, run.engine_url, report.critical_tables) \
             if qa_outputs.has_qa(kpis) else None
     if blocked:  # the withheld KPIs' figures as last published, beside the fresh ones
         results, withheld = steps.carry_forward_figures(results, blocked, month, run)

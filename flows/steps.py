@@ -12,7 +12,7 @@ from prefect.artifacts import create_link_artifact, create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.logging import get_run_logger
 
-from qaloop.settings import Settings, redact_url
+from qaloop.settings import Settings
 from tasks import alerts, benchmarks, extract, pipeline, publish_csv, qa_outputs, validate, versions, warehouse
 from tasks.periods import Period
 from tasks.publish_directorate import publish_directorate
@@ -50,13 +50,13 @@ def validate_extracts(extracts: dict[str, extract.Extract], kpis: list[Kpi], per
     beside the outputs whatever the run's outcome."""
     logger = get_run_logger()
     docs_dir = versions.data_quality_dir(run.work_dir, period.id, run.run_id)
-    previous = validate.previous_row_counts(run.engine, redact_url(run.source), exclude_run_id=run.run_id)
+    previous = validate.loaded_row_counts(run.engine)  # the last good load, whatever the source path
     report = validate.validate_extracts(extracts, extract_date_of(extracts), previous,
                                         validate.settings_from(run.settings.validation), docs_dir=docs_dir)
     # pass rates are kept month by month: a daily run's under the month of its day
     month = f"{period.start:%Y-%m}"
     validate.store_dq_results(run.engine, run.run_id, month, report)
-    blocked = validate.kpis_blocked_by(kpis, report.blocked_tables)
+    blocked = validate.kpis_blocked_by(kpis, report.blocked_tables, report.failed_columns)
     found = alerts.build_alerts(report, period.id, {n: e.sha256 for n, e in extracts.items()})
     for alert in found:
         logger.warning("data quality: %s", alert.one_line())
@@ -90,7 +90,7 @@ def data_quality_state(report: validate.ValidationReport, blocked: dict[str, lis
                 f"{', '.join(sorted(blocked))} withheld (shown as last published, if ever)")
     warnings = f"{len(report.warnings)} warning{'s' if len(report.warnings) != 1 else ''}"
     if report.failures:
-        return f"critical failures in {', '.join(report.blocked_tables)} (not used by these outputs); {warnings}"
+        return f"critical failures in {', '.join(report.critical_tables)} (not used by these outputs); {warnings}"
     return f"passed, {warnings}" if report.warnings else "passed"
 
 

@@ -67,10 +67,13 @@ def has_qa(kpis: list[Kpi]) -> bool:
     return bool(qa_kpis(kpis))
 
 
-def with_qa_if_supplied(kpis: list[Kpi], extracts: dict) -> list[Kpi]:
-    """The QA measures are computed, and their outputs published, only when the
-    extracts include the audit records."""
-    return kpis if QA_REQUIRED_TABLE in extracts else [k for k in kpis if k.scorecard != "qa"]
+def with_qa_if_supplied(kpis: list[Kpi], extracts: dict, loaded: dict[str, int] | None = None) -> list[Kpi]:
+    """The QA measures are computed, and their outputs published, when the extracts
+    include the audit records, or when the warehouse's last good load has them
+    (`loaded`: rows per table): audits supplied before and missing now withhold the
+    QA measures, whose outputs are then kept as last published, not dropped."""
+    supplied = QA_REQUIRED_TABLE in extracts or (loaded or {}).get(QA_REQUIRED_TABLE, 0) > 0
+    return kpis if supplied else [k for k in kpis if k.scorecard != "qa"]
 
 
 def blocked_by_missing_qa_tables(kpis: list[Kpi], extracts: dict) -> dict[str, list[str]]:

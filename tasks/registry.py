@@ -7,11 +7,13 @@ Adding a KPI means one registry entry, one SQL file and one test.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import yaml
 
 from qaloop.paths import REGISTRY_FILE, SQL_DIR
+from tasks.sources import TABLES
 
 KINDS = {"count", "percent", "rate", "exception"}
 EXTRA_KINDS = {"percent", "rate", "mean", "count"}
@@ -99,6 +101,54 @@ class Kpi:
 
     def sql_text(self) -> str:
         return self.sql_path.read_text(encoding="utf-8")
+
+    @property
+    def source_columns(self) -> dict[str, frozenset[str]]:
+        """{source table: the contract columns this KPI reads}, derived from its SQL, plus
+        those of sql/common/allocation.sql for a KPI attributed to the child's allocated
+        worker (tasks.compute.attribute). A data-quality failure on a column withholds
+        only the KPIs that read it (tasks.validate.kpis_blocked_by)."""
+        reads = dict(columns_read_by(self.sql_path))
+        if self.attribution == "child":
+            for table, columns in columns_read_by(ALLOCATION_SQL).items():
+                reads[table] = reads.get(table, frozenset()) | columns
+        return reads
+
+
+ALLOCATION_SQL = SQL_DIR / "common" / "allocation.sql"
+
+
+@lru_cache(maxsize=256)
+def columns_read_by(sql_path: Path) -> dict[str, frozenset[str]]:
+    """{source table: its columns} that a SQL file reads, from the parsed SQL (sqlglot):
+    every column is resolved to the table or CTE it comes from (`select *` and `alias.*`
+    expanded against the contracts of tasks/sources.py), so a column named in a comment,
+    a string or an output alias does not count, and a CTE's column is traced to its table."""
+    import sqlglot
+    from sqlglot.optimizer.qualify import qualify
+    from sqlglot.optimizer.scope import traverse_scope
+
+    from tasks.warehouse import strip_comment_lines
+    schema = {name: {c: "TEXT" for c in table.column_names} for name, table in TABLES.items()}
+    schema["calendar"] = {c: "TEXT" for c in CALENDAR_COLUMNS}
+    tree = sqlglot.parse_one(strip_comment_lines(sql_path.read_text(encoding="utf-8")), read="postgres")
+    tree = qualify(tree, schema=schema, dialect="postgres", validate_qualify_columns=True,
+                   quote_identifiers=False)
+    reads: dict[str, set[str]] = {}
+    for scope in traverse_scope(tree):
+        for column in scope.columns:
+            source = scope.sources.get(column.table)
+            if isinstance(source, sqlglot.exp.Table) and source.name in TABLES:
+                reads.setdefault(source.name, set()).add(column.name)
+        for alias, source in scope.selected_sources.items():
+            if isinstance(source[1], sqlglot.exp.Table) and source[1].name in TABLES:
+                reads.setdefault(source[1].name, set())  # a table read for its rows only
+    return {table: frozenset(columns) for table, columns in reads.items()}
+
+
+# the warehouse's working-day calendar (sql/README.md): not a source table
+CALENDAR_COLUMNS = ("cal_date", "day_number", "is_working_day", "wd_index", "plus_1_month",
+                    "plus_3_months", "plus_6_months")
 
 
 def load_registry(path: Path = REGISTRY_FILE) -> list[Kpi]:
