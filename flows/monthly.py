@@ -4,12 +4,13 @@ Publishes the Safety, Drift and Delay and Directorate scorecards, kpi_values.csv
 when the extracts include the QA audit records, the QA outputs (QA workbook with the
 coming month's audit allocation, monthly QA report, QA on a page: tasks/qa_outputs.py).
 
-A critical data-quality failure blocks only what depends on the failing table
-(tasks/withheld.py): the table keeps its last good load, the KPIs reading it are
-withheld and shown with their figures as last published, every other figure is
-computed afresh, and the ledger row ("Partly published: data quality") says what was
-withheld. When every KPI is withheld the run stops before loading anything ("Failed:
-data quality") and the previous version stays current. Failures in tables no
+A critical data-quality failure withholds only what it breaks (tasks/withheld.py): a
+column-level failure the KPIs reading that column, a table-level one every KPI reading
+the table (which keeps its last good load); withheld KPIs are shown with their figures
+as last published, every other figure is computed afresh, and the ledger row ("Partly
+published: data quality") says what was withheld. When every KPI is withheld, or the
+drop lacks most required tables, the run stops before loading anything ("Failed: data
+quality") and the previous version stays current. Failures in tables no
 output reads, and every warning, are reported in each workbook's Data quality sheet and
 each report.
 

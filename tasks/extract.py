@@ -422,9 +422,9 @@ def _number(values: pd.Series, context: _Context, column: str):
 
 # Numeric dates are read in one order per column (tasks: issue 11): the mapping's
 # `date_formats`, else the order that the values which can be read only one way show,
-# else UK day-first. Month-first is detected only when at least this share of the numeric
-# dates can only be month-first (and none only day-first): one typed 11/25/2026 in a UK
-# column is reported, it does not turn the whole column round.
+# else UK day-first. Month-first is detected only when at least this share of the column's
+# dates can only be month-first (and none only day-first): one 11/25/2026 typed into a
+# UK or ISO column is reported, it does not turn the whole column round.
 DATE_ORDERS = ("day_first", "month_first")
 MONTH_FIRST_EVIDENCE = 0.1
 ISO_DATE = r"^\d{4}-\d{1,2}-\d{1,2}(?:[ T].*)?$"
@@ -443,7 +443,7 @@ def _date(values: pd.Series, context: _Context, column: str):
     iso = strings.str.match(ISO_DATE)
     parsed[iso[iso].index] = _dates_of(pd.to_datetime(strings[iso], format="ISO8601", errors="coerce"))
     parts = strings[~iso].str.extract(NUMERIC_DATE).dropna()
-    order, how = _date_order(parts, context.date_formats.get(column), column)
+    order, how = _date_order(parts, len(strings), context.date_formats.get(column), column)
     if len(parts):
         first, second, year = (parts[i].astype(int) for i in range(3))
         day, month = (first, second) if order == "day_first" else (second, first)
@@ -461,8 +461,9 @@ def _date(values: pd.Series, context: _Context, column: str):
     return parsed.astype(object)
 
 
-def _date_order(parts: pd.DataFrame, configured: str | None, column: str) -> tuple[str, str]:
-    """(order, why) of a column's numeric dates (`parts`: first, second, year)."""
+def _date_order(parts: pd.DataFrame, dates: int, configured: str | None, column: str) -> tuple[str, str]:
+    """(order, why) of a column's numeric dates (`parts`: first, second, year) among its
+    `dates` written dates (ISO ones included)."""
     if configured:
         if configured not in DATE_ORDERS:
             raise ExtractError(f"date format {configured!r} for {column}: use one of {', '.join(DATE_ORDERS)}")
@@ -476,7 +477,7 @@ def _date_order(parts: pd.DataFrame, configured: str | None, column: str) -> tup
         order = "month_first" if month_only > day_only else "day_first"
         return order, (f"the column mixes {day_only} value(s) that can only be day-first and "
                        f"{month_only} that can only be month-first; set [mapping.<table>.date_formats]")
-    if month_only and month_only >= MONTH_FIRST_EVIDENCE * len(parts):
+    if month_only and month_only >= MONTH_FIRST_EVIDENCE * dates:
         return "month_first", f"detected from {month_only} value(s) that can only be month-first"
     if day_only:
         return "day_first", f"detected from {day_only} value(s) that can only be day-first"

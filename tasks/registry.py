@@ -108,22 +108,28 @@ class Kpi:
         those of sql/common/allocation.sql for a KPI attributed to the child's allocated
         worker (tasks.compute.attribute). A data-quality failure on a column withholds
         only the KPIs that read it (tasks.validate.kpis_blocked_by)."""
-        reads = dict(columns_read_by(self.sql_path))
+        used_by_python = frozenset(RECORD_OUTPUTS) | frozenset(
+            name for e in self.extras for name in (e.flag, e.where, e.column, e.within) if name)
+        reads = dict(columns_read_by(self.sql_path, used_by_python))
         if self.attribution == "child":
-            for table, columns in columns_read_by(ALLOCATION_SQL).items():
+            for table, columns in columns_read_by(ALLOCATION_SQL, frozenset()).items():
                 reads[table] = reads.get(table, frozenset()) | columns
         return reads
 
 
 ALLOCATION_SQL = SQL_DIR / "common" / "allocation.sql"
+# the columns of a KPI's rows that Python reads (sql/README.md), besides its extras'
+RECORD_OUTPUTS = ("record_id", "person_id", "team_id", "worker_id", "in_numerator", "measure")
 
 
 @lru_cache(maxsize=256)
-def columns_read_by(sql_path: Path) -> dict[str, frozenset[str]]:
-    """{source table: its columns} that a SQL file reads, from the parsed SQL (sqlglot):
-    every column is resolved to the table or CTE it comes from (`select *` and `alias.*`
-    expanded against the contracts of tasks/sources.py), so a column named in a comment,
-    a string or an output alias does not count, and a CTE's column is traced to its table."""
+def columns_read_by(sql_path: Path, used_by_python: frozenset[str] = frozenset()) -> dict[str, frozenset[str]]:
+    """{source table: its columns} that a SQL file reads, from the parsed SQL (sqlglot).
+    Every column is resolved to the table or CTE it comes from (`select *` and `alias.*`
+    expanded against the contracts of tasks/sources.py), and a table's column counts
+    when the SQL names it somewhere, or it reaches the rows Python reads under one of
+    `used_by_python`'s names: a column only carried along by a `select *`, or named in a
+    comment or a string, is not read. A table read for its rows alone maps to no column."""
     import sqlglot
     from sqlglot.optimizer.qualify import qualify
     from sqlglot.optimizer.scope import traverse_scope
@@ -132,17 +138,18 @@ def columns_read_by(sql_path: Path) -> dict[str, frozenset[str]]:
     schema = {name: {c: "TEXT" for c in table.column_names} for name, table in TABLES.items()}
     schema["calendar"] = {c: "TEXT" for c in CALENDAR_COLUMNS}
     tree = sqlglot.parse_one(strip_comment_lines(sql_path.read_text(encoding="utf-8")), read="postgres")
+    named = {column.name for column in tree.find_all(sqlglot.exp.Column)} | used_by_python
     tree = qualify(tree, schema=schema, dialect="postgres", validate_qualify_columns=True,
                    quote_identifiers=False)
     reads: dict[str, set[str]] = {}
     for scope in traverse_scope(tree):
+        for _, source in scope.selected_sources.values():
+            if isinstance(source, sqlglot.exp.Table) and source.name in TABLES:
+                reads.setdefault(source.name, set())
         for column in scope.columns:
             source = scope.sources.get(column.table)
-            if isinstance(source, sqlglot.exp.Table) and source.name in TABLES:
-                reads.setdefault(source.name, set()).add(column.name)
-        for alias, source in scope.selected_sources.items():
-            if isinstance(source[1], sqlglot.exp.Table) and source[1].name in TABLES:
-                reads.setdefault(source[1].name, set())  # a table read for its rows only
+            if isinstance(source, sqlglot.exp.Table) and source.name in TABLES and column.name in named:
+                reads[source.name].add(column.name)
     return {table: frozenset(columns) for table, columns in reads.items()}
 
 

@@ -1,13 +1,15 @@
 """Validate the extracts before load: Great Expectations suites per table, declared as
 data in expectations/, plus the checks that span tables or runs (foreign keys, dates
-against the parent record, row counts against the previous extract, freshness).
+against the parent record, row counts against the table's last good load, freshness).
 
 Every check comes back as one RuleResult of the same shape, whichever engine ran it.
-A failed critical rule blocks its table for the period (`blocked_tables`); a failed
-warning rule is reported and publication goes ahead. Results carry record ids only,
-never values (no names, dates of birth or free text).
+A failed critical rule is table-level (TABLE_RULES: the table is not loaded and every
+KPI reading it is withheld, `blocked_tables`) or column-level (only the KPIs reading
+the column are withheld, `failed_columns`); a failed warning rule is reported and
+publication goes ahead. Results carry record ids only, never values (no names, dates
+of birth or free text).
 
-    report = validate_extracts(extracts, extract_date, previous_row_counts(engine),
+    report = validate_extracts(extracts, extract_date, loaded_row_counts(engine),
                                docs_dir=out_dir / "data_docs")
 """
 
@@ -426,7 +428,7 @@ def _cross_table_results(extract: Extract, frame: pd.DataFrame, rules: list[Rule
     return results
 
 
-# --- checks against the previous extract and the calendar ------------------------------
+# --- checks against the table's last good load and the calendar -------------------------
 
 def _row_count_results(extracts: dict[str, Extract], previous: dict[str, int],
                        defaults: dict) -> list[RuleResult]:

@@ -81,15 +81,18 @@ def test_a_column_failure_withholds_only_the_kpis_reading_that_column():
 # --- point 1: values the definitions place are warnings -------------------------------
 
 def realistic_ssd_codes(folder: Path) -> None:
-    """What SSD builds really emit: Y/N synonyms for in touch and suitability, PN0 and
-    unmapped placeholders for participation, a placeholder activity."""
+    """What SSD builds really emit, each value meaning what the contract's code means
+    (kpis.md), so every figure must stay as it was: Y/yes for in touch YES, N for NO, Y for
+    suitable accommodation 1, PN0 and unmapped placeholders for participation, and a
+    placeholder where the activity is not education, employment or training."""
     leavers = pd.read_csv(folder / "ssd_care_leavers.csv", dtype=str, keep_default_na=False)
     in_touch = leavers["clea_care_leaver_in_touch"]
-    leavers.loc[in_touch == "YES", "clea_care_leaver_in_touch"] = \
-        ["Y", "yes", "YES"] * (int((in_touch == "YES").sum()) // 3) + ["Y"] * (int((in_touch == "YES").sum()) % 3)
+    yes = leavers.index[in_touch == "YES"]
+    leavers.loc[yes, "clea_care_leaver_in_touch"] = [("Y", "yes", " Yes ")[i % 3] for i in range(len(yes))]
     leavers.loc[in_touch == "NO", "clea_care_leaver_in_touch"] = "N"
-    leavers.loc[leavers.index[:5], "clea_care_leaver_accom_suitable"] = "Y"
-    leavers.loc[leavers.index[5:8], "clea_care_leaver_activity"] = "PLACEHOLDER_DATA"
+    leavers.loc[leavers["clea_care_leaver_accom_suitable"] == "1", "clea_care_leaver_accom_suitable"] = "Y"
+    not_eet = ~leavers["clea_care_leaver_activity"].isin(EET_CODES) & (leavers["clea_care_leaver_activity"] != "")
+    leavers.loc[leavers.index[not_eet][:3], "clea_care_leaver_activity"] = "PLACEHOLDER_DATA"
     leavers.to_csv(folder / "ssd_care_leavers.csv", index=False)
     for table, column in (("ssd_cp_reviews", "cppr_cp_review_participation"),
                           ("ssd_cla_reviews", "clar_cla_review_participation")):
@@ -97,6 +100,9 @@ def realistic_ssd_codes(folder: Path) -> None:
         reviews[column] = "PLACEHOLDER_DATA"
         reviews.loc[reviews.index[::4], column] = "PN0"
         reviews.to_csv(folder / f"{table}.csv", index=False)
+
+
+EET_CODES = ("F1", "P1", "F2", "P2", "F4", "P4", "F5", "P5")  # kpis.md SAF23:eet_pct
 
 
 @pytest.fixture(scope="module")
@@ -123,7 +129,7 @@ def test_realistic_ssd_codes_withhold_nothing_and_say_how_they_are_counted(synth
     assert report.failures == []
     assert kpis_blocked_by(list(KPIS.values()), report.blocked_tables, report.failed_columns) == {}
     in_touch = failed(report, "ssd_care_leavers", "in_code_list", "clea_care_leaver_in_touch")
-    assert in_touch.severity == "warning"  # only `yes` is outside the list (Y and N are in it)
+    assert in_touch.severity == "warning"  # `yes` and ` Yes ` are outside the list (Y and N are in it)
     assert "SAF23 counts YES or Y (any case) as in touch and any other value as not in touch" in in_touch.detail
     placeholder = failed(report, "ssd_cp_reviews", "ssd_placeholder", "cppr_cp_review_participation")
     assert placeholder.severity == "warning" and "PLACEHOLDER_DATA" in placeholder.detail
@@ -215,6 +221,12 @@ def test_a_single_month_first_value_does_not_turn_a_uk_column_round(tmp_path):
     dates, report = contacts_dated(tmp_path, days)
     assert dates[0] == "2026-05-03" and dates[-1] == "None"
     assert failed(report, "ssd_contacts", "dates_parseable").example_ids == ["C11"]
+
+
+def test_a_us_date_typed_into_an_iso_column_is_reported(tmp_path):
+    dates, report = contacts_dated(tmp_path, ["2026-11-02", "2026-11-03", "11/25/2026", "2026-11-04"])
+    assert dates == ["2026-11-02", "2026-11-03", "None", "2026-11-04"]
+    assert failed(report, "ssd_contacts", "dates_parseable").example_ids == ["C3"]
 
 
 def test_a_mixed_column_reports_every_value_against_its_majority_order(tmp_path):
