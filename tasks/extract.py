@@ -420,11 +420,11 @@ def _number(values: pd.Series, context: _Context, column: str):
     return numbers
 
 
-# Numeric dates are read in one order per column (tasks: issue 11): the mapping's
+# Numeric dates are read in one order per column, never guessed value by value: the mapping's
 # `date_formats`, else the order that the values which can be read only one way show,
 # else UK day-first. Month-first is detected only when at least this share of the column's
-# dates can only be month-first (and none only day-first): one 11/25/2026 typed into a
-# UK or ISO column is reported, it does not turn the whole column round.
+# dates, and at least two of them, can only be month-first (and none only day-first): one
+# 11/25/2026 typed into a UK or ISO column is reported, it does not turn the column round.
 DATE_ORDERS = ("day_first", "month_first")
 MONTH_FIRST_EVIDENCE = 0.1
 ISO_DATE = r"^\d{4}-\d{1,2}-\d{1,2}(?:[ T].*)?$"
@@ -477,7 +477,7 @@ def _date_order(parts: pd.DataFrame, dates: int, configured: str | None, column:
         order = "month_first" if month_only > day_only else "day_first"
         return order, (f"the column mixes {day_only} value(s) that can only be day-first and "
                        f"{month_only} that can only be month-first; set [mapping.<table>.date_formats]")
-    if month_only and month_only >= MONTH_FIRST_EVIDENCE * dates:
+    if month_only >= max(2, MONTH_FIRST_EVIDENCE * dates):
         return "month_first", f"detected from {month_only} value(s) that can only be month-first"
     if day_only:
         return "day_first", f"detected from {day_only} value(s) that can only be day-first"
