@@ -669,6 +669,8 @@ def kpis_blocked_by(kpis: list, blocked_tables: list[str],
     table in `blocked_tables` (named alone) stops every KPI reading it; a column in
     `failed_columns` (named `table.column`) only the KPIs reading that column. What a
     KPI reads is derived from its SQL (Kpi.source_columns)."""
+    if not blocked_tables and not failed_columns:
+        return {}  # nothing failed: no need to parse the SQL
     blocked = set(blocked_tables)
     stopped = {}
     for kpi in kpis:
