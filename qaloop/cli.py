@@ -114,37 +114,60 @@ def command_demo(args) -> int:
     period = args.period or default_period()
     # the synthetic LA's audit themes, planned from the period to 6 months after the next
     themes = planned_themes(Period.month(period).start, 8, args.seed)
-    settings = load_settings(None, synthetic=True, la_code=DEMO_LA_CODE, qa={"themes": themes},
+    settings = load_settings(None, resolve_secrets=False,
                              data_dir=Path(args.data_dir) if args.data_dir else None)
+    config = write_demo_config(settings.data_dir, themes)
     extracts_dir = settings.data_dir / "demo-extracts"
     print(f"qaloop demo: SYNTHETIC local authority ({args.children} children, seed {args.seed}), "
-          f"benchmarks of LA {settings.la_code}, period {period}")
+          f"benchmarks of LA {DEMO_LA_CODE}, period {period}")
     args.out, out = str(extracts_dir), args.out
     args.as_at = demo_extract_date(period)
     command_generate(args)
-    return _run_monthly(period, str(extracts_dir), out, settings)
+    return _run_monthly(period, str(extracts_dir), out, settings.data_dir, config=str(config))
+
+
+def write_demo_config(data_dir: Path, themes: dict[str, str]) -> Path:
+    """The demo's settings as a configuration file: a flow is given its configuration's
+    path, never the settings themselves (README, "Security")."""
+    from qaloop.settings import config_text
+    from tasks.publish_csv import write_atomically
+    values = {"la_code": DEMO_LA_CODE, "synthetic": True, "data_dir": str(data_dir.resolve()),
+              "qa": {"themes": themes}}
+    return write_atomically(data_dir / "demo.toml", "# written by `qaloop demo`\n" + config_text(values))
+
+
+def refused_source(source: str | None) -> str | None:
+    """Why a --source cannot be given to a flow (it carries a password), or None."""
+    from qaloop.settings import PasswordInParameter, refuse_password_in
+    try:
+        refuse_password_in(source)
+    except PasswordInParameter as error:
+        return f"qaloop: not run: {error}"
+    return None
 
 
 def command_run(args) -> int:
     from qaloop.settings import load_settings
-    settings = load_settings(args.config)
+    if refused := refused_source(args.source):
+        print(refused, file=sys.stderr)
+        return 2
+    settings = load_settings(args.config, resolve_secrets=False)
     if args.flow == "monthly":
-        return _run_monthly(args.period, args.source, args.out, settings, config=args.config,
+        return _run_monthly(args.period, args.source, args.out, settings.data_dir, config=args.config,
                             reason=args.reason)
     prepare_prefect_environment(settings.data_dir)
     from flows import exceptions
     flow = exceptions.daily if args.flow == "daily" else exceptions.weekly
     return _report(args.flow, args.as_at or "yesterday", lambda: flow(
-        as_at=args.as_at, source=args.source, out=args.out, config=args.config,
-        reason=args.reason, settings=settings))
+        as_at=args.as_at, source=args.source, out=args.out, config=args.config, reason=args.reason))
 
 
-def _run_monthly(period: str | None, source: str, out: str, settings, config: str | None = None,
+def _run_monthly(period: str | None, source: str, out: str, data_dir: Path, config: str | None = None,
                  reason: str | None = None) -> int:
-    prepare_prefect_environment(settings.data_dir)
+    prepare_prefect_environment(data_dir)
     from flows.monthly import monthly
     return _report("monthly", period or "the latest month", lambda: monthly(
-        period=period, source=source, out=out, config=config, reason=reason, settings=settings))
+        period=period, source=source, out=out, config=config, reason=reason))
 
 
 def _report(flow: str, period: str, call) -> int:
@@ -179,7 +202,10 @@ def _report(flow: str, period: str, call) -> int:
 
 def command_rerun(args) -> int:
     from qaloop.settings import load_settings
-    settings = load_settings(args.config)
+    if refused := refused_source(args.source):
+        print(refused, file=sys.stderr)
+        return 2
+    settings = load_settings(args.config, resolve_secrets=False)
     prepare_prefect_environment(settings.data_dir)
     from prefect.task_runners import ThreadPoolTaskRunner
 
@@ -190,7 +216,7 @@ def command_rerun(args) -> int:
     started = time.perf_counter()
     try:
         results = flow(first=args.first, last=args.last, source=args.source, out=args.out,
-                       config=args.config, reason=args.reason, settings=settings)
+                       config=args.config, reason=args.reason)
     except Exception as error:
         print(f"qaloop: re-run {args.first}..{args.last} did not complete: {error}", file=sys.stderr)
         return 1
@@ -204,7 +230,10 @@ def command_rerun(args) -> int:
 
 def command_serve(args) -> int:
     from qaloop.settings import load_settings
-    settings = load_settings(args.config)
+    if refused := refused_source(args.source):
+        print(refused, file=sys.stderr)
+        return 2
+    settings = load_settings(args.config, resolve_secrets=False)
     prepare_prefect_environment(settings.data_dir)
     if "PREFECT_API_URL" not in os.environ:
         print("qaloop serve: PREFECT_API_URL is not set; start a server first "
@@ -220,7 +249,8 @@ def command_status(args) -> int:
     from flows.status import status_text
     from qaloop.settings import load_settings
     from tasks.pipeline import warehouse_engine
-    settings = load_settings(args.config)
+    prepare_prefect_environment(load_settings(args.config, resolve_secrets=False).data_dir)
+    settings = load_settings(args.config)  # the warehouse password may be in a Secret block
     print(status_text(warehouse_engine(settings.resolved_warehouse_url)))
     return 0
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from tasks.publish_csv import write_atomically
+from tasks.publish_csv import write_csv
 
 REVISION_COLUMNS = ["kpi_id", "period", "level", "unit_id", "unit_name", "old_value", "new_value",
                     "old_run_id", "new_run_id", "reason"]
@@ -99,7 +99,7 @@ def _same(a, b) -> bool:
 def write_revisions(frame: pd.DataFrame, path: Path) -> Path:
     """Values as published (7, 85.7); an empty cell for a figure that did not exist."""
     shown = frame.assign(**{column: frame[column].map(_shown) for column in ("old_value", "new_value")})
-    return write_atomically(path, shown.to_csv(index=False, lineterminator="\n"))
+    return write_csv(shown, path, numeric_columns=("old_value", "new_value"))
 
 
 def _shown(value) -> str:

@@ -14,7 +14,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from qaloop.settings import load_settings
+from tests.configs import write_config
 from tasks.calendar import bank_holidays
 from tasks.synthetic import generate_la
 from tasks.warehouse import make_engine, read_sql
@@ -29,9 +29,9 @@ def demo_run(tmp_path_factory, prefect_server):
     root = tmp_path_factory.mktemp("e2e")
     source = root / "extracts"
     generate_la(source, as_at=date(2024, 4, 5), children=400, seed=7)
-    settings = load_settings(None, synthetic=True, la_code="841", data_dir=root / "data")
-    result = monthly(period=PERIOD, source=str(source), out=str(root / "out"), settings=settings)
-    return {"root": root, "source": source, "settings": settings, "result": result,
+    config, settings = write_config(root / "data", synthetic=True, la_code="841")
+    result = monthly(period=PERIOD, source=str(source), out=str(root / "out"), config=config)
+    return {"root": root, "source": source, "settings": settings, "config": config, "result": result,
             "out": root / "out" / PERIOD}
 
 
@@ -169,7 +169,7 @@ def test_rerun_gives_identical_figures(demo_run):
     from flows.monthly import monthly
     settings, out = demo_run["settings"], demo_run["root"] / "out"
     before = {p.name: p.read_bytes() for p in demo_run["out"].iterdir()}
-    rerun = monthly(period=PERIOD, source=str(demo_run["source"]), out=str(out), settings=settings)
+    rerun = monthly(period=PERIOD, source=str(demo_run["source"]), out=str(out), config=demo_run["config"])
     after = (demo_run["out"] / "kpi_values.csv").read_bytes()
     assert after == before["kpi_values.csv"]
     engine = make_engine(settings.resolved_warehouse_url)
@@ -377,9 +377,9 @@ def published_base(demo_run, tmp_path_factory):
     """A clean, published 2024-03 of its own (the demo run's outputs stay as they are)."""
     from flows.monthly import monthly
     root = tmp_path_factory.mktemp("bad-input")
-    settings = load_settings(None, synthetic=True, la_code="841", data_dir=root / "data")
-    monthly(period=PERIOD, source=str(demo_run["source"]), out=str(root / "out"), settings=settings)
-    return {"root": root, "settings": settings, "out": root / "out", "published": root / "out" / PERIOD,
+    config, settings = write_config(root / "data", synthetic=True, la_code="841")
+    monthly(period=PERIOD, source=str(demo_run["source"]), out=str(root / "out"), config=config)
+    return {"root": root, "settings": settings, "config": config, "out": root / "out", "published": root / "out" / PERIOD,
             "source": demo_run["source"]}
 
 
@@ -398,7 +398,7 @@ def test_bad_input_withholds_what_depends_on_it_and_loses_nothing(published_base
     every output says so, and the ledger says what was withheld."""
     from flows.monthly import monthly
     from flows.runner import PARTLY_PUBLISHED
-    from tasks.withheld import base_id
+    from tasks.figure_ids import base_id
     breakage, table = BLOCKING_INPUTS[case]
     settings, published = published_base["settings"], published_base["published"]
     engine = make_engine(settings.resolved_warehouse_url)
@@ -407,7 +407,7 @@ def test_bad_input_withholds_what_depends_on_it_and_loses_nothing(published_base
     previous_run = json.loads((published / "run_metadata.json").read_text())["run_id"]
 
     broken = broken_copy(published_base["source"], tmp_path / "broken", breakage)
-    result = monthly(period=PERIOD, source=str(broken), out=str(published_base["out"]), settings=settings)
+    result = monthly(period=PERIOD, source=str(broken), out=str(published_base["out"]), config=published_base["config"])
 
     assert published.resolve().name == result["run_id"]  # the new version is current
     metadata = json.loads((published / "run_metadata.json").read_text())
@@ -441,7 +441,7 @@ def test_a_column_failure_withholds_only_the_kpis_reading_that_column(published_
     date) is withheld; a KPI reading other columns of a failing table is not."""
     from flows.monthly import monthly
     broken = broken_copy(published_base["source"], tmp_path / "future", future_dates)
-    monthly(period=PERIOD, source=str(broken), out=str(published_base["out"]), settings=published_base["settings"])
+    monthly(period=PERIOD, source=str(broken), out=str(published_base["out"]), config=published_base["config"])
     metadata = json.loads((published_base["published"] / "run_metadata.json").read_text())
     assert metadata["withheld"]["SAF01"] == ["ssd_contacts.cont_contact_date"]
     assert set(metadata["withheld"]) == {"SAF01"}
@@ -457,7 +457,7 @@ def test_realistic_ssd_codes_withhold_nothing_and_the_figures_follow_kpis_md(pub
     before = pd.read_csv(published / "kpi_values.csv", dtype=str, keep_default_na=False)
     realistic = broken_copy(published_base["source"], tmp_path / "ssd-codes", realistic_ssd_codes)
     result = monthly(period=PERIOD, source=str(realistic), out=str(published_base["out"]),
-                     settings=published_base["settings"])
+                     config=published_base["config"])
     assert published.resolve().name == result["run_id"]
     metadata = json.loads((published / "run_metadata.json").read_text())
     assert metadata["withheld"] == {} and "critical" not in metadata["data_quality"]
@@ -479,7 +479,7 @@ def test_audits_supplied_before_and_missing_now_keep_the_qa_outputs_as_last_publ
     before = pd.read_csv(published / "kpi_values.csv", dtype=str, keep_default_na=False)
     broken = broken_copy(published_base["source"], tmp_path / "no-audits",
                          lambda folder: (folder / "qa_audits.csv").unlink())
-    result = monthly(period=PERIOD, source=str(broken), out=str(published_base["out"]), settings=settings)
+    result = monthly(period=PERIOD, source=str(broken), out=str(published_base["out"]), config=published_base["config"])
     names = {p.name for p in published.iterdir()}
     assert {"qa_activity_2024-03.xlsx", "qa_monthly_report_2024-03.pdf", "qa_on_a_page_2024-03.pdf"} <= names
     metadata = json.loads((published / "run_metadata.json").read_text())
@@ -510,7 +510,7 @@ def test_a_drop_lacking_most_required_tables_fails_and_publishes_nothing(publish
     sliver = broken_copy(published_base["source"], tmp_path / "sliver", lambda folder: [
         (folder / f"{name}.csv").unlink() for name in CASE_SYSTEM_TABLES if name not in kept])
     with pytest.raises(DataQualityFailed, match="failed export: 11 of the 20 required case-system tables"):
-        monthly(period=PERIOD, source=str(sliver), out=str(published_base["out"]), settings=settings)
+        monthly(period=PERIOD, source=str(sliver), out=str(published_base["out"]), config=published_base["config"])
     assert {p.name: p.read_bytes() for p in published.iterdir()} == files_before
     assert read_sql(engine, "select flow, period, run_id from current_runs").equals(current_before)
     engine.dispose()
@@ -527,7 +527,7 @@ def test_when_every_kpi_is_withheld_nothing_is_published(published_base, tmp_pat
     only_people.mkdir()
     (only_people / "ssd_person.csv").write_bytes((published_base["source"] / "ssd_person.csv").read_bytes())
     with pytest.raises(DataQualityFailed, match="ssd_contacts"):
-        monthly(period=PERIOD, source=str(only_people), out=str(published_base["out"]), settings=settings)
+        monthly(period=PERIOD, source=str(only_people), out=str(published_base["out"]), config=published_base["config"])
     assert {p.name: p.read_bytes() for p in published.iterdir()} == files_before
     assert read_sql(engine, "select flow, period, run_id from current_runs").equals(current_before)
     last = read_sql(engine, "select state from runs order by started_at desc")["state"].iloc[0]
@@ -544,7 +544,7 @@ def test_codes_outside_the_list_are_a_warning_published_with_the_outputs(publish
         people.to_csv(folder / "ssd_person.csv", index=False)
     broken = broken_copy(published_base["source"], tmp_path / "codes", unknown_sex)
     result = monthly(period=PERIOD, source=str(broken), out=str(published_base["out"]),
-                     settings=published_base["settings"])
+                     config=published_base["config"])
     published = published_base["published"]
     assert published.resolve().name == result["run_id"]
     assert json.loads((published / "run_metadata.json").read_text())["withheld"] == {}
@@ -601,7 +601,7 @@ def test_a_qa_table_missing_beside_the_audits_withholds_the_measures_that_read_i
     from flows.monthly import monthly
     broken = broken_copy(published_base["source"], tmp_path / "no-observations",
                          lambda folder: (folder / "qa_observations.csv").unlink())
-    monthly(period=PERIOD, source=str(broken), out=str(published_base["out"]), settings=published_base["settings"])
+    monthly(period=PERIOD, source=str(broken), out=str(published_base["out"]), config=published_base["config"])
     metadata = json.loads((published_base["published"] / "run_metadata.json").read_text())
     assert metadata["withheld"] == {"QA11": ["qa_observations"]}
     assert "qa_observations not supplied: QA11 withheld" in metadata["data_quality"]
