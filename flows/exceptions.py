@@ -105,7 +105,7 @@ def _live_run(flow_name: str, choose_kpis, publish, as_at, source, out, config, 
 
 def _loaded(extracts, report, table: str) -> bool:
     """This run's extracts have the table and it passed its critical rules."""
-    return table in extracts and table not in report.blocked_tables
+    return table in extracts and table not in report.critical_tables
 
 
 def publish_daily(folder: Path, kpis, values, records, teams, workers, info: RunInfo,

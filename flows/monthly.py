@@ -4,12 +4,13 @@ Publishes the Safety, Drift and Delay and Directorate scorecards, kpi_values.csv
 when the extracts include the QA audit records, the QA outputs (QA workbook with the
 coming month's audit allocation, monthly QA report, QA on a page: tasks/qa_outputs.py).
 
-A critical data-quality failure blocks only what depends on the failing table
-(tasks/withheld.py): the table keeps its last good load, the KPIs reading it are
-withheld and shown with their figures as last published, every other figure is
-computed afresh, and the ledger row ("Partly published: data quality") says what was
-withheld. When every KPI is withheld the run stops before loading anything ("Failed:
-data quality") and the previous version stays current. Failures in tables no
+A critical data-quality failure withholds only what it breaks (tasks/withheld.py): a
+column-level failure the KPIs reading that column, a table-level one every KPI reading
+the table (which keeps its last good load); withheld KPIs are shown with their figures
+as last published, every other figure is computed afresh, and the ledger row ("Partly
+published: data quality") says what was withheld. When every KPI is withheld, or the
+drop lacks most required tables, the run stops before loading anything ("Failed: data
+quality") and the previous version stays current. Failures in tables no
 output reads, and every warning, are reported in each workbook's Data quality sheet and
 each report.
 
@@ -27,7 +28,7 @@ from prefect import flow
 
 from flows import runner, steps
 from qaloop.settings import code_version, load_settings, redact_url
-from tasks import locks, publish_csv, qa_outputs, warehouse
+from tasks import locks, publish_csv, qa_outputs, validate, warehouse
 from tasks.periods import Period, latest_complete_month
 from tasks.pipeline import la_context
 from tasks.publish_excel import RunInfo
@@ -61,8 +62,11 @@ def _run_steps(month: Period, run: runner.RunContext, accept_stale: bool = False
     steps.await_extract(run.source, settings, run.flow, month.id, run.run_id, wait)
     extracts = steps.extract_sources(run.source, settings)
     manifest = steps.archive_extracts(extracts, settings, run.run_id, run.engine_url)
-    kpis = qa_outputs.with_qa_if_supplied(load_registry(), extracts)
+    kpis = qa_outputs.with_qa_if_supplied(load_registry(), extracts, validate.loaded_row_counts(run.engine))
     report, quality, blocked = steps.validate_extracts(extracts, kpis, month, run, accept_stale)
+    if report.failed_export:  # a sliver of an export is not a partial publication
+        raise runner.DataQualityFailed(f"{month.id} not published: {report.failed_export_message()}. "
+                                       f"Data Docs: {quality.data_docs}")
     missing = qa_outputs.blocked_by_missing_qa_tables(kpis, extracts)
     if missing:
         tables = sorted({t for ts in missing.values() for t in ts})
@@ -78,7 +82,7 @@ def _run_steps(month: Period, run: runner.RunContext, accept_stale: bool = False
         results = steps.compute_scorecards(fresh, month, context, run.engine_url, settings.trend_months)
         teams, workers = steps.unit_tables(run.engine_url)
         reference = steps.load_reference(kpis, settings, run.engine_url)
-        qa_inputs = steps.read_qa_inputs(month, settings, run.engine_url, report.blocked_tables) \
+        qa_inputs = steps.read_qa_inputs(month, settings, run.engine_url, report.critical_tables) \
             if qa_outputs.has_qa(kpis) else None
     if blocked:  # the withheld KPIs' figures as last published, beside the fresh ones
         results, withheld = steps.carry_forward_figures(results, blocked, month, run)

@@ -15,7 +15,7 @@ from prefect.artifacts import create_link_artifact, create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.logging import get_run_logger
 
-from qaloop.settings import Settings, redact_url
+from qaloop.settings import Settings
 from flows import runner
 from tasks import (alerts, archive, arrival, benchmarks, extract, freshness, notify, pipeline,
                    publish_csv, qa_outputs, validate, versions, warehouse)
@@ -118,13 +118,13 @@ def validate_extracts(extracts: dict[str, extract.Extract], kpis: list[Kpi], per
     logger = get_run_logger()
     extract_day, freshness_notes = check_extract_date(extracts, period, run, accept_stale)
     docs_dir = versions.data_quality_dir(run.work_dir, period.id, run.run_id)
-    previous = validate.previous_row_counts(run.engine, redact_url(run.source), exclude_run_id=run.run_id)
+    previous = validate.loaded_row_counts(run.engine)  # the last good load, whatever the source path
     report = validate.validate_extracts(extracts, extract_day.day, previous,
                                         validate.settings_from(run.settings.validation), docs_dir=docs_dir)
     # pass rates are kept month by month: a daily run's under the month of its day
     month = f"{period.start:%Y-%m}"
     validate.store_dq_results(run.engine, run.run_id, month, report)
-    blocked = validate.kpis_blocked_by(kpis, report.blocked_tables)
+    blocked = validate.kpis_blocked_by(kpis, report.blocked_tables, report.failed_columns)
     index = str(report.data_docs_index) if report.data_docs_index else None
     links = alerts.RunLinks(run.flow, run.run_id, notify.prefect_run_url(run.run_id),
                             Path(index).resolve().as_uri() if index else None)
@@ -220,7 +220,7 @@ def data_quality_state(report: validate.ValidationReport, blocked: dict[str, lis
                 f"{', '.join(sorted(blocked))} withheld (shown as last published, if ever)")
     warnings = f"{len(report.warnings)} warning{'s' if len(report.warnings) != 1 else ''}"
     if report.failures:
-        return f"critical failures in {', '.join(report.blocked_tables)} (not used by these outputs); {warnings}"
+        return f"critical failures in {', '.join(report.critical_tables)} (not used by these outputs); {warnings}"
     return f"passed, {warnings}" if report.warnings else "passed"
 
 

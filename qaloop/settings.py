@@ -47,10 +47,13 @@ class KpiTarget:
 
 @dataclass(frozen=True)
 class SourceMapping:
-    """How one LA's export differs from the contract: renamed columns, recoded values."""
+    """How one LA's export differs from the contract: renamed columns, recoded values,
+    and the order of numeric dates per column (`day_first` or `month_first`) where
+    detection cannot tell (tasks.extract: DATE_ORDERS)."""
 
     columns: dict[str, str] = field(default_factory=dict)
     values: dict[str, dict[str, str]] = field(default_factory=dict)
+    date_formats: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -256,7 +259,7 @@ def _settings_from_mapping(raw: dict) -> Settings:
         for kpi_id, spec in raw.get("targets", {}).items()
     }
     mappings = {
-        table: SourceMapping(spec.get("columns", {}), spec.get("values", {}))
+        table: SourceMapping(spec.get("columns", {}), spec.get("values", {}), spec.get("date_formats", {}))
         for table, spec in raw.get("mapping", {}).items()
     }
     simple = {k: raw[k] for k in ("la_code", "warehouse_url", "allocated_worker_role",

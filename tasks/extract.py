@@ -19,8 +19,9 @@ import csv
 import difflib
 import shutil
 import stat
+import zipfile
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 import openpyxl
@@ -142,21 +143,27 @@ def _read_file(path: Path, source: SourceTable, mapping: SourceMapping | None,
         return unreadable("file_not_empty", "the file is empty")
     try:
         if suffix == ".xlsx":
+            if not zipfile.is_zipfile(io.BytesIO(data)):
+                return unreadable("file_readable", "not a readable Excel workbook: the .xlsx file is "
+                                  "corrupt or not an Excel file (it is not a valid zip package)")
             raw = read_xlsx(data, source, mapping)
         else:
             encoding = _encoding_of(data)
+            if encoding is None:
+                return unreadable("file_encoding", _encoding_problem(data))
             truncated = _truncated_last_row(data, encoding)
             if truncated:
                 return unreadable("file_complete", truncated)
             raw = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False,
                               na_values=[""], encoding=encoding, sep=_separator_of(data, encoding))
-    except (ValueError, pd.errors.ParserError, OSError, KeyError) as error:
+    except (ValueError, pd.errors.ParserError, OSError, KeyError, zipfile.BadZipFile) as error:
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         if "EOF" in reason:
             return unreadable("file_complete", f"the file ends inside a quoted value (truncated?): {reason}")
         return unreadable("file_readable", f"cannot be read: {reason}")
     issues = None if strict else []
-    frame = conform(source, apply_mapping(raw, mapping), label, issues=issues)
+    frame = conform(source, apply_mapping(raw, mapping), label, issues=issues,
+                    date_formats=mapping.date_formats if mapping else None)
     return Extract(source.name, frame, path.name, sha256_of(data), data, suffix,
                    list(issues or []), modified_at)
 
@@ -223,16 +230,44 @@ def _separator_of(data: bytes, encoding: str) -> str:
     return max([";", "\t", "|"], key=header.count) if any(s in header for s in ";\t|") else ","
 
 
-def _encoding_of(data: bytes) -> str:
+def _encoding_of(data: bytes) -> str | None:
     """UTF-16 with its BOM (Excel's 'Unicode text'); UTF-8 (with or without BOM) when it
-    decodes; else Windows-1252 (Excel's 'CSV')."""
+    decodes; else Windows-1252 (Excel's 'CSV'). None for what is not text in one of these:
+    NUL bytes (binary data, or UTF-16 without its byte-order mark) or bytes Windows-1252
+    does not define (see _encoding_problem)."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         return "utf-16"
+    if b"\x00" in data:
+        return None
     try:
         data.decode("utf-8")
         return "utf-8-sig"
     except UnicodeDecodeError:
+        pass
+    try:
+        data.decode("cp1252")
         return "cp1252"
+    except UnicodeDecodeError:
+        return None
+
+
+def _encoding_problem(data: bytes) -> str:
+    """What is wrong with a file that is not text in a known encoding."""
+    head = data[:4096]
+    zeros_at_odd, zeros_at_even = head[1::2].count(0), head[0::2].count(0)
+    if max(zeros_at_odd, zeros_at_even) > len(head) // 4 and min(zeros_at_odd, zeros_at_even) < len(head) // 40:
+        endian = "little" if zeros_at_odd > zeros_at_even else "big"
+        return (f"the file is UTF-16 ({endian}-endian) text without a byte-order mark; save it as "
+                f"CSV UTF-8 (or Unicode text with its byte-order mark)")
+    if b"\x00" in data:
+        return (f"the file is binary, not text (a NUL byte at position {data.index(0)}): not a CSV in "
+                f"UTF-8, Windows-1252 or UTF-16")
+    try:
+        data.decode("cp1252")
+    except UnicodeDecodeError as error:
+        return (f"the file is not text in UTF-8, Windows-1252 or UTF-16: byte 0x{data[error.start]:02x} "
+                f"at position {error.start} is undefined in each")
+    return "the file's encoding is not UTF-8, Windows-1252 or UTF-16"
 
 
 def _extract_database(url: str, mappings, required, strict: bool = True) -> dict[str, Extract]:
@@ -258,7 +293,9 @@ def _extract_database(url: str, mappings, required, strict: bool = True) -> dict
                 raw = pd.DataFrame(result.fetchall(), columns=list(result.keys()), dtype=object)
             label = f"database source, table {name}"
             issues = None if strict else []
-            frame = conform(source_table, apply_mapping(raw, mappings.get(name)), label, issues=issues)
+            mapping = mappings.get(name)
+            frame = conform(source_table, apply_mapping(raw, mapping), label, issues=issues,
+                            date_formats=mapping.date_formats if mapping else None)
             dump = raw.to_csv(index=False).encode("utf-8")
             extracts[name] = Extract(name, frame, f"{name} (database)", sha256_of(dump), dump,
                                      issues=list(issues or []))
@@ -282,7 +319,8 @@ def apply_mapping(raw: pd.DataFrame, mapping: SourceMapping | None) -> pd.DataFr
 
 
 def conform(source: SourceTable, raw: pd.DataFrame, label: str | None = None,
-            issues: list[ExtractIssue] | None = None) -> pd.DataFrame:
+            issues: list[ExtractIssue] | None = None,
+            date_formats: dict[str, str] | None = None) -> pd.DataFrame:
     """Check the columns and convert each to its contract type.
 
     Without `issues` bad input raises ExtractError. With a list, what is wrong is
@@ -299,7 +337,7 @@ def conform(source: SourceTable, raw: pd.DataFrame, label: str | None = None,
         issues.append(ExtractIssue("required_columns", message, ", ".join(missing),
                                    blocks_table=True))
     frame = pd.DataFrame(index=raw.index)
-    context = _Context(label, raw, source, issues)
+    context = _Context(label, raw, source, issues, dict(date_formats or {}))
     for column in source.columns:
         values = raw[column.name] if column.name in raw.columns else pd.Series(None, index=raw.index, dtype=object)
         frame[column.name] = CONVERTERS[column.type](values, context, column.name)
@@ -328,6 +366,7 @@ class _Context:
     raw: pd.DataFrame
     source: SourceTable
     issues: list[ExtractIssue] | None
+    date_formats: dict[str, str] = field(default_factory=dict)  # column: day_first | month_first
 
     def ids_of(self, bad: pd.Series) -> list[str]:
         id_column = self.source.id_column
@@ -370,47 +409,102 @@ def _flag(values: pd.Series, *_):
 
 
 def _number(values: pd.Series, context: _Context, column: str):
+    """A decimal; text that is not a finite number (`abc`, `inf`, `nan`) is reported and
+    left empty. Out-of-range numbers are the suites' `ranges` rules."""
     text = _text(values)
     numbers = pd.to_numeric(text, errors="coerce")
-    bad = text.notna() & numbers.isna()
+    bad = text.notna() & (numbers.isna() | numbers.isin([float("inf"), float("-inf")]))
     if bad.any():
-        context.bad_values("numbers_parseable", column, "value(s) not a number", text, bad)
+        context.bad_values("numbers_parseable", column, "value(s) not a finite number", text, bad)
+        numbers = numbers.mask(bad)
     return numbers
 
 
+# Numeric dates are read in one order per column, never guessed value by value: the mapping's
+# `date_formats`, else the order that the values which can be read only one way show,
+# else UK day-first. Month-first is detected only when at least this share of the column's
+# dates, and at least two of them, can only be month-first (and none only day-first): one
+# 11/25/2026 typed into a UK or ISO column is reported, it does not turn the column round.
+DATE_ORDERS = ("day_first", "month_first")
+MONTH_FIRST_EVIDENCE = 0.1
+ISO_DATE = r"^\d{4}-\d{1,2}-\d{1,2}(?:[ T].*)?$"
+NUMERIC_DATE = r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$"
+
+
 def _date(values: pd.Series, context: _Context, column: str):
-    """ISO dates (with or without a time), or UK day-first dates; Excel dates as they are."""
+    """ISO dates (with or without a time); numeric dates (05/03/2024) in the column's one
+    order (DATE_ORDERS); dates with a month name (3 March 2024); Excel dates as they are.
+    Anything else, or a value not valid in its form (2026-13-01, 31/02/2024), is reported."""
     text = values.map(lambda v: v.strip() if isinstance(v, str) else v)
-    as_text = text.map(lambda v: isinstance(v, str) and bool(v))
-    # The common case in one vectorised pass; the rest value by value.
-    iso = pd.to_datetime(text.where(as_text), format="ISO8601", errors="coerce")
-    parsed = pd.Series([d.date() if pd.notna(d) else None for d in iso], index=values.index,
-                       dtype=object)
-    rest = ~(as_text & iso.notna())
-    parsed[rest] = text[rest].map(_parse_date)
-    bad = parsed.map(lambda v: v is _UNPARSEABLE)
+    is_text = text.map(lambda v: isinstance(v, str) and bool(v)).astype(bool)
+    parsed = pd.Series([None] * len(values), index=values.index, dtype=object)
+    parsed[~is_text] = text[~is_text].map(_native_date)
+    strings = text[is_text].astype(str)
+    iso = strings.str.match(ISO_DATE)
+    parsed[iso[iso].index] = _dates_of(pd.to_datetime(strings[iso], format="ISO8601", errors="coerce"))
+    parts = strings[~iso].str.extract(NUMERIC_DATE).dropna()
+    order, how = _date_order(parts, len(strings), context.date_formats.get(column), column)
+    if len(parts):
+        first, second, year = (parts[i].astype(int) for i in range(3))
+        day, month = (first, second) if order == "day_first" else (second, first)
+        parsed[parts.index] = _dates_of(pd.to_datetime(
+            pd.DataFrame({"year": year, "month": month, "day": day}), errors="coerce"))
+    words = strings[~iso & ~strings.index.isin(parts.index) & strings.str.contains(r"[A-Za-z]{3}")]
+    parsed[words.index] = words.map(_date_in_words)
+    bad = (is_text & parsed.isna()) | parsed.map(lambda v: v is _UNPARSEABLE).astype(bool)
     if bad.any():
-        context.bad_values("dates_parseable", column, "unparseable date(s)", values, bad)
+        context.bad_values("dates_parseable", column,
+                           f"unparseable date(s): not valid in the column's formats (ISO 2024-03-05; "
+                           f"numeric dates {order.replace('_', '-')}: {how}; or with the month's name)",
+                           values, bad)
         parsed[bad] = None
     return parsed.astype(object)
 
 
-def _parse_date(v):
-    if v is None or (isinstance(v, float) and pd.isna(v)) or v is pd.NaT:
+def _date_order(parts: pd.DataFrame, dates: int, configured: str | None, column: str) -> tuple[str, str]:
+    """(order, why) of a column's numeric dates (`parts`: first, second, year) among its
+    `dates` written dates (ISO ones included)."""
+    if configured:
+        if configured not in DATE_ORDERS:
+            raise ExtractError(f"date format {configured!r} for {column}: use one of {', '.join(DATE_ORDERS)}")
+        return configured, "set in the mapping"
+    if not len(parts):
+        return "day_first", "the UK default"
+    first, second = parts[0].astype(int), parts[1].astype(int)
+    day_only = int(((first > 12) & (second <= 12)).sum())
+    month_only = int(((second > 12) & (first <= 12)).sum())
+    if day_only and month_only:
+        order = "month_first" if month_only > day_only else "day_first"
+        return order, (f"the column mixes {day_only} value(s) that can only be day-first and "
+                       f"{month_only} that can only be month-first; set [mapping.<table>.date_formats]")
+    if month_only >= max(2, MONTH_FIRST_EVIDENCE * dates):
+        return "month_first", f"detected from {month_only} value(s) that can only be month-first"
+    if day_only:
+        return "day_first", f"detected from {day_only} value(s) that can only be day-first"
+    return "day_first", "the UK default"
+
+
+def _dates_of(stamps: pd.Series) -> list:
+    return [d.date() if pd.notna(d) else None for d in stamps]
+
+
+def _native_date(v):
+    """An Excel or database date or datetime (None when empty; anything else, such as a
+    number, is not a date)."""
+    if v is None or v is pd.NaT or (isinstance(v, float) and pd.isna(v)) or v == "":
         return None
-    if hasattr(v, "date") and not isinstance(v, str):
-        return v.date() if callable(v.date) else v
-    text = str(v).strip()
-    if not text:
-        return None
-    for fmt, dayfirst in (("ISO8601", False), (None, True)):
-        try:
-            parsed = pd.to_datetime(text, format=fmt, dayfirst=dayfirst) if fmt else \
-                pd.to_datetime(text, dayfirst=True, format="mixed")
-            return parsed.date()
-        except (ValueError, TypeError, OverflowError):
-            continue
+    if isinstance(v, datetime):
+        return v.date()
+    if isinstance(v, date):
+        return v
     return _UNPARSEABLE
+
+
+def _date_in_words(text: str):
+    try:
+        return pd.to_datetime(text, dayfirst=True, format="mixed").date()
+    except (ValueError, TypeError, OverflowError):
+        return None
 
 
 _UNPARSEABLE = object()

@@ -28,7 +28,6 @@ from tasks.rag import targets_for
 from tasks.registry import Kpi
 from tasks.reports import render_monthly_qa_report, render_qa_on_a_page
 from tasks.validate import kpis_blocked_by, tables_read_by
-from tasks.warehouse import read_sql
 
 logger = logging.getLogger("qaloop.qa")
 
@@ -67,10 +66,13 @@ def has_qa(kpis: list[Kpi]) -> bool:
     return bool(qa_kpis(kpis))
 
 
-def with_qa_if_supplied(kpis: list[Kpi], extracts: dict) -> list[Kpi]:
-    """The QA measures are computed, and their outputs published, only when the
-    extracts include the audit records."""
-    return kpis if QA_REQUIRED_TABLE in extracts else [k for k in kpis if k.scorecard != "qa"]
+def with_qa_if_supplied(kpis: list[Kpi], extracts: dict, loaded: dict[str, int] | None = None) -> list[Kpi]:
+    """The QA measures are computed, and their outputs published, when the extracts
+    include the audit records, or when the warehouse's last good load has them
+    (`loaded`: rows per table): audits supplied before and missing now withhold the
+    QA measures, whose outputs are then kept as last published, not dropped."""
+    supplied = QA_REQUIRED_TABLE in extracts or (loaded or {}).get(QA_REQUIRED_TABLE, 0) > 0
+    return kpis if supplied else [k for k in kpis if k.scorecard != "qa"]
 
 
 def blocked_by_missing_qa_tables(kpis: list[Kpi], extracts: dict) -> dict[str, list[str]]:

@@ -7,12 +7,14 @@ Adding a KPI means one registry entry, one SQL file and one test.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import yaml
 
 from qaloop.paths import REGISTRY_FILE, SQL_DIR
 from tasks.figure_ids import breakdown_name
+from tasks.sources import TABLES
 
 KINDS = {"count", "percent", "rate", "exception"}
 EXTRA_KINDS = {"percent", "rate", "mean", "count"}
@@ -100,6 +102,61 @@ class Kpi:
 
     def sql_text(self) -> str:
         return self.sql_path.read_text(encoding="utf-8")
+
+    @property
+    def source_columns(self) -> dict[str, frozenset[str]]:
+        """{source table: the contract columns this KPI reads}, derived from its SQL, plus
+        those of sql/common/allocation.sql for a KPI attributed to the child's allocated
+        worker (tasks.compute.attribute). A data-quality failure on a column withholds
+        only the KPIs that read it (tasks.validate.kpis_blocked_by)."""
+        used_by_python = frozenset(RECORD_OUTPUTS) | frozenset(
+            name for e in self.extras for name in (e.flag, e.where, e.column, e.within) if name)
+        reads = dict(columns_read_by(self.sql_path, used_by_python))
+        if self.attribution == "child":
+            for table, columns in columns_read_by(ALLOCATION_SQL, frozenset()).items():
+                reads[table] = reads.get(table, frozenset()) | columns
+        return reads
+
+
+ALLOCATION_SQL = SQL_DIR / "common" / "allocation.sql"
+# the columns of a KPI's rows that Python reads (sql/README.md), besides its extras'
+RECORD_OUTPUTS = ("record_id", "person_id", "team_id", "worker_id", "in_numerator", "measure")
+
+
+@lru_cache(maxsize=256)
+def columns_read_by(sql_path: Path, used_by_python: frozenset[str] = frozenset()) -> dict[str, frozenset[str]]:
+    """{source table: its columns} that a SQL file reads, from the parsed SQL (sqlglot).
+    Every column is resolved to the table or CTE it comes from (`select *` and `alias.*`
+    expanded against the contracts of tasks/sources.py), and a table's column counts
+    when the SQL names it somewhere, or it reaches the rows Python reads under one of
+    `used_by_python`'s names: a column only carried along by a `select *`, or named in a
+    comment or a string, is not read. A table read for its rows alone maps to no column."""
+    import sqlglot
+    from sqlglot.optimizer.qualify import qualify
+    from sqlglot.optimizer.scope import traverse_scope
+
+    from tasks.warehouse import strip_comment_lines
+    schema = {name: {c: "TEXT" for c in table.column_names} for name, table in TABLES.items()}
+    schema["calendar"] = {c: "TEXT" for c in CALENDAR_COLUMNS}
+    tree = sqlglot.parse_one(strip_comment_lines(sql_path.read_text(encoding="utf-8")), read="postgres")
+    named = {column.name for column in tree.find_all(sqlglot.exp.Column)} | used_by_python
+    tree = qualify(tree, schema=schema, dialect="postgres", validate_qualify_columns=True,
+                   quote_identifiers=False)
+    reads: dict[str, set[str]] = {}
+    for scope in traverse_scope(tree):
+        for _, source in scope.selected_sources.values():
+            if isinstance(source, sqlglot.exp.Table) and source.name in TABLES:
+                reads.setdefault(source.name, set())
+        for column in scope.columns:
+            source = scope.sources.get(column.table)
+            if isinstance(source, sqlglot.exp.Table) and source.name in TABLES and column.name in named:
+                reads[source.name].add(column.name)
+    return {table: frozenset(columns) for table, columns in reads.items()}
+
+
+# the warehouse's working-day calendar (sql/README.md): not a source table
+CALENDAR_COLUMNS = ("cal_date", "day_number", "is_working_day", "wd_index", "plus_1_month",
+                    "plus_3_months", "plus_6_months")
 
 
 def load_registry(path: Path = REGISTRY_FILE) -> list[Kpi]:

@@ -1,13 +1,15 @@
 """Validate the extracts before load: Great Expectations suites per table, declared as
 data in expectations/, plus the checks that span tables or runs (foreign keys, dates
-against the parent record, row counts against the previous extract, freshness).
+against the parent record, row counts against the table's last good load, freshness).
 
 Every check comes back as one RuleResult of the same shape, whichever engine ran it.
-A failed critical rule blocks its table for the period (`blocked_tables`); a failed
-warning rule is reported and publication goes ahead. Results carry record ids only,
-never values (no names, dates of birth or free text).
+A failed critical rule is table-level (TABLE_RULES: the table is not loaded and every
+KPI reading it is withheld, `blocked_tables`) or column-level (only the KPIs reading
+the column are withheld, `failed_columns`); a failed warning rule is reported and
+publication goes ahead. Results carry record ids only, never values (no names, dates
+of birth or free text).
 
-    report = validate_extracts(extracts, extract_date, previous_row_counts(engine),
+    report = validate_extracts(extracts, extract_date, loaded_row_counts(engine),
                                docs_dir=out_dir / "data_docs")
 """
 
@@ -28,12 +30,16 @@ import sqlalchemy as sa
 import yaml
 from sqlalchemy.engine import Engine
 
-from qaloop.paths import SQL_DIR
 from tasks.extract import Extract
-from tasks.sources import TABLES, SourceTable, row_key
+from tasks.sources import CASE_SYSTEM_TABLES, TABLES, SourceTable, row_key
 
 SUITES_DIR = Path(__file__).resolve().parent.parent / "expectations"
 CRITICAL, WARNING = "critical", "warning"
+# Failures that make the whole table unusable; any other failed rule names the columns
+# it is about, and withholds only the KPIs reading them.
+TABLE_RULES = {"file_present", "table_present", "file_readable", "file_not_empty", "file_complete",
+               "file_encoding", "required_columns", "row_key_not_null", "row_key_unique",
+               "row_count_shrunk", "table_has_rows", "row_count_change", "file_age"}
 MAX_EXAMPLES = 10
 ROW = "_row"  # the line of the file a row came from (header = line 1), for rows without an id
 
@@ -63,6 +69,15 @@ class RuleResult:
     def blocking(self) -> bool:
         return not self.success and self.severity == CRITICAL
 
+    @property
+    def failed_columns(self) -> list[str] | None:
+        """The columns a failed rule is about, when only they are unusable (a code, a
+        date, an order of dates, an orphan key); None when the table as a whole is
+        (not read, incomplete, keys missing or repeated, shrunk): see TABLE_RULES."""
+        if self.rule in TABLE_RULES or not self.column:
+            return None
+        return [c.strip() for c in self.column.split(",")]
+
     def message(self) -> str:
         where = f"{self.table}" + (f".{self.column}" if self.column else "")
         if self.success:
@@ -90,6 +105,40 @@ class ValidationReport:
 
     @property
     def blocked_tables(self) -> list[str]:
+        """Tables with a critical table-level failure: not loaded (the warehouse keeps
+        their last good load), and every KPI reading them is withheld."""
+        return sorted({r.table for r in self.failures if r.failed_columns is None})
+
+    @property
+    def failed_columns(self) -> dict[str, list[str]]:
+        """{table: columns} with a critical column-level failure: the table is loaded,
+        and only the KPIs reading those columns are withheld."""
+        failed: dict[str, set[str]] = {}
+        for result in self.failures:
+            if result.failed_columns is not None and result.table not in self.blocked_tables:
+                failed.setdefault(result.table, set()).update(result.failed_columns)
+        return {table: sorted(columns) for table, columns in sorted(failed.items())}
+
+    @property
+    def missing_required_tables(self) -> list[str]:
+        """Required (case-system) tables the source did not have at all."""
+        return sorted({r.table for r in self.failures
+                       if r.rule in ("file_present", "table_present") and r.table in CASE_SYSTEM_TABLES})
+
+    @property
+    def failed_export(self) -> bool:
+        """More than half of the required case-system tables are missing: the export
+        itself failed, and publishing the sliver it holds would mislead."""
+        return len(self.missing_required_tables) > len(CASE_SYSTEM_TABLES) / 2
+
+    def failed_export_message(self) -> str:
+        missing = self.missing_required_tables
+        return (f"failed export: {len(missing)} of the {len(CASE_SYSTEM_TABLES)} required case-system "
+                f"tables are missing ({', '.join(missing)}); more than half missing stops the run")
+
+    @property
+    def critical_tables(self) -> list[str]:
+        """Every table with any critical failure, table- or column-level."""
         return sorted({r.table for r in self.failures})
 
     def for_table(self, table: str) -> list[RuleResult]:
@@ -183,10 +232,11 @@ def declared_rules(table: SourceTable, suite: dict, defaults: dict) -> list[Rule
             rules.append(Rule(table.name, "not_null", column, severity,
                               f"{column} must be filled"))
         for spec in section.get("code_lists", []):
-            rules.append(Rule(table.name, "in_code_list", spec["column"], severity,
-                              f"{spec['column']} must be one of {', '.join(spec['values'][:12])}"
-                              f"{', ...' if len(spec['values']) > 12 else ''} ({spec['from']})",
-                              spec.get("mostly", 1.0), spec))
+            rules += _code_list_rules(table.name, spec, severity, defaults)
+        for spec in section.get("ranges", []):
+            rules.append(Rule(table.name, "number_range", spec["column"], severity,
+                              f"{spec['column']} must lie between {spec['min']:g} and {spec['max']:g} "
+                              f"({spec['from']})", spec.get("mostly", 1.0), spec))
         for spec in section.get("date_order", []):
             rules.append(Rule(table.name, "date_order", f"{spec['earlier']}, {spec['later']}", severity,
                               f"{spec['earlier']} must not be after {spec['later']}",
@@ -202,6 +252,23 @@ def declared_rules(table: SourceTable, suite: dict, defaults: dict) -> list[Rule
                               f"{spec['table']} record its {spec['column']} points to",
                               spec.get("mostly", 1.0), spec))
     return rules
+
+
+def _code_list_rules(table: str, spec: dict, severity: str, defaults: dict) -> list[Rule]:
+    """The code list itself, and a warning for SSD build placeholders (`PLACEHOLDER_DATA`:
+    a field the LA has not mapped), which the code list then accepts. `counted` says how
+    the definitions count a value outside the list (kpis.md: such values are warnings)."""
+    column, placeholders = spec["column"], list(defaults["ssd_placeholder"]["values"])
+    counted = f"; {spec['counted']}" if spec.get("counted") else ""
+    listed = f"{', '.join(spec['values'][:12])}{', ...' if len(spec['values']) > 12 else ''}"
+    return [
+        Rule(table, "in_code_list", column, severity,
+             f"{column} must be one of {listed} ({spec['from']}){counted}",
+             spec.get("mostly", 1.0), dict(spec, values=list(spec["values"]) + placeholders)),
+        Rule(table, "ssd_placeholder", column, defaults["ssd_placeholder"]["severity"],
+             f"{column} holds the SSD placeholder {' or '.join(placeholders)} (the LA has not mapped "
+             f"this field){counted or '; counted as a value outside the list'}",
+             spec={"values": placeholders})]
 
 
 def _as_list(value) -> list[str]:
@@ -237,6 +304,7 @@ def validate_extracts(extracts: dict[str, Extract], extract_date: date,
             results += _cross_table_results(extract, frame, per_table_rules[name], usable)
         index = ge.build_docs() if docs_dir else None
     results += _row_count_results(extracts, previous_row_counts or {}, defaults)
+    results += _supplied_before_results(extracts, previous_row_counts or {}, defaults)
     results += _freshness_results(extracts, suites, defaults, extract_date)
     return ValidationReport(extract_date, results, index, round(time.perf_counter() - started, 3))
 
@@ -359,7 +427,7 @@ def _cross_table_results(extract: Extract, frame: pd.DataFrame, rules: list[Rule
     return results
 
 
-# --- checks against the previous extract and the calendar ------------------------------
+# --- checks against the table's last good load and the calendar -------------------------
 
 def _row_count_results(extracts: dict[str, Extract], previous: dict[str, int],
                        defaults: dict) -> list[RuleResult]:
@@ -378,9 +446,21 @@ def _row_count_results(extracts: dict[str, Extract], previous: dict[str, int],
         results.append(RuleResult(
             extract.source_name, name, None, rule, defaults[rule]["severity"],
             not (shrunk or moved), 1, int(shrunk or moved), [],
-            f"{now} rows against {before} in the previous extract ({change:+.0%}; limits "
+            f"{now} rows against {before} in the table's last good load ({change:+.0%}; limits "
             f"{change_limit:.0%} change, {shrink_limit:.0%} shrinkage)"))
     return results
+
+
+def _supplied_before_results(extracts: dict[str, Extract], previous: dict[str, int],
+                             defaults: dict) -> list[RuleResult]:
+    """An optional table (QA, complaints, IRO, surveys) that the last good load has but
+    this extract lacks: its readers are withheld rather than computed from an old load or
+    dropped from the outputs."""
+    return [RuleResult("(no file)", name, None, "file_present", defaults["file_present"]["severity"],
+                       False, 0, 0, [], f"{name} is missing from this extract, but its last good "
+                       f"load has {rows} rows: an optional table once supplied is expected every time")
+            for name, rows in sorted(previous.items())
+            if rows and name not in extracts and name not in CASE_SYSTEM_TABLES]
 
 
 def _freshness_results(extracts: dict[str, Extract], suites: dict, defaults: dict,
@@ -414,7 +494,7 @@ def _freshness_results(extracts: dict[str, Extract], suites: dict, defaults: dic
 # --- Great Expectations --------------------------------------------------------------
 
 GE_RULES = {"row_key_not_null", "row_key_unique", "date_plausible", "planned_date_plausible",
-            "not_null", "in_code_list", "date_order"}
+            "not_null", "in_code_list", "ssd_placeholder", "date_order", "number_range"}
 EARLIEST_DATE = pd.Timestamp("1900-01-01")
 
 
@@ -501,6 +581,11 @@ def _expectation(rule: Rule, extract_date: date):
                                                  max_value=latest)
     if rule.rule == "in_code_list":
         return gxe.ExpectColumnValuesToBeInSet(column=column, value_set=list(rule.spec["values"]))
+    if rule.rule == "ssd_placeholder":
+        return gxe.ExpectColumnValuesToNotBeInSet(column=column, value_set=list(rule.spec["values"]))
+    if rule.rule == "number_range":
+        return gxe.ExpectColumnValuesToBeBetween(column=column, min_value=rule.spec["min"],
+                                                 max_value=rule.spec["max"])
     if rule.rule == "date_order":
         return gxe.ExpectColumnPairValuesAToBeGreaterThanB(
             column_A=rule.spec["later"], column_B=rule.spec["earlier"], or_equal=True,
@@ -510,23 +595,20 @@ def _expectation(rule: Rule, extract_date: date):
 
 # --- the warehouse: previous row counts, the pass-rate trend -------------------------
 
-def previous_row_counts(engine: Engine, source: str | None = None,
-                        exclude_run_id: str | None = None) -> dict[str, int]:
-    """Row counts of the latest completed run's extracts (of the same source when given)."""
+def loaded_row_counts(engine: Engine) -> dict[str, int]:
+    """Rows of each source table as the warehouse holds them: the table's last good load,
+    whatever drop folder, file path or database it came from (a table that failed a
+    critical table-level rule is not loaded, so a bad drop never becomes the baseline).
+    Tables never loaded (absent, or empty) are left out."""
+    counts = {}
     with engine.connect() as connection:
-        runs = sa.Table("runs", sa.MetaData(), autoload_with=connection)
-        query = sa.select(runs.c.run_id).where(runs.c.state == "Completed")
-        if source is not None:
-            query = query.where(runs.c.source == source)
-        if exclude_run_id is not None:
-            query = query.where(runs.c.run_id != exclude_run_id)
-        run_id = connection.execute(query.order_by(runs.c.started_at.desc()).limit(1)).scalar()
-        if run_id is None:
-            return {}
-        files = sa.Table("extract_files", sa.MetaData(), autoload_with=connection)
-        rows = connection.execute(sa.select(files.c.table_name, files.c.row_count)
-                                  .where(files.c.run_id == run_id)).all()
-    return {name: int(count) for name, count in rows}
+        present = set(sa.inspect(connection).get_table_names())
+        for name in TABLES:
+            if name in present:
+                rows = connection.execute(sa.select(sa.func.count()).select_from(sa.table(name))).scalar()
+                if rows:
+                    counts[name] = int(rows)
+    return counts
 
 
 def store_dq_results(engine: Engine, run_id: str, period: str, report: ValidationReport) -> int:
@@ -580,16 +662,21 @@ def tables_read_by(sql: str) -> set[str]:
     return {name for name in TABLES if name in words}
 
 
-def kpis_blocked_by(kpis: list, blocked_tables: list[str]) -> dict[str, list[str]]:
-    """{kpi id: the blocked tables it reads}, for the KPIs a critical failure stops. A KPI
-    attributed to the child's allocated worker also reads the tables of
-    sql/common/allocation.sql (tasks.compute.attribute)."""
-    common = tables_read_by((SQL_DIR / "common" / "allocation.sql").read_text(encoding="utf-8"))
+def kpis_blocked_by(kpis: list, blocked_tables: list[str],
+                    failed_columns: dict[str, list[str]] | None = None) -> dict[str, list[str]]:
+    """{kpi id: what it reads that failed}, for the KPIs a critical failure stops: a
+    table in `blocked_tables` (named alone) stops every KPI reading it; a column in
+    `failed_columns` (named `table.column`) only the KPIs reading that column. What a
+    KPI reads is derived from its SQL (Kpi.source_columns)."""
+    if not blocked_tables and not failed_columns:
+        return {}  # nothing failed: no need to parse the SQL
     blocked = set(blocked_tables)
     stopped = {}
     for kpi in kpis:
-        reads = tables_read_by(kpi.sql_text()) | (common if kpi.attribution == "child" else set())
-        hit = sorted(reads & blocked)
+        reads = kpi.source_columns
+        hit = sorted(reads.keys() & blocked)
+        for table, columns in (failed_columns or {}).items():
+            hit += [f"{table}.{c}" for c in columns if c in reads.get(table, ())]
         if hit:
             stopped[kpi.id] = hit
     return stopped

@@ -21,8 +21,9 @@ from tasks.figure_ids import base_id
 
 @dataclass(frozen=True)
 class Withheld:
-    """{kpi id: the failing tables it reads}; `previous_run_id`: the run whose figures
-    are carried (None: the period was never published, so they are left out)."""
+    """{kpi id: what it reads that failed: a table (table-level failure) or a
+    `table.column` (column-level)}; `previous_run_id`: the run whose figures are carried
+    (None: the period was never published, so they are left out)."""
 
     kpis: dict[str, list[str]]
     previous_run_id: str | None = None

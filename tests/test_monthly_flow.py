@@ -329,6 +329,49 @@ def qa_audit_duplicates(folder):
 BLOCKING_INPUTS["duplicate QA audit ids"] = (qa_audit_duplicates, "qa_audits")
 
 
+# issue 11, point 5: bad files that once got through or crashed (each copy is in a new
+# folder, so the row-count rules must compare with the table's last good load)
+def header_only(folder):
+    header = (folder / "ssd_contacts.csv").read_text(encoding="utf-8").splitlines()[0]
+    (folder / "ssd_contacts.csv").write_text(header + "\n", encoding="utf-8")
+
+
+def corrupt_workbook(folder):
+    (folder / "ssd_cp_visits.csv").unlink()
+    (folder / "ssd_cp_visits.xlsx").write_bytes(b"PK\x03\x04 a workbook cut short")
+
+
+def utf16_without_byte_order_mark(folder):
+    text = (folder / "ssd_contacts.csv").read_text(encoding="utf-8")
+    (folder / "ssd_contacts.csv").write_bytes(text.encode("utf-16-le"))
+
+
+def binary_file(folder):
+    (folder / "ssd_cp_visits.csv").write_bytes(bytes(range(256)) * 64)
+
+
+def us_date_in_an_iso_column(folder):
+    frame = pd.read_csv(folder / "ssd_contacts.csv", dtype=str, keep_default_na=False)
+    frame.loc[frame.index[0], "cont_contact_date"] = "03/25/2024"
+    frame.to_csv(folder / "ssd_contacts.csv", index=False)
+
+
+def month_thirteen(folder):
+    frame = pd.read_csv(folder / "ssd_contacts.csv", dtype=str, keep_default_na=False)
+    frame.loc[frame.index[0], "cont_contact_date"] = "2024-13-01"
+    frame.to_csv(folder / "ssd_contacts.csv", index=False)
+
+
+BLOCKING_INPUTS.update({
+    "header-only file in a new folder": (header_only, "ssd_contacts"),
+    "corrupt workbook": (corrupt_workbook, "ssd_cp_visits"),
+    "UTF-16 without its byte-order mark": (utf16_without_byte_order_mark, "ssd_contacts"),
+    "binary file": (binary_file, "ssd_cp_visits"),
+    "US date in an ISO column": (us_date_in_an_iso_column, "ssd_contacts"),
+    "month 13": (month_thirteen, "ssd_contacts"),
+})
+
+
 @pytest.fixture(scope="module")
 def published_base(demo_run, tmp_path_factory):
     """A clean, published 2024-03 of its own (the demo run's outputs stay as they are)."""
@@ -368,8 +411,8 @@ def test_bad_input_withholds_what_depends_on_it_and_loses_nothing(published_base
 
     assert published.resolve().name == result["run_id"]  # the new version is current
     metadata = json.loads((published / "run_metadata.json").read_text())
-    withheld = metadata["withheld"]
-    assert withheld and all(table in tables for tables in withheld.values())
+    withheld = metadata["withheld"]  # {kpi: [table, or table.column for a column-level failure]}
+    assert withheld and all(any(t.split(".")[0] == table for t in failing) for failing in withheld.values())
     assert metadata["withheld_as_last_published_from"] == previous_run
     values_now = pd.read_csv(published / "kpi_values.csv", dtype=str, keep_default_na=False)
 
@@ -390,6 +433,86 @@ def test_bad_input_withholds_what_depends_on_it_and_loses_nothing(published_base
     current = read_sql(engine, "select run_id from current_runs where flow = 'monthly' and period = :p",
                        {"p": PERIOD})
     assert current["run_id"].tolist() == [result["run_id"]]
+    engine.dispose()
+
+
+def test_a_column_failure_withholds_only_the_kpis_reading_that_column(published_base, tmp_path):
+    """A future contact date fails cont_contact_date: SAF01 (which counts contacts by that
+    date) is withheld; a KPI reading other columns of a failing table is not."""
+    from flows.monthly import monthly
+    broken = broken_copy(published_base["source"], tmp_path / "future", future_dates)
+    monthly(period=PERIOD, source=str(broken), out=str(published_base["out"]), config=published_base["config"])
+    metadata = json.loads((published_base["published"] / "run_metadata.json").read_text())
+    assert metadata["withheld"]["SAF01"] == ["ssd_contacts.cont_contact_date"]
+    assert set(metadata["withheld"]) == {"SAF01"}
+
+
+def test_realistic_ssd_codes_withhold_nothing_and_the_figures_follow_kpis_md(published_base, tmp_path):
+    """In-touch Y/yes/N, suitability Y, participation PN0 and PLACEHOLDER_DATA, a
+    placeholder activity: each means what kpis.md says, so nothing is withheld and every
+    figure is the one published from the contract's own codes."""
+    from flows.monthly import monthly
+    from tests.test_dq_gate import realistic_ssd_codes
+    published = published_base["published"]
+    before = pd.read_csv(published / "kpi_values.csv", dtype=str, keep_default_na=False)
+    realistic = broken_copy(published_base["source"], tmp_path / "ssd-codes", realistic_ssd_codes)
+    result = monthly(period=PERIOD, source=str(realistic), out=str(published_base["out"]),
+                     config=published_base["config"])
+    assert published.resolve().name == result["run_id"]
+    metadata = json.loads((published / "run_metadata.json").read_text())
+    assert metadata["withheld"] == {} and "critical" not in metadata["data_quality"]
+    after = pd.read_csv(published / "kpi_values.csv", dtype=str, keep_default_na=False)
+    saf23 = after[(after["kpi_id"].str.startswith("SAF23")) & (after["level"] == "la")]
+    assert len(saf23) == 3 and int(saf23.iloc[0]["denominator"]) > 0
+    assert after.equals(before)
+    sheet = openpyxl.load_workbook(published / "safety_scorecard_2024-03.xlsx")["Data quality"]
+    rows = [r for r in sheet.iter_rows(values_only=True) if r[0] == "ssd_care_leavers"]
+    assert any(r[1] == "clea_care_leaver_in_touch" and r[3] == "warning" for r in rows)
+
+
+def test_audits_supplied_before_and_missing_now_keep_the_qa_outputs_as_last_published(published_base, tmp_path):
+    from flows.monthly import monthly
+    from flows.runner import PARTLY_PUBLISHED
+    settings, published = published_base["settings"], published_base["published"]
+    engine = make_engine(settings.resolved_warehouse_url)
+    audits_before = read_sql(engine, "select count(*) as n from qa_audits")["n"].iloc[0]
+    before = pd.read_csv(published / "kpi_values.csv", dtype=str, keep_default_na=False)
+    broken = broken_copy(published_base["source"], tmp_path / "no-audits",
+                         lambda folder: (folder / "qa_audits.csv").unlink())
+    result = monthly(period=PERIOD, source=str(broken), out=str(published_base["out"]), config=published_base["config"])
+    names = {p.name for p in published.iterdir()}
+    assert {"qa_activity_2024-03.xlsx", "qa_monthly_report_2024-03.pdf", "qa_on_a_page_2024-03.pdf"} <= names
+    metadata = json.loads((published / "run_metadata.json").read_text())
+    assert metadata["withheld"]["QA01"] == ["qa_audits"]
+    after = pd.read_csv(published / "kpi_values.csv", dtype=str, keep_default_na=False)
+    qa = [frame[frame["kpi_id"].str.startswith("QA")].reset_index(drop=True) for frame in (before, after)]
+    assert len(qa[0]) > 100 and qa[1].equals(qa[0])  # kept as last published, not dropped
+    assert read_sql(engine, "select count(*) as n from qa_audits")["n"].iloc[0] == audits_before
+    ledger = read_sql(engine, "select state, message from runs where run_id = :r", {"r": result["run_id"]})
+    assert ledger["state"].iloc[0] == PARTLY_PUBLISHED and "qa_audits" in ledger["message"].iloc[0]
+    findings = openpyxl.load_workbook(published / "safety_scorecard_2024-03.xlsx")["Data quality"]
+    assert any(r[0] == "qa_audits" and r[2] == "file_present" for r in findings.iter_rows(values_only=True))
+    engine.dispose()
+
+
+def test_a_drop_lacking_most_required_tables_fails_and_publishes_nothing(published_base, tmp_path):
+    """11 of the 20 case-system tables missing: SAF01, SAF02 and others could still be
+    computed, but a sliver of an export is a failed export."""
+    from flows.monthly import monthly
+    from flows.runner import DataQualityFailed
+    from tasks.sources import CASE_SYSTEM_TABLES
+    settings, published = published_base["settings"], published_base["published"]
+    engine = make_engine(settings.resolved_warehouse_url)
+    current_before = read_sql(engine, "select flow, period, run_id from current_runs")
+    files_before = {p.name: p.read_bytes() for p in published.iterdir()}
+    kept = ("ssd_person", "ssd_department", "ssd_professionals", "ssd_involvements", "ssd_contacts",
+            "ssd_cin_episodes", "ssd_cin_assessments", "ssd_s47_enquiry", "ssd_initial_cp_conference")
+    sliver = broken_copy(published_base["source"], tmp_path / "sliver", lambda folder: [
+        (folder / f"{name}.csv").unlink() for name in CASE_SYSTEM_TABLES if name not in kept])
+    with pytest.raises(DataQualityFailed, match="failed export: 11 of the 20 required case-system tables"):
+        monthly(period=PERIOD, source=str(sliver), out=str(published_base["out"]), config=published_base["config"])
+    assert {p.name: p.read_bytes() for p in published.iterdir()} == files_before
+    assert read_sql(engine, "select flow, period, run_id from current_runs").equals(current_before)
     engine.dispose()
 
 

@@ -22,7 +22,7 @@ from qaloop.settings import SourceMapping
 from tasks.alerts import EmailSettings, build_alerts, deliver_alerts, render_markdown
 from tasks.extract import extract_sources
 from tasks.sources import CASE_SYSTEM_TABLES, TABLES
-from tasks.validate import (ValidationSettings, dq_trend, previous_row_counts, store_dq_results,
+from tasks.validate import (ValidationSettings, dq_trend, loaded_row_counts, store_dq_results,
                             validate_extracts)
 
 EXTRACT_DATE = date(2024, 4, 5)
@@ -120,7 +120,8 @@ def test_dates_in_mixed_formats_are_read_and_unparseable_ones_reported_by_id(tmp
     result = failed(report, "ssd_cin_episodes", "dates_parseable", "cine_referral_date")
     assert (result.severity, result.unexpected, result.example_ids) == ("critical", 2, ["R5", "R6"])
     assert "31/02/2024" not in result.message() and "soon" not in result.message()  # ids only
-    assert report.blocked_tables == ["ssd_cin_episodes"]
+    assert report.blocked_tables == []  # a column-level failure: only the column's readers stop
+    assert report.failed_columns == {"ssd_cin_episodes": ["cine_referral_date"]}
 
 
 def test_end_before_start(tmp_path):
@@ -147,7 +148,7 @@ def test_future_dates_fail_but_due_dates_may_lie_ahead(tmp_path):
     result = failed(report, "ssd_contacts", "date_plausible", "cont_contact_date")
     assert (result.severity, result.unexpected, result.example_ids) == ("critical", 3, ["C2", "C3", "C4"])
     assert result.detail == "cont_contact_date must lie between 1900-01-01 and the extract date"
-    assert report.blocked_tables == ["ssd_contacts"]
+    assert report.failed_columns == {"ssd_contacts": ["cont_contact_date"]}
     due = [r for r in report.results if r.rule == "planned_date_plausible"]
     assert [(r.column, r.success) for r in due] == [("cppr_cp_review_due", True)]
 
@@ -175,24 +176,23 @@ def test_orphan_foreign_keys(tmp_path):
     assert plan.detail == "cppv_cp_plan_id must match a cppl_cp_plan_id in ssd_cp_plans"
     person = failed(report, "ssd_cp_visits", "references", "cppv_person_id")
     assert (person.severity, person.example_ids) == ("warning", ["V3"])
-    assert report.blocked_tables == ["ssd_cp_visits"]
+    assert report.failed_columns == {"ssd_cp_visits": ["cppv_cp_plan_id"]}  # the join key
 
 
 def test_codes_outside_the_list(tmp_path):
     people = PEOPLE + [{"pers_person_id": "P3", "pers_sex": "Male", "pers_ethnicity": "WBRI",
                         "pers_dob": "2017-01-01"}]
-    leavers = [{"clea_table_id": f"L{i}", "clea_person_id": "P1", "clea_care_leaver_activity": code,
-                "clea_care_leaver_accommodation": "U", "clea_care_leaver_in_touch": "YES",
-                "clea_care_leaver_accom_suitable": "1"}
-               for i, code in enumerate(["F1", "G4", "EET", "F2"], start=1)]
-    folder = drop_folder(tmp_path, {"ssd_person": people, "ssd_care_leavers": leavers})
-    _, report = validate(folder, only=["ssd_person", "ssd_care_leavers"])
-    activity = failed(report, "ssd_care_leavers", "in_code_list", "clea_care_leaver_activity")
-    assert (activity.severity, activity.unexpected, activity.example_ids) == ("critical", 1, ["L3"])
-    assert "SSD ssd_care_leavers.yml clea_care_leaver_activity (CLEA008A)" in activity.detail
+    placements = [{"clap_cla_placement_id": f"PL{i}", "clap_cla_id": "CLA1", "clap_person_id": "P1",
+                   "clap_cla_placement_start_date": "2024-01-01", "clap_cla_placement_type": code}
+                  for i, code in enumerate(["U1", "K2", "FOSTER", "U3"], start=1)]
+    folder = drop_folder(tmp_path, {"ssd_person": people, "ssd_cla_placement": placements})
+    _, report = validate(folder, only=["ssd_person", "ssd_cla_placement"])
+    kind = failed(report, "ssd_cla_placement", "in_code_list", "clap_cla_placement_type")
+    assert (kind.severity, kind.unexpected, kind.example_ids) == ("critical", 1, ["PL3"])
+    assert "SSD ssd_cla_placement.yml clap_cla_placement_type (CLAP004A)" in kind.detail
     sex = failed(report, "ssd_person", "in_code_list", "pers_sex")
     assert (sex.severity, sex.example_ids) == ("warning", ["P3"])  # LAs vary: a warning
-    assert report.blocked_tables == ["ssd_care_leavers"]
+    assert report.failed_columns == {"ssd_cla_placement": ["clap_cla_placement_type"]}
 
 
 def test_empty_file(tmp_path):
@@ -309,7 +309,7 @@ def test_a_valid_extract_passes_every_critical_rule_and_builds_data_docs(synthet
     assert set(synthetic_extracts) == set(TABLES)  # every contract table
     assert report.failures == [] and report.blocked_tables == []
     critical = [r for r in report.results if r.severity == "critical"]
-    assert len(critical) > 300 and all(r.success for r in critical)
+    assert len(critical) > 250 and all(r.success for r in critical)
     checked = {r.table for r in report.results if r.rule == "row_key_unique"}
     assert checked == set(TABLES)
     index = report.data_docs_index
@@ -492,17 +492,16 @@ def test_pass_rates_are_stored_per_run_for_the_trend(tmp_path, warehouse):
     assert list(dob["pass_rate"].round(4)) == [round(2 / 3, 4)] * 2
 
 
-def test_previous_row_counts_come_from_the_latest_completed_run(sqlite_warehouse):
-    from tasks import warehouse
-    for run_id, state, count in (("r1", "Completed", 10), ("r2", "Completed", 12), ("r3", "Failed", 3)):
-        warehouse.start_run(sqlite_warehouse, run_id, "monthly", "2024-03", "manual", "t", "drop/")
-        warehouse.record_extracts(sqlite_warehouse, run_id, [{
-            "table_name": "ssd_person", "source_name": "ssd_person.csv", "sha256": "x" * 64,
-            "row_count": count, "archived_path": None}])
-        warehouse.finish_run(sqlite_warehouse, run_id, state)
-        time.sleep(0.01)
-    assert previous_row_counts(sqlite_warehouse, "drop/") == {"ssd_person": 12}
-    assert previous_row_counts(sqlite_warehouse, "drop/", exclude_run_id="r2") == {"ssd_person": 10}
+def test_row_counts_are_those_of_the_tables_last_good_load_whatever_its_source(sqlite_warehouse):
+    """The baseline of the row-count rules is the warehouse itself (a table failing a
+    critical table-level rule is never loaded), not a run from the same source path."""
+    import pandas as pd
+    from tasks.extract import conform
+    from tasks.warehouse import replace_source_tables
+    people = pd.DataFrame({"pers_person_id": [f"P{i}" for i in range(12)]})
+    replace_source_tables(sqlite_warehouse, {"ssd_person": conform(TABLES["ssd_person"], people.reindex(
+        columns=TABLES["ssd_person"].column_names))})
+    assert loaded_row_counts(sqlite_warehouse) == {"ssd_person": 12}  # empty tables left out
 
 
 def test_validation_limits_come_from_the_settings_file(tmp_path):
