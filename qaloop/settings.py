@@ -66,6 +66,9 @@ class Settings:
     notifications: Notifications = field(default_factory=Notifications)
     qa: dict = field(default_factory=dict)  # the [qa] section: tasks.qa.schedule_from_settings
     validation: dict = field(default_factory=dict)  # the [validation] section: tasks.validate.settings_from
+    # where readers reach the published folder (OUT) by web, e.g. https://intranet/qaloop/:
+    # links in notifications point there instead of at the server's disk
+    published_url: str = ""
 
     @property
     def resolved_warehouse_url(self) -> str:
@@ -97,6 +100,7 @@ def load_settings(config_file: str | Path | None = None, **overrides) -> Setting
         "data_dir": _path_or_none(os.environ.get(f"{ENV_PREFIX}DATA_DIR")),
         "warehouse_url": os.environ.get(f"{ENV_PREFIX}WAREHOUSE_URL"),
         "reference_dir": _path_or_none(os.environ.get(f"{ENV_PREFIX}REFERENCE_DIR")),
+        "published_url": os.environ.get(f"{ENV_PREFIX}PUBLISHED_URL"),
     }
     base = base.with_overrides(notifications=_notifications_from_env(base.notifications))
     return base.with_overrides(**env).with_overrides(**overrides)
@@ -145,7 +149,7 @@ def _settings_from_mapping(raw: dict) -> Settings:
     }
     simple = {k: raw[k] for k in ("la_code", "warehouse_url", "allocated_worker_role",
                                   "caseload_threshold", "trend_months", "synthetic",
-                                  "population_0_17") if k in raw}
+                                  "population_0_17", "published_url") if k in raw}
     if "la_code" in simple:
         simple["la_code"] = str(simple["la_code"])
     for key in ("data_dir", "reference_dir"):

@@ -13,6 +13,7 @@ import smtplib
 import time
 from collections.abc import Callable
 from email.message import EmailMessage
+from pathlib import Path
 
 from qaloop.settings import Notifications
 
@@ -79,3 +80,28 @@ def post_webhook(url: str, subject: str, body: str) -> None:
         raise ValueError("webhook URL not understood by apprise (check its scheme)")
     if not notifier.notify(title=subject, body=body):
         raise RuntimeError("webhook delivery failed")
+
+
+def prefect_run_url(flow_run_id) -> str | None:
+    """The Prefect UI page of a flow run: from PREFECT_UI_URL, else derived from
+    PREFECT_API_URL (http://host:4200/api -> http://host:4200); None without a server
+    (a temporary local server's UI is gone when the run ends)."""
+    from prefect.settings import PREFECT_API_URL, PREFECT_UI_URL
+    ui = PREFECT_UI_URL.value() or ""
+    if not ui:
+        api = (PREFECT_API_URL.value() or "").rstrip("/")
+        ui = api[: -len("/api")] if api.endswith("/api") else ""
+    return f"{ui.rstrip('/')}/runs/flow-run/{flow_run_id}" if ui and flow_run_id else None
+
+
+def published_link(path: str | Path, out: str | Path, published_url: str = "") -> str:
+    """A link readers can open away from the server's disk: `published_url` + the path
+    relative to the published folder OUT when configured, else the file URI."""
+    path = Path(path).resolve()
+    try:
+        relative = path.relative_to(Path(out).resolve())
+    except ValueError:
+        relative = None
+    if published_url and relative is not None:
+        return f"{published_url.rstrip('/')}/{relative.as_posix()}"
+    return path.as_uri()
