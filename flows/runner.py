@@ -189,6 +189,7 @@ def ledgered_run(flow: str, period: str, source: str, out: str, settings: Settin
     except BaseException as error:
         _record_end(engine, run_id, ledger_state_of(error, run_id), f"{type(error).__name__}: {error}")
         raise
+    _facts_of_run.pop(run_id, None)  # kept only for the failure hooks
     return {"run_id": run_id, "flow": flow, "period": period, "outputs": outputs,
             "published": str(versions.published_dir(Path(out), flow, period)),
             "state": context.completion_state, "message": context.completion_message,

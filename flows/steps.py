@@ -243,8 +243,8 @@ def report_revisions(results: pipeline.PeriodResults, period: Period, run) -> tu
     if changed.empty:
         return None, "no figure changed"
     trends = versions.outputs_showing_other_figures(run.engine, period.id, results.values, run.run_id)
-    note = (f"{len(changed)} figures revised; {trends['period'].nunique()} other periods' current "
-            "outputs show other figures for it in their trend")
+    note = (f"{len(changed)} figure{'s' if len(changed) != 1 else ''} revised; {trends['period'].nunique()} "
+            "other periods' current outputs show other figures for it in their trend")
     if not trends.empty:
         versions.write_revisions(trends, run.work_dir / f"revised_trends_{period.id}.csv")
     return str(versions.write_revisions(changed, run.work_dir / f"revisions_{period.id}.csv")), note

@@ -441,6 +441,57 @@ def test_a_kill_at_the_switch_is_finished_or_undone_by_status(prefect_server, tm
     assert warehouse.pending_switches(engine) == []
 
 
+# --- 5. revisions reach every output showing the figure ---------------------------------------
+
+def run_sheet_revisions(workbook_path: Path) -> list[str]:
+    sheet = openpyxl.load_workbook(workbook_path)["Run"]
+    return [row[1] for row in sheet.iter_rows(values_only=True) if row[0] == "Revisions"]
+
+
+def test_a_revised_month_is_noticed_in_every_current_trend_that_shows_it(prefect_server, tmp_path, extracts):
+    import shutil
+
+    from flows.monthly import monthly
+    from flows.status import status_text
+    settings, out = settings_in(tmp_path / "data"), tmp_path / "out"
+    february = monthly(period="2024-02", source=str(extracts), out=str(out), settings=settings)
+    march = monthly(period="2024-03", source=str(extracts), out=str(out), settings=settings)
+    assert february["revision_note"] == "first publication"
+    assert run_sheet_revisions(out / "2024-02" / "safety_scorecard_2024-02.xlsx") == [
+        "This version: first publication"]
+
+    corrected = tmp_path / "corrected"
+    shutil.copytree(extracts, corrected)
+    contacts = pd.read_csv(corrected / "ssd_contacts.csv", dtype=str, keep_default_na=False)
+    in_february = contacts["cont_contact_date"].between("2024-02-01", "2024-02-29")
+    removed = contacts[in_february].head(3)["cont_contact_id"]
+    contacts[~contacts["cont_contact_id"].isin(removed)].to_csv(corrected / "ssd_contacts.csv", index=False)
+    revised = monthly(period="2024-02", source=str(corrected), out=str(out), settings=settings,
+                      reason="February contacts corrected")
+    assert "revised; 1 other periods' current outputs show other figures" in revised["revision_note"]
+
+    trends = pd.read_csv(out / "2024-02" / "revised_trends_2024-02.csv", dtype=str, keep_default_na=False)
+    saf01 = trends[trends["kpi_id"] == "SAF01"]
+    assert saf01[["period", "run_id", "revised_period", "shown_value", "revised_value"]].values.tolist() == [
+        ["2024-03", march["run_id"], "2024-02", str(int(in_february.sum())), str(int(in_february.sum()) - 3)]]
+
+    engine = engine_of(settings)
+    notices = versions.revised_trend_notices(engine)
+    assert notices[["period", "run_id", "revised_period", "revised_by"]].values.tolist() == [
+        ["2024-03", march["run_id"], "2024-02", revised["run_id"]]]
+    assert "SAF01" in notices["kpis"][0].split(", ")
+    assert f"2024-03 outputs (run {march['run_id']}) show 2024-02 as first published" in status_text(engine)
+
+    # March re-run from its own (uncorrected) extract: its Run sheet says February was revised
+    again = monthly(period="2024-03", source=str(extracts), out=str(out), settings=settings)
+    [this_version, note] = run_sheet_revisions(out / "2024-03" / "safety_scorecard_2024-03.xlsx")
+    assert this_version == "This version: no figure changed"
+    assert note.startswith(f"February 2024 revised on ") and f"(run {revised['run_id']})" in note
+    assert "differs for" in note and "SAF01" in note
+    assert versions.revised_trend_notices(engine).empty  # the current March was made after the revision
+    assert again["revision_note"] == "no figure changed"
+
+
 # --- 7. exit statuses ---------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
