@@ -24,7 +24,6 @@ the caller says (`backfill`).
 
 from __future__ import annotations
 
-import os
 import re
 import socket
 import threading

@@ -95,12 +95,12 @@ def wrapped(first: str, message: str, indent: int = 6) -> list[str]:
 def deployment_lines(views: list[DeploymentView] | None, cadences: list[Cadence], now: datetime,
                      error: str | None = None) -> list[str]:
     if views is None:
-        lines = [f"Prefect: not reachable ({error}); times planned in deployments/schedules.yml, "
-                 "NOT confirmed by Prefect (nothing may be serving them)"]
+        lines = textwrap.wrap(f"Prefect: not reachable ({error}); times planned in deployments/schedules.yml, "
+                              "NOT confirmed by Prefect (nothing may be serving them)", WIDTH)
         for cadence in cadences:
-            planned = _london(next_runs(cadence, now)[0]) if cadence.enabled else "not served"
-            lines.append(f"  {cadence.name:<24} planned {planned}"
-                         + ("" if cadence.enabled else f" ({cadence.note or 'disabled'})"))
+            planned = f"planned {_london(next_runs(cadence, now)[0])}" if cadence.enabled \
+                else f"not served ({cadence.note or 'disabled'})"
+            lines.append(f"  {cadence.name:<24} {planned}")
         return lines
     lines = [f"  {'deployment':<34} {'status':<10} next runs (Europe/London)"]
     if not views:
@@ -136,6 +136,8 @@ def current_versions(engine: Engine) -> pd.DataFrame:
 def unreplaced_problems(runs: pd.DataFrame) -> pd.DataFrame:
     """For each flow and period, its latest run (a refused run changes nothing and is
     passed over) when that run failed, crashed, was cancelled or published in part."""
+    if runs.empty:
+        return runs
     considered = runs[~runs["state"].str.startswith(("Refused", "Skipped"))]
     latest = considered.groupby(["flow", "period"], sort=False).tail(1)
     return latest[latest["state"].str.startswith(UNREPLACED_STATES)].sort_values(["flow", "period"])

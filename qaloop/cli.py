@@ -188,7 +188,7 @@ def _report(flow: str, period: str, settings, call) -> int:
         _start_prefect(settings)
         result = call()
     except Exception as error:
-        status, line = exit_status_of(error, flow, period)
+        status, line = exit_status_of(error, f"the {flow} {period} run")
         print(f"qaloop: {line}", file=sys.stderr)
         if status == 1:
             raise
@@ -214,8 +214,9 @@ def _start_prefect(settings) -> None:
         print(f"qaloop: {note}", file=sys.stderr)
 
 
-def exit_status_of(error: BaseException, flow: str, period: str) -> tuple[int, str]:
-    """The documented exit status of a run that stopped on `error`, and one line saying why."""
+def exit_status_of(error: BaseException, nothing: str) -> tuple[int, str]:
+    """The documented exit status of a command (`nothing`: "the monthly 2024-03 run",
+    "qaloop status") that stopped on `error`, and one line saying why."""
     import httpx
     import sqlalchemy as sa
 
@@ -223,7 +224,6 @@ def exit_status_of(error: BaseException, flow: str, period: str) -> tuple[int, s
                               WarehouseUnavailable, first_line)
     from qaloop.infrastructure import InfrastructureError
     from tasks.extract import ExtractError
-    nothing = f"the {flow} {period} run"
     if isinstance(error, (ExtractError, SourceUnavailable)):
         return EXIT_BAD_SOURCE, f"{nothing} stopped on its source, nothing was published: {error}"
     if isinstance(error, RunRefused):
@@ -234,7 +234,7 @@ def exit_status_of(error: BaseException, flow: str, period: str) -> tuple[int, s
     if isinstance(error, RunCancelled):
         return EXIT_CANCELLED, f"{nothing} was cancelled: {error}"
     if isinstance(error, (InfrastructureError, WarehouseUnavailable)):
-        return EXIT_INFRASTRUCTURE, f"{nothing} did not run: {error}"
+        return EXIT_INFRASTRUCTURE, f"{nothing} did not start: {error}"
     if isinstance(error, sa.exc.SQLAlchemyError):
         return EXIT_INFRASTRUCTURE, f"{nothing} stopped: the warehouse failed: {first_line(error)}"
     if isinstance(error, httpx.HTTPError) or "Prefect API" in str(error):
@@ -258,7 +258,7 @@ def command_rerun(args) -> int:
         results = flow(first=args.first, last=args.last, source=args.source, out=args.out,
                        config=args.config, reason=args.reason, settings=settings)
     except Exception as error:
-        status, line = exit_status_of(error, "re-run", f"{args.first}..{args.last}")
+        status, line = exit_status_of(error, f"the re-run of {args.first}..{args.last}")
         print(f"qaloop: {line if status != 1 else f're-run {args.first}..{args.last} did not complete: {error}'}",
               file=sys.stderr)
         return status
@@ -297,7 +297,7 @@ def command_status(args) -> int:
         print(status.status_text(engine, views=views, prefect_error=prefect_error, housekeeping=housekeeping))
         found = status.problems(engine, views, prefect_error) if args.alert else []
     except Exception as error:
-        code, line = exit_status_of(error, "status", "check")
+        code, line = exit_status_of(error, "qaloop status")
         print(f"qaloop: {line}", file=sys.stderr)
         if args.alert and code == EXIT_INFRASTRUCTURE:
             notify.send(settings.notifications, "qaloop: status check FAILED", line)
@@ -323,7 +323,7 @@ def command_versions(args) -> int:
     try:
         print(versions_text(_warehouse(settings), args.flow, args.period))
     except Exception as error:
-        code, line = exit_status_of(error, "versions", args.period)
+        code, line = exit_status_of(error, "qaloop versions")
         print(f"qaloop: {line}", file=sys.stderr)
         if code == 1:
             raise
@@ -342,7 +342,7 @@ def command_rollback(args) -> int:
         print(f"qaloop: rollback refused, nothing changed: {error}", file=sys.stderr)
         return EXIT_REFUSED
     except Exception as error:
-        code, line = exit_status_of(error, "rollback", args.period)
+        code, line = exit_status_of(error, "qaloop rollback")
         print(f"qaloop: {line}", file=sys.stderr)
         if code == 1:
             raise

@@ -224,7 +224,7 @@ def revised_periods(engine: Engine) -> pd.DataFrame:
     current = warehouse.read_sql(engine, "select period, run_id, switched_at from current_runs "
                                          "where flow = 'monthly'")
     runs = warehouse.read_sql(engine, "select period, run_id, state from runs where flow = 'monthly'")
-    published = runs[runs["state"].map(was_published)].groupby("period")["run_id"].nunique()
+    published = runs[runs["state"].map(was_published).astype(bool)].groupby("period")["run_id"].nunique()
     revised = current[current["period"].map(published).fillna(0) > 1].copy()
     revised["revised_on"] = pd.to_datetime(revised["switched_at"], utc=True)
     return revised[["period", "run_id", "revised_on"]].reset_index(drop=True)

@@ -25,7 +25,7 @@ from flows import runner
 from qaloop.settings import Notifications, load_settings
 from tasks import locks, versions, warehouse
 from tasks.synthetic import generate_la
-from tasks.warehouse import make_engine, read_sql
+from tasks.warehouse import read_sql
 
 REPO = Path(__file__).resolve().parent.parent
 
