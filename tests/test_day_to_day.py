@@ -123,6 +123,7 @@ def test_a_slow_prefect_start_is_one_line_exit_status_5_and_the_demo_tries_twice
         return subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
 
     monkeypatch.setattr(SubprocessASGIServer, "_run_uvicorn_command", never_answers)
+    monkeypatch.setattr(SubprocessASGIServer, "_instances", {})  # not the test session's running server
     monkeypatch.setenv("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "1")
     monkeypatch.setenv("PREFECT_HOME", str(tmp_path / "prefect"))
     with temporary_settings(restore_defaults={PREFECT_API_URL}):
