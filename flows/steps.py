@@ -17,7 +17,7 @@ from flows import runner
 from qaloop.settings import Settings, redact_url
 from tasks import alerts, benchmarks, extract, pipeline, publish_csv, qa_outputs, validate, versions, warehouse
 from tasks.periods import Period
-from tasks.publish_directorate import publish_directorate
+from tasks.publish_directorate import publish_directorate, publish_directorate_pdf
 from tasks.publish_dq import DataQuality
 from tasks.publish_excel import RunInfo, publish_scorecard
 from tasks.compute import RECORD_COLUMNS, VALUE_COLUMNS
@@ -171,10 +171,12 @@ def publish_workbooks(results: pipeline.PeriodResults, kpis: list[Kpi], settings
         outputs.append(str(path))
     reference, neighbours = reference_data
     year = benchmarks.latest_reporting_year(Period.month(run.period).end)
-    directorate = publish_directorate(
-        kpis, results.trend, targets, benchmarks.benchmarks_for(kpis, settings.la_code, reference, neighbours, year),
-        run, out_dir / f"directorate_scorecard_{run.period}.xlsx", data_quality)
-    outputs.append(str(directorate))
+    headline_benchmarks = benchmarks.benchmarks_for(kpis, settings.la_code, reference, neighbours, year)
+    directorate = out_dir / f"directorate_scorecard_{run.period}"
+    outputs.append(str(publish_directorate(kpis, results.trend, targets, headline_benchmarks, run,
+                                           directorate.with_suffix(".xlsx"), data_quality)))
+    outputs.append(str(publish_directorate_pdf(kpis, results.trend, targets, headline_benchmarks, run,
+                                               directorate.with_suffix(".pdf"))))
     outputs.append(str(publish_csv.publish_kpi_values(results.values, kpis, out_dir / "kpi_values.csv")))
     return outputs
 

@@ -59,6 +59,12 @@ FIGURE_NAMES = {"SAF12:rate_per_10k": "Children on a CP plan per 10,000 aged 0-1
                 "SAF16:rate_per_10k": "Children looked after per 10,000 aged 0-17 at month end",
                 "DD10:mean_caseload": "Mean caseload (children per allocated worker) at month end"}
 DECIMAL_FORMAT = "0.0"
+SCORECARD_PAGES = 2  # A4 landscape, for board packs
+PERCENT_AXIS_MAX = 100
+# The Scorecard columns a board paper shows (positions in scorecard_headers): the years,
+# rank basis and second neighbour rank stay in the workbook.
+PDF_COLUMNS = (0, 1, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 16, 18, 20, 22, 23)
+TREND_COLUMN, RAG_COLUMN = 7, 9
 
 BOLD = Font(bold=True)
 TITLE_FONT = Font(bold=True, size=14)
@@ -116,10 +122,57 @@ def publish_directorate(kpis: list[Kpi], trend: pd.DataFrame, targets: dict[str,
     write_reference_sources(run_sheet, benchmarks)
     workbook.move_sheet("Trend data", offset=2)
     workbook.properties.title = f"{run.la_name} {TITLE} {run.period}"
+    workbook.properties.subject = f"period {run.period}, run {run.run_id}"
     workbook.properties.creator = "qaloop"
     workbook.properties.keywords = "synthetic" if run.synthetic else None
-    return _save_atomically(workbook, Path(out_path))
+    return _save_atomically(workbook, Path(out_path), pages_tall={"Scorecard": SCORECARD_PAGES})
 
+
+
+def publish_directorate_pdf(kpis: list[Kpi], trend: pd.DataFrame, targets: dict[str, KpiTarget],
+                            benchmarks: dict[str, Benchmark | None], run: RunInfo, out_path: Path) -> Path:
+    """The Directorate Scorecard as a PDF for board packs: the same cells as the workbook's
+    Scorecard sheet (one `_scorecard_cells` per row), on A4 landscape pages."""
+    from tasks.reports import template_environment, write_pdf
+    rows = headline_rows(kpis)
+    months = [p.id for p in Period.month(run.period).trailing(TREND_MONTHS)]
+    figures = _la_figures(trend)
+    region_name = next((b.region_name for b in benchmarks.values() if b and b.region_name), None)
+    headers = scorecard_headers(months, region_name)
+    lines = [_pdf_line(row, months, figures, targets, benchmarks.get(row.kpi.id)) for row in rows]
+    html = template_environment().get_template("directorate_scorecard.html").render(
+        title=f"{run.la_name}: {TITLE}, {_month_label(run.period)}", run=run, lines=lines,
+        headers=[headers[i] for i in PDF_COLUMNS], period_label=_month_label(run.period),
+        synthetic_banner=SYNTHETIC_BANNER, scale=1.0,
+        suppression_note=SMALL_NUMBERS_FOOTNOTE, benchmark_note=BENCHMARK_FOOTNOTE)
+    path, pages = write_pdf(html, Path(out_path), max_pages=SCORECARD_PAGES)
+    if pages > SCORECARD_PAGES:
+        raise RuntimeError(f"the Directorate Scorecard PDF takes {pages} pages (at most {SCORECARD_PAGES})")
+    return path
+
+
+def _pdf_line(row: Row, months: list[str], figures: dict, targets: dict[str, KpiTarget],
+              benchmark: Benchmark | None) -> list[tuple[object, str]]:
+    """(content, css class) per shown column: figures formatted as in the workbook, the
+    trend as a small chart, RAG in words on its colour."""
+    from tasks.reports import line_chart_svg
+    cells = _scorecard_cells(row, months, figures, targets, benchmark)
+    values = [_numeric(shown_value(row.kind, figures.get((row.figure_id, m)))) for m in months]
+    target = targets.get(row.figure_id)
+    decimals = 0 if row.kind == "count" else 1
+    line = []
+    for column in PDF_COLUMNS:
+        value = cells[column]
+        if column == TREND_COLUMN:
+            line.append((line_chart_svg([""] * len(months), values, "", target.target if target else None,
+                                        percent=row.kind == "percent", width=116, height=62), "chart"))
+        elif column == RAG_COLUMN:
+            line.append((value or "", f"rag-{value.lower()}" if value else ""))
+        elif isinstance(value, (int, float)) and column + 1 in NUMBER_COLUMNS:
+            line.append((f"{value:.{decimals}f}", "num"))
+        else:
+            line.append(("" if value is None else value, "num" if isinstance(value, (int, float)) else ""))
+    return line
 
 # --- Small numbers ---------------------------------------------------------------------------------
 
@@ -191,7 +244,8 @@ def write_scorecard(sheet: Worksheet, rows: list[Row], months: list[str], figure
                                          CellIsRule(operator="equal", formula=[f'"{status}"'], fill=fill))
     for offset, text in enumerate((SMALL_NUMBERS_FOOTNOTE, BENCHMARK_FOOTNOTE), start=2):
         sheet.cell(row=last_row + offset, column=1, value=text).font = Font(italic=True)
-    widths = [8, 36, 12, 12, 12, 12, 12, 32, 8, 8, 12, 12, 9, 8, 10, 8, 11, 8, 11, 8, 10, 8,
+    kpi_width = max(len(row.figure_id) for row in rows) + 2 if rows else 8  # an id never wraps
+    widths = [kpi_width, 36, 12, 12, 12, 12, 12, 32, 8, 8, 12, 12, 13, 8, 13, 8, 13, 8, 13, 8, 13, 8,
               10, 8, 12, 26]
     for column, width in enumerate(widths, start=1):
         sheet.column_dimensions[get_column_letter(column)].width = width
@@ -234,6 +288,8 @@ def _add_row_chart(sheet: Worksheet, trend_sheet: Worksheet, row: Row, row_numbe
     chart.x_axis.delete = True
     chart.y_axis.majorGridlines = None
     chart.display_blanks = "gap"
+    if row.kind == "percent":
+        chart.y_axis.scaling.max = PERCENT_AXIS_MAX
     first, last = 3, 3 + TREND_MONTHS - 1
     chart.series.append(Series(Reference(trend_sheet, min_col=first, max_col=last,
                                          min_row=data_row, max_row=data_row), title=row.figure_id))

@@ -28,6 +28,7 @@ from qaloop.settings import KpiTarget
 from tasks.compute import UNALLOCATED
 from tasks.periods import Period
 from tasks.publish_csv import write_bytes_atomically
+from tasks.workbook_print import apply_print_layout
 from tasks.rag import direction_of_travel, effective_tolerance, rag_status
 from tasks.registry import Kpi
 
@@ -193,6 +194,8 @@ def _add_trend_charts(sheet: Worksheet, chart_groups: list[tuple[str, list[Figur
         chart.y_axis.title = group[0].unit if len(group) == 1 else "exceptions"
         chart.y_axis.number_format = group[0].number_format
         chart.x_axis.delete = chart.y_axis.delete = False  # openpyxl 3.1 hides axes otherwise
+        if group[0].kind == "percent":
+            chart.y_axis.scaling.min, chart.y_axis.scaling.max = 0, 100
         if len(group) == 1:
             chart.legend = None
         for figure in group:
@@ -249,6 +252,16 @@ def write_units(sheet: Worksheet, level: str, figures: list[Figure], values: pd.
             sheet.cell(row=row, column=offset).number_format = number_format
     _finish_table(sheet, len(headers), FIRST_DATA_ROW + len(units) - 1, frozen_columns=2)
     _set_widths(sheet, [12, 28, 24] + [max(10, len(h) + 2) for h in headers[len(leading):]])
+    _fold_numerators_and_denominators(sheet, headers)
+
+
+def _fold_numerators_and_denominators(sheet: Worksheet, headers: list[str]) -> None:
+    """Each percentage's numerator and denominator columns are folded away (an outline
+    group, opened with its "+"), so that the sheet reads, and prints, as one figure per KPI."""
+    for column, header in enumerate(headers, start=1):
+        if header.endswith(" numerator"):
+            sheet.column_dimensions.group(get_column_letter(column), get_column_letter(column + 1),
+                                          hidden=True, outline_level=1)
 
 
 def _unit_cells(figure: Figure, value_row) -> list:
@@ -450,8 +463,10 @@ def _set_properties(workbook: Workbook, scorecard: str, run: RunInfo) -> None:
     workbook.properties.keywords = "synthetic" if run.synthetic else None
 
 
-def _save_atomically(workbook: Workbook, out_path: Path) -> Path:
-    """Save through a temporary file and a rename (tasks.publish_csv.write_bytes_atomically)."""
+def _save_atomically(workbook: Workbook, out_path: Path, pages_tall: dict[str, int] | None = None) -> Path:
+    """Set up the pages (tasks.workbook_print), then save through a temporary file and a
+    rename (tasks.publish_csv.write_bytes_atomically)."""
+    apply_print_layout(workbook, pages_tall)
     buffer = io.BytesIO()
     workbook.save(buffer)
     return write_bytes_atomically(Path(out_path), buffer.getvalue())

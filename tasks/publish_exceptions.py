@@ -69,7 +69,9 @@ def publish_exceptions_workbook(path: Path, title: str, kpis: list[Kpi], values:
         write_data_quality_sheet(workbook, data_quality, run, with_record_ids=True)
     write_run(workbook.create_sheet("Run"), run)
     workbook.properties.title = title
+    workbook.properties.subject = f"period {run.period}, run {run.run_id}"
     workbook.properties.creator = "qaloop"
+    workbook.properties.keywords = "synthetic" if run.synthetic else None
     return _save_atomically(workbook, Path(path))
 
 

@@ -198,12 +198,18 @@ def test_dd09_cin_episodes_open_730_days_or_more(warehouse):
             cin_episode("R3", "P3", "2021-01-01", nfa="Y", team="T1"),
             cin_episode("R4", "P4", "2021-01-01", close="2024-03-31", team="T1"),
             cin_episode("R5", "P5", "2021-01-01", close="2024-04-01", team="T2", worker="W2"),
+            cin_episode("R6", "P6", "2021-01-01", team="T1"),
+            cin_episode("R7", "P7", "2021-01-01", team="T1"),
+            cin_episode("R8", "P8", "2021-01-01", team="T1"),
         ],
-        # P1 is also on a CP plan: the episode is still listed.
-        "ssd_cp_plans": [cp_plan("CP1", "P1", "2023-01-01")],
+        # On a CP plan or looked after at period_end: their drift shows in DD04-DD08, so
+        # R6 (plan open) and R7 (episode ceasing after period_end) are not listed; P8's
+        # plan ended on period_end, so R8 is.
+        "ssd_cp_plans": [cp_plan("CP6", "P6", "2023-01-01"), cp_plan("CP8", "P8", "2023-01-01", end="2024-03-31")],
+        "ssd_cla_episodes": [cla_episode("E7", "P7", "2023-06-01", ceased="2024-04-01")],
     })
-    assert figures.la("DD09") == (2, 2, None)
-    assert figures.measures("DD09") == {"R1": 730, "R5": 1185}
+    assert figures.la("DD09") == (3, 3, None)
+    assert figures.measures("DD09") == {"R1": 730, "R5": 1185, "R8": 1185}
     assert figures.get("DD09", "team", "T2") == (1, 1, None)
     assert figures.get("DD09", "worker", "W1") == (1, 1, None)
 

@@ -191,6 +191,44 @@ def test_saf21_29_february_birthday_on_a_leap_period_end(warehouse):
     assert figures.la("SAF21") == (100.0, 1, 1)
 
 
+def test_saf21_several_open_episodes(warehouse):
+    # kpis.md: "the child's current episode is the open one with the latest start (ties:
+    # highest episode id), and the child's period of care began on the earliest
+    # clae_entered_care_date among the open episodes (SAF19, SAF21, DD06, DD07)".
+    # period_end - 913 days = 2021-09-30, - 730 days = 2022-04-01.
+    figures = run_kpi(warehouse, "SAF21", "2024-03", {
+        "ssd_person": [person(p, "2012-01-01") for p in ("S1", "S2", "S3", "S4")],
+        "ssd_cla_episodes": [
+            # S1: current ES1b entered 2023 (too recent) but ES1a, also open, entered in
+            # January 2021 and covers every day since: in; placed 2021: numerator.
+            episode("ES1a", "S1", "2021-01-04"),
+            episode("ES1b", "S1", "2023-06-01"),
+            # S2: same start, the highest id (ES2b, entered 2022) is current; began
+            # 2021-05-03 (ES2a): in; placed 2023: not in the numerator.
+            episode("ES2a", "S2", "2021-05-03"),
+            episode("ES2b", "S2", "2021-05-03", entered="2022-01-03"),
+            # S3: began 2020-01-02 (ES3a's entered date), but no episode covers the days
+            # before 2021-03-01: a gap since entering care: out (on the current ES3b's
+            # own entry date, 2021-06-01, there would be no gap).
+            episode("ES3a", "S3", "2021-03-01", entered="2020-01-02"),
+            episode("ES3b", "S3", "2021-06-01"),
+            # S4: a closed episode does not set the start: began 2023-01-01: out.
+            episode("ES4a", "S4", "2020-01-01", "2023-01-01"),
+            episode("ES4b", "S4", "2023-01-01"),
+            episode("ES4c", "S4", "2023-02-01"),
+        ],
+        "ssd_cla_placement": [
+            placement("LS1", "S1", "2021-02-01"),
+            placement("LS2", "S2", "2023-01-02"),
+            placement("LS3", "S3", "2021-03-01"),
+            placement("LS4", "S4", "2020-01-01"),
+        ],
+    })
+    assert figures.record_ids("SAF21") == ["S1", "S2"]
+    assert figures.record_ids("SAF21", numerator_only=True) == ["S1"]
+    assert figures.la("SAF21") == (50.0, 1, 2)
+
+
 # --- SAF22 ---------------------------------------------------------------------------
 
 def test_saf22_count_and_rhi_offered_rounds_half_up(warehouse):
@@ -256,6 +294,32 @@ def test_saf23_29_february_birthday_at_22(warehouse):
     assert figures.record_ids("SAF23") == ["L1"]
     assert figures.la("SAF23") == (0.0, 0, 1)
     assert figures.la("SAF23:eet_pct") == (100.0, 1, 1)
+
+
+def test_saf23_code_values_the_definition_places(warehouse):
+    # kpis.md: "Code values the definitions already place (for example ... in-touch values
+    # other than YES/Y, SSD build placeholders such as PLACEHOLDER_DATA) are data-quality
+    # warnings, never a reason to withhold a KPI: the definition says where such a row
+    # counts". SAF23: "the cohort is care leavers whose eligibility is not empty ... In
+    # touch = YES/Y; suitable accommodation = code 1/Y" (Y as the Y/N decision spells it:
+    # Y, y, Yes, YES, 1, true, TRUE). period_end 2025-02-28; everyone is 19.
+    figures = run_kpi(warehouse, "SAF23", "2025-02", {
+        "ssd_person": [person(f"C{n}", "2006-01-01") for n in range(1, 8)],
+        "ssd_care_leavers": [
+            # a placeholder eligibility is not empty: in the cohort
+            care_leaver("T1", "C1", "2025-01-01", " y ", "Yes", "F4", eligibility="PLACEHOLDER_DATA"),
+            care_leaver("T2", "C2", "2025-01-01", "PLACEHOLDER_DATA", "true", "PLACEHOLDER_DATA"),
+            care_leaver("T3", "C3", "2025-01-01", "NREQ", "PLACEHOLDER_DATA", "G6"),
+            care_leaver("T4", "C4", "2025-01-01", "Yes", "2", "0"),
+            care_leaver("T5", "C5", "2025-01-01", "1", "N", "P1"),  # 1 is not an in-touch code
+            care_leaver("T6", "C6", "2025-01-01", "REFU", "y", None),
+            care_leaver("T7", "C7", "2025-01-01", "YES", "1", "F1", eligibility="  "),  # empty
+        ],
+    })
+    assert figures.record_ids("SAF23") == ["C1", "C2", "C3", "C4", "C5", "C6"]
+    assert figures.la("SAF23") == (33.3, 2, 6)                     # C1, C4
+    assert figures.la("SAF23:accom_suitable_pct") == (50.0, 3, 6)  # C1, C2, C6
+    assert figures.la("SAF23:eet_pct") == (33.3, 2, 6)             # C1, C5
 
 
 # --- empty denominators ----------------------------------------------------------------

@@ -150,6 +150,30 @@ def test_saf14_month_end_clamping(warehouse):
     assert figures.record_ids("SAF14", numerator_only=True) == ["RB"]
 
 
+def test_saf14_and_saf18_count_reviews_whatever_their_participation_code(warehouse):
+    # kpis.md: participation codes outside PN1-PN7 and SSD placeholders are "data-quality
+    # warnings, never a reason to withhold a KPI: the definition says where such a row
+    # counts". SAF14 and SAF18 count every review held, whatever its participation code.
+    codes = ["PN1", "PN0", "PN8", "PLACEHOLDER_DATA", None]
+    figures = run_kpi(warehouse, ["SAF14", "SAF18"], "2024-03", {
+        "ssd_cp_plans": [cp_plan(f"P{n}", f"C{n}", "2024-01-02") for n in range(5)],
+        "ssd_cp_reviews": [
+            cp_review(f"R{n}", f"P{n}", "2024-03-20", due="2024-03-25" if n < 3 else "2024-03-19")
+            | {"cppr_cp_review_participation": code} for n, code in enumerate(codes)],
+        "ssd_cla_episodes": [cla_episode(f"E{n}", f"K{n}", f"C{n}", "2024-01-02", "2024-01-02")
+                             for n in range(5)],
+        "ssd_cla_reviews": [
+            cla_review(f"V{n}", f"C{n}", "2024-03-20", due="2024-03-25" if n < 3 else "2024-03-19")
+            | {"clar_cla_review_participation": code} for n, code in enumerate(codes)],
+    })
+    # every review is in the denominator: R0-R2 / V0-V2 on time (due 25 Mar), R3 / V3
+    # (placeholder) and R4 / V4 (empty) late (due 19 Mar)
+    assert figures.record_ids("SAF14") == ["R0", "R1", "R2", "R3", "R4"]
+    assert figures.la("SAF14") == (60.0, 3, 5)
+    assert figures.record_ids("SAF18") == ["V0", "V1", "V2", "V3", "V4"]
+    assert figures.la("SAF18") == (60.0, 3, 5)
+
+
 def test_saf14_empty(warehouse):
     figures = run_kpi(warehouse, "SAF14", "2024-03", {
         "ssd_cp_plans": [cp_plan("P1", "C1", "2023-12-31")],
@@ -260,8 +284,6 @@ def test_dd07_cla_review_overdue(warehouse):
             cla_episode("E6", "K6", "C6", "2023-06-01", "2023-06-01"),
             cla_episode("E7", "K7", "C7", "2024-03-04", "2024-03-04"),
             cla_episode("E8", "K8", "C8", "2023-01-01", "2023-01-01", "2024-04-30"),  # ceased
-            cla_episode("E9a", "K9", "C9a", "2023-01-01", "2023-01-01"),
-            cla_episode("E9b", "K9", "C9b", "2024-04-15", "2024-04-15"),  # latest open one
         ],
         "ssd_cla_reviews": [
             cla_review("R3", "C3", "2024-04-02"),  # one review: next 2 Jul
@@ -278,6 +300,47 @@ def test_dd07_cla_review_overdue(warehouse):
     assert figures.measures("DD07") == {"K1": 27, "K2": 1, "K5": 1, "K6": 5, "K7": 27}
     assert figures.records.query("kpi_id == 'DD07'")["person_id"].tolist() == \
         figures.records.query("kpi_id == 'DD07'")["record_id"].tolist()
+
+
+# kpis.md: "Several open CLA episodes for one child at period_end (a recording error; the
+# validation warns): the child's current episode is the open one with the latest start
+# (ties: highest episode id), and the child's period of care began on the earliest
+# clae_entered_care_date among the open episodes (SAF19, SAF21, DD06, DD07)".
+
+def test_dd07_several_open_episodes(warehouse):
+    # period_end 2024-04-30. 20 wd after Sun 1 Jan 2023 (Mon 2 Jan a bank holiday) =
+    # Mon 30 Jan 2023; 20 wd after Fri 1 Dec 2023 (25/26 Dec, 1 Jan bank holidays) =
+    # Wed 3 Jan 2024; 20 wd after Mon 8 Apr 2024 = Tue 7 May (6 May a bank holiday).
+    figures = run_kpi(warehouse, "DD07", "2024-04", {
+        "ssd_cla_episodes": [
+            # K1: current = E1b (latest start, period of care C1b, no review held); the
+            # period of care began 1 Jan 2023 (E1a): first review due 30 Jan 2023: 456 days.
+            # On E1b's own entry date it would be due 14 May 2024: not overdue.
+            cla_episode("E1a", "K1", "C1a", "2023-01-01", "2023-01-01"),
+            cla_episode("E1b", "K1", "C1b", "2024-04-15", "2024-04-15"),
+            # K2: same start: the highest id (E2b, C2b, no review) is current, not E2a
+            # (whose C2a review of 31 Jan would make the next due 30 Apr = period_end);
+            # began 1 Dec 2023 (E2a): due 3 Jan 2024: 118 days (on E2b's entry date
+            # 8 Jan it would be 5 Feb: 85 days).
+            cla_episode("E2a", "K2", "C2a", "2024-01-08", "2023-12-01"),
+            cla_episode("E2b", "K2", "C2b", "2024-01-08", "2024-01-08"),
+            # K3: a closed episode does not set the start: began 8 Apr 2024 (E3b), due
+            # 7 May: not overdue (from E3a's 2022 entry it would be).
+            cla_episode("E3a", "K3", "C3a", "2022-01-04", "2022-01-04", "2024-03-01"),
+            cla_episode("E3b", "K3", "C3b", "2024-04-08", "2024-04-08"),
+            cla_episode("E3c", "K3", "C3b", "2024-04-10", "2024-04-10"),
+            # K4: two open episodes of one period of care with a review held: the next
+            # due date comes from the review (29 Jan + 3 months = 29 Apr): 1 day.
+            cla_episode("E4a", "K4", "C4", "2023-10-02", "2023-10-02"),
+            cla_episode("E4b", "K4", "C4", "2024-02-01", "2024-02-01"),
+        ],
+        "ssd_cla_reviews": [
+            cla_review("R2", "C2a", "2024-01-31"),
+            cla_review("R4", "C4", "2024-01-29"),
+        ],
+    })
+    assert figures.la("DD07") == (3, 3, None)
+    assert figures.measures("DD07") == {"K1": 456, "K2": 118, "K4": 1}
 
 
 def test_dd07_empty(warehouse):
@@ -336,3 +399,37 @@ def test_saf19_and_dd06_empty(warehouse):
         "ssd_cla_episodes": [cla_episode("E3", "L3", "C3", "2024-02-18", "2024-02-18")]})
     assert figures.la("SAF19") == (None, 0, 0)
     assert figures.la("DD06") == (0, 0, None)
+
+
+def test_saf19_and_dd06_several_open_episodes(warehouse):
+    # period_end 2024-03-31; 42 days before = 18 Feb 2024. The period of care began on
+    # the earliest clae_entered_care_date among the open episodes (kpis.md decision).
+    figures = run_kpi(warehouse, ["SAF19", "DD06"], "2024-03", {
+        "ssd_cla_episodes": [
+            # L1: current E1a entered 1 Mar (30 days) but E1b, also open, entered 5 Jan:
+            # in the denominator; no visit: DD06, 86 days since 5 Jan.
+            cla_episode("E1a", "L1", "C1", "2024-03-01", "2024-03-01"),
+            cla_episode("E1b", "L1", "C1", "2024-01-05", "2024-01-05"),
+            # L2: same start, the highest id (E2b, entered 20 Feb: 40 days) is current;
+            # began 10 Jan (E2a): in; seen 1 Mar: in the numerator.
+            cla_episode("E2a", "L2", "C2", "2024-02-20", "2024-01-10"),
+            cla_episode("E2b", "L2", "C2", "2024-02-20", "2024-02-20"),
+            # L3: the current episode has no entered-care date, the other open one does:
+            # in; last seen 10 Feb: DD06, 50 days.
+            cla_episode("E3a", "L3", "C3", "2024-03-05", None),
+            cla_episode("E3b", "L3", "C3", "2023-12-01", "2023-12-01"),
+            # L4: a closed episode does not set the start: began 1 Mar (30 days): out.
+            cla_episode("E4a", "L4", "C4a", "2023-01-01", "2023-01-01", "2024-02-29"),
+            cla_episode("E4b", "L4", "C4b", "2024-03-01", "2024-03-01"),
+        ],
+        "ssd_cla_visits": [
+            cla_visit("V2", "L2", "2024-03-01"),
+            cla_visit("V3", "L3", "2024-02-10"),
+            cla_visit("V4", "L4", "2024-03-20"),
+        ],
+    })
+    assert figures.record_ids("SAF19") == ["L1", "L2", "L3"]
+    assert figures.record_ids("SAF19", numerator_only=True) == ["L2"]
+    assert figures.la("SAF19") == (33.3, 1, 3)
+    assert figures.la("DD06") == (2, 2, None)
+    assert figures.measures("DD06") == {"L1": 86, "L3": 50}

@@ -10,10 +10,16 @@
 -- that clae_cla_id's episodes starting on or before period_end; cancelled reviews are
 -- outside the KPI and outside the first/second/later sequence; the computed first due
 -- date is the 20th working day after the entry date". Recorded due dates are ignored.
+-- "Several open CLA episodes for one child at period_end (a recording error; the
+-- validation warns): the child's current episode is the open one with the latest start
+-- (ties: highest episode id), and the child's period of care began on the earliest
+-- clae_entered_care_date among the open episodes (SAF19, SAF21, DD06, DD07)".
 -- Looked after = a CLA episode open at period_end (start <= period_end and (ceased
--- empty or ceased > period_end)). A child with several open episodes is measured on
--- the one with the latest start (ties: highest episode id), as in SAF19/DD06; its
--- clae_cla_id is the period of care.
+-- empty or ceased > period_end)). The current episode's clae_cla_id is the period of
+-- care whose reviews are held (clar_cla_id). Its entry date is the earlier of the SAF18
+-- entry date of that clae_cla_id and the earliest clae_entered_care_date among the
+-- child's open episodes: with one open episode this is the SAF18 entry date; with
+-- several, the period of care began no later than the earliest open episode's entry.
 -- Next due: no review held yet -> 20th working day after entry; one review -> that
 -- review + 3 months; more -> latest review + 6 months. A child whose entry date is
 -- missing has no due date and is not listed.
@@ -69,16 +75,33 @@ open_episodes as (
         row_number() over (
             partition by e.clae_person_id
             order by e.clae_cla_episode_start_date desc, e.clae_cla_episode_id desc
-        ) as recency
+        ) as recency,
+        min(e.clae_entered_care_date) over (partition by e.clae_person_id) as care_began
     from ssd_cla_episodes as e
     where e.clae_cla_episode_start_date <= :period_end
       and (e.clae_cla_episode_ceased_date is null or e.clae_cla_episode_ceased_date > :period_end)
 ),
 
+-- One row per child: the current episode (recency = 1), its period of care, and the
+-- earliest entered_care_date among the open episodes.
 children_looked_after as (
-    select person_id, cla_id
+    select person_id, cla_id, care_began
     from open_episodes
     where recency = 1
+),
+
+children_with_entry_dates as (
+    select
+        c.person_id,
+        c.cla_id,
+        case
+            when poc.entry_date is null then c.care_began
+            when c.care_began is null then poc.entry_date
+            when c.care_began < poc.entry_date then c.care_began
+            else poc.entry_date
+        end as entry_date
+    from children_looked_after as c
+    left join periods_of_care as poc on poc.cla_id = c.cla_id
 ),
 
 children_with_next_due as (
@@ -89,10 +112,9 @@ children_with_next_due as (
             when lr.reviews_held = 1 then latest.plus_3_months
             else latest.plus_6_months
         end as next_due_date
-    from children_looked_after as c
-    left join periods_of_care as poc on poc.cla_id = c.cla_id
+    from children_with_entry_dates as c
     left join latest_reviews as lr on lr.cla_id = c.cla_id
-    left join calendar as entry on entry.cal_date = poc.entry_date
+    left join calendar as entry on entry.cal_date = c.entry_date
     left join calendar as first_due
         on first_due.wd_index = entry.wd_index + 20 and first_due.is_working_day = 1
     left join calendar as latest on latest.cal_date = lr.latest_review_date

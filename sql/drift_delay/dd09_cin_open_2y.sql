@@ -1,8 +1,10 @@
 -- DD09 CIN episode open 2 years or more.
 -- Definition (kpis.md): "CIN episode open at period_end, not NFA, with
--- days_between(referral_date, period_end) >= 730" ("2 years" = 730 days).
--- Binding decisions: "DD09 includes CIN episodes of children who are also on a CP plan
--- or looked after"; open = "start <= period_end and (end empty or end > period_end)",
+-- days_between(referral_date, period_end) >= 730, for a child who is neither on a CP plan
+-- nor looked after at period_end" ("2 years" = 730 days).
+-- Binding decisions: "DD09 excludes children who are on a CP plan or looked after at
+-- period_end (their drift shows in DD04-DD08)": on a plan / looked after as SAF12 and
+-- SAF16 count them; open = "start <= period_end and (end empty or end > period_end)",
 -- the episode running from cine_referral_date to cine_close_date; NFA = cine_referral_nfa
 -- is Y. days_between(a, b) = day_number(b) - day_number(a), from `calendar`.
 -- Grain: one row per exception (CIN episode, i.e. referral); measure = days since
@@ -26,6 +28,20 @@ open_episodes as (
       and coalesce(e.cine_referral_nfa, '') <> 'Y'
 ),
 
+children_on_cp_plan_or_looked_after as (
+    select cppl_person_id as person_id
+    from ssd_cp_plans
+    where cppl_cp_plan_start_date <= :period_end
+      and (cppl_cp_plan_end_date is null or cppl_cp_plan_end_date > :period_end)
+      and cppl_person_id is not null
+    union
+    select clae_person_id as person_id
+    from ssd_cla_episodes
+    where clae_cla_episode_start_date <= :period_end
+      and (clae_cla_episode_ceased_date is null or clae_cla_episode_ceased_date > :period_end)
+      and clae_person_id is not null
+),
+
 final as (
     select
         cine_referral_id as record_id,
@@ -36,6 +52,7 @@ final as (
         days_open as measure
     from open_episodes
     where days_open >= 730
+      and cine_person_id not in (select person_id from children_on_cp_plan_or_looked_after)
 )
 
 select * from final

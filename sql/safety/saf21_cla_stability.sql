@@ -5,13 +5,20 @@
 -- period_end - 730 days".
 -- Binding decisions:
 -- - looked after at period_end = a CLA episode open at period_end (start <= period_end
---   and ceased empty or > period_end); entered_care_date is that open episode's
---   clae_entered_care_date (latest start, ties by highest id, if several are open).
+--   and ceased empty or > period_end).
+-- - "Several open CLA episodes for one child at period_end (a recording error; the
+--   validation warns): the child's current episode is the open one with the latest
+--   start (ties: highest episode id), and the child's period of care began on the
+--   earliest clae_entered_care_date among the open episodes (SAF19, SAF21, DD06, DD07)".
+--   So entered_care_date (the 913-day test and the start of the no-gap test) is the
+--   earliest clae_entered_care_date among the child's open episodes (with one open
+--   episode, its own); closed episodes do not set it.
 -- - Age = completed years on period_end (a 29 February birthday is reached on 1 March):
 --   under 16 means pers_dob > :dob_16y.
 -- - "no gap in care" means the child's episodes cover every day from the open
 --   episode's entry date to period_end (the next episode starts on or before the day
---   the previous one ceased). Only episodes with a start date count as cover.
+--   the previous one ceased): from entered_care_date above. Only episodes with a start
+--   date count as cover.
 -- - "the current placement is the one open at period_end (the latest start if
 --   several)"; placements join by clap_person_id.
 -- - Missing dates: age, entry date and continuity decide who is in the population,
@@ -32,18 +39,20 @@ with period_end_day as (
 open_episodes as (
     select
         clae_person_id as person_id,
-        clae_entered_care_date as entered_care_date,
         row_number() over (
             partition by clae_person_id
             order by clae_cla_episode_start_date desc, clae_cla_episode_id desc
-        ) as recency
+        ) as recency,
+        min(clae_entered_care_date) over (partition by clae_person_id) as care_began
     from ssd_cla_episodes
     where clae_cla_episode_start_date <= :period_end
       and (clae_cla_episode_ceased_date is null or clae_cla_episode_ceased_date > :period_end)
 ),
 
+-- One row per child: the current episode (recency = 1), with the day the child's
+-- period of care began (the earliest entered_care_date among the open episodes).
 children_looked_after as (
-    select person_id, entered_care_date
+    select person_id, care_began as entered_care_date
     from open_episodes
     where recency = 1
 ),

@@ -314,6 +314,15 @@ def compute_reference(folder, period_end: date, population: int,
         if cur is None or (e["clae_cla_episode_start_date"], e["clae_cla_episode_id"]) > \
                 (cur["clae_cla_episode_start_date"], cur["clae_cla_episode_id"]):
             cla_children[e["clae_person_id"]] = e
+    # Several open episodes (kpis.md decision): the current one is the latest start (ties:
+    # highest id), and the period of care began on the earliest entered-care date among
+    # the open episodes (SAF19, SAF21, DD06, DD07).
+    care_began: dict = {}
+    for e in open_eps:
+        ent = e["clae_entered_care_date"]
+        if ent is not None:
+            pid = e["clae_person_id"]
+            care_began[pid] = min(care_began.get(pid, ent), ent)
     out["SAF16"] = count(len(cla_children))
     out["SAF16:rate_per_10k"] = rate(len(cla_children), population)
     out["SAF17"] = count(len({e["clae_person_id"] for e in clae if _in(e["clae_entered_care_date"], ps, pe)}))
@@ -332,9 +341,9 @@ def compute_reference(folder, period_end: date, population: int,
     for lst in clar_by_cla.values():
         lst.sort(key=lambda r: (r["clar_cla_review_date"], r["clar_cla_review_id"]))
 
-    def cla_rule_due(cla_id, i, lst):
+    def cla_rule_due(cla_id, i, lst, began=None):
         if i == 0:
-            entry = entry_by_cla.get(cla_id)
+            entry = min((d for d in (entry_by_cla.get(cla_id), began) if d is not None), default=None)
             return _nth_wd(entry, 20) if entry else None
         if i == 1:
             return add_months(lst[0]["clar_cla_review_date"], 3)
@@ -354,7 +363,7 @@ def compute_reference(folder, period_end: date, population: int,
     for pid, e in cla_children.items():
         cla_id = e["clae_cla_id"]
         held = [r for r in clar_by_cla.get(cla_id, []) if r["clar_cla_review_date"] <= pe]
-        due = cla_rule_due(cla_id, len(held), held)
+        due = cla_rule_due(cla_id, len(held), held, care_began.get(pid))
         if due is not None and due < pe:
             dd07 += 1
     out["DD07"] = count(dd07)
@@ -365,7 +374,7 @@ def compute_reference(folder, period_end: date, population: int,
         visits_by_child.setdefault(v["clav_person_id"], []).append(v)
     den = num = 0
     for pid, e in cla_children.items():
-        ent = e["clae_entered_care_date"]
+        ent = care_began.get(pid)
         if ent is None or (pe - ent).days <= 42:
             continue
         den += 1
@@ -393,7 +402,7 @@ def compute_reference(folder, period_end: date, population: int,
             eps_by_child.setdefault(e["clae_person_id"], []).append(e)
     den = num = 0
     for pid, e in cla_children.items():
-        ent = e["clae_entered_care_date"]
+        ent = care_began.get(pid)
         dob = person.get(pid, {}).get("pers_dob")
         a = age_on(dob, pe)
         if a is None or a >= 16 or ent is None or ent > pe - timedelta(days=913):
@@ -444,8 +453,9 @@ def compute_reference(folder, period_end: date, population: int,
     def up(v):
         return (v or "").strip().upper()
     out["SAF23"] = pct(sum(up(c["clea_care_leaver_in_touch"]) in ("YES", "Y") for c in cohort), len(cohort))
+    # suitable accommodation = code 1 or Y, Y spelt as the Y/N decision allows (Yes, true, ...)
     out["SAF23:accom_suitable_pct"] = pct(
-        sum(up(c["clea_care_leaver_accom_suitable"]) in ("1", "Y") for c in cohort), len(cohort))
+        sum(_flag(c["clea_care_leaver_accom_suitable"]) == "Y" for c in cohort), len(cohort))
     out["SAF23:eet_pct"] = pct(sum(up(c["clea_care_leaver_activity"]) in EET_CODES for c in cohort), len(cohort))
 
     # Drift and delay
@@ -481,7 +491,10 @@ def compute_reference(folder, period_end: date, population: int,
     out["DD03"] = count(dd03)
 
     out["DD08"] = count(sum((pe - p["cppl_cp_plan_start_date"]).days >= 548 for p in open_plans))
-    out["DD09"] = count(sum((pe - r["cine_referral_date"]).days >= 730 for r in open_cin))
+    # DD09 leaves out children on a CP plan or looked after at period_end (kpis.md decision)
+    on_plan_or_looked_after = {p["cppl_person_id"] for p in open_plans} | set(cla_children)
+    out["DD09"] = count(sum((pe - r["cine_referral_date"]).days >= 730 for r in open_cin
+                            if r["cine_person_id"] not in on_plan_or_looked_after))
 
     caseload: dict = {}
     for i in alloc_open:

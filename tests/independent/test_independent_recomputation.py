@@ -108,6 +108,10 @@ def add_edge_cases(folder: Path) -> None:
         {"pers_person_id": "PE1", "pers_sex": "F", "pers_dob": "2012-02-29"},
         {"pers_person_id": "PE2", "pers_sex": "M", "pers_dob": "2008-03-01"},
         {"pers_person_id": "PE3", "pers_sex": "F", "pers_dob": "2004-06-30"},
+        {"pers_person_id": "PE4", "pers_sex": "M", "pers_dob": "2013-01-01"},
+        {"pers_person_id": "PE5", "pers_sex": "F", "pers_dob": "2014-05-05"},
+        {"pers_person_id": "PE6", "pers_sex": "M", "pers_dob": "2006-01-01"},
+        {"pers_person_id": "PE7", "pers_sex": "F", "pers_dob": "2007-02-02"},
     ])
     # SAF04: two referrals of the same child on the same day -> neither is a re-referral;
     # SAF05: NFA flag spelt 'yes'.
@@ -135,6 +139,30 @@ def add_edge_cases(folder: Path) -> None:
          "clae_cla_episode_start_date": "2025-08-01", "clae_cla_id": "CLA_EDGE_ORPHAN",
          "clae_entered_care_date": "2025-08-01"},
     ])
+    # SAF19 / SAF21 / DD06 / DD07: several open CLA episodes for one child. The current
+    # episode is the latest start (ties: highest id); the period of care began on the
+    # earliest entered-care date among the open episodes. PE4: current CLE_EDGE_4B entered
+    # this month, but CLE_EDGE_4A, open since 2021, began the care (in SAF19 and SAF21,
+    # DD06, and DD07 with no review of CLA_EDGE_4B). PE5: same start, the highest id
+    # (CLE_EDGE_5B, no review) is current, not CLE_EDGE_5A (reviewed in June).
+    _append(folder, "ssd_cla_episodes", [
+        {"clae_cla_episode_id": "CLE_EDGE_4A", "clae_person_id": "PE4",
+         "clae_cla_episode_start_date": "2021-01-04", "clae_cla_id": "CLA_EDGE_4A",
+         "clae_entered_care_date": "2021-01-04"},
+        {"clae_cla_episode_id": "CLE_EDGE_4B", "clae_person_id": "PE4",
+         "clae_cla_episode_start_date": "2025-06-02", "clae_cla_id": "CLA_EDGE_4B",
+         "clae_entered_care_date": "2025-06-02"},
+        {"clae_cla_episode_id": "CLE_EDGE_5A", "clae_person_id": "PE5",
+         "clae_cla_episode_start_date": "2025-01-06", "clae_cla_id": "CLA_EDGE_5A",
+         "clae_entered_care_date": "2024-11-01"},
+        {"clae_cla_episode_id": "CLE_EDGE_5B", "clae_person_id": "PE5",
+         "clae_cla_episode_start_date": "2025-01-06", "clae_cla_id": "CLA_EDGE_5B",
+         "clae_entered_care_date": "2025-01-06"},
+    ])
+    _append(folder, "ssd_cla_placement", [
+        {"clap_cla_placement_id": "CLP_EDGE_4", "clap_cla_id": "CLA_EDGE_4A", "clap_person_id": "PE4",
+         "clap_cla_placement_start_date": "2021-02-01"},
+    ])
     _append(folder, "ssd_cla_reviews", [
         {"clar_cla_review_id": "CLR_EDGE_1", "clar_cla_id": "CLA_EDGE_ORPHAN",
          "clar_cla_review_date": "2025-03-10", "clar_cla_review_cancelled": "N", "clar_cla_person_id": "PE2"},
@@ -143,6 +171,8 @@ def add_edge_cases(folder: Path) -> None:
          "clar_cla_person_id": "PE2"},
         {"clar_cla_review_id": "CLR_EDGE_3", "clar_cla_id": "CLA_EDGE_ORPHAN",
          "clar_cla_review_due_date": "2025-06-20", "clar_cla_person_id": "PE2"},  # scheduled only
+        {"clar_cla_review_id": "CLR_EDGE_5", "clar_cla_id": "CLA_EDGE_5A",
+         "clar_cla_review_date": "2025-06-02", "clar_cla_person_id": "PE5"},
     ])
     # SAF22: RHI 'NA' is not Y.
     _append(folder, "ssd_missing", [
@@ -161,6 +191,16 @@ def add_edge_cases(folder: Path) -> None:
         {"clea_table_id": "CL_EDGE_3", "clea_person_id": "PE2", "clea_care_leaver_eligibility": "",
          "clea_care_leaver_in_touch": "YES", "clea_care_leaver_latest_contact": "2025-05-01",
          "clea_care_leaver_accom_suitable": "1", "clea_care_leaver_activity": "F1"},
+        # code values the definition places: a placeholder eligibility is filled (in the
+        # cohort), a placeholder in-touch or activity value is not in touch / not EET;
+        # suitable accommodation 'Yes' / 'true' is Y, in touch 'yes' is YES.
+        {"clea_table_id": "CL_EDGE_6", "clea_person_id": "PE6",
+         "clea_care_leaver_eligibility": "PLACEHOLDER_DATA", "clea_care_leaver_in_touch": "PLACEHOLDER_DATA",
+         "clea_care_leaver_latest_contact": "2025-05-01", "clea_care_leaver_accom_suitable": "Yes",
+         "clea_care_leaver_activity": "PLACEHOLDER_DATA"},
+        {"clea_table_id": "CL_EDGE_7", "clea_person_id": "PE7", "clea_care_leaver_eligibility": "Relevant",
+         "clea_care_leaver_in_touch": "yes", "clea_care_leaver_latest_contact": "2025-05-01",
+         "clea_care_leaver_accom_suitable": "true", "clea_care_leaver_activity": "F5"},
     ])
 
 
