@@ -18,7 +18,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows import runner
 from flows.monthly import monthly
-from qaloop.settings import Settings, load_settings
+from qaloop.settings import refuse_password_in
 from tasks.periods import months_between
 
 MAX_PARALLEL_PERIODS = 2
@@ -26,23 +26,23 @@ MAX_PARALLEL_PERIODS = 2
 
 @task(name="monthly-period", task_run_name="monthly {period}")
 def run_period(period: str, source: str, out: str, config: str | None, reason: str | None,
-               settings: Settings, lock_wait_seconds: float) -> dict:
+               lock_wait_seconds: float) -> dict:
     return monthly(period=period, source=source, out=out, config=config, trigger="backfill",
-                   reason=reason, settings=settings, lock_wait_seconds=lock_wait_seconds)
+                   reason=reason, lock_wait_seconds=lock_wait_seconds)
 
 
 @flow(name="rerun-monthly", log_prints=True,
       task_runner=ThreadPoolTaskRunner(max_workers=MAX_PARALLEL_PERIODS),
       on_failure=[runner.notify_failure], on_crashed=[runner.notify_failure])
 def rerun_monthly(first: str, last: str, source: str, out: str, config: str | None = None,
-                  reason: str | None = None, settings: Settings | None = None,
+                  reason: str | None = None,
                   lock_wait_seconds: float = runner.DEFAULT_LOCK_WAIT_SECONDS) -> list[dict]:
     """Every month from `first` to `last`; fails at the end if any period failed,
-    naming each one (the others are published)."""
-    settings = settings or load_settings(config)
+    naming each one (the others are published). Each period reads `config` itself."""
+    refuse_password_in(source)
     periods = [p.id for p in months_between(first, last)]
     futures = run_period.map(periods, unmapped(source), unmapped(out), unmapped(config),
-                             unmapped(reason), unmapped(settings), unmapped(lock_wait_seconds))
+                             unmapped(reason), unmapped(lock_wait_seconds))
     results, failures = [], []
     for period, future in zip(periods, futures):
         future.wait()

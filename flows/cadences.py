@@ -19,6 +19,7 @@ from pathlib import Path
 import yaml
 
 from qaloop.paths import DEPLOYMENTS_DIR
+from qaloop.settings import refuse_password_in
 
 SCHEDULES_FILE = DEPLOYMENTS_DIR / "schedules.yml"
 ENV_REFERENCE = re.compile(r"\$\{([A-Z0-9_]+)\}")
@@ -55,10 +56,13 @@ def load_cadences(path: Path = SCHEDULES_FILE) -> list[Cadence]:
 
 def resolve_parameters(parameters: dict, overrides: dict | None = None) -> dict:
     """Fill ${VAR} from the environment (unset: empty), then apply explicit overrides;
-    an empty optional parameter is dropped so the flow's default applies."""
+    an empty optional parameter is dropped so the flow's default applies. A deployment's
+    parameters are stored by Prefect: a source carrying a password is refused (its
+    password belongs in QALOOP_SOURCE_PASSWORD or a Secret block, read by the run)."""
     resolved = {key: ENV_REFERENCE.sub(lambda m: os.environ.get(m.group(1), ""), value)
                 if isinstance(value, str) else value for key, value in parameters.items()}
     resolved.update({k: v for k, v in (overrides or {}).items() if v})
+    refuse_password_in(resolved.get("source"))
     missing = [key for key in REQUIRED_PARAMETERS if not resolved.get(key)]
     if missing:
         raise ValueError(f"set {', '.join(missing)} for the scheduled runs: pass --{' --'.join(missing)} "

@@ -28,7 +28,7 @@ import pandas as pd
 from prefect import flow
 
 from flows import runner, steps
-from qaloop.settings import Settings, code_version, load_settings, redact_url
+from qaloop.settings import code_version, load_settings, redact_url
 from tasks import locks, warehouse
 from tasks.periods import MonthToDate
 from tasks.pipeline import la_context
@@ -70,8 +70,8 @@ def weekly_as_at_day(as_at: str | None) -> date:
 
 
 def _live_run(flow_name: str, choose_kpis, publish, as_at: date, source, out, config, trigger, reason,
-              settings, working_days_only, lock_wait_seconds, escalate: bool = False):
-    settings = settings or load_settings(config)
+              working_days_only, lock_wait_seconds, escalate: bool = False):
+    settings = load_settings(config)
     today = runner.london_today()
     period = MonthToDate.as_at(as_at)
     if working_days_only and not runner.is_working_day(today):
@@ -147,23 +147,21 @@ def publish_team_packs(folder: Path, kpis, values, records, teams, workers, info
 @flow(name="daily", log_prints=True, on_failure=[runner.notify_failure],
       on_crashed=[runner.notify_failure])
 def daily(as_at: str | None = None, source: str = "", out: str = "", config: str | None = None,
-          trigger: str | None = None, reason: str | None = None, settings: Settings | None = None,
-          working_days_only: bool = False,
+          trigger: str | None = None, reason: str | None = None, working_days_only: bool = False,
           lock_wait_seconds: float = runner.DEFAULT_LOCK_WAIT_SECONDS) -> dict:
     """The live exception lists as at `as_at` (default yesterday) in one workbook, with
     the audits graded Inadequate not yet escalated by an earlier day's list, for their Head of
     Service."""
     return _live_run("daily", daily_kpis, publish_daily, as_at_day(as_at), source, out, config, trigger,
-                     reason, settings, working_days_only, lock_wait_seconds, escalate=True)
+                     reason, working_days_only, lock_wait_seconds, escalate=True)
 
 
 @flow(name="weekly", log_prints=True, on_failure=[runner.notify_failure],
       on_crashed=[runner.notify_failure])
 def weekly(as_at: str | None = None, source: str = "", out: str = "", config: str | None = None,
-           trigger: str | None = None, reason: str | None = None, settings: Settings | None = None,
-           working_days_only: bool = False,
+           trigger: str | None = None, reason: str | None = None, working_days_only: bool = False,
            lock_wait_seconds: float = runner.DEFAULT_LOCK_WAIT_SECONDS) -> dict:
     """One team pack per team: the team's figures and listed rows as at `as_at` (default:
     the last complete week's Sunday)."""
     return _live_run("weekly", weekly_kpis, publish_team_packs, weekly_as_at_day(as_at), source, out, config,
-                     trigger, reason, settings, working_days_only, lock_wait_seconds)
+                     trigger, reason, working_days_only, lock_wait_seconds)

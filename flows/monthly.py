@@ -26,7 +26,7 @@ from pathlib import Path
 from prefect import flow
 
 from flows import runner, steps
-from qaloop.settings import Settings, code_version, load_settings, redact_url
+from qaloop.settings import code_version, load_settings, redact_url
 from tasks import locks, publish_csv, qa_outputs, versions, warehouse
 from tasks.periods import Period, latest_complete_month
 from tasks.pipeline import la_context
@@ -37,10 +37,11 @@ from tasks.registry import load_registry
 @flow(name="monthly", log_prints=True, on_failure=[runner.notify_failure],
       on_crashed=[runner.notify_failure])
 def monthly(period: str | None = None, source: str = "", out: str = "", config: str | None = None,
-            trigger: str | None = None, reason: str | None = None, settings: Settings | None = None,
+            trigger: str | None = None, reason: str | None = None,
             lock_wait_seconds: float = runner.DEFAULT_LOCK_WAIT_SECONDS) -> dict:
-    """Publish the month's scorecards, kpi_values.csv and QA outputs."""
-    settings = settings or load_settings(config)
+    """Publish the month's scorecards, kpi_values.csv and QA outputs. Every parameter is
+    stored by Prefect: `config` names the configuration, read (with its secrets) here."""
+    settings = load_settings(config)
     month = Period.month(period) if period else latest_complete_month(runner.london_today())
     return runner.prefect_outcome(runner.ledgered_run(
         "monthly", month.id, source, out, settings, trigger, reason,

@@ -40,7 +40,7 @@ from prefect.runtime import flow_run as runtime_flow_run
 from sqlalchemy.engine import Engine
 
 from qaloop.infrastructure import process_alive
-from qaloop.settings import Settings, code_version, load_settings, redact_url
+from qaloop.settings import Settings, code_version, load_settings, redact_url, refuse_password_in
 from tasks import locks, notify, versions, warehouse
 from tasks.publish_csv import write_atomically
 from tasks.calendar import bank_holidays
@@ -157,6 +157,7 @@ def resolve_trigger(explicit: str | None) -> str:
 def ledgered_run(flow: str, period: str, source: str, out: str, settings: Settings, trigger: str | None,
                  reason: str | None, work: Callable[[RunContext], list[str]],
                  lock_wait_seconds: float = DEFAULT_LOCK_WAIT_SECONDS) -> dict:
+    refuse_password_in(source)  # before anything records it
     run_id = new_run_id()
     _facts_of_run[run_id] = RunFacts(settings, period, str(out))
     engine = migrated_engine(settings)

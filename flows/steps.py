@@ -15,7 +15,7 @@ from prefect.logging import get_run_logger
 
 from flows import runner
 from qaloop.settings import Settings, redact_url
-from tasks import alerts, benchmarks, extract, pipeline, publish_csv, qa_outputs, validate, versions, warehouse
+from tasks import alerts, archive, benchmarks, extract, pipeline, publish_csv, qa_outputs, validate, versions, warehouse
 from tasks.periods import Period
 from tasks.publish_directorate import publish_directorate, publish_directorate_pdf
 from tasks.publish_dq import DataQuality
@@ -36,9 +36,10 @@ DATA_QUALITY_NOT_CHECKED = "not checked"
           state.result(raise_on_failure=False), extract.ExtractError))
 def extract_sources(source: str, settings: Settings) -> dict[str, extract.Extract]:
     """Read the extracts; a database source is retried with back-off, bad input is not:
-    it is reported by validate_extracts (strict=False), never raised here."""
+    it is reported by validate_extracts (strict=False), never raised here. `source` has
+    no password: the source password is put in here, from the settings."""
     try:
-        extracts = extract.extract_sources(source, settings.mappings, strict=False)
+        extracts = extract.extract_sources(settings.source_to_read(source), settings.mappings, strict=False)
     except sa.exc.SQLAlchemyError as error:  # unreachable, login refused, dropped: retried
         raise runner.SourceUnavailable(f"the source database {redact_url(source)} cannot be read: "
                                        f"{runner.first_line(error)}") from error
@@ -102,8 +103,15 @@ def data_quality_state(report: validate.ValidationReport, blocked: dict[str, lis
 
 @task(name="archive_extracts")
 def archive_extracts(extracts, settings: Settings, run_id: str, engine_url: str) -> list[dict]:
+    """Archive this run's extracts (owner-only) and delete those older than
+    `[archive] keep_months`, recorded in the ledger (tasks/archive.py)."""
+    engine = pipeline.warehouse_engine(engine_url)
     manifest = extract.archive_extracts(extracts, settings.archive_dir, run_id)
-    warehouse.record_extracts(pipeline.warehouse_engine(engine_url), run_id, manifest)
+    warehouse.record_extracts(engine, run_id, manifest)
+    deleted = archive.delete_old_archives(engine, settings.archive_dir, settings.archive_keep_months,
+                                          warehouse.utcnow().date(), run_id)
+    if deleted:
+        get_run_logger().info(deleted)
     return manifest
 
 

@@ -142,50 +142,73 @@ def command_demo(args) -> int:
     period = args.period or default_period()
     # the synthetic LA's audit themes, planned from the period to 6 months after the next
     themes = planned_themes(Period.month(period).start, 8, args.seed)
-    settings = load_settings(None, synthetic=True, la_code=DEMO_LA_CODE, qa={"themes": themes},
+    settings = load_settings(None, resolve_secrets=False,
                              data_dir=Path(args.data_dir) if args.data_dir else None)
+    config = write_demo_config(settings.data_dir, themes)
     extracts_dir = settings.data_dir / "demo-extracts"
     print(f"qaloop demo: SYNTHETIC local authority ({args.children} children, seed {args.seed}), "
-          f"benchmarks of LA {settings.la_code}, period {period}")
+          f"benchmarks of LA {DEMO_LA_CODE}, period {period}")
     args.out, out = str(extracts_dir), args.out
     args.as_at = demo_extract_date(period)
     command_generate(args)
-    status = _run_monthly(period, str(extracts_dir), out, settings)
+    status = _run_monthly(period, str(extracts_dir), out, settings.data_dir, config=str(config))
     if status == EXIT_INFRASTRUCTURE:  # a busy machine: one more try before giving up
         print("qaloop demo: trying once more", file=sys.stderr)
-        status = _run_monthly(period, str(extracts_dir), out, settings)
+        status = _run_monthly(period, str(extracts_dir), out, settings.data_dir, config=str(config))
     return status
+
+
+def write_demo_config(data_dir: Path, themes: dict[str, str]) -> Path:
+    """The demo's settings as a configuration file: a flow is given its configuration's
+    path, never the settings themselves (README, "Security")."""
+    from qaloop.settings import config_text
+    from tasks.publish_csv import write_atomically
+    values = {"la_code": DEMO_LA_CODE, "synthetic": True, "data_dir": str(data_dir.resolve()),
+              "qa": {"themes": themes}}
+    return write_atomically(data_dir / "demo.toml", "# written by `qaloop demo`\n" + config_text(values))
+
+
+def refused_source(source: str | None) -> str | None:
+    """Why a --source cannot be given to a flow (it carries a password), or None."""
+    from qaloop.settings import PasswordInParameter, refuse_password_in
+    try:
+        refuse_password_in(source)
+    except PasswordInParameter as error:
+        return f"qaloop: not run: {error}"
+    return None
 
 
 def command_run(args) -> int:
     from qaloop.settings import load_settings
-    settings = load_settings(args.config)
+    if refused := refused_source(args.source):
+        print(refused, file=sys.stderr)
+        return 2
+    settings = load_settings(args.config, resolve_secrets=False)
     if args.flow == "monthly":
-        return _run_monthly(args.period, args.source, args.out, settings, config=args.config,
+        return _run_monthly(args.period, args.source, args.out, settings.data_dir, config=args.config,
                             reason=args.reason)
     prepare_prefect_environment(settings.data_dir)
     from flows import exceptions
     flow = exceptions.daily if args.flow == "daily" else exceptions.weekly
     default = "yesterday" if args.flow == "daily" else "the last complete week"
-    return _report(args.flow, args.as_at or default, settings, lambda: flow(
-        as_at=args.as_at, source=args.source, out=args.out, config=args.config,
-        reason=args.reason, settings=settings))
+    return _report(args.flow, args.as_at or default, settings.data_dir, lambda: flow(
+        as_at=args.as_at, source=args.source, out=args.out, config=args.config, reason=args.reason))
 
 
-def _run_monthly(period: str | None, source: str, out: str, settings, config: str | None = None,
+def _run_monthly(period: str | None, source: str, out: str, data_dir: Path, config: str | None = None,
                  reason: str | None = None) -> int:
-    prepare_prefect_environment(settings.data_dir)
+    prepare_prefect_environment(data_dir)
     from flows.monthly import monthly
-    return _report("monthly", period or "the latest month", settings, lambda: monthly(
-        period=period, source=source, out=out, config=config, reason=reason, settings=settings))
+    return _report("monthly", period or "the latest month", data_dir, lambda: monthly(
+        period=period, source=source, out=out, config=config, reason=reason))
 
 
-def _report(flow: str, period: str, settings, call) -> int:
+def _report(flow: str, period: str, data_dir: Path, call) -> int:
     """Start Prefect, run one flow and print what it published, or in one line why it
     published nothing (the detail is in the ledger and the Prefect log)."""
     started = time.perf_counter()
     try:
-        _start_prefect(settings)
+        _start_prefect(data_dir)
         result = call()
     except Exception as error:
         status, line = exit_status_of(error, f"the {flow} {period} run")
@@ -207,9 +230,9 @@ def _report(flow: str, period: str, settings, call) -> int:
     return 0
 
 
-def _start_prefect(settings) -> None:
+def _start_prefect(data_dir: Path) -> None:
     from qaloop.infrastructure import start_prefect
-    note = start_prefect(Path(os.environ.get("PREFECT_HOME", settings.data_dir / "prefect")))
+    note = start_prefect(Path(os.environ.get("PREFECT_HOME", data_dir / "prefect")))
     if note:
         print(f"qaloop: {note}", file=sys.stderr)
 
@@ -244,7 +267,10 @@ def exit_status_of(error: BaseException, nothing: str) -> tuple[int, str]:
 
 def command_rerun(args) -> int:
     from qaloop.settings import load_settings
-    settings = load_settings(args.config)
+    if refused := refused_source(args.source):
+        print(refused, file=sys.stderr)
+        return 2
+    settings = load_settings(args.config, resolve_secrets=False)
     prepare_prefect_environment(settings.data_dir)
     from prefect.task_runners import ThreadPoolTaskRunner
 
@@ -254,9 +280,9 @@ def command_rerun(args) -> int:
         flow = rerun_monthly.with_options(task_runner=ThreadPoolTaskRunner(max_workers=args.max_parallel))
     started = time.perf_counter()
     try:
-        _start_prefect(settings)
+        _start_prefect(settings.data_dir)
         results = flow(first=args.first, last=args.last, source=args.source, out=args.out,
-                       config=args.config, reason=args.reason, settings=settings)
+                       config=args.config, reason=args.reason)
     except Exception as error:
         status, line = exit_status_of(error, f"the re-run of {args.first}..{args.last}")
         print(f"qaloop: {line if status != 1 else f're-run {args.first}..{args.last} did not complete: {error}'}",
@@ -272,7 +298,10 @@ def command_rerun(args) -> int:
 
 def command_serve(args) -> int:
     from qaloop.settings import load_settings
-    settings = load_settings(args.config)
+    if refused := refused_source(args.source):
+        print(refused, file=sys.stderr)
+        return 2
+    settings = load_settings(args.config, resolve_secrets=False)
     prepare_prefect_environment(settings.data_dir)
     if "PREFECT_API_URL" not in os.environ:
         print("qaloop serve: PREFECT_API_URL is not set; start a server first "
@@ -288,8 +317,8 @@ def command_status(args) -> int:
     from flows import status
     from qaloop.settings import load_settings
     from tasks import notify
-    settings = load_settings(args.config)
-    prepare_prefect_environment(settings.data_dir)
+    prepare_prefect_environment(load_settings(args.config, resolve_secrets=False).data_dir)
+    settings = load_settings(args.config)  # the warehouse password may be in a Secret block
     try:
         engine = _warehouse(settings)
         housekeeping = status.housekeeping(engine)

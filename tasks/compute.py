@@ -16,6 +16,7 @@ import pandas as pd
 from sqlalchemy.engine import Engine
 
 from qaloop.paths import SQL_DIR
+from tasks.figure_ids import breakdown_name
 from tasks.periods import Period, years_before
 from tasks.qa import DEFAULT_SCHEDULE, QaSchedule
 from tasks.registry import Extra, Kpi
@@ -153,7 +154,7 @@ def _extra_figures(kpi: Kpi, rows: pd.DataFrame):
     for group, template in templates.items():
         found = _values_in(_where(template, rows), template.column)
         for value in sorted(found - {v for g, v in declared if g == group}):
-            yield from _with_within(kpi, replace(template, name=f"{group}={value}", value=value), rows)
+            yield from _with_within(kpi, replace(template, name=breakdown_name(group, value), value=value), rows)
 
 
 def _with_within(kpi: Kpi, extra: Extra, rows: pd.DataFrame):
@@ -161,7 +162,7 @@ def _with_within(kpi: Kpi, extra: Extra, rows: pd.DataFrame):
     yield f"{kpi.id}:{extra.name}", extra, extra_rows
     if extra.within:
         for inner in sorted(_values_in(extra_rows, extra.within)):
-            inner_extra = replace(extra, name=f"{extra.name}:{extra.within}={inner}", within=None)
+            inner_extra = replace(extra, name=f"{extra.name}:{breakdown_name(extra.within, inner)}", within=None)
             yield (f"{kpi.id}:{inner_extra.name}", inner_extra,
                    extra_rows[extra_rows[extra.within].astype(object) == inner])
 

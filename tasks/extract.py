@@ -420,9 +420,11 @@ CONVERTERS = {"id": _text, "text": _text, "flag": _flag, "number": _number, "dat
 # --- archiving ----------------------------------------------------------------------
 
 def archive_extracts(extracts: dict[str, Extract], archive_dir: Path, run_id: str) -> list[dict]:
-    """Copy what was read under archive/<run_id>/, read-only, and return the manifest."""
-    target = Path(archive_dir) / run_id
-    target.mkdir(parents=True, exist_ok=True)
+    """Copy what was read under archive/<run_id>/, readable by its owner only (tasks/archive.py),
+    and return the manifest."""
+    from tasks.archive import private_folder, seal_file
+    private_folder(Path(archive_dir))
+    target = private_folder(Path(archive_dir) / run_id)
     manifest = []
     for name, extract in sorted(extracts.items()):
         if extract.raw_bytes is None and not extract.sha256:
@@ -430,13 +432,13 @@ def archive_extracts(extracts: dict[str, Extract], archive_dir: Path, run_id: st
         path = target / f"{name}{extract.suffix}"
         if extract.raw_bytes is not None:
             path.write_bytes(extract.raw_bytes)
-            os.chmod(path, stat.S_IRUSR | stat.S_IRGRP)
+            seal_file(path)
         manifest.append({"table_name": name, "source_name": extract.source_name,
                          "sha256": extract.sha256, "row_count": len(extract.frame),
                          "archived_path": str(path)})
     checksums = "".join(f"{m['sha256']}  {Path(m['archived_path']).name}\n" for m in manifest)
     (target / "SHA256SUMS").write_text(checksums, encoding="utf-8")
-    os.chmod(target / "SHA256SUMS", stat.S_IRUSR | stat.S_IRGRP)
+    seal_file(target / "SHA256SUMS")
     return manifest
 
 

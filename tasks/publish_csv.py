@@ -10,16 +10,21 @@ from pathlib import Path
 
 import pandas as pd
 
+from tasks.figure_ids import base_id
 from tasks.registry import Kpi
 
 CSV_COLUMNS = ["kpi_id", "period", "level", "unit_id", "unit_name", "value",
                "numerator", "denominator"]
+NUMERIC_COLUMNS = ("value", "numerator", "denominator")
+# OWASP "CSV injection": a spreadsheet opening the CSV would run a cell beginning with
+# one of these as a formula (or a DDE command); text cells so beginning get a leading '
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 LEVEL_ORDER = {"la": 0, "team": 1, "worker": 2}
 
 
 def figure_kind(kpi_id: str, kpis: dict[str, Kpi]) -> str:
     """count-like figures print as whole numbers; the others to one decimal place."""
-    return kpis[kpi_id.partition(":")[0]].figure_kind(kpi_id)
+    return kpis[base_id(kpi_id)].figure_kind(kpi_id)
 
 
 def _whole(value) -> str:
@@ -70,8 +75,27 @@ def write_bytes_atomically(path: Path, data: bytes) -> Path:
     return path
 
 
+def neutralise(value):
+    """`'=1+1` for the text `=1+1`; other values as they are. A carriage return inside
+    text becomes a line feed, which the CSV writer quotes (a bare CR would end the row
+    for many readers)."""
+    if not isinstance(value, str):
+        return value
+    if value.startswith(FORMULA_STARTS):
+        value = "'" + value
+    return value.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def write_csv(frame: pd.DataFrame, path: Path, numeric_columns=()) -> Path:
+    """The one way qaloop writes a CSV: every column but `numeric_columns` is text from
+    the data, neutralised; numeric columns (negative figures too) stay as they are."""
+    safe = frame.assign(**{column: frame[column].map(neutralise)
+                           for column in frame.columns if column not in numeric_columns})
+    return write_atomically(path, safe.to_csv(index=False, lineterminator="\n"))
+
+
 def publish_kpi_values(values: pd.DataFrame, kpis: list[Kpi], path: Path) -> Path:
-    return write_atomically(path, format_values(values, kpis).to_csv(index=False, lineterminator="\n"))
+    return write_csv(format_values(values, kpis), path, NUMERIC_COLUMNS)
 
 
 def publish_run_metadata(metadata: dict, path: Path) -> Path:

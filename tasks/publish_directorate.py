@@ -25,16 +25,17 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from qaloop.settings import KpiTarget
+from tasks.cells import write_cell, write_row
 from tasks.benchmarks import (NO_BENCHMARK, Benchmark, benchmark_spec, headline_figure_id,
                               headline_figure_kind, rank_basis)
 from tasks.periods import Period
-from tasks.publish_excel import RAG_FILLS, SYNTHETIC_BANNER, RunInfo, _save_atomically, write_run
+from tasks.publish_excel import (HEADER_ROW, RAG_FILLS, SYNTHETIC_BANNER, RunInfo, _save_atomically, _write_header,
+                                 _write_heading, write_run)
 from tasks.rag import direction_of_travel, effective_tolerance, rag_status
 from tasks.registry import Kpi
 
 TITLE = "Directorate Scorecard"
 TREND_MONTHS = 13
-TITLE_ROW, BANNER_ROW, NOTE_ROW, HEADER_ROW = 1, 2, 3, 4
 FIRST_DATA_ROW = HEADER_ROW + 1
 SMALL_COUNT = "<5"          # a count of 1 to 4 children
 SMALL_DENOMINATOR = "n<5"   # a percentage whose denominator is 1 to 4
@@ -66,11 +67,6 @@ PERCENT_AXIS_MAX = 100
 PDF_COLUMNS = (0, 1, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 16, 18, 20, 22, 23)
 TREND_COLUMN, RAG_COLUMN = 7, 9
 
-BOLD = Font(bold=True)
-TITLE_FONT = Font(bold=True, size=14)
-HEADER_FILL = PatternFill("solid", start_color="DDEBF7", end_color="DDEBF7")
-BANNER_FONT = Font(bold=True, size=12, color="FFFFFF")
-BANNER_FILL = PatternFill("solid", start_color="C00000", end_color="C00000")
 WRAP = Alignment(wrap_text=True, vertical="top")
 ROW_HEIGHT = 62       # points: room for the in-row trend chart
 CHART_COLUMN = 8
@@ -229,8 +225,7 @@ def write_scorecard(sheet: Worksheet, rows: list[Row], months: list[str], figure
     for index, row in enumerate(rows):
         row_number = FIRST_DATA_ROW + index
         cells = _scorecard_cells(row, months, figures, targets, benchmarks.get(row.kpi.id))
-        for column, value in enumerate(cells, start=1):
-            cell = sheet.cell(row=row_number, column=column, value=value)
+        for column, cell in enumerate(write_row(sheet, row_number, cells), start=1):
             cell.alignment = WRAP
             if column in NUMBER_COLUMNS:
                 cell.number_format = "0" if row.kind == "count" else DECIMAL_FORMAT
@@ -243,7 +238,7 @@ def write_scorecard(sheet: Worksheet, rows: list[Row], months: list[str], figure
         sheet.conditional_formatting.add(f"{rag_column}{FIRST_DATA_ROW}:{rag_column}{last_row}",
                                          CellIsRule(operator="equal", formula=[f'"{status}"'], fill=fill))
     for offset, text in enumerate((SMALL_NUMBERS_FOOTNOTE, BENCHMARK_FOOTNOTE), start=2):
-        sheet.cell(row=last_row + offset, column=1, value=text).font = Font(italic=True)
+        write_cell(sheet, last_row + offset, 1, text).font = Font(italic=True)
     kpi_width = max(len(row.figure_id) for row in rows) + 2 if rows else 8  # an id never wraps
     widths = [kpi_width, 36, 12, 12, 12, 12, 12, 32, 8, 8, 12, 12, 13, 8, 13, 8, 13, 8, 13, 8, 13, 8,
               10, 8, 12, 26]
@@ -306,10 +301,8 @@ def write_trend_data(sheet: Worksheet, rows: list[Row], months: list[str], figur
     _header(sheet, ["KPI", "Measure", *months])
     for row_number, row in enumerate(rows, start=FIRST_DATA_ROW):
         values = [_numeric(shown_value(row.kind, figures.get((row.figure_id, m)))) for m in months]
-        for column, value in enumerate([row.figure_id, row.name, *values], start=1):
-            cell = sheet.cell(row=row_number, column=column, value=value)
-            if column > 2:
-                cell.number_format = DECIMAL_FORMAT
+        for cell in write_row(sheet, row_number, [row.figure_id, row.name, *values])[2:]:
+            cell.number_format = DECIMAL_FORMAT
     sheet.column_dimensions["B"].width = 40
 
 
@@ -342,8 +335,8 @@ def write_definitions(sheet: Worksheet, rows: list[Row], targets: dict[str, KpiT
                  spec.differs if spec else "No DfE measure in reference/dfe-benchmarks matches "
                                            "this definition.",
                  rank_basis(row.kpi.polarity)]
-        for column, value in enumerate(cells, start=1):
-            sheet.cell(row=row_number, column=column, value=value).alignment = WRAP
+        for cell in write_row(sheet, row_number, cells):
+            cell.alignment = WRAP
     for column, width in enumerate([18, 34, 14, 60, 8, 10, 40, 48, 9, 60, 30], start=1):
         sheet.column_dimensions[get_column_letter(column)].width = width
     sheet.freeze_panes = sheet.cell(row=FIRST_DATA_ROW, column=2)
@@ -355,15 +348,13 @@ def write_reference_sources(sheet: Worksheet, benchmarks: dict[str, Benchmark | 
     _header(sheet, ["Benchmark", "DfE source", "Year"], top)
     used = [b for b in benchmarks.values() if b is not None]
     for offset, benchmark in enumerate(used, start=1):
-        for column, value in enumerate((benchmark.figure_id, benchmark.source, benchmark.year), start=1):
-            sheet.cell(row=top + offset, column=column, value=value)
+        write_row(sheet, top + offset, (benchmark.figure_id, benchmark.source, benchmark.year))
     if not used:
         return
     top = top + len(used) + 2
     _header(sheet, ["Statistical neighbour", "Name", "Rank (closest first)"], top)
     for rank, (code, name, _) in enumerate(used[0].sn_values, start=1):
-        for column, value in enumerate((code, name, rank), start=1):
-            sheet.cell(row=top + rank, column=column, value=value)
+        write_row(sheet, top + rank, (code, name, rank))
 
 
 # --- Helpers ----------------------------------------------------------------------------------------
@@ -376,19 +367,10 @@ def _la_figures(trend: pd.DataFrame) -> dict[tuple[str, str], dict]:
 
 
 def _heading(sheet: Worksheet, title: str, note: str, run: RunInfo) -> None:
-    sheet.cell(row=TITLE_ROW, column=1, value=title).font = TITLE_FONT
-    if run.synthetic:
-        banner = sheet.cell(row=BANNER_ROW, column=1, value=SYNTHETIC_BANNER)
-        banner.font, banner.fill = BANNER_FONT, BANNER_FILL
-        for column in range(2, 13):
-            sheet.cell(row=BANNER_ROW, column=column).fill = BANNER_FILL
-    sheet.cell(row=NOTE_ROW, column=1, value=note).font = Font(italic=True)
+    _write_heading(sheet, title, note, run, banner_columns=12)
 
 
-def _header(sheet: Worksheet, headers: list[str], row: int = HEADER_ROW) -> None:
-    for column, header in enumerate(headers, start=1):
-        cell = sheet.cell(row=row, column=column, value=header)
-        cell.font, cell.fill, cell.alignment = BOLD, HEADER_FILL, WRAP
+_header = _write_header
 
 
 def _missing(value) -> bool:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 from openpyxl import Workbook
 
+from tasks.cells import write_cell
 from tasks.publish_excel import (DECIMAL_FORMAT, HEADER_ROW, RunInfo, _finish_table,
                                  _set_widths, _write_header, _write_heading, _write_row)
 
@@ -68,7 +69,7 @@ def _write_trend(sheet, trend: pd.DataFrame, start_row: int) -> None:
         index=["table_name", "rule", "column_name"], columns="period", values="pass_rate",
         aggfunc="min")
     table = table[table.min(axis=1) < 100].sort_values(by=list(table.columns)[-1:])
-    sheet.cell(row=start_row, column=1, value="Pass rate % by month (rules below 100% in any month)")
+    write_cell(sheet, start_row, 1, "Pass rate % by month (rules below 100% in any month)")
     _write_header(sheet, ["Table", "Rule", "Column", *table.columns], row=start_row + 1)
     for offset, (key, rates) in enumerate(table.iterrows(), start=start_row + 2):
         _write_row(sheet, offset, [*key, *[None if pd.isna(r) else round(r, 1) for r in rates]])

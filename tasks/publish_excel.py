@@ -25,6 +25,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from qaloop.settings import KpiTarget
+from tasks.cells import write_cell, write_row
 from tasks.compute import UNALLOCATED
 from tasks.periods import Period
 from tasks.publish_csv import write_bytes_atomically
@@ -406,26 +407,24 @@ def _la_rows(values: pd.DataFrame, trend: pd.DataFrame) -> pd.DataFrame:
     return rows.drop_duplicates(["kpi_id", "period"], keep="last")
 
 
-def _write_heading(sheet: Worksheet, title: str, note: str, run: RunInfo) -> None:
-    sheet.cell(row=TITLE_ROW, column=1, value=title).font = TITLE_FONT
+def _write_heading(sheet: Worksheet, title: str, note: str, run: RunInfo, banner_columns: int = 8) -> None:
+    write_cell(sheet, TITLE_ROW, 1, title).font = TITLE_FONT
     if run.synthetic:
-        banner = sheet.cell(row=BANNER_ROW, column=1, value=SYNTHETIC_BANNER)
+        banner = write_cell(sheet, BANNER_ROW, 1, SYNTHETIC_BANNER)
         banner.font, banner.fill = BANNER_FONT, BANNER_FILL
-        for column in range(2, 9):
+        for column in range(2, banner_columns + 1):
             sheet.cell(row=BANNER_ROW, column=column).fill = BANNER_FILL
-    sheet.cell(row=NOTE_ROW, column=1, value=note).font = Font(italic=True)
+    write_cell(sheet, NOTE_ROW, 1, note).font = Font(italic=True)
 
 
 def _write_header(sheet: Worksheet, headers: list[str], row: int = HEADER_ROW) -> None:
-    for column, header in enumerate(headers, start=1):
-        cell = sheet.cell(row=row, column=column, value=header)
+    for cell in write_row(sheet, row, headers):
         cell.font, cell.fill = BOLD, HEADER_FILL
         cell.alignment = Alignment(wrap_text=True, vertical="top")
 
 
 def _write_row(sheet: Worksheet, row: int, cells: list) -> None:
-    for column, value in enumerate(cells, start=1):
-        sheet.cell(row=row, column=column, value=value)
+    write_row(sheet, row, cells)
 
 
 def _finish_table(sheet: Worksheet, columns: int, last_row: int, frozen_columns: int) -> None:

@@ -13,17 +13,14 @@ from pathlib import Path
 
 import pandas as pd
 from openpyxl import Workbook
-from openpyxl.styles import Font, PatternFill
 from openpyxl.worksheet.worksheet import Worksheet
 
-from tasks.publish_csv import write_atomically
-from tasks.publish_excel import SYNTHETIC_BANNER, RunInfo, _save_atomically, write_run
+from tasks.cells import write_row
+from tasks.publish_csv import write_csv
+from tasks.publish_excel import BOLD, HEADER_FILL, RunInfo, _save_atomically, _write_heading, write_run
 from tasks.registry import Kpi
 
 HEADER_ROW = 4
-BOLD = Font(bold=True)
-HEADER_FILL = PatternFill("solid", start_color="DDEBF7", end_color="DDEBF7")
-BANNER_FILL = PatternFill("solid", start_color="C00000", end_color="C00000")
 
 
 def exception_rows(records: pd.DataFrame, kpi_id: str, team_id: str | None = None) -> pd.DataFrame:
@@ -80,20 +77,14 @@ def team_pack_name(team_id: str, day: str) -> str:
 
 
 def _heading(sheet: Worksheet, title: str, note: str, run: RunInfo) -> None:
-    sheet.cell(row=1, column=1, value=title).font = Font(bold=True, size=14)
-    if run.synthetic:
-        banner = sheet.cell(row=2, column=1, value=SYNTHETIC_BANNER)
-        banner.font, banner.fill = Font(bold=True, color="FFFFFF"), BANNER_FILL
-    sheet.cell(row=3, column=1, value=note).font = Font(italic=True)
+    _write_heading(sheet, title, note, run, banner_columns=1)
 
 
 def _table(sheet: Worksheet, headers: list[str], rows: list[list]) -> None:
-    for column, header in enumerate(headers, start=1):
-        cell = sheet.cell(row=HEADER_ROW, column=column, value=header)
+    for cell in write_row(sheet, HEADER_ROW, headers):
         cell.font, cell.fill = BOLD, HEADER_FILL
     for row_number, row in enumerate(rows, start=HEADER_ROW + 1):
-        for column, value in enumerate(row, start=1):
-            sheet.cell(row=row_number, column=column, value=value)
+        write_row(sheet, row_number, row)
     sheet.freeze_panes = f"A{HEADER_ROW + 1}"
     for column, width in zip("ABCDEF", (14, 44, 16, 30, 30, 16)):
         sheet.column_dimensions[column].width = width
@@ -174,4 +165,4 @@ def publish_exception_csv(records: pd.DataFrame, kpis: list[Kpi], path: Path) ->
     frames = [exception_rows(records, k.id) for k in kpis]
     rows = pd.concat(frames, ignore_index=True) if frames else records.head(0)
     columns = ["kpi_id", "person_id", "record_id", "team_id", "worker_id", "measure"]
-    return write_atomically(path, rows[columns].to_csv(index=False, lineterminator="\n"))
+    return write_csv(rows[columns], path, numeric_columns=("measure",))

@@ -18,7 +18,6 @@ service area are read from `QA03:theme=<theme>:grade=<grade>` and
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
@@ -27,7 +26,9 @@ from openpyxl import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
 from qaloop.settings import KpiTarget
+from tasks.cells import write_cell
 from tasks.compute import percent
+from tasks.figure_ids import parse_figure_id
 from tasks.periods import Period
 from tasks.publish_excel import (
     BOLD, DECIMAL_FORMAT, FIRST_DATA_ROW, WHOLE_FORMAT, Figure, RunInfo,
@@ -53,26 +54,6 @@ QA_NOTE = ("Internal to the performance and QA teams: names staff and (Re-audits
 
 
 # --- Figure ids ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class FigureId:
-    """`QA03:rolling_3m:grade=Good` -> kpi_id QA03, names (rolling_3m,), dimensions {grade: Good}."""
-
-    kpi_id: str
-    names: tuple[str, ...]
-    dimensions: tuple[tuple[str, str], ...]
-
-    @property
-    def dimension(self) -> dict[str, str]:
-        return dict(self.dimensions)
-
-
-def parse_figure_id(figure_id: str) -> FigureId:
-    kpi_id, *parts = str(figure_id).split(":")
-    names = tuple(p for p in parts if "=" not in p)
-    dimensions = tuple(tuple(p.split("=", 1)) for p in parts if "=" in p)
-    return FigureId(kpi_id, names, dimensions)
 
 
 def figure_label(figure_id: str) -> str:
@@ -375,7 +356,7 @@ def _write_grade_breakdown(sheet: Worksheet, row: int, label: str, counts: pd.Da
     _write_header(sheet, [f"Audits by {label.lower()} and grade (month)", *GRADES, "Total graded"], row)
     row += 1
     if counts.empty:
-        sheet.cell(row=row, column=1, value=f"No audit grades by {label.lower()} were published.")
+        write_cell(sheet, row, 1, f"No audit grades by {label.lower()} were published.")
         return row + 1
     for name, grades in counts.iterrows():
         _write_row(sheet, row, [name, *[int(grades[g]) for g in GRADES], int(grades.sum())])

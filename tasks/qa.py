@@ -56,6 +56,7 @@ import pandas as pd
 from sqlalchemy.engine import Engine
 
 from qaloop.paths import SQL_DIR
+from tasks.figure_ids import breakdown_name
 from tasks.periods import Period, add_months
 from tasks.warehouse import read_sql
 
@@ -136,7 +137,7 @@ class QaSchedule:
 
     def figure_targets(self) -> dict[str, float]:
         """QA04 targets by published figure id (for RAG in the QA workbook and reports)."""
-        targets = {f"QA04:service_area={area}": t for area, t in self.moderation_targets}
+        targets = {f"QA04:{breakdown_name('service_area', area)}": t for area, t in self.moderation_targets}
         targets["QA04:grade=Inadequate"] = self.inadequate_moderation_target
         return targets
 

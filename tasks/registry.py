@@ -12,6 +12,7 @@ from pathlib import Path
 import yaml
 
 from qaloop.paths import REGISTRY_FILE, SQL_DIR
+from tasks.figure_ids import breakdown_name
 
 KINDS = {"count", "percent", "rate", "exception"}
 EXTRA_KINDS = {"percent", "rate", "mean", "count"}
@@ -134,7 +135,7 @@ def _expand(extra: dict, kpi_kind: str) -> list[Extra]:
     breakdown, values = extra.pop("kind"), extra.pop("values", [])
     kind = "percent" if breakdown == "share" else kpi_kind
     name = extra.pop("name")
-    declared = [Extra(name=f"{name}={value}", kind=kind, breakdown=breakdown, value=str(value), **extra)
+    declared = [Extra(name=breakdown_name(name, value), kind=kind, breakdown=breakdown, value=str(value), **extra)
                 for value in values]
     if declared or not extra.get("observed"):
         return declared

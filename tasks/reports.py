@@ -29,8 +29,9 @@ from qaloop.settings import KpiTarget
 from tasks.periods import Period
 from tasks.publish_csv import write_bytes_atomically
 from tasks.publish_excel import RAG_FILLS, SYNTHETIC_BANNER, TREND_MONTHS, Figure, RunInfo, _la_rows
+from tasks.figure_ids import parse_figure_id
 from tasks.publish_qa import GRADES, NO_GRADE, figure_label, figure_rag, grade_table, grades_by, \
-    la_figure, parse_figure_id, qa_figures
+    la_figure, qa_figures
 from tasks.rag import direction_of_travel, targets_for
 from tasks.registry import Kpi
 

@@ -33,7 +33,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from tasks import locks, warehouse
-from tasks.publish_csv import write_atomically
+from tasks.publish_csv import write_csv
 
 REVISION_COLUMNS = ["kpi_id", "period", "level", "unit_id", "unit_name", "old_value", "new_value",
                     "old_run_id", "new_run_id", "reason"]
@@ -182,7 +182,7 @@ def write_revisions(frame: pd.DataFrame, path: Path) -> Path:
     """Values as published (7, 85.7); an empty cell for a figure that did not exist."""
     values = [column for column in frame.columns if column.endswith("_value")]
     shown = frame.assign(**{column: frame[column].map(_shown) for column in values})
-    return write_atomically(path, shown.to_csv(index=False, lineterminator="\n"))
+    return write_csv(shown, path, numeric_columns=tuple(values))
 
 
 def _shown(value) -> str:

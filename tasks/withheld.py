@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from tasks.figure_ids import base_id
+
 
 @dataclass(frozen=True)
 class Withheld:
@@ -34,11 +36,6 @@ class Withheld:
                   else "not shown: the period had no earlier version")
         return (f"data quality: critical failures in {', '.join(tables)}; "
                 f"{', '.join(sorted(self.kpis))} withheld, {source}")
-
-
-def base_id(figure_id) -> str:
-    """`SAF12` of `SAF12:rate_per_10k`."""
-    return str(figure_id).partition(":")[0]
 
 
 def last_published(frame: pd.DataFrame, kpi_ids) -> pd.DataFrame:

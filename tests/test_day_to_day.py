@@ -22,16 +22,22 @@ import pytest
 from prefect import flow
 
 from flows import runner
-from qaloop.settings import Notifications, load_settings
+from qaloop.settings import load_settings
 from tasks import locks, versions, warehouse
 from tasks.synthetic import generate_la
 from tasks.warehouse import read_sql
+from tests.configs import write_config
 
 REPO = Path(__file__).resolve().parent.parent
 
 
+def config_in(folder: Path, **changes) -> tuple[str, object]:
+    """A configuration file in `folder` (flows are given its path) and its settings."""
+    return write_config(folder, synthetic=True, la_code="841", trend_months=2, **changes)
+
+
 def settings_in(folder: Path, **changes):
-    return load_settings(None, synthetic=True, la_code="841", data_dir=folder, trend_months=2, **changes)
+    return config_in(folder, **changes)[1]
 
 
 def engine_of(settings):
@@ -69,9 +75,9 @@ class Inbox:
     def __exit__(self, *exc):
         self.controller.stop()
 
-    def notifications(self) -> Notifications:
-        return Notifications(smtp_host="127.0.0.1", smtp_port=self.port, smtp_from="qaloop@la.example",
-                             smtp_to=("performance@la.example",))
+    def notifications(self) -> dict:
+        return dict(smtp_host="127.0.0.1", smtp_port=self.port, smtp_from="qaloop@la.example",
+                    smtp_to=["performance@la.example"])
 
     def wait(self, count: int, seconds: float = 15) -> list:
         deadline = time.monotonic() + seconds
@@ -284,9 +290,9 @@ def test_a_scheduled_failure_email_names_the_period_the_prefect_run_and_what_to_
     from tasks.extract import ExtractError
     monkeypatch.setattr(runner, "london_today", lambda: date(2024, 4, 8))
     with Inbox() as inbox:
-        settings = settings_in(tmp_path / "data", notifications=inbox.notifications())
+        config, settings = config_in(tmp_path / "data", notifications=inbox.notifications())
         with pytest.raises(ExtractError):  # no period given, as by the schedule
-            monthly(source=str(tmp_path / "no-such-folder"), out=str(tmp_path / "out"), settings=settings)
+            monthly(source=str(tmp_path / "no-such-folder"), out=str(tmp_path / "out"), config=config)
         [message] = inbox.wait(1)
     assert message["Subject"] == "qaloop: monthly 2024-03 run FAILED"
     body = message.get_content()
@@ -454,9 +460,9 @@ def test_a_revised_month_is_noticed_in_every_current_trend_that_shows_it(prefect
 
     from flows.monthly import monthly
     from flows.status import status_text
-    settings, out = settings_in(tmp_path / "data"), tmp_path / "out"
-    february = monthly(period="2024-02", source=str(extracts), out=str(out), settings=settings)
-    march = monthly(period="2024-03", source=str(extracts), out=str(out), settings=settings)
+    (config, settings), out = config_in(tmp_path / "data"), tmp_path / "out"
+    february = monthly(period="2024-02", source=str(extracts), out=str(out), config=config)
+    march = monthly(period="2024-03", source=str(extracts), out=str(out), config=config)
     assert february["revision_note"] == "first publication"
     assert run_sheet_revisions(out / "2024-02" / "safety_scorecard_2024-02.xlsx") == [
         "This version: first publication"]
@@ -467,7 +473,7 @@ def test_a_revised_month_is_noticed_in_every_current_trend_that_shows_it(prefect
     in_february = contacts["cont_contact_date"].between("2024-02-01", "2024-02-29")
     removed = contacts[in_february].head(3)["cont_contact_id"]
     contacts[~contacts["cont_contact_id"].isin(removed)].to_csv(corrected / "ssd_contacts.csv", index=False)
-    revised = monthly(period="2024-02", source=str(corrected), out=str(out), settings=settings,
+    revised = monthly(period="2024-02", source=str(corrected), out=str(out), config=config,
                       reason="February contacts corrected")
     assert "revised; 1 other periods' current outputs show other figures" in revised["revision_note"]
 
@@ -484,7 +490,7 @@ def test_a_revised_month_is_noticed_in_every_current_trend_that_shows_it(prefect
     assert f"2024-03 outputs (run {march['run_id']}) show 2024-02 as first published" in status_text(engine)
 
     # March re-run from its own (uncorrected) extract: its Run sheet says February was revised
-    again = monthly(period="2024-03", source=str(extracts), out=str(out), settings=settings)
+    again = monthly(period="2024-03", source=str(extracts), out=str(out), config=config)
     [this_version, note] = run_sheet_revisions(out / "2024-03" / "safety_scorecard_2024-03.xlsx")
     assert this_version == "This version: no figure changed"
     assert note.startswith(f"February 2024 revised on ") and f"(run {revised['run_id']})" in note

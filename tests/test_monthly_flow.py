@@ -14,7 +14,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from qaloop.settings import load_settings
+from tests.configs import write_config
 from tasks.calendar import bank_holidays
 from tasks.synthetic import generate_la
 from tasks.warehouse import make_engine, read_sql
@@ -29,9 +29,9 @@ def demo_run(tmp_path_factory, prefect_server):
     root = tmp_path_factory.mktemp("e2e")
     source = root / "extracts"
     generate_la(source, as_at=date(2024, 4, 5), children=400, seed=7)
-    settings = load_settings(None, synthetic=True, la_code="841", data_dir=root / "data")
-    result = monthly(period=PERIOD, source=str(source), out=str(root / "out"), settings=settings)
-    return {"root": root, "source": source, "settings": settings, "result": result,
+    config, settings = write_config(root / "data", synthetic=True, la_code="841")
+    result = monthly(period=PERIOD, source=str(source), out=str(root / "out"), config=config)
+    return {"root": root, "source": source, "settings": settings, "config": config, "result": result,
             "out": root / "out" / PERIOD}
 
 
@@ -169,7 +169,7 @@ def test_rerun_gives_identical_figures(demo_run):
     from flows.monthly import monthly
     settings, out = demo_run["settings"], demo_run["root"] / "out"
     before = {p.name: p.read_bytes() for p in demo_run["out"].iterdir()}
-    rerun = monthly(period=PERIOD, source=str(demo_run["source"]), out=str(out), settings=settings)
+    rerun = monthly(period=PERIOD, source=str(demo_run["source"]), out=str(out), config=demo_run["config"])
     after = (demo_run["out"] / "kpi_values.csv").read_bytes()
     assert after == before["kpi_values.csv"]
     engine = make_engine(settings.resolved_warehouse_url)
@@ -334,9 +334,9 @@ def published_base(demo_run, tmp_path_factory):
     """A clean, published 2024-03 of its own (the demo run's outputs stay as they are)."""
     from flows.monthly import monthly
     root = tmp_path_factory.mktemp("bad-input")
-    settings = load_settings(None, synthetic=True, la_code="841", data_dir=root / "data")
-    monthly(period=PERIOD, source=str(demo_run["source"]), out=str(root / "out"), settings=settings)
-    return {"root": root, "settings": settings, "out": root / "out", "published": root / "out" / PERIOD,
+    config, settings = write_config(root / "data", synthetic=True, la_code="841")
+    monthly(period=PERIOD, source=str(demo_run["source"]), out=str(root / "out"), config=config)
+    return {"root": root, "settings": settings, "config": config, "out": root / "out", "published": root / "out" / PERIOD,
             "source": demo_run["source"]}
 
 
@@ -355,7 +355,7 @@ def test_bad_input_withholds_what_depends_on_it_and_loses_nothing(published_base
     every output says so, and the ledger says what was withheld."""
     from flows.monthly import monthly
     from flows.runner import PARTLY_PUBLISHED
-    from tasks.withheld import base_id
+    from tasks.figure_ids import base_id
     breakage, table = BLOCKING_INPUTS[case]
     settings, published = published_base["settings"], published_base["published"]
     engine = make_engine(settings.resolved_warehouse_url)
@@ -364,7 +364,7 @@ def test_bad_input_withholds_what_depends_on_it_and_loses_nothing(published_base
     previous_run = json.loads((published / "run_metadata.json").read_text())["run_id"]
 
     broken = broken_copy(published_base["source"], tmp_path / "broken", breakage)
-    result = monthly(period=PERIOD, source=str(broken), out=str(published_base["out"]), settings=settings)
+    result = monthly(period=PERIOD, source=str(broken), out=str(published_base["out"]), config=published_base["config"])
 
     assert published.resolve().name == result["run_id"]  # the new version is current
     metadata = json.loads((published / "run_metadata.json").read_text())
@@ -404,7 +404,7 @@ def test_when_every_kpi_is_withheld_nothing_is_published(published_base, tmp_pat
     only_people.mkdir()
     (only_people / "ssd_person.csv").write_bytes((published_base["source"] / "ssd_person.csv").read_bytes())
     with pytest.raises(DataQualityFailed, match="ssd_contacts"):
-        monthly(period=PERIOD, source=str(only_people), out=str(published_base["out"]), settings=settings)
+        monthly(period=PERIOD, source=str(only_people), out=str(published_base["out"]), config=published_base["config"])
     assert {p.name: p.read_bytes() for p in published.iterdir()} == files_before
     assert read_sql(engine, "select flow, period, run_id from current_runs").equals(current_before)
     last = read_sql(engine, "select state from runs order by started_at desc")["state"].iloc[0]
@@ -421,7 +421,7 @@ def test_codes_outside_the_list_are_a_warning_published_with_the_outputs(publish
         people.to_csv(folder / "ssd_person.csv", index=False)
     broken = broken_copy(published_base["source"], tmp_path / "codes", unknown_sex)
     result = monthly(period=PERIOD, source=str(broken), out=str(published_base["out"]),
-                     settings=published_base["settings"])
+                     config=published_base["config"])
     published = published_base["published"]
     assert published.resolve().name == result["run_id"]
     assert json.loads((published / "run_metadata.json").read_text())["withheld"] == {}
@@ -478,7 +478,7 @@ def test_a_qa_table_missing_beside_the_audits_withholds_the_measures_that_read_i
     from flows.monthly import monthly
     broken = broken_copy(published_base["source"], tmp_path / "no-observations",
                          lambda folder: (folder / "qa_observations.csv").unlink())
-    monthly(period=PERIOD, source=str(broken), out=str(published_base["out"]), settings=published_base["settings"])
+    monthly(period=PERIOD, source=str(broken), out=str(published_base["out"]), config=published_base["config"])
     metadata = json.loads((published_base["published"] / "run_metadata.json").read_text())
     assert metadata["withheld"] == {"QA11": ["qa_observations"]}
     assert "qa_observations not supplied: QA11 withheld" in metadata["data_quality"]

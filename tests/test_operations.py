@@ -17,7 +17,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from qaloop.settings import Notifications, load_settings
+from tests.configs import write_config
 from tasks import locks
 from tasks.synthetic import generate_la
 from tasks.warehouse import make_engine, read_sql
@@ -39,8 +39,12 @@ def source(tmp_path_factory):
 
 
 def settings_in(folder: Path, **changes):
-    return load_settings(None, synthetic=True, la_code="841", data_dir=folder, trend_months=2,
-                         **changes)
+    """The settings of a configuration file written in `folder` (config_of: its path)."""
+    return write_config(folder, synthetic=True, la_code="841", trend_months=2, **changes)[1]
+
+
+def config_of(settings) -> str:
+    return str(settings.data_dir / "qaloop.toml")
 
 
 def current_values(settings, period: str) -> pd.DataFrame:
@@ -108,11 +112,11 @@ def single_and_backfill(source, tmp_path_factory, prefect_server):
     from flows.monthly import monthly
     root = tmp_path_factory.mktemp("backfill")
     single = settings_in(root / "single-data")
-    singles = {p: monthly(period=p, source=str(source), out=str(root / "single-out"), settings=single)
+    singles = {p: monthly(period=p, source=str(source), out=str(root / "single-out"), config=config_of(single))
                for p in MONTHS}
     backfill = settings_in(root / "backfill-data")
     results = rerun_monthly(first=MONTHS[0], last=MONTHS[-1], source=str(source),
-                            out=str(root / "backfill-out"), settings=backfill, reason="year re-run")
+                            out=str(root / "backfill-out"), config=config_of(backfill), reason="year re-run")
     return {"root": root, "single": single, "singles": singles, "backfill": backfill,
             "results": results}
 
@@ -163,7 +167,7 @@ def test_rerun_with_newer_extracts_writes_a_revisions_report(single_and_backfill
     out = runs["root"] / "single-out"
     old_run = runs["singles"]["2024-03"]["run_id"]
     old_folder = (out / "2024-03").resolve()
-    result = monthly(period="2024-03", source=str(newer), out=str(out), settings=runs["single"],
+    result = monthly(period="2024-03", source=str(newer), out=str(out), config=config_of(runs["single"]),
                      reason="contacts corrected")
 
     report = pd.read_csv(out / "2024-03" / "revisions_2024-03.csv", dtype=str, keep_default_na=False)
@@ -194,7 +198,7 @@ def test_two_runs_of_one_period_are_serialised(source, tmp_path, prefect_server,
     def run_once():
         try:
             results.append(monthly_module.monthly(period="2024-02", source=str(source),
-                                                  out=str(tmp_path / "out"), settings=settings))
+                                                  out=str(tmp_path / "out"), config=config_of(settings)))
         except Exception as error:  # pragma: no cover - reported below
             errors.append(error)
 
@@ -221,7 +225,7 @@ def test_a_run_that_cannot_get_the_lock_is_refused_and_told_why(source, tmp_path
     with locks.hold(engine, locks.run_lock_name("monthly", "2024-01"), 0):
         with pytest.raises(RunRefused, match="monthly 2024-01 was still being run"):
             monthly(period="2024-01", source=str(source), out=str(tmp_path / "out"),
-                    settings=settings, lock_wait_seconds=1)
+                    config=config_of(settings), lock_wait_seconds=1)
     ledger = read_sql(engine, "select state, message from runs")
     assert ledger["state"].tolist() == ["Refused: locked"]
     assert "this run changed nothing" in ledger["message"][0]
@@ -248,12 +252,12 @@ def test_a_failed_run_sends_an_email_with_its_cause(tmp_path, prefect_server):
     controller = Controller(inbox, hostname="127.0.0.1", port=port)
     controller.start()
     try:
-        settings = settings_in(tmp_path / "data", notifications=Notifications(
+        settings = settings_in(tmp_path / "data", notifications=dict(
             smtp_host="127.0.0.1", smtp_port=port, smtp_from="qaloop@la.example",
-            smtp_to=("performance@la.example",)))
+            smtp_to=["performance@la.example"]))
         with pytest.raises(ExtractError):
             monthly(period="2024-03", source=str(tmp_path / "no-such-folder"),
-                    out=str(tmp_path / "out"), settings=settings)
+                    out=str(tmp_path / "out"), config=config_of(settings))
         deadline = time.monotonic() + 15
         while not inbox.messages and time.monotonic() < deadline:
             time.sleep(0.2)
@@ -278,7 +282,7 @@ def test_a_failed_run_sends_an_email_with_its_cause(tmp_path, prefect_server):
 def test_daily_lists_are_as_at_the_day_and_weekly_packs_split_by_team(source, tmp_path, prefect_server):
     from flows.exceptions import daily, weekly
     settings = settings_in(tmp_path / "data")
-    result = daily(as_at="2024-03-14", source=str(source), out=str(tmp_path / "out"), settings=settings)
+    result = daily(as_at="2024-03-14", source=str(source), out=str(tmp_path / "out"), config=config_of(settings))
     assert result["period"] == "2024-03-14"
     workbook = openpyxl.load_workbook(tmp_path / "out" / "daily" / "2024-03-14" / "daily_exceptions_2024-03-14.xlsx")
     assert workbook.sheetnames == ["Summary", "Inadequate audits", "Workers", "DD01", "DD02", "DD03", "DD04",
@@ -296,7 +300,7 @@ def test_daily_lists_are_as_at_the_day_and_weekly_packs_split_by_team(source, tm
         rows = [r for r in workbook[kpi_id].iter_rows(min_row=5, values_only=True) if r[0]]
         assert len(rows) == summary[kpi_id]
 
-    packs = weekly(as_at="2024-03-14", source=str(source), out=str(tmp_path / "out"), settings=settings)
+    packs = weekly(as_at="2024-03-14", source=str(source), out=str(tmp_path / "out"), config=config_of(settings))
     dd01_by_team = 0
     for path in [p for p in packs["outputs"] if p.endswith(".xlsx")]:
         pack = openpyxl.load_workbook(path)
@@ -309,7 +313,7 @@ def test_daily_lists_are_as_at_the_day_and_weekly_packs_split_by_team(source, tm
 def test_an_inadequate_audit_is_escalated_in_the_next_daily_list(source, tmp_path, prefect_server):
     from flows.exceptions import daily
     settings = settings_in(tmp_path / "data")
-    result = daily(as_at="2024-03-11", source=str(source), out=str(tmp_path / "out"), settings=settings)
+    result = daily(as_at="2024-03-11", source=str(source), out=str(tmp_path / "out"), config=config_of(settings))
     workbook = openpyxl.load_workbook(result["outputs"][0])
     # the first list escalates every Inadequate audit of the last 30 days (the synthetic LA
     # has a Friday and a Sunday one before this Monday)
@@ -330,7 +334,7 @@ def test_an_inadequate_audit_is_escalated_in_the_next_daily_list(source, tmp_pat
     assert summary["Inadequate audits"] == len(inadequate)
 
     # Tuesday's list has only what is new: each audit is escalated once
-    tuesday = daily(as_at="2024-03-12", source=str(source), out=str(tmp_path / "out"), settings=settings)
+    tuesday = daily(as_at="2024-03-12", source=str(source), out=str(tmp_path / "out"), config=config_of(settings))
     sheet = openpyxl.load_workbook(tuesday["outputs"][0])["Inadequate audits"]
     new_ones = audits[(audits["grade"] == "Inadequate") & (audits["completed_date"].str[:10] == "2024-03-12")]
     assert {r[2] for r in sheet.iter_rows(min_row=5, values_only=True) if r[2]} == set(new_ones["audit_id"])
@@ -348,7 +352,7 @@ def test_daily_lists_are_not_published_from_an_extract_that_fails_its_critical_r
     pd.concat([visits, visits.head(2)]).to_csv(broken / "ssd_cp_visits.csv", index=False)  # duplicate ids
     settings = settings_in(tmp_path / "data")
     with pytest.raises(DataQualityFailed, match="ssd_cp_visits"):
-        daily(as_at="2024-03-14", source=str(broken), out=str(tmp_path / "out"), settings=settings)
+        daily(as_at="2024-03-14", source=str(broken), out=str(tmp_path / "out"), config=config_of(settings))
     assert not (tmp_path / "out" / "daily" / "2024-03-14").exists()
     engine = make_engine(settings.resolved_warehouse_url)
     assert read_sql(engine, "select state from runs")["state"].tolist() == ["Failed: data quality"]

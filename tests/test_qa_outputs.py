@@ -11,7 +11,8 @@ from openpyxl import load_workbook
 from qaloop.settings import KpiTarget
 from tasks.compute import RECORD_COLUMNS, VALUE_COLUMNS
 from tasks.publish_excel import RunInfo, _la_rows
-from tasks.publish_qa import parse_figure_id, publish_qa_workbook
+from tasks.figure_ids import parse_figure_id
+from tasks.publish_qa import publish_qa_workbook
 from tasks.reports import (bar_chart_svg, line_chart_svg, narrative, render_monthly_qa_report,
                            render_qa_on_a_page, show_count, show_percent)
 from tasks.registry import Kpi
