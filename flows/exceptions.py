@@ -1,6 +1,7 @@
 """The daily exception lists and the weekly team packs: live lists as at one day.
 
-The as-at day defaults to yesterday (Europe/London) and the figures are computed for
+The as-at day defaults to yesterday (Europe/London) for the daily lists and to the
+last complete week's Sunday for the weekly packs and the figures are computed for
 the month to date (`MonthToDate`: period_start = the 1st, period_end = the as-at day),
 so "at period_end" lists (DD01-DD11) are live lists as at that day, and SAF22 counts
 missing episodes started this month so far.
@@ -57,14 +58,25 @@ def as_at_day(as_at: str | None) -> date:
     return date.fromisoformat(as_at) if as_at else runner.london_today() - timedelta(days=1)
 
 
-def _live_run(flow_name: str, choose_kpis, publish, as_at, source, out, config, trigger, reason,
+def last_complete_week_end(today: date) -> date:
+    """The Sunday that ended the last complete week (Monday to Sunday) before `today`."""
+    return today - timedelta(days=(today.weekday() + 1) % 7 or 7)
+
+
+def weekly_as_at_day(as_at: str | None) -> date:
+    """The weekly pack's day: as given, else the last complete week's Sunday (what the
+    scheduled Monday run uses, and a pack started by hand midweek too)."""
+    return date.fromisoformat(as_at) if as_at else last_complete_week_end(runner.london_today())
+
+
+def _live_run(flow_name: str, choose_kpis, publish, as_at: date, source, out, config, trigger, reason,
               working_days_only, lock_wait_seconds, escalate: bool = False,
               accept_stale: bool = False, wait_for_extract: bool | None = None) -> dict:
     steps.require_reason_to_accept_stale(accept_stale, reason)
     wait = steps.waits_for_extract(wait_for_extract, trigger)
     settings = load_settings(config)
     today = runner.london_today()
-    period = MonthToDate.as_at(as_at_day(as_at))
+    period = MonthToDate.as_at(as_at)
     if working_days_only and not runner.is_working_day(today):
         return runner.record_skipped(settings, flow_name, period.id, trigger,
                                      f"{today} is not a working day: no {flow_name} lists published")
@@ -99,8 +111,8 @@ def _live_run(flow_name: str, choose_kpis, publish, as_at, source, out, config, 
         steps.record_live_artifacts(flow_name, values, kpis, info, outputs, quality.state, escalations)
         return outputs
 
-    return runner.ledgered_run(flow_name, period.id, source, out, settings, trigger, reason, work,
-                               lock_wait_seconds)
+    return runner.prefect_outcome(runner.ledgered_run(flow_name, period.id, source, out, settings,
+                                                      trigger, reason, work, lock_wait_seconds))
 
 
 def _loaded(extracts, report, table: str) -> bool:
@@ -139,13 +151,13 @@ def publish_team_packs(folder: Path, kpis, values, records, teams, workers, info
 @flow(name="daily", log_prints=True, on_failure=[runner.notify_failure],
       on_crashed=[runner.notify_failure])
 def daily(as_at: str | None = None, source: str = "", out: str = "", config: str | None = None,
-          trigger: str = "manual", reason: str | None = None, working_days_only: bool = False,
+          trigger: str | None = None, reason: str | None = None, working_days_only: bool = False,
           lock_wait_seconds: float = runner.DEFAULT_LOCK_WAIT_SECONDS,
           accept_stale: bool = False, wait_for_extract: bool | None = None) -> dict:
     """The live exception lists as at `as_at` (default yesterday) in one workbook, with
     the audits graded Inadequate not yet escalated by an earlier day's list, for their Head of
     Service. `accept_stale`, `wait_for_extract`: as for the monthly flow."""
-    return _live_run("daily", daily_kpis, publish_daily, as_at, source, out, config, trigger,
+    return _live_run("daily", daily_kpis, publish_daily, as_at_day(as_at), source, out, config, trigger,
                      reason, working_days_only, lock_wait_seconds, escalate=True,
                      accept_stale=accept_stale, wait_for_extract=wait_for_extract)
 
@@ -153,10 +165,11 @@ def daily(as_at: str | None = None, source: str = "", out: str = "", config: str
 @flow(name="weekly", log_prints=True, on_failure=[runner.notify_failure],
       on_crashed=[runner.notify_failure])
 def weekly(as_at: str | None = None, source: str = "", out: str = "", config: str | None = None,
-           trigger: str = "manual", reason: str | None = None, working_days_only: bool = False,
+           trigger: str | None = None, reason: str | None = None, working_days_only: bool = False,
            lock_wait_seconds: float = runner.DEFAULT_LOCK_WAIT_SECONDS,
            accept_stale: bool = False, wait_for_extract: bool | None = None) -> dict:
-    """One team pack per team: the team's figures and listed rows as at `as_at`."""
-    return _live_run("weekly", weekly_kpis, publish_team_packs, as_at, source, out, config,
+    """One team pack per team: the team's figures and listed rows as at `as_at` (default:
+    the last complete week's Sunday). `accept_stale`, `wait_for_extract`: as for the monthly flow."""
+    return _live_run("weekly", weekly_kpis, publish_team_packs, weekly_as_at_day(as_at), source, out, config,
                      trigger, reason, working_days_only, lock_wait_seconds,
                      accept_stale=accept_stale, wait_for_extract=wait_for_extract)

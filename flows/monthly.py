@@ -28,7 +28,7 @@ from prefect import flow
 
 from flows import runner, steps
 from qaloop.settings import code_version, load_settings, redact_url
-from tasks import locks, publish_csv, qa_outputs, validate, warehouse
+from tasks import locks, publish_csv, qa_outputs, validate, versions, warehouse
 from tasks.periods import Period, latest_complete_month
 from tasks.pipeline import la_context
 from tasks.publish_excel import RunInfo
@@ -38,7 +38,7 @@ from tasks.registry import load_registry
 @flow(name="monthly", log_prints=True, on_failure=[runner.notify_failure],
       on_crashed=[runner.notify_failure])
 def monthly(period: str | None = None, source: str = "", out: str = "", config: str | None = None,
-            trigger: str = "manual", reason: str | None = None,
+            trigger: str | None = None, reason: str | None = None,
             lock_wait_seconds: float = runner.DEFAULT_LOCK_WAIT_SECONDS,
             accept_stale: bool = False, wait_for_extract: bool | None = None) -> dict:
     """Publish the month's scorecards, kpi_values.csv and QA outputs. Every parameter is
@@ -51,8 +51,9 @@ def monthly(period: str | None = None, source: str = "", out: str = "", config: 
     settings = load_settings(config)
     month = Period.month(period) if period else latest_complete_month(runner.london_today())
     wait = steps.waits_for_extract(wait_for_extract, trigger)
-    return runner.ledgered_run("monthly", month.id, source, out, settings, trigger, reason,
-                               lambda run: _run_steps(month, run, accept_stale, wait), lock_wait_seconds)
+    return runner.prefect_outcome(runner.ledgered_run(
+        "monthly", month.id, source, out, settings, trigger, reason,
+        lambda run: _run_steps(month, run, accept_stale, wait), lock_wait_seconds))
 
 
 def _run_steps(month: Period, run: runner.RunContext, accept_stale: bool = False,
@@ -87,11 +88,14 @@ def _run_steps(month: Period, run: runner.RunContext, accept_stale: bool = False
     if blocked:  # the withheld KPIs' figures as last published, beside the fresh ones
         results, withheld = steps.carry_forward_figures(results, blocked, month, run)
         run.completion_state, run.completion_message = runner.PARTLY_PUBLISHED, withheld.message()
+    revised, run.revision_note = steps.report_revisions(results, month, run)
     info = RunInfo(period=month.id, run_id=run.run_id, code_version=code_version(),
                    la_code=context.la_code, la_name=context.la_name, synthetic=settings.synthetic,
                    started_at=warehouse.utcnow().isoformat(timespec="seconds"),
                    source=redact_url(run.source), population=context.population_0_17,
-                   population_year=population_year, extracts=manifest)
+                   population_year=population_year, extracts=manifest,
+                   revisions=[f"This version: {run.revision_note}",
+                              *versions.revision_notes(run.engine, results.trend, month.id)])
     outputs = steps.publish_workbooks(results, kpis, settings, info, out_dir, teams, workers, reference, quality)
     if qa_inputs is not None:
         outputs += steps.render_qa_reports(results, qa_inputs, kpis, settings, info, out_dir, quality)
@@ -100,9 +104,8 @@ def _run_steps(month: Period, run: runner.RunContext, accept_stale: bool = False
                 "withheld": blocked, "withheld_as_last_published_from": withheld.previous_run_id if blocked else None,
                 **(qa_inputs.metadata() if qa_inputs else {"qa_allocation": None})}
     outputs.append(str(publish_csv.publish_run_metadata(metadata, out_dir / "run_metadata.json")))
-    revised = steps.report_revisions(results, month, run)
     if revised is not None:
         outputs.append(revised)
     steps.store_results(results, run.run_id, month, run.engine_url)
-    steps.record_artifacts(results, kpis, info, outputs, revised, quality.state)
+    steps.record_artifacts(results, kpis, info, outputs, revised, quality.state, run.revision_note)
     return outputs

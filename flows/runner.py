@@ -4,17 +4,28 @@
 2. a per-(flow, period) lock: a second run of the same flow and period waits (ledger
    state "Waiting: locked", and a log line naming the run it waits for) and, after
    `lock_wait_seconds`, stops (state "Refused: locked") without changing anything;
-3. the flow's work writes into its own run folder (tasks/versions.py) and, on success,
-   the published folder is switched to it atomically, then (one transaction) the
-   warehouse's current version of the period and the ledger row;
-4. the ledger row ends Completed, Failed (with the cause), "Failed: data quality"
-   (an error carrying `ledger_state`, for the data-quality checks) or Crashed;
-5. on a failed or crashed flow run, the Prefect hooks `notify_failure` send a
+3. before the work, under the lock: runs of this machine whose process is gone are
+   reconciled to Crashed, a switch of this period left half-done by a killed run is
+   finished or undone, and run folders no published run owns are removed;
+4. the flow's work writes into its own run folder (tasks/versions.py) and, on success
+   (and unless the flow run was cancelled meanwhile), the published folder is switched
+   to it as one recoverable step (`versions.publish`: intent, switch, record);
+5. the ledger row ends Completed, "Partly published: data quality", Failed (with the
+   cause), "Failed: data quality" / "Failed: source unavailable" (an error carrying
+   `ledger_state`), Cancelled or Crashed; the Prefect flow run of a partly published
+   run ends Completed named "Partly published" with the message (`prefect_outcome`);
+6. on a failed or crashed flow run, the Prefect hooks `notify_failure` send a
    notification through the configured channels (tasks/notify.py).
+
+The trigger in the ledger comes from the flow run: `schedule` for a run Prefect's
+scheduler created, `manual` for one started by hand (UI, CLI, `qaloop run`), or what
+the caller says (`backfill`).
 """
 
 from __future__ import annotations
 
+import re
+import socket
 import threading
 import uuid
 from collections.abc import Callable
@@ -28,6 +39,7 @@ from prefect.logging import get_logger, get_run_logger
 from prefect.runtime import flow_run as runtime_flow_run
 from sqlalchemy.engine import Engine
 
+from qaloop.infrastructure import process_alive
 from qaloop.settings import Settings, code_version, load_settings, redact_url, refuse_password_in
 from tasks import locks, notify, versions, warehouse
 from tasks.publish_csv import write_atomically
@@ -39,11 +51,22 @@ DEFAULT_LOCK_WAIT_SECONDS = 600
 COMPLETED, FAILED, CRASHED = "Completed", "Failed", "Crashed"
 WAITING, REFUSED, SKIPPED = "Waiting: locked", "Refused: locked", "Skipped: not a working day"
 DATA_QUALITY_FAILED = "Failed: data quality"
+SOURCE_UNAVAILABLE = "Failed: source unavailable"
+CANCELLED = "Cancelled"
+ACTIVE_STATES = ("Running", WAITING)
 # published, with the KPIs reading a table that failed a critical rule shown as last
 # published (tasks/withheld.py)
 PARTLY_PUBLISHED = "Partly published: data quality"
 
-_settings_of_run: dict[str, Settings] = {}  # for the failure hooks, which get no arguments
+@dataclass
+class RunFacts:
+    """What the failure hooks (which get no arguments of ours) need to know of a run."""
+    settings: Settings
+    period: str
+    out: str
+
+
+_facts_of_run: dict[str, RunFacts] = {}
 # tasks.warehouse.upgrade_schema is not safe to run twice at once on a new warehouse
 # (both fill the calendar): runs starting together in one process take turns here.
 _schema_upgrade = threading.Lock()
@@ -60,6 +83,23 @@ class DataQualityFailed(RuntimeError):
     ledger_state = DATA_QUALITY_FAILED
 
 
+class SourceUnavailable(RuntimeError):
+    """The source database could not be read, after the retries (gone, refused, no login)."""
+
+    ledger_state = SOURCE_UNAVAILABLE
+
+
+class WarehouseUnavailable(RuntimeError):
+    """The warehouse (and so the ledger) could not be reached: the detail stays in
+    Prefect's flow run state and log."""
+
+
+class RunCancelled(RuntimeError):
+    """The flow run was cancelled (in Prefect) before its outputs were published."""
+
+    ledger_state = CANCELLED
+
+
 @dataclass
 class RunContext:
     run_id: str
@@ -73,6 +113,7 @@ class RunContext:
     work_dir: Path  # this run's own output folder
     completion_state: str = COMPLETED  # or PARTLY_PUBLISHED
     completion_message: str | None = None  # what was withheld, and why
+    revision_note: str | None = None  # first publication, no figure changed, N revised
 
 
 def london_today() -> date:
@@ -84,22 +125,44 @@ def is_working_day(day: date) -> bool:
 
 
 def migrated_engine(settings: Settings) -> Engine:
-    with _schema_upgrade:
-        return warehouse_engine(settings.resolved_warehouse_url)
+    try:
+        with _schema_upgrade:
+            return warehouse_engine(settings.resolved_warehouse_url)
+    except sa.exc.SQLAlchemyError as error:
+        raise WarehouseUnavailable(
+            f"the warehouse {redact_url(settings.resolved_warehouse_url)} cannot be used: "
+            f"{first_line(error)}") from error
+
+
+def first_line(error: BaseException) -> str:
+    return (str(getattr(error, "orig", None) or error).strip().splitlines() or [""])[0]
 
 
 def new_run_id() -> str:
     return str(runtime_flow_run.get_id() or uuid.uuid4())
 
 
-def ledgered_run(flow: str, period: str, source: str, out: str, settings: Settings, trigger: str,
+def resolve_trigger(explicit: str | None) -> str:
+    """`explicit` when the caller names one (backfill, manual); otherwise from the flow
+    run: `schedule` when Prefect's scheduler created it, `manual` when someone started it
+    (a deployment run from the UI or `prefect deployment run`, or a direct call)."""
+    if explicit:
+        return explicit
+    from prefect.context import FlowRunContext
+    context = FlowRunContext.get()
+    flow_run = context.flow_run if context else None
+    return "schedule" if flow_run is not None and flow_run.auto_scheduled else "manual"
+
+
+def ledgered_run(flow: str, period: str, source: str, out: str, settings: Settings, trigger: str | None,
                  reason: str | None, work: Callable[[RunContext], list[str]],
                  lock_wait_seconds: float = DEFAULT_LOCK_WAIT_SECONDS) -> dict:
     refuse_password_in(source)  # before anything records it
     run_id = new_run_id()
-    _settings_of_run[run_id] = settings
+    _facts_of_run[run_id] = RunFacts(settings, period, str(out))
     engine = migrated_engine(settings)
-    warehouse.start_run(engine, run_id, flow, period, trigger, code_version(),
+    reconcile_dead_runs(engine)
+    warehouse.start_run(engine, run_id, flow, period, resolve_trigger(trigger), code_version(),
                         redact_url(str(source)), reason)
     logger = get_run_logger()
 
@@ -114,9 +177,9 @@ def ledgered_run(flow: str, period: str, source: str, out: str, settings: Settin
     try:
         with locks.hold(engine, locks.run_lock_name(flow, period), lock_wait_seconds, report_wait):
             _set_state(engine, run_id, "Running", None)
+            for line in _tidy_period(engine, flow, period, Path(out), run_id):
+                logger.warning(line)
             outputs = _work_then_publish(context, work, Path(out))
-            warehouse.complete_run(engine, run_id, flow, period, context.completion_state,
-                                   context.completion_message, outputs)
     except locks.LockTimeout:
         message = (f"refused: {flow} {period} was still being run by "
                    f"{_holder(engine, flow, period, run_id)} after {lock_wait_seconds:g} s; "
@@ -124,11 +187,13 @@ def ledgered_run(flow: str, period: str, source: str, out: str, settings: Settin
         _record_end(engine, run_id, REFUSED, message)
         raise RunRefused(message) from None
     except BaseException as error:
-        _record_end(engine, run_id, ledger_state_of(error), f"{type(error).__name__}: {error}")
+        _record_end(engine, run_id, ledger_state_of(error, run_id), f"{type(error).__name__}: {error}")
         raise
+    _facts_of_run.pop(run_id, None)  # kept only for the failure hooks
     return {"run_id": run_id, "flow": flow, "period": period, "outputs": outputs,
             "published": str(versions.published_dir(Path(out), flow, period)),
-            "state": context.completion_state, "message": context.completion_message}
+            "state": context.completion_state, "message": context.completion_message,
+            "revision_note": context.revision_note}
 
 
 SYNTHETIC_NOTICE = "SYNTHETIC_DATA.txt"
@@ -139,12 +204,66 @@ def _work_then_publish(context: RunContext, work, out: Path) -> list[str]:
         outputs = work(context)
         if context.settings.synthetic:  # beside kpi_values.csv and the other plain files
             outputs.append(str(_write_synthetic_notice(context.work_dir)))
-        versions.switch_current(versions.published_dir(out, context.flow, context.period),
-                                context.work_dir)
-        return outputs
+        stop_if_cancelled(context.run_id)
     except BaseException:
         versions.discard(context.work_dir)  # nothing of a failed run is published
         raise
+    versions.publish(context.engine, context.flow, context.period, context.run_id,
+                     versions.published_dir(out, context.flow, context.period), context.work_dir,
+                     context.completion_state, context.completion_message, outputs)
+    return outputs
+
+
+def _tidy_period(engine: Engine, flow: str, period: str, out: Path, run_id: str) -> list[str]:
+    """Under the period's lock: finish or undo a switch a killed run left half-done, and
+    remove run folders that no published run owns (left by runs killed outright)."""
+    lines = versions.recover_switches(engine, flow, period)
+    keep = _published_run_ids(engine, flow, period) | {run_id}
+    folder = versions.run_dir(out, flow, period, run_id).parent
+    for leftover in sorted(folder.iterdir()) if folder.is_dir() else []:
+        if leftover.name not in keep and not leftover.name.startswith("legacy-"):
+            versions.discard(leftover)
+            lines.append(f"removed the partial folder of run {leftover.name} (it never published)")
+    return lines
+
+
+def _published_run_ids(engine: Engine, flow: str, period: str) -> set[str]:
+    with engine.connect() as connection:
+        runs = warehouse.table("runs", connection)
+        rows = connection.execute(sa.select(runs.c.run_id, runs.c.state).where(
+            (runs.c.flow == flow) & (runs.c.period == period)))
+        return {row.run_id for row in rows if versions.was_published(row.state)}
+
+
+def stop_if_cancelled(run_id: str) -> None:
+    """Ask Prefect whether this flow run was cancelled: the serving process's own
+    cancellation watcher can miss it (e.g. after a Prefect server restart), and a
+    cancelled run must not publish."""
+    state = _prefect_state_type(run_id)
+    if state in ("CANCELLING", "CANCELLED"):
+        raise RunCancelled("cancelled in Prefect before its outputs were published; nothing changed")
+
+
+def _prefect_state_type(run_id: str) -> str | None:
+    if runtime_flow_run.get_id() is None:
+        return None
+    try:
+        from prefect.client.orchestration import get_client
+        with get_client(sync_client=True) as client:
+            state = client.read_flow_run(uuid.UUID(run_id)).state
+        return state.type.value if state else None
+    except Exception as error:  # the Prefect API down: the run goes on, and says so
+        get_logger("qaloop").warning("could not read the flow run's state from Prefect: %s", error)
+        return None
+
+
+def prefect_outcome(result: dict):
+    """What the flow returns: its result, or for a partly published run a Completed state
+    named "Partly published" carrying the message, so that Prefect shows it."""
+    if result.get("state") != PARTLY_PUBLISHED:
+        return result
+    from prefect.states import Completed
+    return Completed(name="Partly published", message=result.get("message"), data=result)
 
 
 def _write_synthetic_notice(folder: Path) -> Path:
@@ -154,16 +273,48 @@ def _write_synthetic_notice(folder: Path) -> Path:
         "children's records. For testing and demonstration only.\n"))
 
 
-def ledger_state_of(error: BaseException) -> str:
+def ledger_state_of(error: BaseException, run_id: str | None = None) -> str:
+    from prefect.exceptions import TerminationSignal
+    if isinstance(error, TerminationSignal):  # SIGTERM: Prefect's cancellation, or a shutdown
+        cancelled = run_id and _prefect_state_type(run_id) in ("CANCELLING", "CANCELLED")
+        return CANCELLED if cancelled else CRASHED
     if isinstance(error, (KeyboardInterrupt, SystemExit)):
         return CRASHED
     return getattr(error, "ledger_state", FAILED)
 
 
-def record_skipped(settings: Settings, flow: str, period: str, trigger: str, message: str) -> dict:
+# --- runs killed outright ----------------------------------------------------------------
+
+def reconcile_dead_runs(engine: Engine) -> list[str]:
+    """A ledger row still Running (or Waiting) whose process on this machine is gone and
+    whose lock is free was killed outright (kill -9, power cut, OOM): record it Crashed.
+    Rows of other machines are left (their process cannot be checked from here)."""
+    lines = []
+    host = socket.gethostname()
+    for row in _active_rows(engine):
+        if row.host != host or row.pid is None or process_alive(row.pid):
+            continue
+        try:
+            with locks.hold(engine, locks.run_lock_name(row.flow, row.period), 0):
+                message = (f"killed outright: process {row.pid} on {host} is gone and the run's lock "
+                           "is free (reconciled); nothing of it was published")
+                warehouse.finish_run(engine, row.run_id, CRASHED, message)
+        except locks.LockTimeout:
+            continue
+        lines.append(f"{row.flow} {row.period} run {row.run_id}: Crashed ({message})")
+    return lines
+
+
+def _active_rows(engine: Engine) -> list:
+    with engine.connect() as connection:
+        runs = warehouse.table("runs", connection)
+        return list(connection.execute(sa.select(runs).where(runs.c.state.in_(ACTIVE_STATES))))
+
+
+def record_skipped(settings: Settings, flow: str, period: str, trigger: str | None, message: str) -> dict:
     engine = migrated_engine(settings)
     run_id = new_run_id()
-    warehouse.start_run(engine, run_id, flow, period, trigger, code_version(), "", None)
+    warehouse.start_run(engine, run_id, flow, period, resolve_trigger(trigger), code_version(), "", None)
     warehouse.finish_run(engine, run_id, SKIPPED, message)
     get_run_logger().info(message)
     return {"run_id": run_id, "flow": flow, "period": period, "outputs": [], "skipped": message}
@@ -202,23 +353,54 @@ def _holder(engine: Engine, flow: str, period: str, run_id: str) -> str:
 # --- notification hooks ----------------------------------------------------------------
 
 def notify_failure(flow, flow_run, state) -> None:
-    """Prefect on_failure / on_crashed hook: tell people at once, with the cause."""
-    settings = _settings_of_run.pop(str(flow_run.id), None) or _settings_from(flow_run.parameters)
+    """Prefect on_failure / on_crashed hook: tell people at once what happened, to which
+    period, where to look, and what to do next."""
+    facts = _facts_of_run.pop(str(flow_run.id), None)
     parameters = flow_run.parameters or {}
-    period = parameters.get("period") or parameters.get("as_at") or parameters.get("first") or ""
-    outcome = state.name.upper()
-    if DataQualityFailed.__name__ in (state.message or ""):
-        outcome = "FAILED ON DATA QUALITY"  # the alerts name the rules; nothing was published
-    subject = f"qaloop: {flow.name} {period} run {outcome}".replace("  ", " ")
-    body = "\n".join([
-        f"Flow: {flow.name}", f"Period: {period or '(default)'}",
-        f"Flow run: {flow_run.name} ({flow_run.id})", f"State: {state.name}",
-        f"Cause: {state.message}", "",
-        "Nothing new was published for this run; the previous version stays current.",
-        "See `qaloop status` and the Prefect UI for the run's logs.",
-    ])
+    settings = facts.settings if facts else _settings_from(parameters)
+    period = (facts.period if facts else None) or parameters.get("period") or parameters.get("as_at") \
+        or parameters.get("first") or "(period not resolved: the run stopped before choosing it)"
+    subject, body = failure_message(flow.name, period, flow_run.id, flow_run.name, state.name,
+                                    state.message or "", settings, facts.out if facts else "")
     outcomes = notify.send(settings.notifications, subject, body)
     get_logger("qaloop").info("failure notification: %s", "; ".join(outcomes))
+
+
+def failure_message(flow: str, period: str, flow_run_id, flow_run_name: str, state: str, cause: str,
+                    settings: Settings, out: str) -> tuple[str, str]:
+    """The subject and body of a failure notification."""
+    outcome = "FAILED ON DATA QUALITY" if DataQualityFailed.__name__ in cause else state.upper()
+    url = notify.prefect_run_url(flow_run_id)
+    docs = _data_docs_link(cause, out, settings.published_url)
+    body = [f"Flow: {flow}", f"Period: {period}", f"State: {state}",
+            f"Flow run: {flow_run_name} ({flow_run_id})",
+            f"Prefect: {url or 'no Prefect server UI (a temporary local server was used)'}",
+            f"Cause: {cause}"]
+    if docs:
+        body.append(f"Data Docs: {docs}")
+    body += ["", "Nothing new was published for this run; the previous version stays current.",
+             f"What to do next: {next_step(flow, period, cause)}",
+             "`qaloop status` shows every period's current version and what failed."]
+    return f"qaloop: {flow} {period} run {outcome}", "\n".join(body)
+
+
+def next_step(flow: str, period: str, cause: str) -> str:
+    rerun = f"qaloop run {flow} {'--period' if flow == 'monthly' else '--as-at'} {period} ..."
+    if DataQualityFailed.__name__ in cause:
+        return (f"read the data-quality alerts and the Data Docs, have the extract corrected, then "
+                f"`{rerun}` (or let the next scheduled run pick it up)")
+    if SourceUnavailable.__name__ in cause or "ExtractError" in cause:
+        return f"check that the source (drop folder or database) is there and readable, then `{rerun}`"
+    if WarehouseUnavailable.__name__ in cause:
+        return f"check that the warehouse database is up and its login works, then `{rerun}`"
+    return f"read the run's log in Prefect (link above), fix the cause, then `{rerun}`"
+
+
+def _data_docs_link(cause: str, out: str, published_url: str) -> str | None:
+    found = re.search(r"Data Docs: (\S+)", cause)
+    if not found or found.group(1) == "None":
+        return None
+    return notify.published_link(found.group(1).rstrip("."), out or ".", published_url)
 
 
 def _settings_from(parameters: dict | None) -> Settings:

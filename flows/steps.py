@@ -10,12 +10,13 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 
+import sqlalchemy as sa
 from prefect import task
 from prefect.artifacts import create_link_artifact, create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.logging import get_run_logger
 
-from qaloop.settings import Settings
+from qaloop.settings import Settings, redact_url
 from flows import runner
 from tasks import (alerts, archive, arrival, benchmarks, extract, freshness, notify, pipeline,
                    publish_csv, qa_outputs, validate, versions, warehouse)
@@ -78,9 +79,12 @@ def await_extract(source: str, settings: Settings, flow: str, period: str, run_i
     logger.info("the extract for %s %s is complete", flow, period)
 
 
-def waits_for_extract(wait_for_extract: bool | None, trigger: str) -> bool:
-    """Scheduled runs wait for a late extract; others only when asked."""
-    return trigger == "schedule" if wait_for_extract is None else wait_for_extract
+def waits_for_extract(wait_for_extract: bool | None, trigger: str | None) -> bool:
+    """Scheduled runs wait for a late extract; others only when asked. `trigger`: as the
+    flow was given it (None: taken from the flow run, runner.resolve_trigger)."""
+    if wait_for_extract is not None:
+        return wait_for_extract
+    return runner.resolve_trigger(trigger) == "schedule"
 
 
 def require_reason_to_accept_stale(accept_stale: bool, reason: str | None) -> None:
@@ -100,7 +104,11 @@ def extract_sources(source: str, settings: Settings) -> dict[str, extract.Extrac
     """Read the extracts; a database source is retried with back-off, bad input is not:
     it is reported by validate_extracts (strict=False), never raised here. `source` has
     no password: the source password is put in here, from the settings."""
-    extracts = extract.extract_sources(settings.source_to_read(source), settings.mappings, strict=False)
+    try:
+        extracts = extract.extract_sources(settings.source_to_read(source), settings.mappings, strict=False)
+    except sa.exc.SQLAlchemyError as error:  # unreachable, login refused, dropped: retried
+        raise runner.SourceUnavailable(f"the source database {redact_url(source)} cannot be read: "
+                                       f"{runner.first_line(error)}") from error
     get_run_logger().info("extracted %d tables, %d rows", len(extracts),
                           sum(len(e.frame) for e in extracts.values()))
     return extracts
@@ -359,20 +367,28 @@ def carry_forward_figures(results: pipeline.PeriodResults, blocked: dict[str, li
 
 
 @task(name="report_revisions", cache_policy=NO_CACHE)
-def report_revisions(results: pipeline.PeriodResults, period: Period, run) -> str | None:
+def report_revisions(results: pipeline.PeriodResults, period: Period, run) -> tuple[str | None, str]:
     """When this run replaces a published version of the period and any figure changed,
-    write revisions_<period>.csv (old and new value, both run ids, the reason)."""
+    write revisions_<period>.csv (old and new value, both run ids, the reason) and
+    revised_trends_<period>.csv: every current output of another period whose trend
+    shows a figure of this period other than the new one. Returns the report (if any)
+    and a note: first publication, no figure changed, or how many were revised."""
     previous = warehouse.current_run_id(run.engine, run.flow, period.id)
     if previous is None:
-        return None
+        return None, "first publication"
     old = warehouse.run_values(run.engine, previous)
     changed = versions.revisions(old[old["period"] == period.id], results.values, previous,
                                  run.run_id, run.reason)
     get_run_logger().info("%d published figures of %s revised by this run (previous run %s)",
                           len(changed), period.id, previous)
     if changed.empty:
-        return None
-    return str(versions.write_revisions(changed, run.work_dir / f"revisions_{period.id}.csv"))
+        return None, "no figure changed"
+    trends = versions.outputs_showing_other_figures(run.engine, period.id, results.values, run.run_id)
+    note = (f"{len(changed)} figure{'s' if len(changed) != 1 else ''} revised; {trends['period'].nunique()} "
+            "other periods' current outputs show other figures for it in their trend")
+    if not trends.empty:
+        versions.write_revisions(trends, run.work_dir / f"revised_trends_{period.id}.csv")
+    return str(versions.write_revisions(changed, run.work_dir / f"revisions_{period.id}.csv")), note
 
 
 def exception_counts(values, kpis: list[Kpi]) -> dict[str, int]:
@@ -381,7 +397,8 @@ def exception_counts(values, kpis: list[Kpi]) -> dict[str, int]:
 
 
 def summary_markdown(results: pipeline.PeriodResults, kpis: list[Kpi], run: RunInfo,
-                     data_quality: str = DATA_QUALITY_NOT_CHECKED, revisions: str | None = None) -> str:
+                     data_quality: str = DATA_QUALITY_NOT_CHECKED, revisions: str | None = None,
+                     revision_note: str = "none") -> str:
     """Headline LA figures, counts of exceptions and the data-quality state for the
     run's Prefect artifact."""
     la = results.values[results.values["level"] == "la"].set_index("kpi_id")
@@ -391,7 +408,7 @@ def summary_markdown(results: pipeline.PeriodResults, kpis: list[Kpi], run: RunI
              f"- Run: `{run.run_id}`", f"- Data quality: {data_quality}",
              f"- Exceptions listed: {sum(counts.values())} "
              f"({', '.join(f'{k} {v}' for k, v in counts.items())})",
-             f"- Revisions: {Path(revisions).name if revisions else 'none'}", "",
+             f"- Revisions: {Path(revisions).name if revisions else revision_note}", "",
              "| KPI | name | value |", "|---|---|---|"]
     for kpi in kpis:
         value = la["value"].get(kpi.id)
@@ -403,8 +420,8 @@ def summary_markdown(results: pipeline.PeriodResults, kpis: list[Kpi], run: RunI
 @task(name="record_artifacts")
 def record_artifacts(results, kpis: list[Kpi], run: RunInfo, outputs: list[str],
                      revisions: str | None = None,
-                     data_quality: str = DATA_QUALITY_NOT_CHECKED) -> None:
-    create_markdown_artifact(summary_markdown(results, kpis, run, data_quality, revisions),
+                     data_quality: str = DATA_QUALITY_NOT_CHECKED, revision_note: str = "none") -> None:
+    create_markdown_artifact(summary_markdown(results, kpis, run, data_quality, revisions, revision_note),
                              key=f"monthly-{run.period}",
                              description=f"Headline figures for {run.period}")
     record_links(outputs)

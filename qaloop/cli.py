@@ -8,7 +8,16 @@
     qaloop rerun monthly --from YYYY-MM --to YYYY-MM --source DIR_OR_URL --out DIR
                  [--reason TEXT] [--max-parallel N] [--config FILE]
     qaloop serve [--source DIR_OR_URL] [--out DIR] [--config FILE]
-    qaloop status [--config FILE]
+    qaloop status [--config FILE] [--alert]
+    qaloop versions --period PERIOD [--flow monthly|daily|weekly] [--config FILE]
+    qaloop rollback --period PERIOD --to RUN_ID --reason TEXT [--flow ...] [--out DIR] [--config FILE]
+
+Exit statuses: 0 done (published in full or in part; for `status --alert`, nothing to
+report), 1 an unexpected error (a bug: the traceback is printed), 2 the source could not
+be read, 3 refused (the same period was being run) or a rollback refused, 4 failed on
+data quality (nothing published), 5 infrastructure: the Prefect server or the warehouse
+could not be used (nothing run), 6 `status --alert` found something and told people,
+7 the run was cancelled (nothing published).
 """
 
 from __future__ import annotations
@@ -23,6 +32,7 @@ from pathlib import Path
 DEMO_SEED = 2024
 DEMO_CHILDREN = 3000
 DEMO_LA_CODE = "841"  # Darlington: real DfE benchmarks and population, synthetic children
+EXIT_BAD_SOURCE, EXIT_REFUSED, EXIT_DATA_QUALITY, EXIT_INFRASTRUCTURE, EXIT_ALERTED, EXIT_CANCELLED = 2, 3, 4, 5, 6, 7
 
 
 def prepare_prefect_environment(data_dir: Path) -> None:
@@ -31,6 +41,8 @@ def prepare_prefect_environment(data_dir: Path) -> None:
     data directory, so `prefect server start` with the same PREFECT_HOME shows them."""
     os.environ.setdefault("DO_NOT_TRACK", "1")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    from qaloop.infrastructure import set_startup_wait
+    set_startup_wait()  # Prefect's 20 s is too short on a busy machine
     if "PREFECT_API_URL" not in os.environ:
         home = Path(os.environ.setdefault("PREFECT_HOME", str((data_dir / "prefect").resolve())))
         home.mkdir(parents=True, exist_ok=True)  # its SQLite database cannot be created otherwise
@@ -84,8 +96,24 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--out", default=None, help="default: $QALOOP_PUBLISH_DIR")
     serve.add_argument("--config", default=None, help="default: $QALOOP_CONFIG")
 
-    status = commands.add_parser("status", help="latest runs, next scheduled runs, source freshness")
+    status = commands.add_parser("status", help="deployments, late runs, current versions, failures, revisions")
     status.add_argument("--config", default=None, help="TOML configuration file")
+    status.add_argument("--alert", action="store_true",
+                        help="notify the configured channels of anything wrong (serve down, a run Late, "
+                             "a period failed); exit 6 when something is wrong")
+
+    listing = commands.add_parser("versions", help="every run of one period and which is current")
+    listing.add_argument("--period", required=True, help="YYYY-MM, or YYYY-MM-DD for daily/weekly")
+    listing.add_argument("--flow", choices=["monthly", "daily", "weekly"], default="monthly")
+    listing.add_argument("--config", default=None, help="TOML configuration file")
+
+    rollback = commands.add_parser("rollback", help="make an earlier version of a period current again")
+    rollback.add_argument("--period", required=True)
+    rollback.add_argument("--to", dest="run_id", required=True, help="the run id to make current")
+    rollback.add_argument("--reason", required=True, help="why (kept in the ledger)")
+    rollback.add_argument("--flow", choices=["monthly", "daily", "weekly"], default="monthly")
+    rollback.add_argument("--out", default=None, help="the published folder (default: the run's own)")
+    rollback.add_argument("--config", default=None, help="TOML configuration file")
     return parser
 
 
@@ -129,7 +157,11 @@ def command_demo(args) -> int:
     args.out, out = str(extracts_dir), args.out
     args.as_at = demo_extract_date(period)
     command_generate(args)
-    return _run_monthly(period, str(extracts_dir), out, settings.data_dir, config=str(config))
+    status = _run_monthly(period, str(extracts_dir), out, settings.data_dir, config=str(config))
+    if status == EXIT_INFRASTRUCTURE:  # a busy machine: one more try before giving up
+        print("qaloop demo: trying once more", file=sys.stderr)
+        status = _run_monthly(period, str(extracts_dir), out, settings.data_dir, config=str(config))
+    return status
 
 
 def write_demo_config(data_dir: Path, themes: dict[str, str]) -> Path:
@@ -168,7 +200,8 @@ def command_run(args) -> int:
     prepare_prefect_environment(settings.data_dir)
     from flows import exceptions
     flow = exceptions.daily if args.flow == "daily" else exceptions.weekly
-    return _report(args.flow, args.as_at or "yesterday", lambda: flow(
+    default = "yesterday" if args.flow == "daily" else "the last complete week"
+    return _report(args.flow, args.as_at or default, settings.data_dir, lambda: flow(
         as_at=args.as_at, source=args.source, out=args.out, config=args.config, reason=args.reason,
         **knowingly))
 
@@ -178,29 +211,24 @@ def _run_monthly(period: str | None, source: str, out: str, data_dir: Path, conf
                  wait_for_extract: bool | None = None) -> int:
     prepare_prefect_environment(data_dir)
     from flows.monthly import monthly
-    return _report("monthly", period or "the latest month", lambda: monthly(
+    return _report("monthly", period or "the latest month", data_dir, lambda: monthly(
         period=period, source=source, out=out, config=config, reason=reason,
         accept_stale=accept_stale, wait_for_extract=wait_for_extract))
 
 
-def _report(flow: str, period: str, call) -> int:
-    """Run one flow and print what it published, or why it published nothing."""
-    from flows.runner import DataQualityFailed, RunRefused
-    from tasks.extract import ExtractError
+def _report(flow: str, period: str, data_dir: Path, call) -> int:
+    """Start Prefect, run one flow and print what it published, or in one line why it
+    published nothing (the detail is in the ledger and the Prefect log)."""
     started = time.perf_counter()
     try:
+        _start_prefect(data_dir)
         result = call()
-    except ExtractError as error:
-        print(f"qaloop: the {flow} {period} run stopped on bad input, nothing was published: "
-              f"{error}", file=sys.stderr)
-        return 2
-    except RunRefused as error:
-        print(f"qaloop: {error}", file=sys.stderr)
-        return 3
-    except DataQualityFailed as error:
-        print(f"qaloop: the {flow} {period} run failed on data quality, nothing was published "
-              f"(the previous version stays current): {error}", file=sys.stderr)
-        return 4
+    except Exception as error:
+        status, line = exit_status_of(error, f"the {flow} {period} run")
+        print(f"qaloop: {line}", file=sys.stderr)
+        if status == 1:
+            raise
+        return status
     if result.get("skipped"):
         print(f"qaloop: {result['skipped']}")
         return 0
@@ -208,9 +236,46 @@ def _report(flow: str, period: str, call) -> int:
           f"{time.perf_counter() - started:.1f} s; published in {result.get('published', '')}:")
     for output in result["outputs"]:
         print(f"  {output}")
+    if result.get("revision_note"):
+        print(f"revisions: {result['revision_note']}")
     if result.get("message"):
         print(f"{result['state']}: {result['message']}")
     return 0
+
+
+def _start_prefect(data_dir: Path) -> None:
+    from qaloop.infrastructure import start_prefect
+    note = start_prefect(Path(os.environ.get("PREFECT_HOME", data_dir / "prefect")))
+    if note:
+        print(f"qaloop: {note}", file=sys.stderr)
+
+
+def exit_status_of(error: BaseException, nothing: str) -> tuple[int, str]:
+    """The documented exit status of a command (`nothing`: "the monthly 2024-03 run",
+    "qaloop status") that stopped on `error`, and one line saying why."""
+    import httpx
+    import sqlalchemy as sa
+
+    from flows.runner import (DataQualityFailed, RunCancelled, RunRefused, SourceUnavailable,
+                              WarehouseUnavailable, first_line)
+    from qaloop.infrastructure import InfrastructureError
+    from tasks.extract import ExtractError
+    if isinstance(error, (ExtractError, SourceUnavailable)):
+        return EXIT_BAD_SOURCE, f"{nothing} stopped on its source, nothing was published: {error}"
+    if isinstance(error, RunRefused):
+        return EXIT_REFUSED, str(error)
+    if isinstance(error, DataQualityFailed):
+        return EXIT_DATA_QUALITY, (f"{nothing} failed on data quality, nothing was published "
+                                   f"(the previous version stays current): {error}")
+    if isinstance(error, RunCancelled):
+        return EXIT_CANCELLED, f"{nothing} was cancelled: {error}"
+    if isinstance(error, (InfrastructureError, WarehouseUnavailable)):
+        return EXIT_INFRASTRUCTURE, f"{nothing} did not start: {error}"
+    if isinstance(error, sa.exc.SQLAlchemyError):
+        return EXIT_INFRASTRUCTURE, f"{nothing} stopped: the warehouse failed: {first_line(error)}"
+    if isinstance(error, httpx.HTTPError) or "Prefect API" in str(error):
+        return EXIT_INFRASTRUCTURE, f"{nothing} stopped: the Prefect server could not be used: {first_line(error)}"
+    return 1, f"{nothing} stopped on an unexpected error (a bug; details below): {type(error).__name__}: {error}"
 
 
 def command_rerun(args) -> int:
@@ -228,16 +293,19 @@ def command_rerun(args) -> int:
         flow = rerun_monthly.with_options(task_runner=ThreadPoolTaskRunner(max_workers=args.max_parallel))
     started = time.perf_counter()
     try:
+        _start_prefect(settings.data_dir)
         results = flow(first=args.first, last=args.last, source=args.source, out=args.out,
                        config=args.config, reason=args.reason)
     except Exception as error:
-        print(f"qaloop: re-run {args.first}..{args.last} did not complete: {error}", file=sys.stderr)
-        return 1
+        status, line = exit_status_of(error, f"the re-run of {args.first}..{args.last}")
+        print(f"qaloop: {line if status != 1 else f're-run {args.first}..{args.last} did not complete: {error}'}",
+              file=sys.stderr)
+        return status
     print(f"\nre-ran {len(results)} periods in {time.perf_counter() - started:.1f} s:")
     for result in results:
         revised = [o for o in result["outputs"] if "revisions_" in o]
-        print(f"  {result['period']}  run {result['run_id']}"
-              + (f"  revised figures: {revised[0]}" if revised else "  no figure changed"))
+        print(f"  {result['period']}  run {result['run_id']}  {result.get('revision_note') or ''}"
+              + (f": {revised[0]}" if revised else ""))
     return 0
 
 
@@ -259,19 +327,76 @@ def command_serve(args) -> int:
 
 
 def command_status(args) -> int:
-    from flows.status import status_text
+    from flows import status
     from qaloop.settings import load_settings
-    from tasks.pipeline import warehouse_engine
+    from tasks import notify
     prepare_prefect_environment(load_settings(args.config, resolve_secrets=False).data_dir)
     settings = load_settings(args.config)  # the warehouse password may be in a Secret block
-    print(status_text(warehouse_engine(settings.resolved_warehouse_url)))
+    try:
+        engine = _warehouse(settings)
+        housekeeping = status.housekeeping(engine)
+        views, prefect_error = status.prefect_view_or_error()
+        print(status.status_text(engine, views=views, prefect_error=prefect_error, housekeeping=housekeeping))
+        found = status.problems(engine, views, prefect_error) if args.alert else []
+    except Exception as error:
+        code, line = exit_status_of(error, "qaloop status")
+        print(f"qaloop: {line}", file=sys.stderr)
+        if args.alert and code == EXIT_INFRASTRUCTURE:
+            notify.send(settings.notifications, "qaloop: status check FAILED", line)
+        if code == 1:
+            raise
+        return code
+    if not found:
+        return 0
+    sent = status.alert_once(found, settings)
+    print(f"\nqaloop status --alert: {len(found)} problem(s); {sent}", file=sys.stderr)
+    return EXIT_ALERTED
+
+
+def _warehouse(settings):
+    from flows.runner import migrated_engine
+    return migrated_engine(settings)
+
+
+def command_versions(args) -> int:
+    from flows.status import versions_text
+    from qaloop.settings import load_settings
+    settings = load_settings(args.config)
+    try:
+        print(versions_text(_warehouse(settings), args.flow, args.period))
+    except Exception as error:
+        code, line = exit_status_of(error, "qaloop versions")
+        print(f"qaloop: {line}", file=sys.stderr)
+        if code == 1:
+            raise
+        return code
+    return 0
+
+
+def command_rollback(args) -> int:
+    from qaloop.settings import load_settings
+    from tasks import versions
+    settings = load_settings(args.config)
+    try:
+        print(versions.rollback(_warehouse(settings), args.flow, args.period, args.run_id, args.reason,
+                                Path(args.out) if args.out else None))
+    except (versions.RollbackRefused, versions.locks.LockTimeout) as error:
+        print(f"qaloop: rollback refused, nothing changed: {error}", file=sys.stderr)
+        return EXIT_REFUSED
+    except Exception as error:
+        code, line = exit_status_of(error, "qaloop rollback")
+        print(f"qaloop: {line}", file=sys.stderr)
+        if code == 1:
+            raise
+        return code
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handlers = {"demo": command_demo, "generate": command_generate, "run": command_run,
-                "rerun": command_rerun, "serve": command_serve, "status": command_status}
+                "rerun": command_rerun, "serve": command_serve, "status": command_status,
+                "versions": command_versions, "rollback": command_rollback}
     return handlers[args.command](args)
 
 

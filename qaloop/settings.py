@@ -89,6 +89,9 @@ class Settings:
     validation: dict = field(default_factory=dict)  # the [validation] section: tasks.validate.settings_from
     freshness: dict = field(default_factory=dict)  # [freshness] working_days_behind: tasks.freshness
     arrival: dict = field(default_factory=dict)  # [arrival] wait_until, poll_seconds: tasks.arrival
+    # where readers reach the published folder (OUT) by web, e.g. https://intranet/qaloop/:
+    # links in notifications point there instead of at the server's disk
+    published_url: str = ""
     archive_keep_months: int = 24  # [archive] keep_months: archived extracts older than this are deleted
     source_password: str = field(default="", repr=False)
     warehouse_password: str = field(default="", repr=False)
@@ -134,6 +137,7 @@ def load_settings(config_file: str | Path | None = None, resolve_secrets: bool =
         "data_dir": _path_or_none(os.environ.get(f"{ENV_PREFIX}DATA_DIR")),
         "warehouse_url": os.environ.get(f"{ENV_PREFIX}WAREHOUSE_URL"),
         "reference_dir": _path_or_none(os.environ.get(f"{ENV_PREFIX}REFERENCE_DIR")),
+        "published_url": os.environ.get(f"{ENV_PREFIX}PUBLISHED_URL"),
     }
     base = base.with_overrides(notifications=_notifications_from_env(base.notifications))
     secrets = resolved_secrets(raw.get("secrets", {}), resolve_secrets)
@@ -264,7 +268,7 @@ def _settings_from_mapping(raw: dict) -> Settings:
     }
     simple = {k: raw[k] for k in ("la_code", "warehouse_url", "allocated_worker_role",
                                   "caseload_threshold", "trend_months", "synthetic",
-                                  "population_0_17") if k in raw}
+                                  "population_0_17", "published_url") if k in raw}
     if "la_code" in simple:
         simple["la_code"] = str(simple["la_code"])
     for key in ("data_dir", "reference_dir"):

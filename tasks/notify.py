@@ -13,6 +13,7 @@ import smtplib
 import time
 from collections.abc import Callable
 from email.message import EmailMessage
+from pathlib import Path
 
 from qaloop.settings import Notifications
 
@@ -98,3 +99,16 @@ def prefect_run_url(flow_run_id) -> str | None:
         api = (PREFECT_API_URL.value() or "").rstrip("/")
         ui = api[: -len("/api")] if api.endswith("/api") else ""
     return f"{ui.rstrip('/')}/runs/flow-run/{flow_run_id}" if ui and flow_run_id else None
+
+
+def published_link(path: str | Path, out: str | Path, published_url: str = "") -> str:
+    """A link readers can open away from the server's disk: `published_url` + the path
+    relative to the published folder OUT when configured, else the file URI."""
+    path = Path(path).resolve()
+    try:
+        relative = path.relative_to(Path(out).resolve())
+    except ValueError:
+        relative = None
+    if published_url and relative is not None:
+        return f"{published_url.rstrip('/')}/{relative.as_posix()}"
+    return path.as_uri()

@@ -72,6 +72,7 @@ class RunInfo:
     population: int
     population_year: int
     extracts: list[dict] = field(default_factory=list)  # table_name, source_name, sha256, row_count
+    revisions: list[str] = field(default_factory=list)  # this version's and its trend's revision notes
 
 
 @dataclass(frozen=True)
@@ -379,7 +380,8 @@ def write_run(sheet: Worksheet, run: RunInfo) -> None:
              ("Population aged 0-17 used", run.population),
              ("Population estimate year", run.population_year),
              ("Started at", run.started_at), ("Source", run.source),
-             ("Synthetic data", "Yes" if run.synthetic else "No")]
+             ("Synthetic data", "Yes" if run.synthetic else "No"),
+             *[("Revisions", note) for note in run.revisions]]
     _write_header(sheet, ["Item", "Value"])
     for row, (item, value) in enumerate(facts, start=FIRST_DATA_ROW):
         _write_row(sheet, row, [item, value])

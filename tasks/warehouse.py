@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import socket
 from datetime import date, datetime, timezone
 from pathlib import Path
 
@@ -146,7 +148,7 @@ def start_run(engine: Engine, run_id: str, flow: str, period: str, trigger: str,
         connection.execute(table("runs", connection).insert(), [{
             "run_id": run_id, "flow": flow, "period": period, "trigger": trigger,
             "started_at": utcnow(), "state": "Running", "code_version": code_version,
-            "source": source, "reason": reason,
+            "source": source, "reason": reason, "host": socket.gethostname(), "pid": os.getpid(),
         }])
 
 
@@ -184,16 +186,75 @@ def store_results(engine: Engine, run_id: str, values: pd.DataFrame, records: pd
             insert_frame(connection, target, frame.assign(run_id=run_id))
 
 
+def record_switch_intent(engine: Engine, flow: str, period: str, kind: str, to_run_id: str,
+                         published: Path, target: Path, reason: str | None = None,
+                         run_state: str | None = None, run_message: str | None = None,
+                         outputs: list[str] | None = None) -> int:
+    """Written BEFORE the published folder is switched: a run killed between the switch
+    and `settle_switch` leaves this row `intended`, and the next run of the period (or
+    `qaloop status`) finishes or undoes it (tasks/versions.py `recover_switches`)."""
+    with engine.begin() as connection:
+        switches = table("version_switches", connection)
+        current = table("current_runs", connection)
+        from_run_id = connection.execute(sa.select(current.c.run_id).where(
+            (current.c.flow == flow) & (current.c.period == period))).scalar()
+        return connection.execute(switches.insert().values(
+            flow=flow, period=period, kind=kind, from_run_id=from_run_id, to_run_id=to_run_id,
+            published_path=str(published), target_path=str(target), state="intended",
+            reason=reason, run_state=run_state, run_message=run_message,
+            outputs=json.dumps(outputs or []), requested_at=utcnow())).inserted_primary_key[0]
+
+
+def settle_switch(engine: Engine, switch_id: int, state: str = "done", note: str | None = None) -> None:
+    """In one transaction: the switch is `done` (the run becomes the current version of
+    its flow and period; a publishing run's ledger row ends in the state recorded with
+    the intent) or `undone` (nothing changes but the row)."""
+    with engine.begin() as connection:
+        switches = table("version_switches", connection)
+        switch = connection.execute(sa.select(switches).where(switches.c.switch_id == switch_id)).first()
+        if state == "done":
+            _make_current(connection, switch.flow, switch.period, switch.to_run_id)
+            if switch.kind == "publish":
+                _end_ledger_row(connection, switch.to_run_id, switch.run_state,
+                                _joined(switch.run_message, note), json.loads(switch.outputs or "[]"))
+        connection.execute(switches.update().where(switches.c.switch_id == switch_id).values(
+            state=state, settled_at=utcnow(), note=note))
+
+
+def _joined(*parts: str | None) -> str | None:
+    return "; ".join(p for p in parts if p) or None
+
+
+def _make_current(connection: Connection, flow: str, period: str, run_id: str) -> None:
+    current = table("current_runs", connection)
+    connection.execute(current.delete().where((current.c.flow == flow) & (current.c.period == period)))
+    connection.execute(current.insert(), [{"flow": flow, "period": period, "run_id": run_id,
+                                           "switched_at": utcnow()}])
+
+
+def pending_switches(engine: Engine, flow: str | None = None, period: str | None = None) -> list:
+    """Switches recorded as intended and not yet settled (oldest first)."""
+    with engine.connect() as connection:
+        switches = table("version_switches", connection)
+        query = sa.select(switches).where(switches.c.state == "intended")
+        if flow is not None:
+            query = query.where((switches.c.flow == flow) & (switches.c.period == period))
+        return list(connection.execute(query.order_by(switches.c.switch_id)))
+
+
+def switch_history(engine: Engine, flow: str, period: str) -> pd.DataFrame:
+    return read_sql(engine, "select switch_id, kind, from_run_id, to_run_id, state, reason, requested_at, "
+                            "settled_at, note from version_switches where flow = :flow and period = :period "
+                            "order by switch_id", {"flow": flow, "period": period})
+
+
 def complete_run(engine: Engine, run_id: str, flow: str, period: str, state: str, message: str | None,
                  outputs: list[str]) -> None:
     """In one transaction: the run becomes the current version of its flow and period,
-    and its ledger row ends in `state` (Completed, or published in part)."""
+    and its ledger row ends in `state` (runs that publish files go through
+    `record_switch_intent` / `settle_switch` instead)."""
     with engine.begin() as connection:
-        current = table("current_runs", connection)
-        connection.execute(current.delete().where(
-            (current.c.flow == flow) & (current.c.period == period)))
-        connection.execute(current.insert(), [{"flow": flow, "period": period,
-                                               "run_id": run_id, "switched_at": utcnow()}])
+        _make_current(connection, flow, period, run_id)
         _end_ledger_row(connection, run_id, state, message, outputs)
 
 
