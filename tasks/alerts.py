@@ -32,7 +32,7 @@ from sqlalchemy.engine import Engine
 from qaloop.settings import Notifications
 from tasks import notify
 from tasks.sources import TABLES
-from tasks.validate import CRITICAL, RuleResult, ValidationReport
+from tasks.validate import CRITICAL, TABLE_RULES, RuleResult, ValidationReport
 
 SUBJECT_PREFIX = "[qaloop data quality]"
 
@@ -116,7 +116,8 @@ class Alert:
     example_ids: tuple[str, ...]
     detail: str
     what_to_do: str
-    blocks_table: bool
+    blocks_table: bool  # a table-level failure: the table keeps its last good load
+    withholds_readers: bool = False  # critical: what reads the table (or only the column) is withheld
     links: RunLinks = RunLinks()
 
     @property
@@ -126,6 +127,7 @@ class Alert:
                 f"{self.table}{column}: {self.rule}")
 
     def text(self) -> str:
+        column = f".{self.column}" if self.column else ""
         rows = f"{self.rows} of {self.checked}" if self.checked else str(self.rows)
         if not self.rows and not self.checked:
             rows = "the whole table"
@@ -133,6 +135,9 @@ class Alert:
         effect = (f"{self.table} is blocked for {self.period}: what depends on it is not "
                   f"published, and the outputs already published for {self.period} stay as they were."
                   if self.blocks_table else
+                  f"the KPIs reading {self.table}{column} are withheld for {self.period} (shown as "
+                  f"last published); everything else is published."
+                  if self.withholds_readers else
                   "Publication goes ahead; this warning is reported with the outputs.")
         return "\n".join([
             f"Data-quality {self.severity.upper()} for period {self.period}",
@@ -174,7 +179,8 @@ def build_alerts(report: ValidationReport, period: str,
         column=r.column, rule=r.rule, rows=r.unexpected, checked=r.checked,
         example_ids=tuple(r.example_ids), detail=r.detail,
         what_to_do=WHAT_TO_DO.get(r.rule, "Check the example records.").format(table=r.table),
-        blocks_table=r.severity == CRITICAL) for r in failed]
+        blocks_table=r.severity == CRITICAL and r.rule in TABLE_RULES,
+        withholds_readers=r.severity == CRITICAL) for r in failed]
 
 
 def render_text(alerts: list[Alert]) -> str:

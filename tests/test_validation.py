@@ -404,7 +404,9 @@ def test_alerts_are_delivered_over_smtp_with_ids_and_no_personal_data(tmp_path, 
     assert "Table:       ssd_person" in body and "Column:      pers_dob" in body
     assert "Rows:        1 of 3" in body and "Example ids: P9" in body
     assert "What to do:  Correct the date on the example records" in body
-    assert "ssd_person is blocked for 2024-03" in body
+    # a column-level failure withholds only the KPIs reading the column, a table-level one the table
+    assert "the KPIs reading ssd_person.pers_dob are withheld for 2024-03" in body
+    assert "ssd_professionals is blocked for 2024-03" in server.messages[0].get_content()
     everything = "\n".join(m.get_content() for m in server.messages)
     assert "W7" in everything
     for personal in ("Zoë", "Brontë", "Amira", "Khan", "2031-07-14", "14/07/2031", "2015-01-02"):
