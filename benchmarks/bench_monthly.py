@@ -40,12 +40,14 @@ def timed(label: str, timings: list, function, *args, **kwargs):
 def measure(children: int, period_id: str, workdir: Path) -> list[dict]:
     os.environ.setdefault("PREFECT_HOME", str(workdir / "prefect"))
     from qaloop.cli import demo_extract_date
-    from qaloop.settings import config_text, load_settings
-    from tasks import extract, pipeline, validate
-    from tasks.periods import Period
-    from tasks.publish_excel import RunInfo
-    from tasks.registry import load_registry
-    from tasks.synthetic import generate_la
+    from tasks.core.settings import config_text, load_settings
+    from tasks.extract import extracts as extract
+    from tasks.operations import pipeline
+    from tasks.validate import validation as validate
+    from tasks.core.periods import Period
+    from tasks.publish.excel import RunInfo
+    from tasks.kpis.registry import load_registry
+    from qaloop.synthetic import generate_la
 
     timings: list[dict] = []
     period = Period.month(period_id)
@@ -71,15 +73,15 @@ def measure(children: int, period_id: str, workdir: Path) -> list[dict]:
 
     def publish():
         from flows.steps import publish_workbooks
-        from tasks import benchmarks
+        from tasks.kpis import benchmarks
         benchmarks.refresh_reference(engine, settings.reference_dir, kpis)
         publish_workbooks.fn(results, kpis, settings, run, out, teams, workers,
                              benchmarks.read_reference(engine))
     timed("publish", timings, publish)
 
     def publish_qa():
-        from tasks import qa_outputs
-        from tasks.qa import schedule_from_settings
+        from tasks.reports import qa_outputs
+        from tasks.kpis.qa import schedule_from_settings
         schedule = schedule_from_settings(settings.qa)
         inputs = qa_outputs.qa_inputs(engine, period, schedule)
         targets = qa_outputs.qa_targets(qa_outputs.qa_kpis(kpis), settings.targets, schedule)

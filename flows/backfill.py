@@ -18,8 +18,8 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows import runner
 from flows.monthly import monthly
-from qaloop.settings import refuse_password_in
-from tasks.periods import months_between
+from tasks.core.settings import refuse_password_in
+from tasks.core.periods import months_between
 
 MAX_PARALLEL_PERIODS = 2
 

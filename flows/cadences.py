@@ -18,8 +18,8 @@ from pathlib import Path
 
 import yaml
 
-from qaloop.paths import DEPLOYMENTS_DIR
-from qaloop.settings import refuse_password_in
+from tasks.core.paths import DEPLOYMENTS_DIR
+from tasks.core.settings import refuse_password_in
 
 SCHEDULES_FILE = DEPLOYMENTS_DIR / "schedules.yml"
 ENV_REFERENCE = re.compile(r"\$\{([A-Z0-9_]+)\}")

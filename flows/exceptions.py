@@ -28,15 +28,16 @@ import pandas as pd
 from prefect import flow
 
 from flows import runner, steps
-from qaloop.settings import code_version, load_settings, redact_url
-from tasks import locks, warehouse
-from tasks.periods import MonthToDate
-from tasks.pipeline import la_context
-from tasks.publish_exceptions import (publish_exception_csv, publish_exceptions_workbook,
+from tasks.core.settings import code_version, load_settings, redact_url
+from tasks.operations import locks
+from tasks.warehouse import database as warehouse
+from tasks.core.periods import MonthToDate
+from tasks.operations.pipeline import la_context
+from tasks.publish.exceptions import (publish_exception_csv, publish_exceptions_workbook,
                                       team_pack_name)
-from tasks.publish_excel import RunInfo
-from tasks.qa import escalation_records
-from tasks.registry import Kpi, load_registry
+from tasks.publish.excel import RunInfo
+from tasks.kpis.qa import escalation_records
+from tasks.kpis.registry import Kpi, load_registry
 
 # The lists managers act on each morning: unallocated cases, assessment and S47
 # timescales, visits overdue (CP, CLA) and children missing.

@@ -2,9 +2,9 @@
 
 Publishes the Safety, Drift and Delay and Directorate scorecards, kpi_values.csv and,
 when the extracts include the QA audit records, the QA outputs (QA workbook with the
-coming month's audit allocation, monthly QA report, QA on a page: tasks/qa_outputs.py).
+coming month's audit allocation, monthly QA report, QA on a page: tasks/reports/qa_outputs.py).
 
-A critical data-quality failure withholds only what it breaks (tasks/withheld.py): a
+A critical data-quality failure withholds only what it breaks (tasks/validate/withheld.py): a
 column-level failure the KPIs reading that column, a table-level one every KPI reading
 the table (which keeps its last good load); withheld KPIs are shown with their figures
 as last published, every other figure is computed afresh, and the ledger row ("Partly
@@ -27,12 +27,17 @@ from pathlib import Path
 from prefect import flow
 
 from flows import runner, steps
-from qaloop.settings import code_version, load_settings, redact_url
-from tasks import locks, publish_csv, qa_outputs, validate, versions, warehouse
-from tasks.periods import Period, latest_complete_month
-from tasks.pipeline import la_context
-from tasks.publish_excel import RunInfo
-from tasks.registry import load_registry
+from tasks.core.settings import code_version, load_settings, redact_url
+from tasks.operations import locks
+from tasks.publish import csv_files as publish_csv
+from tasks.reports import qa_outputs
+from tasks.validate import validation as validate
+from tasks.operations import versions
+from tasks.warehouse import database as warehouse
+from tasks.core.periods import Period, latest_complete_month
+from tasks.operations.pipeline import la_context
+from tasks.publish.excel import RunInfo
+from tasks.kpis.registry import load_registry
 
 
 @flow(name="monthly", log_prints=True, on_failure=[runner.notify_failure],
@@ -46,7 +51,7 @@ def monthly(period: str | None = None, source: str = "", out: str = "", config: 
 
     `accept_stale` (with a `reason`): publish from an extract the freshness check calls
     stale, recorded in the ledger. `wait_for_extract`: poll the source for a late extract
-    (tasks/arrival.py); by default only scheduled runs wait."""
+    (tasks/extract/arrival.py); by default only scheduled runs wait."""
     steps.require_reason_to_accept_stale(accept_stale, reason)
     settings = load_settings(config)
     month = Period.month(period) if period else latest_complete_month(runner.london_today())

@@ -7,7 +7,7 @@
 3. before the work, under the lock: runs of this machine whose process is gone are
    reconciled to Crashed, a switch of this period left half-done by a killed run is
    finished or undone, and run folders no published run owns are removed;
-4. the flow's work writes into its own run folder (tasks/versions.py) and, on success
+4. the flow's work writes into its own run folder (tasks/operations/versions.py) and, on success
    (and unless the flow run was cancelled meanwhile), the published folder is switched
    to it as one recoverable step (`versions.publish`: intent, switch, record);
 5. the ledger row ends Completed, "Partly published: data quality", Failed (with the
@@ -15,7 +15,7 @@
    `ledger_state`), Cancelled or Crashed; the Prefect flow run of a partly published
    run ends Completed named "Partly published" with the message (`prefect_outcome`);
 6. on a failed or crashed flow run, the Prefect hooks `notify_failure` send a
-   notification through the configured channels (tasks/notify.py).
+   notification through the configured channels (tasks/operations/notify.py).
 
 The trigger in the ledger comes from the flow run: `schedule` for a run Prefect's
 scheduler created, `manual` for one started by hand (UI, CLI, `qaloop run`), or what
@@ -39,12 +39,15 @@ from prefect.logging import get_logger, get_run_logger
 from prefect.runtime import flow_run as runtime_flow_run
 from sqlalchemy.engine import Engine
 
-from qaloop.infrastructure import process_alive
-from qaloop.settings import Settings, code_version, load_settings, redact_url, refuse_password_in
-from tasks import locks, notify, versions, warehouse
-from tasks.publish_csv import write_atomically
-from tasks.calendar import bank_holidays
-from tasks.pipeline import warehouse_engine
+from flows.infrastructure import process_alive
+from tasks.core.settings import Settings, code_version, load_settings, redact_url, refuse_password_in
+from tasks.operations import locks
+from tasks.operations import notify
+from tasks.operations import versions
+from tasks.warehouse import database as warehouse
+from tasks.publish.csv_files import write_atomically
+from tasks.core.calendar import bank_holidays
+from tasks.operations.pipeline import warehouse_engine
 
 LONDON = ZoneInfo("Europe/London")
 DEFAULT_LOCK_WAIT_SECONDS = 600
@@ -55,7 +58,7 @@ SOURCE_UNAVAILABLE = "Failed: source unavailable"
 CANCELLED = "Cancelled"
 ACTIVE_STATES = ("Running", WAITING)
 # published, with the KPIs reading a table that failed a critical rule shown as last
-# published (tasks/withheld.py)
+# published (tasks/validate/withheld.py)
 PARTLY_PUBLISHED = "Partly published: data quality"
 
 @dataclass
@@ -67,7 +70,7 @@ class RunFacts:
 
 
 _facts_of_run: dict[str, RunFacts] = {}
-# tasks.warehouse.upgrade_schema is not safe to run twice at once on a new warehouse
+# tasks.warehouse.database.upgrade_schema is not safe to run twice at once on a new warehouse
 # (both fill the calendar): runs starting together in one process take turns here.
 _schema_upgrade = threading.Lock()
 
@@ -269,7 +272,7 @@ def prefect_outcome(result: dict):
 def _write_synthetic_notice(folder: Path) -> Path:
     return write_atomically(folder / SYNTHETIC_NOTICE, (
         "SYNTHETIC DATA: every file in this folder was computed from a synthetic local "
-        "authority made by qaloop's generator (tasks/synthetic.py), not from real "
+        "authority made by qaloop's generator (qaloop/synthetic.py), not from real "
         "children's records. For testing and demonstration only.\n"))
 
 

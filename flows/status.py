@@ -5,7 +5,7 @@
   asked of the Prefect server (PREFECT_API_URL). Without a server the times planned in
   deployments/schedules.yml are shown, marked as not confirmed.
 - **Housekeeping**: runs killed outright are reconciled to Crashed and a switch of a
-  published folder left half-done is finished or undone (flows/runner.py, tasks/versions.py).
+  published folder left half-done is finished or undone (flows/runner.py, tasks/operations/versions.py).
 - **Current versions** of every period, the **runs needing attention** (failed,
   crashed, cancelled or partly published runs that no later run of the same period
   replaced), the **revised trends** (current outputs whose trend shows a figure of a
@@ -24,8 +24,8 @@ import pandas as pd
 from sqlalchemy.engine import Engine
 
 from flows.cadences import Cadence, load_cadences, next_runs
-from tasks import versions
-from tasks.warehouse import read_sql
+from tasks.operations import versions
+from tasks.warehouse.database import read_sql
 
 LONDON = "Europe/London"
 WIDTH = 100
@@ -229,7 +229,8 @@ def housekeeping(engine: Engine) -> list[str]:
     """Reconcile runs killed outright and settle switches they left half-done (each only
     when its period's lock is free: no run of it is going on)."""
     from flows.runner import reconcile_dead_runs
-    from tasks import locks, warehouse
+    from tasks.operations import locks
+    from tasks.warehouse import database as warehouse
     lines = reconcile_dead_runs(engine)
     for flow, period in sorted({(s.flow, s.period) for s in warehouse.pending_switches(engine)}):
         try:
@@ -254,7 +255,7 @@ def prefect_view_or_error(now: datetime | None = None) -> tuple[list[DeploymentV
 def alert_once(found: list[str], settings) -> str:
     """Send the problems through the configured channels, unless exactly these were
     already sent (remembered in the data directory): an alert per change, not per check."""
-    from tasks import notify
+    from tasks.operations import notify
     text = "\n".join(found)
     memory = settings.data_dir / "status-alert.txt"
     if memory.is_file() and memory.read_text(encoding="utf-8") == text:
@@ -270,7 +271,7 @@ def alert_once(found: list[str], settings) -> str:
 
 def versions_text(engine: Engine, flow: str, period: str) -> str:
     """`qaloop versions`: every run of one period, which one is current, and each switch."""
-    from tasks import warehouse
+    from tasks.warehouse import database as warehouse
     runs = read_sql(engine, "select run_id, trigger, started_at, state, reason, message from runs "
                             "where flow = :flow and period = :period order by started_at",
                     {"flow": flow, "period": period})

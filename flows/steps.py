@@ -16,19 +16,30 @@ from prefect.artifacts import create_link_artifact, create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.logging import get_run_logger
 
-from qaloop.settings import Settings, redact_url
+from tasks.core.settings import Settings, redact_url
 from flows import runner
-from tasks import (alerts, archive, arrival, benchmarks, extract, freshness, notify, pipeline,
-                   publish_csv, qa_outputs, validate, versions, warehouse)
-from tasks.periods import Period
-from tasks.publish_directorate import publish_directorate, publish_directorate_pdf
-from tasks.publish_dq import DataQuality
-from tasks.publish_excel import RunInfo, publish_scorecard
-from tasks.compute import RECORD_COLUMNS, VALUE_COLUMNS
-from tasks.qa import schedule_from_settings
-from tasks.withheld import Withheld, last_published
-from tasks.rag import targets_for
-from tasks.registry import Kpi, by_scorecard
+from tasks.operations import alerts
+from tasks.extract import archive
+from tasks.extract import arrival
+from tasks.kpis import benchmarks
+from tasks.extract import extracts as extract
+from tasks.extract import freshness
+from tasks.operations import notify
+from tasks.operations import pipeline
+from tasks.publish import csv_files as publish_csv
+from tasks.reports import qa_outputs
+from tasks.validate import validation as validate
+from tasks.operations import versions
+from tasks.warehouse import database as warehouse
+from tasks.core.periods import Period
+from tasks.publish.directorate import publish_directorate, publish_directorate_pdf
+from tasks.publish.dq_sheet import DataQuality
+from tasks.publish.excel import RunInfo, publish_scorecard
+from tasks.kpis.compute import RECORD_COLUMNS, VALUE_COLUMNS
+from tasks.kpis.qa import schedule_from_settings
+from tasks.validate.withheld import Withheld, last_published
+from tasks.kpis.rag import targets_for
+from tasks.kpis.registry import Kpi, by_scorecard
 
 SCORECARDS = {"safety": "Safety Scorecard", "drift_delay": "Drift and Delay Scorecard"}
 STAGING_WAIT_SECONDS = 3600  # another run's load-and-compute section, normally seconds
@@ -162,7 +173,7 @@ def validate_extracts(extracts: dict[str, extract.Extract], kpis: list[Kpi], per
 
 def extract_date_of(source: str, extracts: dict[str, extract.Extract],
                     settings: Settings) -> freshness.ExtractDate:
-    """The extract date as the source says it (tasks/freshness.py): extract_manifest.json,
+    """The extract date as the source says it (tasks/extract/freshness.py): extract_manifest.json,
     the database's own time, else the newest file's modification time (with a note)."""
     database_time = freshness.database_now(settings.source_to_read(source)) \
         if extract.is_database_url(source) else None
@@ -171,7 +182,7 @@ def extract_date_of(source: str, extracts: dict[str, extract.Extract],
 
 def check_extract_date(extracts: dict[str, extract.Extract], period: Period, run,
                        accept_stale: bool = False) -> tuple[freshness.ExtractDate, list[str]]:
-    """The extract date, recorded in the ledger; a stale extract (tasks/freshness.py) ends
+    """The extract date, recorded in the ledger; a stale extract (tasks/extract/freshness.py) ends
     the run "Failed: data quality" with the dates, unless it is a re-run with the period's
     archived extract or `accept_stale` (the ledger records it, with the run's reason).
     Returns the date and the notes for the data-quality state."""
@@ -235,7 +246,7 @@ def data_quality_state(report: validate.ValidationReport, blocked: dict[str, lis
 @task(name="archive_extracts")
 def archive_extracts(extracts, settings: Settings, run_id: str, engine_url: str) -> list[dict]:
     """Archive this run's extracts (owner-only) and delete those older than
-    `[archive] keep_months`, recorded in the ledger (tasks/archive.py)."""
+    `[archive] keep_months`, recorded in the ledger (tasks/extract/archive.py)."""
     engine = pipeline.warehouse_engine(engine_url)
     manifest = extract.archive_extracts(extracts, settings.archive_dir, run_id)
     warehouse.record_extracts(engine, run_id, manifest)
@@ -437,7 +448,7 @@ def record_links(outputs: list[str]) -> None:
 @task(name="compute_live_lists", cache_policy=NO_CACHE)
 def compute_live_lists(kpis: list[Kpi], period: Period, context, engine_url: str):
     """Figures at every level and the attributed rows, as at the period's end day."""
-    from tasks.compute import compute_period
+    from tasks.kpis.compute import compute_period
     values, records = compute_period(pipeline.warehouse_engine(engine_url), kpis, period, context)
     get_run_logger().info("computed %d figures and %d listed rows as at %s", len(values),
                           int(records["in_numerator"].sum()) if len(records) else 0, period.id)
@@ -447,7 +458,7 @@ def compute_live_lists(kpis: list[Kpi], period: Period, context, engine_url: str
 @task(name="find_escalations", cache_policy=NO_CACHE)
 def find_escalations(as_at, engine_url: str):
     """Audits graded Inadequate not yet on an earlier day's list, with their Head of Service."""
-    from tasks.qa import inadequate_audits_for_escalation
+    from tasks.kpis.qa import inadequate_audits_for_escalation
     rows = inadequate_audits_for_escalation(pipeline.warehouse_engine(engine_url), as_at)
     get_run_logger().info("%d audit(s) graded Inadequate to escalate to a Head of Service",
                           rows["audit_id"].nunique())

@@ -1,3 +1,6 @@
-"""qaloop: performance and quality-assurance reporting for children's services."""
+"""qaloop: performance and quality-assurance reporting for children's services.
 
-__version__ = "0.1.0"
+The command line (`qaloop.cli`) and the synthetic demonstration LA (`qaloop.synthetic`): the
+top layer, above `flows/` and the domain package `tasks/`."""
+
+from tasks.core.paths import QALOOP_VERSION as __version__  # noqa: F401

@@ -41,7 +41,7 @@ def prepare_prefect_environment(data_dir: Path) -> None:
     data directory, so `prefect server start` with the same PREFECT_HOME shows them."""
     os.environ.setdefault("DO_NOT_TRACK", "1")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    from qaloop.infrastructure import set_startup_wait
+    from flows.infrastructure import set_startup_wait
     set_startup_wait()  # Prefect's 20 s is too short on a busy machine
     if "PREFECT_API_URL" not in os.environ:
         home = Path(os.environ.setdefault("PREFECT_HOME", str((data_dir / "prefect").resolve())))
@@ -119,20 +119,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 def default_period() -> str:
     """The latest complete month: the only place the clock picks a period."""
-    from tasks.periods import latest_complete_month
+    from tasks.core.periods import latest_complete_month
     return latest_complete_month(date.today()).id
 
 
 def demo_extract_date(period_id: str, today: date | None = None) -> date:
     """5 days after the period end (so some records post-date it, as in real extracts),
     but never after today: validation rejects dates after the extract date."""
-    from tasks.periods import Period
+    from tasks.core.periods import Period
     end = Period.month(period_id).end
     return min(end + timedelta(days=5), max(today or date.today(), end))
 
 
 def command_generate(args) -> int:
-    from tasks.synthetic import generate_la
+    from qaloop.synthetic import generate_la
     as_at = args.as_at or demo_extract_date(default_period())
     started = time.perf_counter()
     files = generate_la(Path(args.out), as_at=as_at, children=args.children, seed=args.seed)
@@ -142,9 +142,9 @@ def command_generate(args) -> int:
 
 
 def command_demo(args) -> int:
-    from qaloop.settings import load_settings
-    from tasks.periods import Period
-    from tasks.synthetic import planned_themes
+    from tasks.core.settings import load_settings
+    from tasks.core.periods import Period
+    from qaloop.synthetic import planned_themes
     period = args.period or default_period()
     # the synthetic LA's audit themes, planned from the period to 6 months after the next
     themes = planned_themes(Period.month(period).start, 8, args.seed)
@@ -167,8 +167,8 @@ def command_demo(args) -> int:
 def write_demo_config(data_dir: Path, themes: dict[str, str]) -> Path:
     """The demo's settings as a configuration file: a flow is given its configuration's
     path, never the settings themselves (README, "Security")."""
-    from qaloop.settings import config_text
-    from tasks.publish_csv import write_atomically
+    from tasks.core.settings import config_text
+    from tasks.publish.csv_files import write_atomically
     values = {"la_code": DEMO_LA_CODE, "synthetic": True, "data_dir": str(data_dir.resolve()),
               "qa": {"themes": themes}}
     return write_atomically(data_dir / "demo.toml", "# written by `qaloop demo`\n" + config_text(values))
@@ -176,7 +176,7 @@ def write_demo_config(data_dir: Path, themes: dict[str, str]) -> Path:
 
 def refused_source(source: str | None) -> str | None:
     """Why a --source cannot be given to a flow (it carries a password), or None."""
-    from qaloop.settings import PasswordInParameter, refuse_password_in
+    from tasks.core.settings import PasswordInParameter, refuse_password_in
     try:
         refuse_password_in(source)
     except PasswordInParameter as error:
@@ -185,7 +185,7 @@ def refused_source(source: str | None) -> str | None:
 
 
 def command_run(args) -> int:
-    from qaloop.settings import load_settings
+    from tasks.core.settings import load_settings
     if refused := refused_source(args.source):
         print(refused, file=sys.stderr)
         return 2
@@ -244,7 +244,7 @@ def _report(flow: str, period: str, data_dir: Path, call) -> int:
 
 
 def _start_prefect(data_dir: Path) -> None:
-    from qaloop.infrastructure import start_prefect
+    from flows.infrastructure import start_prefect
     note = start_prefect(Path(os.environ.get("PREFECT_HOME", data_dir / "prefect")))
     if note:
         print(f"qaloop: {note}", file=sys.stderr)
@@ -258,8 +258,8 @@ def exit_status_of(error: BaseException, nothing: str) -> tuple[int, str]:
 
     from flows.runner import (DataQualityFailed, RunCancelled, RunRefused, SourceUnavailable,
                               WarehouseUnavailable, first_line)
-    from qaloop.infrastructure import InfrastructureError
-    from tasks.extract import ExtractError
+    from flows.infrastructure import InfrastructureError
+    from tasks.extract.extracts import ExtractError
     if isinstance(error, (ExtractError, SourceUnavailable)):
         return EXIT_BAD_SOURCE, f"{nothing} stopped on its source, nothing was published: {error}"
     if isinstance(error, RunRefused):
@@ -279,7 +279,7 @@ def exit_status_of(error: BaseException, nothing: str) -> tuple[int, str]:
 
 
 def command_rerun(args) -> int:
-    from qaloop.settings import load_settings
+    from tasks.core.settings import load_settings
     if refused := refused_source(args.source):
         print(refused, file=sys.stderr)
         return 2
@@ -310,7 +310,7 @@ def command_rerun(args) -> int:
 
 
 def command_serve(args) -> int:
-    from qaloop.settings import load_settings
+    from tasks.core.settings import load_settings
     if refused := refused_source(args.source):
         print(refused, file=sys.stderr)
         return 2
@@ -328,8 +328,8 @@ def command_serve(args) -> int:
 
 def command_status(args) -> int:
     from flows import status
-    from qaloop.settings import load_settings
-    from tasks import notify
+    from tasks.core.settings import load_settings
+    from tasks.operations import notify
     prepare_prefect_environment(load_settings(args.config, resolve_secrets=False).data_dir)
     settings = load_settings(args.config)  # the warehouse password may be in a Secret block
     try:
@@ -360,7 +360,7 @@ def _warehouse(settings):
 
 def command_versions(args) -> int:
     from flows.status import versions_text
-    from qaloop.settings import load_settings
+    from tasks.core.settings import load_settings
     settings = load_settings(args.config)
     try:
         print(versions_text(_warehouse(settings), args.flow, args.period))
@@ -374,8 +374,8 @@ def command_versions(args) -> int:
 
 
 def command_rollback(args) -> int:
-    from qaloop.settings import load_settings
-    from tasks import versions
+    from tasks.core.settings import load_settings
+    from tasks.operations import versions
     settings = load_settings(args.config)
     try:
         print(versions.rollback(_warehouse(settings), args.flow, args.period, args.run_id, args.reason,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from qaloop.settings import Settings, config_text, load_settings
+from tasks.core.settings import Settings, config_text, load_settings
 
 
 def write_config(data_dir: Path, **values) -> tuple[str, Settings]:

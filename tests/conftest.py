@@ -12,7 +12,7 @@ import uuid
 import pytest
 import sqlalchemy as sa
 
-from tasks.warehouse import make_engine, upgrade_schema
+from tasks.warehouse.database import make_engine, upgrade_schema
 
 POSTGRES_URL = os.environ.get("QALOOP_TEST_POSTGRES_URL",
                               "postgresql+psycopg://postgres@127.0.0.1:5432/test")

@@ -12,12 +12,12 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from tasks.compute import LaContext, compute_period
-from tasks.extract import conform
-from tasks.periods import Period
-from tasks.registry import load_registry
-from tasks.sources import TABLES
-from tasks.warehouse import replace_source_tables
+from tasks.kpis.compute import LaContext, compute_period
+from tasks.extract.extracts import conform
+from tasks.core.periods import Period
+from tasks.kpis.registry import load_registry
+from tasks.core.sources import TABLES
+from tasks.warehouse.database import replace_source_tables
 
 CONTEXT = LaContext(la_code="999", la_name="Test LA", population_0_17=20000)
 REGISTRY = {k.id: k for k in load_registry()}

@@ -9,15 +9,15 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from qaloop.paths import REFERENCE_DIR
-from qaloop.settings import KpiTarget
-from tasks.benchmarks import (NO_BENCHMARK, benchmark_for, benchmarks_for, load_benchmark_values,
+from tasks.core.paths import REFERENCE_DIR
+from tasks.core.settings import KpiTarget
+from tasks.kpis.benchmarks import (NO_BENCHMARK, benchmark_for, benchmarks_for, load_benchmark_values,
                               load_neighbours, published_number, read_reference, store_reference)
-from tasks.periods import Period
-from tasks.publish_directorate import publish_directorate, shown_value
-from tasks.publish_excel import RunInfo
-from tasks.rag import targets_for
-from tasks.registry import load_registry
+from tasks.core.periods import Period
+from tasks.publish.directorate import publish_directorate, shown_value
+from tasks.publish.excel import RunInfo
+from tasks.kpis.rag import targets_for
+from tasks.kpis.registry import load_registry
 
 KPIS = load_registry()
 REGISTRY = {kpi.id: kpi for kpi in KPIS}
@@ -148,7 +148,7 @@ def test_a_new_year_appended_to_a_file_is_used(tmp_path):
 
 def test_a_new_ons_population_release_dropped_in_the_folder_is_used(tmp_path):
     from datetime import date
-    from tasks.population import population_0_17
+    from tasks.kpis.population import population_0_17
     folder = copy_reference(tmp_path)
     name = "ons_mid-year_population_estimates_2012_to_2024.csv"
     rows = [r for r in csv_rows(name, folder) if r["time_period"] == "2024"]
@@ -166,7 +166,7 @@ def test_a_new_ons_population_release_dropped_in_the_folder_is_used(tmp_path):
 
 def test_a_historic_period_is_benchmarked_against_the_years_up_to_it(reference):
     from datetime import date
-    from tasks.benchmarks import latest_reporting_year
+    from tasks.kpis.benchmarks import latest_reporting_year
     assert latest_reporting_year(date(2024, 3, 31)) == 2024
     assert latest_reporting_year(date(2024, 3, 30)) == 2023
     assert latest_reporting_year(date(2026, 11, 30)) == 2026

@@ -22,10 +22,12 @@ import pytest
 from prefect import flow
 
 from flows import runner
-from qaloop.settings import load_settings
-from tasks import locks, versions, warehouse
-from tasks.synthetic import generate_la
-from tasks.warehouse import read_sql
+from tasks.core.settings import load_settings
+from tasks.operations import locks
+from tasks.operations import versions
+from tasks.warehouse import database as warehouse
+from qaloop.synthetic import generate_la
+from tasks.warehouse.database import read_sql
 from tests.configs import write_config
 
 REPO = Path(__file__).resolve().parent.parent
@@ -152,7 +154,7 @@ def test_the_command_line_sets_a_start_up_wait_for_a_busy_machine(monkeypatch, t
 
 
 def test_a_temporary_prefect_server_left_by_a_killed_run_is_stopped(tmp_path):
-    from qaloop.infrastructure import SERVER_RECORD, process_alive, stop_leftover_server
+    from flows.infrastructure import SERVER_RECORD, process_alive, stop_leftover_server
     owner = subprocess.Popen([sys.executable, "-c", "pass"])
     owner.wait()  # the command that started the server is gone
     server = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"],
@@ -287,7 +289,7 @@ def test_a_scheduled_failure_email_names_the_period_the_prefect_run_and_what_to_
     from prefect.settings import PREFECT_API_URL
 
     from flows.monthly import monthly
-    from tasks.extract import ExtractError
+    from tasks.extract.extracts import ExtractError
     monkeypatch.setattr(runner, "london_today", lambda: date(2024, 4, 8))
     with Inbox() as inbox:
         config, settings = config_in(tmp_path / "data", notifications=inbox.notifications())
@@ -317,7 +319,7 @@ def test_failure_message_links_data_docs_by_the_published_url(tmp_path):
 def test_prefect_run_url_prefers_the_ui_url(monkeypatch):
     from prefect.settings import PREFECT_API_URL, PREFECT_UI_URL, temporary_settings
 
-    from tasks.notify import prefect_run_url
+    from tasks.operations.notify import prefect_run_url
     with temporary_settings({PREFECT_API_URL: "http://prefect.la:4200/api"}):
         assert prefect_run_url("abc") == "http://prefect.la:4200/runs/flow-run/abc"
     with temporary_settings({PREFECT_API_URL: "http://prefect.la:4200/api",
@@ -361,7 +363,8 @@ def test_a_cancelled_run_is_recorded_cancelled_and_publishes_nothing(prefect_ser
 
 KILLED_RUN = """
 import sys, time
-from tasks import locks, warehouse
+from tasks.operations import locks
+from tasks.warehouse import database as warehouse
 engine = warehouse.make_engine(sys.argv[1])
 warehouse.start_run(engine, "killed-run", "monthly", "2024-03", "manual", "test", "src")
 with locks.hold(engine, locks.run_lock_name("monthly", "2024-03"), 5):
@@ -402,7 +405,8 @@ def test_a_run_killed_outright_is_reconciled_to_crashed_and_its_folder_removed(p
 KILLED_AT_SWITCH = """
 import os, signal, sys
 from pathlib import Path
-from tasks import versions, warehouse
+from tasks.operations import versions
+from tasks.warehouse import database as warehouse
 engine = warehouse.make_engine(sys.argv[1])
 out, where = Path(sys.argv[2]), sys.argv[3]
 warehouse.start_run(engine, "new-run", "monthly", "2024-03", "manual", "test", "src")

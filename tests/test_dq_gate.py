@@ -18,11 +18,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from qaloop.settings import SourceMapping
-from tasks.extract import extract_sources
-from tasks.registry import columns_read_by, load_registry
-from tasks.sources import CASE_SYSTEM_TABLES, TABLES
-from tasks.validate import kpis_blocked_by, validate_extracts
+from tasks.core.settings import SourceMapping
+from tasks.extract.extracts import extract_sources
+from tasks.kpis.registry import columns_read_by, load_registry
+from tasks.core.sources import CASE_SYSTEM_TABLES, TABLES
+from tasks.validate.validation import kpis_blocked_by, validate_extracts
 from tests.test_validation import EXTRACT_DATE, drop_folder, failed, validate
 
 KPIS = {k.id: k for k in load_registry()}
@@ -106,7 +106,7 @@ EET_CODES = ("F1", "P1", "F2", "P2", "F4", "P4", "F5", "P5")  # kpis.md SAF23:ee
 
 @pytest.fixture(scope="module")
 def synthetic_folder(tmp_path_factory):
-    from tasks.synthetic import generate_la
+    from qaloop.synthetic import generate_la
     folder = tmp_path_factory.mktemp("synthetic-gate")
     generate_la(folder, EXTRACT_DATE, children=400, seed=7)
     return folder

@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from qaloop.settings import SourceMapping
-from tasks.extract import ExtractError, archive_extracts, extract_sources
-from tasks.sources import CASE_SYSTEM_TABLES, TABLES
+from tasks.core.settings import SourceMapping
+from tasks.extract.extracts import ExtractError, archive_extracts, extract_sources
+from tasks.core.sources import CASE_SYSTEM_TABLES, TABLES
 
 
 def write_minimal_drop_folder(folder, overrides=None):

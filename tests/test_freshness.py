@@ -14,11 +14,13 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
-from tasks import arrival, freshness, notify
-from tasks.alerts import (RunLinks, build_alerts, deliver_alerts, send_webhooks,
+from tasks.extract import arrival
+from tasks.extract import freshness
+from tasks.operations import notify
+from tasks.operations.alerts import (RunLinks, build_alerts, deliver_alerts, send_webhooks,
                           standing_warnings_digest)
-from tasks.extract import extract_sources
-from tasks.sources import CASE_SYSTEM_TABLES
+from tasks.extract.extracts import extract_sources
+from tasks.core.sources import CASE_SYSTEM_TABLES
 from test_validation import PEOPLE, SmtpServer, drop_folder, validate
 
 

@@ -1,7 +1,7 @@
 """Drift and Delay exception lists DD01, DD02, DD03, DD08, DD09, DD10, DD11.
 
 Flags default to "N" in the fixtures: a flag column mixing a value with empty cells
-does not load under pandas 3 (tasks/extract.py::_flag meets NaN); empty flags are
+does not load under pandas 3 (tasks/extract/extracts.py::_flag meets NaN); empty flags are
 tested in tables whose flag column is empty throughout.
 
 Every test runs period 2024-03: period_end = Sunday 31 March 2024, after Good Friday

@@ -4,7 +4,7 @@ tables, on SQLite and PostgreSQL. Period 2024-03: previous month February 2024, 
 
 from dataclasses import replace
 
-from tasks.qa import schedule_from_settings
+from tasks.kpis.qa import schedule_from_settings
 from tests.kpi_harness import CONTEXT, run_kpi
 
 STAFF_START = "2020-01-01"

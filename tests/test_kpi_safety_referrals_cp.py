@@ -2,7 +2,7 @@
 CP plans), each figure computed by hand from kpis.md and its binding decisions.
 
 Within one table a flag column is either given on every row or on none: under pandas 3
-`tasks.extract._flag` fails on a column that mixes values and blanks (see the report).
+`tasks.extract.extracts._flag` fails on a column that mixes values and blanks (see the report).
 """
 
 from dataclasses import replace

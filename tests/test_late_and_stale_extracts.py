@@ -16,9 +16,9 @@ import pandas as pd
 import pytest
 
 from configs import write_config
-from tasks.arrival import LONDON, ExtractNotArrived
-from tasks.synthetic import generate_la
-from tasks.warehouse import make_engine, read_sql
+from tasks.extract.arrival import LONDON, ExtractNotArrived
+from qaloop.synthetic import generate_la
+from tasks.warehouse.database import make_engine, read_sql
 from test_validation import SmtpServer
 
 PERIOD = "2024-03"

@@ -15,9 +15,9 @@ import pandas as pd
 import pytest
 
 from tests.configs import write_config
-from tasks.calendar import bank_holidays
-from tasks.synthetic import generate_la
-from tasks.warehouse import make_engine, read_sql
+from tasks.core.calendar import bank_holidays
+from qaloop.synthetic import generate_la
+from tasks.warehouse.database import make_engine, read_sql
 
 PERIOD = "2024-03"
 PERIOD_START, PERIOD_END = date(2024, 3, 1), date(2024, 3, 31)
@@ -192,7 +192,7 @@ def test_workbooks_carry_the_data_quality_sheet(demo_run):
 # --- QA activity ------------------------------------------------------------------------
 
 def pdf_pages(path: Path) -> int:
-    """Pages of an uncompressed PDF (tasks.reports.write_pdf), counted in its bytes."""
+    """Pages of an uncompressed PDF (tasks.reports.render.write_pdf), counted in its bytes."""
     import re
     return len(re.findall(rb"/Type\s*/Page(?![s\w])", path.read_bytes()))
 
@@ -398,7 +398,7 @@ def test_bad_input_withholds_what_depends_on_it_and_loses_nothing(published_base
     every output says so, and the ledger says what was withheld."""
     from flows.monthly import monthly
     from flows.runner import PARTLY_PUBLISHED
-    from tasks.figure_ids import base_id
+    from tasks.core.figure_ids import base_id
     breakage, table = BLOCKING_INPUTS[case]
     settings, published = published_base["settings"], published_base["published"]
     engine = make_engine(settings.resolved_warehouse_url)
@@ -500,7 +500,7 @@ def test_a_drop_lacking_most_required_tables_fails_and_publishes_nothing(publish
     computed, but a sliver of an export is a failed export."""
     from flows.monthly import monthly
     from flows.runner import DataQualityFailed
-    from tasks.sources import CASE_SYSTEM_TABLES
+    from tasks.core.sources import CASE_SYSTEM_TABLES
     settings, published = published_base["settings"], published_base["published"]
     engine = make_engine(settings.resolved_warehouse_url)
     current_before = read_sql(engine, "select flow, period, run_id from current_runs")

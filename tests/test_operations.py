@@ -18,9 +18,9 @@ import pandas as pd
 import pytest
 
 from tests.configs import write_config
-from tasks import locks
-from tasks.synthetic import generate_la
-from tasks.warehouse import make_engine, read_sql
+from tasks.operations import locks
+from qaloop.synthetic import generate_la
+from tasks.warehouse.database import make_engine, read_sql
 
 MONTHS = ["2024-01", "2024-02", "2024-03"]
 
@@ -219,7 +219,7 @@ def test_two_runs_of_one_period_are_serialised(source, tmp_path, prefect_server,
 def test_a_run_that_cannot_get_the_lock_is_refused_and_told_why(source, tmp_path, prefect_server):
     from flows.monthly import monthly
     from flows.runner import RunRefused
-    from tasks.pipeline import warehouse_engine
+    from tasks.operations.pipeline import warehouse_engine
     settings = settings_in(tmp_path / "data")
     engine = warehouse_engine(settings.resolved_warehouse_url)
     with locks.hold(engine, locks.run_lock_name("monthly", "2024-01"), 0):
@@ -238,7 +238,7 @@ def test_a_failed_run_sends_an_email_with_its_cause(tmp_path, prefect_server):
     from aiosmtpd.controller import Controller
 
     from flows.monthly import monthly
-    from tasks.extract import ExtractError
+    from tasks.extract.extracts import ExtractError
 
     class Inbox:
         messages: list = []
@@ -361,7 +361,7 @@ def test_daily_lists_are_not_published_from_an_extract_that_fails_its_critical_r
 
 def test_status_shows_latest_runs_next_runs_and_source_freshness(single_and_backfill, source):
     from flows.status import status_text
-    from tasks.extract import sha256_of
+    from tasks.extract.extracts import sha256_of
     engine = make_engine(single_and_backfill["backfill"].resolved_warehouse_url)
     text = status_text(engine, now=datetime(2026, 3, 27, 12, tzinfo=timezone.utc))
     engine.dispose()
@@ -381,7 +381,7 @@ def test_prefect_yaml_mirrors_the_declared_cadences():
     import yaml
 
     from flows.cadences import load_cadences
-    from qaloop.paths import DEPLOYMENTS_DIR
+    from tasks.core.paths import DEPLOYMENTS_DIR
     from prefect.cli.deploy._models import PrefectYamlModel  # what `prefect deploy` validates
     raw = yaml.safe_load((DEPLOYMENTS_DIR / "prefect.yaml").read_text())
     assert len(PrefectYamlModel.model_validate(raw).deployments) == 3

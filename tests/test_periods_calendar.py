@@ -4,9 +4,9 @@ from datetime import date
 
 import pytest
 
-from tasks.calendar import build_calendar, working_days_between
-from tasks.compute import percent, rate_per_10k, mean
-from tasks.periods import Period, add_months, months_between, years_before
+from tasks.core.calendar import build_calendar, working_days_between
+from tasks.kpis.compute import percent, rate_per_10k, mean
+from tasks.core.periods import Period, add_months, months_between, years_before
 
 
 def test_month_period_bounds_and_rolling_window():

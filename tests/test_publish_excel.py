@@ -4,12 +4,12 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from qaloop.settings import KpiTarget
-from tasks.compute import RECORD_COLUMNS, UNALLOCATED, VALUE_COLUMNS
-from tasks.periods import Period
-from tasks.publish_excel import RunInfo, publish_scorecard
-from tasks.rag import direction_of_travel, effective_tolerance, rag_status, targets_for
-from tasks.registry import load_registry
+from tasks.core.settings import KpiTarget
+from tasks.kpis.compute import RECORD_COLUMNS, UNALLOCATED, VALUE_COLUMNS
+from tasks.core.periods import Period
+from tasks.publish.excel import RunInfo, publish_scorecard
+from tasks.kpis.rag import direction_of_travel, effective_tolerance, rag_status, targets_for
+from tasks.kpis.registry import load_registry
 
 PERIOD = "2024-03"
 SHA = "3f" * 32

@@ -1,5 +1,5 @@
 """The QA schedule configuration, the monthly audit allocation and the escalation of
-Inadequate audits (tasks/qa.py)."""
+Inadequate audits (tasks/kpis/qa.py)."""
 
 import uuid
 from datetime import date
@@ -7,11 +7,11 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from qaloop.settings import load_settings
-from tasks import warehouse as warehouse_module
-from tasks.compute import VALUE_COLUMNS
-from tasks.periods import Period
-from tasks.qa import (DEFAULT_SCHEDULE, allocate_audits, audit_cohort, auditors_in_post, escalation_records,
+from tasks.core.settings import load_settings
+from tasks.warehouse import database as warehouse_module
+from tasks.kpis.compute import VALUE_COLUMNS
+from tasks.core.periods import Period
+from tasks.kpis.qa import (DEFAULT_SCHEDULE, allocate_audits, audit_cohort, auditors_in_post, escalation_records,
                       inadequate_audits_for_escalation, monthly_allocation, schedule_from_settings)
 from tests.kpi_harness import load_tables
 

@@ -8,14 +8,14 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from qaloop.settings import KpiTarget
-from tasks.compute import RECORD_COLUMNS, VALUE_COLUMNS
-from tasks.publish_excel import RunInfo, _la_rows
-from tasks.figure_ids import parse_figure_id
-from tasks.publish_qa import publish_qa_workbook
-from tasks.reports import (bar_chart_svg, line_chart_svg, narrative, render_monthly_qa_report,
-                           render_qa_on_a_page, show_count, show_percent)
-from tasks.registry import Kpi
+from tasks.core.settings import KpiTarget
+from tasks.kpis.compute import RECORD_COLUMNS, VALUE_COLUMNS
+from tasks.publish.excel import RunInfo, _la_rows
+from tasks.core.figure_ids import parse_figure_id
+from tasks.publish.qa_workbook import publish_qa_workbook
+from tasks.publish.html import bar_chart_svg, line_chart_svg
+from tasks.reports.render import narrative, render_monthly_qa_report, render_qa_on_a_page, show_count, show_percent
+from tasks.kpis.registry import Kpi
 
 PERIOD, PREVIOUS = "2024-03", "2024-02"
 LA = ("841", "Testshire")
@@ -347,7 +347,7 @@ def test_qa_on_a_page_is_one_a4_page(frames, tmp_path):
 
 
 def test_a_single_small_count_beside_its_total_hides_the_next_smallest_too():
-    from tasks.reports import suppressed_cells
+    from tasks.reports.render import suppressed_cells
     assert suppressed_cells([9, 3, 7, 0]) == {1: "<5", 3: "*"}  # total 19 less 9 and 7 would give 3
     assert suppressed_cells([9, 3, 2, 8]) == {1: "<5", 2: "<5"}  # two hidden: neither can be worked out
     assert suppressed_cells([9, 6, 7, 8]) == {}

@@ -23,13 +23,13 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from qaloop.settings import (PasswordInParameter, config_text, load_settings, refuse_password_in,
+from tasks.core.settings import (PasswordInParameter, config_text, load_settings, refuse_password_in,
                              with_password)
-from tasks.cells import write_cell
-from tasks.figure_ids import breakdown_name, decode_value, encode_value, parse_figure_id
-from tasks.publish_csv import neutralise, write_csv
-from tasks.synthetic import generate_la
-from tasks.warehouse import make_engine, read_sql
+from tasks.publish.cells import write_cell
+from tasks.core.figure_ids import breakdown_name, decode_value, encode_value, parse_figure_id
+from tasks.publish.csv_files import neutralise, write_csv
+from qaloop.synthetic import generate_la
+from tasks.warehouse.database import make_engine, read_sql
 from tests.conftest import POSTGRES_URL, drop_postgres_schema, postgres_engine_or_skip
 from tests.configs import write_config
 
@@ -50,8 +50,8 @@ def test_breakdown_values_are_percent_encoded_and_decode_back(value, encoded):
 
 
 def test_a_theme_with_any_text_is_a_figure_of_qa03():
-    from tasks.compute import _extra_figures
-    from tasks.registry import load_registry
+    from tasks.kpis.compute import _extra_figures
+    from tasks.kpis.registry import load_registry
     qa03 = next(k for k in load_registry() if k.id == "QA03")
     rows = pd.DataFrame({"in_numerator": [1, 1, 1, 1], "grade": ["Good", "Inadequate", "Good", "Good"],
                          "auditor_role": "Team Manager", "service_area": "Social Care",
@@ -166,9 +166,9 @@ def test_configuration_text_reads_back_as_written(tmp_path):
 # --- archive: owner only, deleted after keep_months, recorded in the ledger ---------------------
 
 def test_archives_are_owner_only_and_deleted_after_keep_months(tmp_path, sqlite_warehouse):
-    from tasks import warehouse
-    from tasks.archive import RETENTION_FLOW, delete_old_archives
-    from tasks.extract import archive_extracts, extract_sources
+    from tasks.warehouse import database as warehouse
+    from tasks.extract.archive import RETENTION_FLOW, delete_old_archives
+    from tasks.extract.extracts import archive_extracts, extract_sources
     folder = tmp_path / "drop"
     folder.mkdir()
     (folder / "ssd_person.csv").write_text("pers_person_id,pers_sex,pers_dob\nP1,F,2015-01-02\n")
@@ -231,7 +231,7 @@ def secret_runs(tmp_path_factory, prefect_server):
     from flows.backfill import rerun_monthly
     from flows.exceptions import daily, weekly
     from flows.monthly import monthly
-    from tasks import notify
+    from tasks.operations import notify
     root = tmp_path_factory.mktemp("secrets")
     source = root / "extracts"
     generate_la(source, as_at=date(2024, 4, 5), children=200, seed=11)

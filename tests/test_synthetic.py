@@ -9,14 +9,14 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from tasks.calendar import working_days_between
-from tasks.compute import LaContext, compute_period
-from tasks.extract import extract_sources
-from tasks.periods import Period
-from tasks.registry import load_registry
-from tasks.sources import TABLES
-from tasks.synthetic import SyntheticLa, generate_la
-from tasks.warehouse import make_engine, replace_source_tables, upgrade_schema
+from tasks.core.calendar import working_days_between
+from tasks.kpis.compute import LaContext, compute_period
+from tasks.extract.extracts import extract_sources
+from tasks.core.periods import Period
+from tasks.kpis.registry import load_registry
+from tasks.core.sources import TABLES
+from qaloop.synthetic import SyntheticLa, generate_la
+from tasks.warehouse.database import make_engine, replace_source_tables, upgrade_schema
 
 AS_AT = date(2024, 4, 10)
 MONTH_END = date(2024, 3, 31)  # the last complete month end before AS_AT

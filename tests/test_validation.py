@@ -18,11 +18,11 @@ import openpyxl
 import pytest
 import sqlalchemy as sa
 
-from qaloop.settings import SourceMapping
-from tasks.alerts import EmailSettings, build_alerts, deliver_alerts, render_markdown
-from tasks.extract import extract_sources
-from tasks.sources import CASE_SYSTEM_TABLES, TABLES
-from tasks.validate import (ValidationSettings, dq_trend, loaded_row_counts, store_dq_results,
+from tasks.core.settings import SourceMapping
+from tasks.operations.alerts import EmailSettings, build_alerts, deliver_alerts, render_markdown
+from tasks.extract.extracts import extract_sources
+from tasks.core.sources import CASE_SYSTEM_TABLES, TABLES
+from tasks.validate.validation import (ValidationSettings, dq_trend, loaded_row_counts, store_dq_results,
                             validate_extracts)
 
 EXTRACT_DATE = date(2024, 4, 5)
@@ -298,7 +298,7 @@ def test_a_stale_extract_is_reported_by_file_age_and_by_the_newest_record(tmp_pa
 
 @pytest.fixture(scope="module")
 def synthetic_extracts(tmp_path_factory):
-    from tasks.synthetic import generate_la
+    from qaloop.synthetic import generate_la
     folder = tmp_path_factory.mktemp("synthetic")
     generate_la(folder, EXTRACT_DATE, children=400, seed=7)
     return extract_sources(str(folder), strict=False)
@@ -434,7 +434,7 @@ def test_rerunning_the_same_period_on_the_same_extracts_sends_nothing_twice(tmp_
 
 
 def test_a_failing_channel_is_reported_and_retried_next_time(tmp_path, sqlite_warehouse, monkeypatch):
-    from tasks import notify
+    from tasks.operations import notify
     monkeypatch.setattr(notify, "RETRY_DELAYS_SECONDS", (0.1, 0.1))
     _, report = pii_report(tmp_path)
     alerts = build_alerts(report, "2024-03")
@@ -448,7 +448,7 @@ def test_a_failing_channel_is_reported_and_retried_next_time(tmp_path, sqlite_wa
 
 def test_delivery_is_retried_with_back_off_within_the_run(tmp_path, sqlite_warehouse, monkeypatch):
     import threading
-    from tasks import notify
+    from tasks.operations import notify
     _, report = pii_report(tmp_path)
     alerts = build_alerts(report, "2024-03")
     server = SmtpServer()
@@ -467,7 +467,7 @@ def test_delivery_is_retried_with_back_off_within_the_run(tmp_path, sqlite_wareh
 
 @pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
 def test_alerts_log_in_to_an_smtp_server_that_requires_it(tmp_path, sqlite_warehouse):
-    from qaloop.settings import Notifications
+    from tasks.core.settings import Notifications
     _, report = pii_report(tmp_path)
     alerts = build_alerts(report, "2024-03")
     with SmtpServer(login=("qaloop", "s3cret")) as server:
@@ -498,8 +498,8 @@ def test_row_counts_are_those_of_the_tables_last_good_load_whatever_its_source(s
     """The baseline of the row-count rules is the warehouse itself (a table failing a
     critical table-level rule is never loaded), not a run from the same source path."""
     import pandas as pd
-    from tasks.extract import conform
-    from tasks.warehouse import replace_source_tables
+    from tasks.extract.extracts import conform
+    from tasks.warehouse.database import replace_source_tables
     people = pd.DataFrame({"pers_person_id": [f"P{i}" for i in range(12)]})
     replace_source_tables(sqlite_warehouse, {"ssd_person": conform(TABLES["ssd_person"], people.reindex(
         columns=TABLES["ssd_person"].column_names))})
@@ -507,8 +507,8 @@ def test_row_counts_are_those_of_the_tables_last_good_load_whatever_its_source(s
 
 
 def test_validation_limits_come_from_the_settings_file(tmp_path):
-    from qaloop.settings import load_settings
-    from tasks.validate import settings_from
+    from tasks.core.settings import load_settings
+    from tasks.validate.validation import settings_from
     config = tmp_path / "qaloop.toml"
     config.write_text("[validation]\nrow_change_limit = 0.1\nmax_file_age_days = 2\n", encoding="utf-8")
     limits = settings_from(load_settings(config).validation)

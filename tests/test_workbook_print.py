@@ -1,5 +1,5 @@
 """Every published workbook prints: A4 landscape, one page wide, headers repeated on each
-page, a print title and a footer (tasks/workbook_print.py).
+page, a print title and a footer (tasks/publish/workbook_print.py).
 
 The page counts themselves are checked by rendering with LibreOffice:
 `tests/visual/render_workbooks.py` (it needs `soffice`, so it is a script, not a test).
@@ -15,13 +15,13 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.chart import LineChart, Reference, Series
 from pypdf import PdfReader
 
-from qaloop.settings import KpiTarget
-from tasks.benchmarks import benchmarks_for
-from tasks.publish_directorate import publish_directorate_pdf
-from tasks.rag import targets_for
+from tasks.core.settings import KpiTarget
+from tasks.kpis.benchmarks import benchmarks_for
+from tasks.publish.directorate import publish_directorate_pdf
+from tasks.kpis.rag import targets_for
 
-from tasks.publish_excel import _save_atomically
-from tasks.workbook_print import apply_print_layout
+from tasks.publish.excel import _save_atomically
+from tasks.publish.workbook_print import apply_print_layout
 
 from test_publish_excel import safety_book  # noqa: F401  (fixtures)
 from test_benchmarks_directorate import reference, workbook as directorate_book  # noqa: F401

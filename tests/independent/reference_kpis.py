@@ -2,7 +2,7 @@
 (DD01-DD11) KPIs of shared/spec/kpis.md, at LA level, from a folder of extract CSVs.
 
 Written from the specification only (kpis.md, sources.md), without reading qaloop's
-SQL or tasks/compute.py, so that it can check the published figures.
+SQL or tasks/kpis/compute.py, so that it can check the published figures.
 
     compute_reference(folder, period_end, population, dd10_threshold=20)
         -> {kpi_id: (value, numerator, denominator)}

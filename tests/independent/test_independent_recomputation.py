@@ -3,7 +3,7 @@
 reference_kpis.py, which was written from shared/spec/kpis.md alone.
 
 Two datasets:
-- a small synthetic LA (tasks.synthetic.generate_la), checked at several periods;
+- a small synthetic LA (qaloop.synthetic.generate_la), checked at several periods;
 - the same LA plus hand-built edge cases that kpis.md's binding decisions settle,
   checked at 2025-06.
 
@@ -26,14 +26,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from reference_kpis import compute_reference, load_folder  # noqa: E402
 
-from qaloop.paths import REFERENCE_DIR  # noqa: E402
-from tasks.compute import LaContext, compute_period  # noqa: E402
-from tasks.extract import extract_sources  # noqa: E402
-from tasks.periods import Period  # noqa: E402
-from tasks.population import population_0_17  # noqa: E402
-from tasks.registry import load_registry  # noqa: E402
-from tasks.synthetic import generate_la  # noqa: E402
-from tasks.warehouse import make_engine, replace_source_tables, upgrade_schema  # noqa: E402
+from tasks.core.paths import REFERENCE_DIR  # noqa: E402
+from tasks.kpis.compute import LaContext, compute_period  # noqa: E402
+from tasks.extract.extracts import extract_sources  # noqa: E402
+from tasks.core.periods import Period  # noqa: E402
+from tasks.kpis.population import population_0_17  # noqa: E402
+from tasks.kpis.registry import load_registry  # noqa: E402
+from qaloop.synthetic import generate_la  # noqa: E402
+from tasks.warehouse.database import make_engine, replace_source_tables, upgrade_schema  # noqa: E402
 
 LA_CODE = "841"
 AS_AT = date(2025, 7, 5)

@@ -1,0 +1,389 @@
+"""DfE benchmarks for the Directorate Scorecard (kpis.md, "Directorate Scorecard").
+
+"the latest published value for England, the LA's region and the mean of its 10
+statistical neighbours (DfE reference data), with the year of that published value."
+
+Each headline KPI's `benchmark:` block in sql/registry.yml names the DfE file (a glob
+pattern, so a new year's file is picked up), the rows (`filter`), the value column and
+how the published measure differs from the monthly KPI. The files are read into tidy
+rows (measure, time_period, geographic_level, region, LA, value); suppression codes
+(c, k, low, u, x, z, ...) are missing values, never zero. Per measure the latest
+reporting year with a published value is used, so rows of a new year are picked up
+without code changes.
+
+Rank and quartile band among all LAs follow DfE's LAIT: rank 1 and band A are the best
+by polarity (highest value when higher is better, lowest when lower is better); a
+measure with no polarity is ranked lowest first. Ties share the better rank.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+
+import pandas as pd
+from sqlalchemy.engine import Engine
+
+from tasks.kpis.registry import Kpi
+from tasks.warehouse.database import insert_frame, read_sql, table
+
+BENCHMARK_SUBDIR = "dfe-benchmarks"
+POPULATION_PATTERN = "ons_mid-year_population_estimates_*.csv"
+NEIGHBOUR_PATTERN = "sn_model_*_wide.csv"
+NEIGHBOUR_COUNT = 10
+NATIONAL, REGIONAL, LOCAL = "National", "Regional", "Local authority"
+ENGLAND_CODE = "E92000001"
+# Documented DfE suppression codes; any other non-numeric cell is missing as well.
+SUPPRESSION_CODES = ("c", "k", "low", "u", "x", "z", ":", "..", "~")
+TIDY_COLUMNS = ["measure", "time_period", "geographic_level", "region_code", "region_name",
+                "old_la_code", "la_name", "value", "source"]
+NEIGHBOUR_COLUMNS = ["old_la_code", "neighbour_rank", "neighbour_code", "closeness", "model"]
+NO_BENCHMARK = "no published benchmark"
+# kpis.md: "SAF12 (rate), SAF16 (rate), DD10 (mean caseload)": the Directorate row shows
+# this published figure of these KPIs; every other headline KPI shows its headline figure.
+HEADLINE_EXTRAS = {"SAF12": "rate_per_10k", "SAF16": "rate_per_10k", "DD10": "mean_caseload"}
+
+
+def latest_reporting_year(day: date) -> int:
+    """DfE's children's social care statistics are for years ending 31 March
+    (time_period 2024 = April 2023 to March 2024): the latest such year ended on or
+    before `day`. A period is benchmarked against no later year, so that re-running a
+    historic month shows what could have been known of it."""
+    return day.year if (day.month, day.day) >= (3, 31) else day.year - 1
+
+
+def headline_figure_id(kpi: Kpi) -> str:
+    extra = HEADLINE_EXTRAS.get(kpi.id)
+    return f"{kpi.id}:{extra}" if extra else kpi.id
+
+
+def headline_figure_kind(kpi: Kpi) -> str:
+    extra = HEADLINE_EXTRAS.get(kpi.id)
+    return next(e.kind for e in kpi.extras if e.name == extra) if extra else kpi.kind
+
+
+# --- Registry blocks --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BenchmarkSpec:
+    """A registry `benchmark:` block. `file` None: no published benchmark (with a note)."""
+
+    file: str | None
+    value: str | None
+    measure: str
+    differs: str
+    filter: tuple[tuple[str, str], ...] = ()
+    rate_per_10k: bool = False  # value = column / ONS 0-17 population * 10,000
+
+    @property
+    def published(self) -> bool:
+        return self.file is not None
+
+    @property
+    def source(self) -> str:
+        if not self.published:
+            return NO_BENCHMARK
+        rows = "; ".join(f"{column} = {value}" for column, value in self.filter)
+        column = f"{self.value} per 10,000 aged 0-17 (ONS)" if self.rate_per_10k else self.value
+        return f"{self.file}: {column}" + (f" [{rows}]" if rows else "")
+
+
+def benchmark_spec(kpi: Kpi) -> BenchmarkSpec | None:
+    block = kpi.benchmark
+    if not block:
+        return None
+    unknown = set(block) - {"file", "value", "measure", "differs", "filter", "rate_per_10k"}
+    if unknown or (block.get("file") and not block.get("value")):
+        raise ValueError(f"registry entry {kpi.id}: benchmark block needs file and value "
+                         f"(unknown keys: {sorted(unknown)})")
+    return BenchmarkSpec(file=block.get("file"), value=block.get("value"),
+                         measure=str(block.get("measure", "")), differs=str(block.get("differs", "")),
+                         filter=tuple((str(k), str(v)) for k, v in (block.get("filter") or {}).items()),
+                         rate_per_10k=bool(block.get("rate_per_10k", False)))
+
+
+# --- Reading the DfE files ----------------------------------------------------------------------
+
+
+def benchmark_dir(reference_dir: Path) -> Path:
+    return Path(reference_dir) / BENCHMARK_SUBDIR
+
+
+def read_dfe_files(reference_dir: Path, pattern: str) -> pd.DataFrame:
+    """Every file matching `pattern`, as text. Where files overlap (a new edition of a
+    file next to the old one), the later file name wins for the same year and place."""
+    paths = sorted(benchmark_dir(reference_dir).glob(pattern))
+    if not paths:
+        raise FileNotFoundError(f"no DfE file matching {pattern} in {benchmark_dir(reference_dir)}")
+    frames = [pd.read_csv(path, dtype=str, encoding="utf-8-sig", keep_default_na=False)
+              for path in paths]
+    frame = pd.concat(frames, ignore_index=True)
+    frame.columns = [str(c).strip() for c in frame.columns]
+    return frame.apply(lambda column: column.str.strip())
+
+
+def published_number(column: pd.Series) -> pd.Series:
+    """Numbers; suppression codes and any other non-numeric cell are missing (never 0)."""
+    text = column.astype("string").str.strip()
+    numbers = pd.to_numeric(text.where(~text.str.lower().isin(SUPPRESSION_CODES)), errors="coerce")
+    return numbers.astype("float64")
+
+
+def _place_key(frame: pd.DataFrame) -> pd.Series:
+    """England, a region or an LA: the code that identifies the row's place."""
+    level = frame["geographic_level"]
+    return (level.where(level != LOCAL, "LA") + ":"
+            + frame["region_code"].where(level == REGIONAL, "")
+            + frame["old_la_code"].where(level == LOCAL, ""))
+
+
+def load_measure(reference_dir: Path, measure: str, spec: BenchmarkSpec) -> pd.DataFrame:
+    """The tidy rows of one registry benchmark, every year and place in the file(s)."""
+    frame = read_dfe_files(reference_dir, spec.file)
+    missing = {spec.value, *(c for c, _ in spec.filter)} - set(frame.columns)
+    if missing:
+        raise ValueError(f"{measure}: {spec.file} has no column(s) {sorted(missing)}")
+    for column, wanted in spec.filter:
+        frame = frame[frame[column] == wanted]
+    frame = frame[frame["geographic_level"].isin([NATIONAL, REGIONAL, LOCAL])].copy()
+    frame["time_period"] = frame["time_period"].astype(int)
+    frame["value"] = published_number(frame[spec.value])
+    frame["place"] = _place_key(frame)
+    frame = frame.drop_duplicates(["time_period", "place"], keep="last")
+    if spec.rate_per_10k:
+        frame["value"] = _per_10k(frame, population_by_place(reference_dir))
+    tidy = frame.assign(measure=measure, source=spec.source)
+    tidy = tidy.reindex(columns=TIDY_COLUMNS)
+    for column in ("region_code", "region_name", "old_la_code", "la_name"):
+        tidy[column] = tidy[column].where(tidy[column].fillna("") != "", None)
+    return tidy.sort_values(["time_period", "geographic_level", "old_la_code"]).reset_index(drop=True)
+
+
+def population_by_place(reference_dir: Path) -> dict[tuple[int, str], float]:
+    frame = read_dfe_files(reference_dir, POPULATION_PATTERN)
+    frame = frame[frame["geographic_level"].isin([NATIONAL, REGIONAL, LOCAL])]
+    values = published_number(frame["population_estimate"])
+    return dict(zip(zip(frame["time_period"].astype(int), _place_key(frame)), values))
+
+
+def _per_10k(frame: pd.DataFrame, population: dict[tuple[int, str], float]) -> pd.Series:
+    """Count / population aged 0-17 * 10,000, 1 decimal place half up. A reporting year
+    ending 31 March Y uses the mid-year (30 June) estimate of Y-1, as DfE does (the CLA
+    file's population_estimate for 2025 is the ONS 2024 estimate)."""
+    rates = []
+    for year, place, count in zip(frame["time_period"], frame["place"], frame["value"]):
+        people = population.get((year - 1, place))
+        if pd.isna(count) or people is None or pd.isna(people) or not people:
+            rates.append(None)
+        else:
+            rates.append(round_half_up(Decimal(str(count)) * 10000 / Decimal(str(people))))
+    return pd.Series(rates, index=frame.index, dtype="float64")
+
+
+def round_half_up(value: Decimal) -> float:
+    return float(value.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
+
+
+def load_benchmark_values(reference_dir: Path, kpis: list[Kpi]) -> pd.DataFrame:
+    """Tidy rows for every headline KPI with a published benchmark; `measure` is the
+    Directorate figure id (SAF04, SAF12:rate_per_10k)."""
+    frames = [load_measure(reference_dir, headline_figure_id(kpi), spec)
+              for kpi in kpis if (spec := benchmark_spec(kpi)) and spec.published]
+    if not frames:
+        return pd.DataFrame(columns=TIDY_COLUMNS)
+    return pd.concat(frames, ignore_index=True)
+
+
+def load_neighbours(reference_dir: Path) -> pd.DataFrame:
+    """The latest statistical-neighbour model (sn_model_<year>_wide.csv): 10 neighbours
+    per LA by old_la_code, closest first."""
+    path = sorted(benchmark_dir(reference_dir).glob(NEIGHBOUR_PATTERN))[-1]
+    wide = pd.read_csv(path, dtype=str, encoding="utf-8-sig", keep_default_na=False)
+    rows = []
+    for record in wide.to_dict("records"):
+        for rank in range(1, NEIGHBOUR_COUNT + 1):
+            code = record.get(f"SN_{rank}", "").strip()
+            if code:
+                rows.append({"old_la_code": record["old_la_code"].strip(), "neighbour_rank": rank,
+                             "neighbour_code": code, "model": path.name,
+                             "closeness": (record.get(f"SN_{rank}P") or "").strip() or None})
+    return pd.DataFrame(rows, columns=NEIGHBOUR_COLUMNS)
+
+
+# --- Warehouse reference tables -----------------------------------------------------------------
+
+
+def store_reference(engine: Engine, values: pd.DataFrame, neighbours: pd.DataFrame) -> None:
+    """Replace the benchmark reference tables with these rows, in one transaction."""
+    with engine.begin() as connection:
+        for name, frame in (("benchmark_values", values), ("statistical_neighbours", neighbours)):
+            target = table(name, connection)
+            connection.execute(target.delete())
+            insert_frame(connection, target, frame[[c.name for c in target.columns]])
+
+
+def read_reference(engine: Engine) -> tuple[pd.DataFrame, pd.DataFrame]:
+    values = read_sql(engine, "select * from benchmark_values")
+    values["time_period"] = values["time_period"].astype(int)
+    values["value"] = pd.to_numeric(values["value"], errors="coerce")
+    neighbours = read_sql(engine, "select * from statistical_neighbours "
+                                  "order by old_la_code, neighbour_rank")
+    return values, neighbours
+
+
+def refresh_reference(engine: Engine, reference_dir: Path, kpis: list[Kpi]) -> int:
+    """Reload the DfE files into the warehouse; returns the number of value rows."""
+    values = load_benchmark_values(reference_dir, kpis)
+    store_reference(engine, values, load_neighbours(reference_dir))
+    return len(values)
+
+
+# --- One LA's benchmarks ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    """The published comparators of one headline figure for one LA, all from `year`."""
+
+    kpi_id: str
+    figure_id: str
+    measure: str
+    source: str
+    differs: str
+    year: int
+    england: float | None
+    region_code: str | None
+    region_name: str | None
+    region: float | None
+    sn_mean: float | None
+    sn_median: float | None
+    sn_values: tuple[tuple[str, str | None, float | None], ...]  # (code, name, value) x 10
+    la_value: float | None
+    rank: int | None          # among all LAs with a value; 1 = best (see module doc)
+    rank_of: int
+    quartile: str | None      # A (best quarter) to D
+    rank_basis: str
+    sn_rank: int | None       # the LA among itself and its neighbours with a value
+    sn_rank_of: int
+
+    @property
+    def sn_count(self) -> int:
+        return sum(value is not None for _, _, value in self.sn_values)
+
+
+def rank_basis(polarity: str) -> str:
+    return {"High": "rank 1 / band A = highest (higher is better)",
+            "Low": "rank 1 / band A = lowest (lower is better)"}.get(
+        polarity, "rank 1 / band A = lowest (no polarity: context only)")
+
+
+def benchmark_for(kpi: Kpi, la_code: str, values: pd.DataFrame, neighbours: pd.DataFrame,
+                  up_to_year: int | None = None) -> Benchmark | None:
+    """England, region, statistical neighbours (mean and median of the 10), the LA's own
+    published value and its rank, from the latest year of the KPI's measure with a
+    published value (no later than `up_to_year` when given). None: no benchmark."""
+    spec = benchmark_spec(kpi)
+    if spec is None or not spec.published:
+        return None
+    figure = headline_figure_id(kpi)
+    rows = values[(values["measure"] == figure) & values["value"].notna()]
+    if up_to_year is not None:
+        rows = rows[rows["time_period"] <= up_to_year]
+    if rows.empty:
+        return None
+    year = int(rows["time_period"].max())
+    rows = values[(values["measure"] == figure) & (values["time_period"] == year)]
+    local = rows[rows["geographic_level"] == LOCAL]
+    own = _la_row(local, la_code)
+    region_code, region_name = _region_of(values[values["measure"] == figure], la_code, own)
+    regional = rows[(rows["geographic_level"] == REGIONAL) & (rows["region_code"] == region_code)]
+    sn_values = tuple(_neighbour_value(local, code) for code in neighbour_codes(neighbours, la_code))
+    present = [value for _, _, value in sn_values if value is not None]
+    la_value = _value(own)
+    rank, rank_of = _rank(la_value, local["value"].dropna().tolist(), kpi.polarity)
+    sn_rank, sn_rank_of = _rank(la_value, present + ([la_value] if la_value is not None else []),
+                                kpi.polarity)
+    return Benchmark(
+        kpi_id=kpi.id, figure_id=figure, measure=spec.measure, source=spec.source,
+        differs=spec.differs, year=year,
+        england=_value(rows[rows["geographic_level"] == NATIONAL]),
+        region_code=region_code, region_name=region_name, region=_value(regional),
+        sn_mean=_mean(present), sn_median=_median(present), sn_values=sn_values,
+        la_value=la_value, rank=rank, rank_of=rank_of, quartile=_quartile(rank, rank_of),
+        rank_basis=rank_basis(kpi.polarity), sn_rank=sn_rank, sn_rank_of=sn_rank_of)
+
+
+def benchmarks_for(kpis: list[Kpi], la_code: str, values: pd.DataFrame, neighbours: pd.DataFrame,
+                   up_to_year: int | None = None) -> dict[str, Benchmark | None]:
+    """Every headline KPI's benchmark, keyed by KPI id (None: no published benchmark)."""
+    return {kpi.id: benchmark_for(kpi, la_code, values, neighbours, up_to_year)
+            for kpi in kpis if kpi.headline}
+
+
+def neighbour_codes(neighbours: pd.DataFrame, la_code: str) -> list[str]:
+    rows = neighbours[neighbours["old_la_code"].astype(str) == str(la_code)]
+    if rows.empty:
+        raise ValueError(f"LA code {la_code} has no statistical neighbours in the DfE model")
+    return rows.sort_values("neighbour_rank")["neighbour_code"].astype(str).tolist()
+
+
+def _codes(cell) -> list[str]:
+    """A published row may cover two LAs that report together ("314 / 318")."""
+    return [] if cell is None or pd.isna(cell) else [c.strip() for c in str(cell).split("/")]
+
+
+def _la_row(local: pd.DataFrame, la_code: str) -> pd.DataFrame:
+    return local[local["old_la_code"].map(lambda cell: str(la_code) in _codes(cell))]
+
+
+def _region_of(measure_rows: pd.DataFrame, la_code: str, own: pd.DataFrame) -> tuple:
+    """The LA's region as the DfE data records it (latest year first)."""
+    candidates = own if not own.empty else _la_row(
+        measure_rows[measure_rows["geographic_level"] == LOCAL], la_code)
+    if candidates.empty:
+        return None, None
+    latest = candidates.sort_values("time_period").iloc[-1]
+    return latest["region_code"], latest["region_name"]
+
+
+def _neighbour_value(local: pd.DataFrame, code: str) -> tuple[str, str | None, float | None]:
+    row = _la_row(local, code)
+    if row.empty:
+        return code, None, None
+    return code, row.iloc[0]["la_name"], _value(row)
+
+
+def _value(rows: pd.DataFrame) -> float | None:
+    if rows.empty or pd.isna(rows.iloc[0]["value"]):
+        return None
+    return float(rows.iloc[0]["value"])
+
+
+def _mean(values: list[float]) -> float | None:
+    if not values:
+        return None
+    return round_half_up(sum(Decimal(str(v)) for v in values) / Decimal(len(values)))
+
+
+def _median(values: list[float]) -> float | None:
+    if not values:
+        return None
+    return round_half_up(statistics.median(Decimal(str(v)) for v in values))
+
+
+def _rank(value: float | None, population: list[float], polarity: str) -> tuple[int | None, int]:
+    """1 + the number of values strictly better than `value` (ties share a rank)."""
+    if value is None:
+        return None, len(population)
+    better = [v for v in population if (v > value if polarity == "High" else v < value)]
+    return len(better) + 1, len(population)
+
+
+def _quartile(rank: int | None, count: int) -> str | None:
+    if rank is None or not count:
+        return None
+    return "ABCD"[min(3, (rank - 1) * 4 // count)]

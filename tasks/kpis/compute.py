@@ -1,0 +1,255 @@
+"""Compute KPIs: run each registry entry's SQL for a period, attribute its rows to
+team and worker, and aggregate them to LA, team and worker figures.
+
+The SQL contract (see sql/README.md): one row per member of the KPI's population,
+with `record_id`, `person_id`, `team_id`, `worker_id` (those on the record itself),
+`in_numerator` (0/1) and optionally `measure` and `flag_*` columns.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, replace
+from decimal import ROUND_HALF_UP, Decimal
+
+import pandas as pd
+from sqlalchemy.engine import Engine
+
+from tasks.core.paths import SQL_DIR
+from tasks.core.figure_ids import breakdown_name
+from tasks.core.periods import Period, years_before
+from tasks.kpis.qa import DEFAULT_SCHEDULE, QaSchedule
+from tasks.kpis.registry import Extra, Kpi
+from tasks.warehouse.database import read_sql
+
+UNALLOCATED = "Unallocated"
+LEVELS = ("la", "team", "worker")
+VALUE_COLUMNS = ["kpi_id", "period", "level", "unit_id", "unit_name",
+                 "value", "numerator", "denominator"]
+RECORD_COLUMNS = ["period", "kpi_id", "record_id", "person_id", "team_id", "worker_id",
+                  "in_numerator", "measure"]
+
+
+@dataclass(frozen=True)
+class LaContext:
+    """What a computation needs beyond the warehouse: who the LA is and its population."""
+
+    la_code: str
+    la_name: str
+    population_0_17: int
+    allocated_role: str = "ALLOCATED CASE WORKER"
+    caseload_threshold: int = 20
+    qa: QaSchedule = DEFAULT_SCHEDULE  # the QA audit schedule (settings [qa])
+
+
+def round_half_up(value: Decimal) -> float:
+    """kpis.md: "half up from the exact fraction (1/16 = 6.25% -> 6.3)"."""
+    return float(value.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
+
+
+def percent(numerator: int, denominator: int) -> float | None:
+    if not denominator:
+        return None  # "a KPI with denominator 0 is published as empty"
+    return round_half_up(Decimal(100) * Decimal(int(numerator)) / Decimal(int(denominator)))
+
+
+def rate_per_10k(count: int, population: int) -> float | None:
+    if not population:
+        return None
+    return round_half_up(Decimal(10000) * Decimal(int(count)) / Decimal(int(population)))
+
+
+def mean(total: float, count: int) -> float | None:
+    if not count:
+        return None
+    return round_half_up(Decimal(str(total)) / Decimal(int(count)))
+
+
+def period_parameters(period: Period, context: LaContext) -> dict:
+    """Every parameter a KPI query may bind. Dates only: no current_date in SQL."""
+    return {
+        "period_start": period.start,
+        "period_end": period.end,
+        "rolling_12m_start": period.rolling_12m_start,
+        "prev_month_start": period.shift(-1).start,
+        "prev_month_end": period.shift(-1).end,
+        "dob_16y": years_before(period.end, 16),
+        "dob_17y": years_before(period.end, 17),
+        "dob_22y": years_before(period.end, 22),
+        "allocated_role": context.allocated_role,
+        "caseload_threshold": context.caseload_threshold,
+        # "Rolling 3 months" = the 3 calendar months ending with the period month;
+        # prior_3m = the three calendar months before the period month (QA06)
+        "rolling_3m_start": period.shift(-2).start,
+        "prior_3m_start": period.shift(-3).start,
+        **context.qa.sql_parameters(period.end),
+    }
+
+
+def allocation_at(engine: Engine, params: dict) -> pd.DataFrame:
+    """Each child's open allocated-worker involvement at period_end (latest start)."""
+    sql = (SQL_DIR / "common" / "allocation.sql").read_text(encoding="utf-8")
+    return read_sql(engine, sql, params).set_index("person_id")
+
+
+def kpi_rows(engine: Engine, kpi: Kpi, params: dict) -> pd.DataFrame:
+    rows = read_sql(engine, kpi.sql_text(), params)
+    if kpi.postprocess:
+        module, _, function = kpi.postprocess.partition(":")
+        rows = getattr(importlib.import_module(module), function)(rows, params)
+    missing = {"record_id", "person_id", "team_id", "worker_id", "in_numerator"} - set(rows.columns)
+    if missing:
+        raise ValueError(f"{kpi.sql} does not return {sorted(missing)}")
+    rows["in_numerator"] = pd.to_numeric(rows["in_numerator"]).fillna(0).astype(int)
+    if "measure" not in rows.columns:
+        rows["measure"] = None
+    return rows
+
+
+def attribute(rows: pd.DataFrame, kpi: Kpi, allocation: pd.DataFrame) -> pd.DataFrame:
+    """kpis.md: "the team and worker of the child's open allocated-worker involvement at
+    period_end; else the team on the record itself; else 'Unallocated'"."""
+    rows = rows.copy()
+    if kpi.attribution == "child" and not rows.empty:
+        allocated = allocation.reindex(rows["person_id"])
+        is_allocated = allocated["worker_id"].notna().to_numpy()
+        allocated_team = allocated["team_id"].to_numpy(dtype=object)
+        allocated_worker = allocated["worker_id"].to_numpy(dtype=object)
+        rows["worker_id"] = rows["worker_id"].astype(object).where(~is_allocated, allocated_worker)
+        use_team = is_allocated & allocated["team_id"].notna().to_numpy()
+        rows["team_id"] = rows["team_id"].astype(object).where(~use_team, allocated_team)
+    for column in ("team_id", "worker_id"):
+        rows[column] = rows[column].where(rows[column].notna() & (rows[column] != ""), UNALLOCATED)
+    return rows
+
+
+def aggregate(kpi: Kpi, rows: pd.DataFrame, period: Period, context: LaContext,
+              names: dict[str, dict[str, str]], levels=LEVELS) -> list[dict]:
+    """The published figures of one KPI for one period at each level."""
+    figures = []
+    for level in levels:
+        for unit_id, unit_rows, unit_name in _units(rows, level, context, names):
+            figures.append(_figure(kpi.id, kpi.kind, None, unit_rows, context, period,
+                                   level, unit_id, unit_name))
+            for figure_id, extra, extra_rows in _extra_figures(kpi, unit_rows):
+                figures.append(_figure(figure_id, extra.kind, extra, extra_rows,
+                                       context, period, level, unit_id, unit_name))
+    return [f for f in figures if f is not None]
+
+
+def _extra_figures(kpi: Kpi, rows: pd.DataFrame):
+    """(figure id, extra, the rows it is computed on) for each extra figure: `where`
+    keeps the rows whose 0/1 column is 1; a split keeps the rows with its value; a
+    breakdown marked `observed` also yields the values found in the rows but not
+    declared (sorted), computed like the declared ones; `within` adds one figure per
+    value of a second column inside each value."""
+    declared = {(e.group, e.value) for e in kpi.extras if e.breakdown and not e.is_template}
+    for extra in kpi.extras:
+        if not extra.is_template:
+            yield from _with_within(kpi, extra, rows)
+    templates = {}
+    for extra in kpi.extras:
+        if extra.breakdown and extra.observed:
+            templates.setdefault(extra.group, extra)
+    for group, template in templates.items():
+        found = _values_in(_where(template, rows), template.column)
+        for value in sorted(found - {v for g, v in declared if g == group}):
+            yield from _with_within(kpi, replace(template, name=breakdown_name(group, value), value=value), rows)
+
+
+def _with_within(kpi: Kpi, extra: Extra, rows: pd.DataFrame):
+    extra_rows = _extra_rows(extra, rows)
+    yield f"{kpi.id}:{extra.name}", extra, extra_rows
+    if extra.within:
+        for inner in sorted(_values_in(extra_rows, extra.within)):
+            inner_extra = replace(extra, name=f"{extra.name}:{breakdown_name(extra.within, inner)}", within=None)
+            yield (f"{kpi.id}:{inner_extra.name}", inner_extra,
+                   extra_rows[extra_rows[extra.within].astype(object) == inner])
+
+
+def _values_in(rows: pd.DataFrame, column: str) -> set[str]:
+    present = rows[column].dropna().astype(str)
+    return set(present[present != ""])
+
+
+def _where(extra: Extra, rows: pd.DataFrame) -> pd.DataFrame:
+    if not extra.where:
+        return rows
+    return rows[pd.to_numeric(rows[extra.where]).fillna(0) == 1]
+
+
+def _extra_rows(extra: Extra, rows: pd.DataFrame) -> pd.DataFrame:
+    rows = _where(extra, rows)
+    if extra.breakdown == "split":
+        return rows[rows[extra.column].astype(object) == extra.value]
+    if extra.breakdown == "share":
+        return rows.assign(_share=(rows[extra.column].astype(object) == extra.value).astype(int))
+    return rows
+
+
+def _units(rows: pd.DataFrame, level: str, context: LaContext, names: dict):
+    if level == "la":
+        yield context.la_code, rows, context.la_name
+        return
+    column = f"{level}_id"
+    for unit_id, unit_rows in rows.groupby(column, sort=True):
+        yield unit_id, unit_rows, names.get(level, {}).get(unit_id, unit_id)
+
+
+def _figure(kpi_id, kind, extra: Extra | None, rows, context, period, level, unit_id, unit_name):
+    numerator = int(rows["in_numerator"].sum())
+    denominator = None
+    if kind in ("count", "exception"):
+        if extra is not None and not extra.breakdown:  # a count extra: its flag, else rows
+            numerator = int(pd.to_numeric(rows[extra.flag]).fillna(0).sum()) if extra.flag else len(rows)
+        value = numerator
+    elif kind == "percent":
+        flags = rows["in_numerator"]
+        if extra is not None and extra.breakdown == "share":
+            flags = rows["_share"]
+        elif extra is not None and extra.flag:
+            flags = rows[extra.flag]
+        numerator, denominator = int(pd.to_numeric(flags).fillna(0).sum()), len(rows)
+        value = percent(numerator, denominator)
+    elif kind == "rate":
+        if level != "la":
+            return None
+        numerator, denominator = len(rows), context.population_0_17
+        value = rate_per_10k(numerator, denominator)
+    else:  # mean of the measure over the rows
+        measures = pd.to_numeric(rows["measure"]).dropna()
+        numerator, denominator = float(measures.sum()), len(measures)
+        value = mean(numerator, denominator)
+    return {"kpi_id": kpi_id, "period": period.id, "level": level, "unit_id": str(unit_id),
+            "unit_name": unit_name, "value": value, "numerator": numerator,
+            "denominator": denominator}
+
+
+def unit_names(engine: Engine) -> dict[str, dict[str, str]]:
+    teams = read_sql(engine, "select dept_team_id, dept_team_name from ssd_department")
+    workers = read_sql(engine, "select prof_professional_id, prof_professional_name "
+                               "from ssd_professionals")
+    # QA measures' workers are qa_staff (auditors, practitioners): their names where the
+    # case system has none for the id
+    qa_staff = read_sql(engine, "select staff_id, name from qa_staff where name is not null")
+    return {
+        "team": dict(zip(teams["dept_team_id"], teams["dept_team_name"])) | {UNALLOCATED: UNALLOCATED},
+        "worker": dict(zip(qa_staff["staff_id"], qa_staff["name"]))
+        | dict(zip(workers["prof_professional_id"], workers["prof_professional_name"]))
+        | {UNALLOCATED: UNALLOCATED},
+    }
+
+
+def compute_period(engine: Engine, kpis: list[Kpi], period: Period, context: LaContext,
+                   levels=LEVELS) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """All KPIs for one period: (kpi_values rows, attributed record rows)."""
+    params = period_parameters(period, context)
+    allocation = allocation_at(engine, params)
+    names = unit_names(engine)
+    values, records = [], []
+    for kpi in kpis:
+        rows = attribute(kpi_rows(engine, kpi, params), kpi, allocation)
+        values += aggregate(kpi, rows, period, context, names, levels)
+        records.append(rows.assign(period=period.id, kpi_id=kpi.id)[RECORD_COLUMNS])
+    record_frame = pd.concat(records, ignore_index=True) if records else pd.DataFrame(columns=RECORD_COLUMNS)
+    return pd.DataFrame(values, columns=VALUE_COLUMNS), record_frame

@@ -1,0 +1,401 @@
+"""QA activity (../shared/spec/qa-activity.md): the audit schedule as configuration,
+QA02's compliance rule, the monthly random allocation of cases to auditors and the
+escalation of Inadequate audits to the Head of Service.
+
+The schedule is configuration, so an LA with a different framework changes numbers,
+not code. Defaults follow qa-activity.md; the `[qa]` section of the settings TOML
+overrides them (every key optional):
+
+    [qa]
+    follow_up_days = 14               # QA07: follow-up within N calendar days
+    submission_working_days = 5       # QA09: submitted within N working days of due
+    inadequate_moderation_target = 100
+    audits_per_auditor = 1            # monthly allocation
+    allocation_seed = 20240301        # optional: else derived from the month
+
+    [qa.moderation_targets]           # QA04 target % per service area
+    "Social Care" = 20
+    "Early Help" = 10
+    "SEND" = 10
+
+    # QA02: one table per role; the keys given replace that role's defaults, the other
+    # roles keep theirs; count = 0 removes a role's requirement.
+    [qa.requirements."Team Manager"]
+    audit_types = ["case_file"]       # "any" = every audit type
+    count = 1
+    window_months = 2                 # the N calendar months ending with the period month
+    other_team_only = true            # only audits of cases whose team_id is not their own
+
+    [[qa.observations]]               # QA11 uses the "practice" requirement
+    observer_role = "Team Manager"
+    observed_role = "Practitioner"
+    observation_type = "practice"
+    count = 1
+    window_days = 365
+
+    [qa.themes]                       # planned 6 months ahead
+    "2024-03" = "Neglect"
+    [qa.theme_keywords]               # cohort filter: CP category / primary need codes
+    "Neglect" = ["neglect", "N1"]
+
+How QA02 uses it: the per-role requirement is a small table, which portable SQL cannot
+bind; so `sql/qa/qa02_audit_compliance.sql` returns one row per staff member in post
+and audit they completed on or before period_end, and the registry's `postprocess`
+hook (`qa02_compliance`) applies the schedule in Python, returning the usual contract
+rows (one per staff member with a requirement). The other QA KPIs take only scalar
+schedule numbers, bound as SQL parameters (`sql_parameters`).
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import pandas as pd
+from sqlalchemy.engine import Engine
+
+from tasks.core.paths import SQL_DIR
+from tasks.core.figure_ids import breakdown_name
+from tasks.core.periods import Period, add_months
+from tasks.warehouse.database import read_sql
+
+ANY_TYPE = "any"
+HEAD_OF_SERVICE = "Head of Service"
+
+
+@dataclass(frozen=True)
+class AuditRequirement:
+    """What one role must complete (QA02)."""
+
+    audit_types: tuple[str, ...] = ("case_file",)  # "any": every audit type counts
+    count: int = 1
+    window_months: int = 1  # the calendar months ending with the period month
+    other_team_only: bool = False  # only cases whose team_id is not the auditor's team
+
+    def counts_type(self, audit_type) -> bool:
+        return ANY_TYPE in self.audit_types or audit_type in self.audit_types
+
+
+@dataclass(frozen=True)
+class ObservationRequirement:
+    observer_role: str
+    observed_role: str
+    observation_type: str
+    count: int = 1
+    window_days: int = 365  # "rolling 12 months" = [period_end - 364, period_end]
+
+
+DEFAULT_REQUIREMENTS: dict[str, AuditRequirement] = {
+    "Team Manager": AuditRequirement(("case_file",), 1, 1, other_team_only=True),
+    "Family Solutions Manager": AuditRequirement(("case_file",), 1, 1),
+    "Service Manager": AuditRequirement(("case_file",), 1, 1),
+    "Residential Manager": AuditRequirement(("case_file",), 1, 3),
+    "IRO Service Manager": AuditRequirement((ANY_TYPE,), 1, 1),
+    # Head of Service: measured by QA06, not QA02 (kpis.md), so no requirement here.
+    "Assistant Director": AuditRequirement(("re_audit",), 1, 3),
+    "DCS": AuditRequirement(("re_audit",), 1, 3),
+    "Elected Member": AuditRequirement(("re_audit",), 1, 3),
+}
+DEFAULT_MODERATION_TARGETS = {"Social Care": 20.0, "Early Help": 10.0}
+# Cohort filters for a theme (case-insensitive substrings of the CP category or CIN/CLA
+# primary need code): SSD CP categories NEG/PHY/EMO/SAB/MUL; CIN need codes N1 abuse or
+# neglect, N2 child's disability.
+DEFAULT_THEME_KEYWORDS = {"Neglect": ("neglect", "NEG", "N1"), "Disabled children": ("N2",)}
+DEFAULT_OBSERVATIONS = (
+    ObservationRequirement("Team Manager", "Practitioner", "practice"),
+    ObservationRequirement("Service Manager", "Team Manager", "welfare_supervision_audit"),
+    ObservationRequirement("Service Manager", "Team Manager", "supervision"),
+    ObservationRequirement("IRO Service Manager", "IRO", "iro_chairing"),
+)
+
+
+@dataclass(frozen=True)
+class QaSchedule:
+    """The LA's QA framework. Tuples of pairs (not dicts) so that it is hashable."""
+
+    requirements: tuple[tuple[str, AuditRequirement], ...] = tuple(DEFAULT_REQUIREMENTS.items())
+    moderation_targets: tuple[tuple[str, float], ...] = tuple(DEFAULT_MODERATION_TARGETS.items())
+    inadequate_moderation_target: float = 100.0
+    follow_up_days: int = 14
+    submission_working_days: int = 5
+    observations: tuple[ObservationRequirement, ...] = DEFAULT_OBSERVATIONS
+    themes: tuple[tuple[str, str], ...] = ()
+    theme_keywords: tuple[tuple[str, tuple[str, ...]], ...] = tuple(DEFAULT_THEME_KEYWORDS.items())
+    audits_per_auditor: int = 1
+    allocation_seed: int | None = None
+
+    @property
+    def requirement_by_role(self) -> dict[str, AuditRequirement]:
+        return {role: r for role, r in self.requirements if r.count > 0}
+
+    @property
+    def practice_observation(self) -> ObservationRequirement:
+        """The requirement QA11 measures (observation_type "practice")."""
+        return next((o for o in self.observations if o.observation_type == "practice"),
+                    DEFAULT_OBSERVATIONS[0])
+
+    def figure_targets(self) -> dict[str, float]:
+        """QA04 targets by published figure id (for RAG in the QA workbook and reports)."""
+        targets = {f"QA04:{breakdown_name('service_area', area)}": t for area, t in self.moderation_targets}
+        targets["QA04:grade=Inadequate"] = self.inadequate_moderation_target
+        return targets
+
+    def theme_for(self, month: str) -> str | None:
+        return dict(self.themes).get(month)
+
+    def months_without_theme(self, month: str, months_ahead: int = 6) -> list[str]:
+        """Themes are planned 6 months ahead: the months from `month` on with none yet."""
+        start = Period.month(month)
+        ahead = [start.shift(offset).id for offset in range(months_ahead + 1)]
+        return [m for m in ahead if self.theme_for(m) is None]
+
+    def seed_for(self, month: str) -> int:
+        """The recorded seed: configured, else the month as a number (2024-03 -> 202403)."""
+        if self.allocation_seed is not None:
+            return int(self.allocation_seed)
+        return int(month.replace("-", ""))
+
+    def sql_parameters(self, period_end: date) -> dict:
+        """The schedule numbers the QA SQL binds."""
+        observation = self.practice_observation
+        return {
+            "follow_up_days": int(self.follow_up_days),
+            "submission_wd": int(self.submission_working_days),
+            "observed_role": observation.observed_role,
+            "observation_type": observation.observation_type,
+            "observation_count": int(observation.count),
+            "observation_window_start": period_end - timedelta(days=observation.window_days - 1),
+            "qa_schedule": self,  # not bound by SQL: read by QA02's postprocess hook
+        }
+
+
+DEFAULT_SCHEDULE = QaSchedule()
+
+
+def schedule_from_settings(raw: dict | None) -> QaSchedule:
+    """The schedule from the `[qa]` TOML section (Settings.qa); defaults for the rest."""
+    raw = dict(raw or {})
+    requirements = dict(DEFAULT_REQUIREMENTS)
+    for role, spec in raw.get("requirements", {}).items():
+        requirements[role] = _requirement(role, spec, requirements.get(role, AuditRequirement()))
+    targets = {**DEFAULT_MODERATION_TARGETS,
+               **{area: float(t) for area, t in raw.get("moderation_targets", {}).items()}}
+    observations = tuple(ObservationRequirement(**spec) for spec in raw["observations"]) \
+        if "observations" in raw else DEFAULT_OBSERVATIONS
+    keywords = {**DEFAULT_THEME_KEYWORDS,
+                **{theme: tuple(words) for theme, words in raw.get("theme_keywords", {}).items()}}
+    seed = raw.get("allocation_seed")
+    return QaSchedule(
+        requirements=tuple(requirements.items()),
+        moderation_targets=tuple(targets.items()),
+        inadequate_moderation_target=float(raw.get("inadequate_moderation_target", 100)),
+        follow_up_days=int(raw.get("follow_up_days", 14)),
+        submission_working_days=int(raw.get("submission_working_days", 5)),
+        observations=observations,
+        themes=tuple(sorted((str(m), str(t)) for m, t in raw.get("themes", {}).items())),
+        theme_keywords=tuple(sorted(keywords.items())),
+        audits_per_auditor=int(raw.get("audits_per_auditor", 1)),
+        allocation_seed=None if seed is None else int(seed),
+    )
+
+
+def _requirement(role: str, spec: dict, default: AuditRequirement) -> AuditRequirement:
+    """A role's requirement from settings: the keys given replace the role's default
+    (so changing a Team Manager's window keeps the other-team rule)."""
+    if role == HEAD_OF_SERVICE:
+        raise ValueError("[qa.requirements] Head of Service: kpis.md measures Heads of Service "
+                         "by QA06 (re-audits of Inadequate cases), not by QA02")
+    types = spec.get("audit_types", default.audit_types)
+    return AuditRequirement(
+        audit_types=tuple([types] if isinstance(types, str) else types),
+        count=int(spec.get("count", default.count)),
+        window_months=int(spec.get("window_months", default.window_months)),
+        other_team_only=bool(spec.get("other_team_only", default.other_team_only)))
+
+
+# --- QA02: audit compliance by auditor -------------------------------------------------
+
+def window_start(period_start: date, window_months: int) -> date:
+    """The first day of the `window_months` calendar months ending with the period month."""
+    return add_months(period_start, -(window_months - 1))
+
+
+def qa02_compliance(rows: pd.DataFrame, params: dict) -> pd.DataFrame:
+    """QA02's postprocess hook: one contract row per staff member in post whose role has
+    a requirement. in_numerator = met; measure = the shortfall (how many behind).
+
+    kpis.md: "a monthly requirement counts audits completed in the period month; a
+    quarterly or 3-monthly one counts the 3 calendar months ending with the period month
+    ... Team Managers' audits count only for cases whose team_id is not their own team.
+    Heads of Service are measured by QA06, not here"."""
+    schedule: QaSchedule = params.get("qa_schedule") or DEFAULT_SCHEDULE
+    required = schedule.requirement_by_role
+    staff = rows.drop_duplicates("staff_id").set_index("staff_id")
+    staff = staff[staff["role"].isin(list(required))]
+    result = []
+    for staff_id, member in staff.iterrows():
+        requirement = required[member["role"]]
+        audits = rows[(rows["staff_id"] == staff_id) & rows["audit_id"].notna()]
+        done = sum(_counts(requirement, audit, member["staff_team_id"], params["period_start"])
+                   for audit in audits.itertuples())
+        result.append({
+            "record_id": staff_id, "person_id": None, "team_id": member["staff_team_id"],
+            "worker_id": staff_id, "in_numerator": int(done >= requirement.count),
+            "measure": max(requirement.count - done, 0),
+            "flag_below_requirement": int(done < requirement.count),
+            "role": member["role"], "service_area": member["staff_service_area"],
+            "name": member["staff_name"],
+            "required": requirement.count, "done": done,
+            "window_months": requirement.window_months,
+        })
+    columns = ["record_id", "person_id", "team_id", "worker_id", "in_numerator", "measure",
+               "flag_below_requirement", "role", "service_area", "name", "required", "done", "window_months"]
+    return pd.DataFrame(result, columns=columns)
+
+
+def _counts(requirement: AuditRequirement, audit, staff_team_id, period_start: date) -> bool:
+    completed = pd.Timestamp(audit.completed_date).date()
+    if completed < window_start(period_start, requirement.window_months):
+        return False
+    if not requirement.counts_type(audit.audit_type):
+        return False
+    # "a case from a team they do not manage": an audit of the auditor's own team does
+    # not count; a case with no team recorded is not their own team.
+    if requirement.other_team_only and _present(audit.audit_team_id) \
+            and audit.audit_team_id == staff_team_id:
+        return False
+    return True
+
+
+def _present(value) -> bool:
+    return value is not None and not (isinstance(value, float) and pd.isna(value)) and value != ""
+
+
+# --- monthly allocation of cases to auditors -------------------------------------------
+
+ALLOCATION_COLUMNS = ["month", "theme", "seed", "round", "auditor_id", "auditor_role",
+                      "auditor_team_id", "person_id", "team_id"]
+
+
+def audit_cohort(engine: Engine, period: Period, theme: str | None = None,
+                 schedule: QaSchedule = DEFAULT_SCHEDULE,
+                 allocated_role: str = "ALLOCATED CASE WORKER") -> pd.DataFrame:
+    """The cohort of relevant children for a theme: children open at period_end (an
+    open CIN episode not NFA, CP plan or CLA episode), with the team of their open
+    allocated-worker involvement (else the team on the CIN referral). When the theme has
+    keywords (`[qa.theme_keywords]`), only children whose CP category or CIN/CLA primary
+    need matches one of them (case-insensitive substring); if none match, the whole
+    cohort (a theme such as "Quality of supervision" is not a case characteristic)."""
+    sql = (SQL_DIR / "qa" / "audit_cohort.sql").read_text(encoding="utf-8")
+    rows = read_sql(engine, sql, {"period_end": period.end, "allocated_role": allocated_role})
+    keywords = [k.lower() for k in dict(schedule.theme_keywords).get(theme or "", ())]
+    if keywords:
+        text = rows["characteristics"].fillna("").str.lower()
+        matched = rows[text.map(lambda t: any(k in t for k in keywords))]
+        if not matched.empty:
+            rows = matched
+    cohort = rows.groupby("person_id", as_index=False).agg(
+        team_id=("team_id", "first"), characteristics=("characteristics", lambda s: "; ".join(
+            sorted({c for c in s.dropna() if c}))))
+    cohort["team_id"] = cohort["team_id"].astype(object).where(cohort["team_id"].notna(), None)
+    return cohort.sort_values("person_id", kind="stable").reset_index(drop=True)
+
+
+def allocate_audits(cohort: pd.DataFrame, auditors: pd.DataFrame, theme: str, month: str,
+                    seed: int, per_auditor: int = 1) -> pd.DataFrame:
+    """A reproducible random allocation: the same inputs and seed give the same rows.
+
+    The cohort (person_id, team_id, ...) is sorted by person_id and shuffled with
+    random.Random(seed); auditors (staff_id, role, team_id, optional manages_team_id)
+    are taken in staff_id order, one case each per round for `per_auditor` rounds. A
+    case is never allocated to an auditor who manages its team (the auditor's own team_id
+    or manages_team_id) and never twice. An auditor left without an eligible case gets
+    fewer rows. The seed is recorded on every row."""
+    rng = random.Random(seed)
+    cases = cohort.sort_values("person_id", kind="stable").to_dict("records")
+    rng.shuffle(cases)
+    ordered = auditors.sort_values("staff_id", kind="stable").to_dict("records")
+    taken: set = set()
+    allocation = []
+    for round_number in range(1, per_auditor + 1):
+        for auditor in ordered:
+            managed = {t for t in (auditor.get("team_id"), auditor.get("manages_team_id"))
+                       if _present(t)}
+            case = next((c for c in cases if c["person_id"] not in taken
+                         and c.get("team_id") not in managed), None)
+            if case is None:
+                continue
+            taken.add(case["person_id"])
+            allocation.append({**case, "month": month, "theme": theme, "seed": seed,
+                               "round": round_number, "auditor_id": auditor["staff_id"],
+                               "auditor_role": auditor.get("role"),
+                               "auditor_team_id": auditor.get("team_id")})
+    extra = [c for c in cohort.columns if c not in ALLOCATION_COLUMNS]
+    return pd.DataFrame(allocation, columns=ALLOCATION_COLUMNS + extra)
+
+
+def staff_in_post(engine: Engine, period: Period, schedule: QaSchedule = DEFAULT_SCHEDULE) -> pd.DataFrame:
+    """qa_staff in post at period_end (start <= period_end, end empty or later), with the
+    number of audits their role's requirement asks for (empty: none)."""
+    staff = read_sql(engine, "select staff_id, name, role, team_id, service_area from qa_staff "
+                             "where start_date <= :period_end "
+                             "and (end_date is null or end_date > :period_end)",
+                     {"period_end": period.end})
+    required = {role: r.count for role, r in schedule.requirement_by_role.items()}
+    return staff.assign(audits_required=staff["role"].map(required))
+
+
+def auditors_in_post(engine: Engine, period: Period,
+                     schedule: QaSchedule = DEFAULT_SCHEDULE,
+                     audit_types: tuple[str, ...] = ("case_file",)) -> pd.DataFrame:
+    """Staff in post at period_end whose role's requirement includes these audit types."""
+    staff = staff_in_post(engine, period, schedule)
+    roles = [role for role, r in schedule.requirement_by_role.items()
+             if any(r.counts_type(t) for t in audit_types)]
+    return staff[staff["role"].isin(roles)].sort_values("staff_id").reset_index(drop=True)
+
+
+def monthly_allocation(engine: Engine, month: str, schedule: QaSchedule = DEFAULT_SCHEDULE,
+                       seed: int | None = None) -> pd.DataFrame:
+    """The month's worksheet: the configured theme's cohort, as at the end of the month
+    before, allocated to the auditors in post then (the seed recorded on each row)."""
+    period = Period.month(month)
+    as_at = period.shift(-1)
+    theme = schedule.theme_for(month) or ""
+    cohort = audit_cohort(engine, as_at, theme, schedule)
+    auditors = auditors_in_post(engine, as_at, schedule)
+    return allocate_audits(cohort, auditors, theme, month,
+                           schedule.seed_for(month) if seed is None else seed,
+                           schedule.audits_per_auditor)
+
+
+# --- escalation of Inadequate audits ---------------------------------------------------
+
+ESCALATION_RECORD = "QA_ESCALATION"  # kpi_records rows of a daily run: the audits its list escalated
+ESCALATION_LOOKBACK_DAYS = 30
+
+
+def inadequate_audits_for_escalation(engine: Engine, as_at: date,
+                                     since: date | None = None) -> pd.DataFrame:
+    """Audits graded Inadequate completed in [since, as_at] that no earlier day's daily
+    list escalated, each with the Head(s) of Service in post at as_at whose service_area
+    is the audit's. qa-activity.md: "an audit graded Inadequate appears in the next daily
+    exception list to the Head of Service". So `since` defaults to 30 days before as_at:
+    an audit recorded days after its completion, or completed on a day whose list was
+    not published, still reaches the next list, and once only. An audit whose area has
+    no Head of Service is listed with that column empty."""
+    since = since or as_at - timedelta(days=ESCALATION_LOOKBACK_DAYS)
+    sql = (SQL_DIR / "qa" / "escalation_inadequate.sql").read_text(encoding="utf-8")
+    return read_sql(engine, sql, {"since": since, "as_at": as_at, "as_at_day": as_at.isoformat(),
+                                  "escalation_record": ESCALATION_RECORD})
+
+
+def escalation_records(escalations: pd.DataFrame, period_id: str) -> pd.DataFrame:
+    """The escalated audits as kpi_records rows of the daily run, so that later days'
+    lists leave them out (RECORD_COLUMNS of tasks.kpis.compute)."""
+    audits = escalations.drop_duplicates("audit_id")
+    return pd.DataFrame({"period": period_id, "kpi_id": ESCALATION_RECORD,
+                         "record_id": audits["audit_id"].astype(str), "person_id": audits["person_id"],
+                         "team_id": audits["team_id"], "worker_id": audits["auditor_id"],
+                         "in_numerator": 1, "measure": None})

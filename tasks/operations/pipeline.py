@@ -1,0 +1,71 @@
+"""The plain-Python steps of a period run, free of Prefect (flows/steps.py wraps them)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import pandas as pd
+from sqlalchemy.engine import Engine
+
+from tasks.core.settings import Settings
+from tasks.kpis.compute import LaContext, compute_period
+from tasks.extract.extracts import Extract
+from tasks.core.periods import Period
+from tasks.kpis.population import la_name, population_0_17
+from tasks.kpis.qa import schedule_from_settings
+from tasks.kpis.registry import Kpi
+from tasks.warehouse.database import make_engine, read_sql, replace_source_tables, upgrade_schema
+
+
+@lru_cache(maxsize=8)
+def warehouse_engine(url: str) -> Engine:
+    engine = make_engine(url)
+    upgrade_schema(engine)
+    return engine
+
+
+def la_context(settings: Settings, period: Period) -> tuple[LaContext, int]:
+    """The LA's identity and population for the period, and the population's year."""
+    if settings.population_0_17:
+        population, year = int(settings.population_0_17), None
+    else:
+        population, year = population_0_17(settings.reference_dir, settings.la_code, period.end)
+    context = LaContext(settings.la_code, la_name(settings.reference_dir, settings.la_code),
+                        population, settings.allocated_worker_role, settings.caseload_threshold,
+                        schedule_from_settings(settings.qa))
+    return context, year
+
+
+def load_extracts(engine: Engine, extracts: dict[str, Extract]) -> dict[str, int]:
+    replace_source_tables(engine, {name: e.frame for name, e in extracts.items()})
+    return {name: len(e.frame) for name, e in extracts.items()}
+
+
+@dataclass
+class PeriodResults:
+    values: pd.DataFrame   # every level, the run's period
+    trend: pd.DataFrame    # LA level, the trailing periods including the run's
+    records: pd.DataFrame  # attributed rows of the run's period
+
+
+def compute_with_trend(engine: Engine, kpis: list[Kpi], period: Period, context: LaContext,
+                       trend_months: int) -> PeriodResults:
+    """The period at every level, and the LA figures of the months before it, all
+    computed as at each month's end from the same extracts."""
+    values, records = compute_period(engine, kpis, period, context)
+    history = [compute_period(engine, kpis, earlier, context, levels=("la",))[0]
+               for earlier in period.trailing(trend_months)[:-1]]
+    trend = pd.concat(history + [values[values["level"] == "la"]], ignore_index=True)
+    return PeriodResults(values, trend, records)
+
+
+def unit_tables(engine: Engine) -> tuple[pd.DataFrame, pd.DataFrame]:
+    teams = read_sql(engine, "select dept_team_id as team_id, dept_team_name as team_name, "
+                             "dept_team_parent_name as service_name from ssd_department")
+    workers = read_sql(engine, "select prof_professional_id as worker_id, "
+                               "prof_professional_name as worker_name, "
+                               "prof_professional_department as team_name from ssd_professionals")
+    team_ids = dict(zip(teams["team_name"], teams["team_id"]))
+    workers["team_id"] = workers.pop("team_name").map(lambda name: team_ids.get(name, name))
+    return teams, workers

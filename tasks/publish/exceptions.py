@@ -1,0 +1,168 @@
+"""The daily exceptions workbook and the weekly team packs (openpyxl).
+
+Both show live lists as at one day (a `MonthToDate` period): a Summary of the figures,
+a Workers sheet, one sheet per KPI listing its rows (in_numerator = 1, largest measure
+first) and a Run sheet. A team pack is the same workbook filtered to one team.
+These name children and workers: internal to the performance team and team managers.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pandas as pd
+from openpyxl import Workbook
+from openpyxl.worksheet.worksheet import Worksheet
+
+from tasks.publish.cells import write_row
+from tasks.publish.csv_files import write_csv
+from tasks.publish.excel import BOLD, HEADER_FILL, RunInfo, _save_atomically, _write_heading, write_run
+from tasks.kpis.registry import Kpi
+
+HEADER_ROW = 4
+
+
+def exception_rows(records: pd.DataFrame, kpi_id: str, team_id: str | None = None) -> pd.DataFrame:
+    """The listed rows of one KPI (in_numerator = 1), optionally one team's, largest
+    measure first, then person and record id."""
+    rows = records[records["kpi_id"] == kpi_id]
+    rows = rows[pd.to_numeric(rows["in_numerator"]).fillna(0).astype(int) == 1]
+    if team_id is not None:
+        rows = rows[rows["team_id"].astype(str) == str(team_id)]
+    rows = rows.assign(measure=pd.to_numeric(rows["measure"], errors="coerce"),
+                       person_id=rows["person_id"].astype(str), record_id=rows["record_id"].astype(str))
+    return rows.sort_values(["measure", "person_id", "record_id"], ascending=[False, True, True],
+                            na_position="last").reset_index(drop=True)
+
+
+def figure(values: pd.DataFrame, kpi_id: str, level: str, unit_id: str | None = None) -> int:
+    rows = values[(values["kpi_id"] == kpi_id) & (values["level"] == level)]
+    if unit_id is not None:
+        rows = rows[rows["unit_id"].astype(str) == str(unit_id)]
+    return int(pd.to_numeric(rows["value"]).fillna(0).sum()) if not rows.empty else 0
+
+
+def publish_exceptions_workbook(path: Path, title: str, kpis: list[Kpi], values: pd.DataFrame,
+                                records: pd.DataFrame, teams: pd.DataFrame, workers: pd.DataFrame,
+                                run: RunInfo, team_id: str | None = None,
+                                escalations: pd.DataFrame | None = None, data_quality=None) -> Path:
+    """`escalations`: audits graded Inadequate to escalate to their Head of Service
+    (tasks.kpis.qa.inadequate_audits_for_escalation), listed on their own sheet;
+    `data_quality`: a tasks.publish.dq_sheet.DataQuality, written as the Data quality sheet."""
+    team_names = dict(zip(teams["team_id"].astype(str), teams["team_name"]))
+    worker_names = dict(zip(workers["worker_id"].astype(str), workers["worker_name"]))
+    workbook = Workbook()
+    workbook.active.title = "Summary"
+    _write_summary(workbook.active, title, kpis, values, run, team_id, escalations)
+    if escalations is not None:
+        _write_escalations(workbook.create_sheet(ESCALATION_SHEET), escalations, team_names, run)
+    _write_workers(workbook.create_sheet("Workers"), kpis, records, worker_names, run, team_id)
+    for kpi in kpis:
+        rows = exception_rows(records, kpi.id, team_id)
+        _write_list(workbook.create_sheet(kpi.id), kpi, rows, team_names, worker_names, run)
+    if data_quality is not None:
+        from tasks.publish.dq_sheet import write_data_quality_sheet
+        write_data_quality_sheet(workbook, data_quality, run, with_record_ids=True)
+    write_run(workbook.create_sheet("Run"), run)
+    workbook.properties.title = title
+    workbook.properties.subject = f"period {run.period}, run {run.run_id}"
+    workbook.properties.creator = "qaloop"
+    workbook.properties.keywords = "synthetic" if run.synthetic else None
+    return _save_atomically(workbook, Path(path))
+
+
+def team_pack_name(team_id: str, day: str) -> str:
+    return f"team_pack_{re.sub(r'[^A-Za-z0-9_-]+', '_', str(team_id))}_{day}.xlsx"
+
+
+def _heading(sheet: Worksheet, title: str, note: str, run: RunInfo) -> None:
+    _write_heading(sheet, title, note, run, banner_columns=1)
+
+
+def _table(sheet: Worksheet, headers: list[str], rows: list[list]) -> None:
+    for cell in write_row(sheet, HEADER_ROW, headers):
+        cell.font, cell.fill = BOLD, HEADER_FILL
+    for row_number, row in enumerate(rows, start=HEADER_ROW + 1):
+        write_row(sheet, row_number, row)
+    sheet.freeze_panes = f"A{HEADER_ROW + 1}"
+    for column, width in zip("ABCDEF", (14, 44, 16, 30, 30, 16)):
+        sheet.column_dimensions[column].width = width
+
+
+ESCALATION_SHEET = "Inadequate audits"
+ESCALATION_NAME = "Audits graded Inadequate, for their Head of Service"
+
+
+def _write_summary(sheet, title, kpis, values, run, team_id, escalations=None) -> None:
+    _heading(sheet, title, f"Live lists as at {run.period} (month to date for in-month counts). "
+                           "Internal: names children and workers.", run)
+    if team_id is None:
+        rows = [[k.id, k.name, figure(values, k.id, "la")] for k in kpis]
+        if escalations is not None:
+            rows.append([ESCALATION_SHEET, ESCALATION_NAME, int(escalations["audit_id"].nunique())])
+        _table(sheet, ["KPI", "Name", "LA"], rows)
+    else:
+        _table(sheet, ["KPI", "Name", "Team", "LA"],
+               [[k.id, k.name, figure(values, k.id, "team", team_id), figure(values, k.id, "la")]
+                for k in kpis])
+
+
+ESCALATION_HEADERS = ["Head of Service", "Service area", "Audit ID", "Completed", "Audit type", "Theme",
+                      "Person ID", "Team", "Worker ID", "Auditor ID", "Auditor role"]
+
+
+def _write_escalations(sheet, escalations: pd.DataFrame, team_names, run) -> None:
+    """qa-activity.md: "an audit graded Inadequate appears in the next daily exception
+    list to the Head of Service, not only at month end"; one row per audit and Head of
+    Service in post for its service area."""
+    _heading(sheet, f"{ESCALATION_NAME}: {escalations['audit_id'].nunique()} at {run.period}",
+             "Completed in the last 30 days and not on an earlier day's list. Act today: the auditor had concerns "
+             "serious enough to grade the case Inadequate. No Head of Service in post for the "
+             "service area: shown as 'none in post' (escalate to the Assistant Director).", run)
+    _table(sheet, ESCALATION_HEADERS, [
+        [_name_or(r.head_of_service_name, r.head_of_service_id), r.service_area, str(r.audit_id),
+         pd.Timestamp(r.completed_date).date(), r.audit_type, r.theme, _text_or_none(r.person_id),
+         team_names.get(str(r.team_id), _text_or_none(r.team_id)), _text_or_none(r.worker_id),
+         _text_or_none(r.auditor_id), r.auditor_role]
+        for r in escalations.itertuples(index=False)])
+
+
+def _text_or_none(value):
+    return None if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)
+
+
+def _name_or(name, staff_id) -> str:
+    name, staff_id = _text_or_none(name), _text_or_none(staff_id)
+    if staff_id is None:
+        return "none in post"
+    return f"{name} ({staff_id})" if name else staff_id
+
+
+def _write_workers(sheet, kpis, records, worker_names, run, team_id) -> None:
+    _heading(sheet, "Workers", "Listed rows per worker (the child's allocated worker).", run)
+    listed = pd.concat([exception_rows(records, k.id, team_id) for k in kpis], ignore_index=True)
+    counts = listed.groupby(["worker_id", "kpi_id"]).size().unstack(fill_value=0) if not listed.empty \
+        else pd.DataFrame()
+    rows = []
+    for worker_id in sorted(counts.index, key=str):
+        rows.append([str(worker_id), worker_names.get(str(worker_id), str(worker_id))]
+                    + [int(counts.loc[worker_id].get(k.id, 0)) for k in kpis])
+    _table(sheet, ["Worker ID", "Worker"] + [k.id for k in kpis], rows)
+
+
+def _write_list(sheet, kpi: Kpi, rows: pd.DataFrame, team_names, worker_names, run) -> None:
+    _heading(sheet, f"{kpi.id} {kpi.name}: {len(rows)} at {run.period}", kpi.definition, run)
+    measure = f"Measure ({kpi.measure_unit})" if kpi.measure_unit else "Measure"
+    _table(sheet, ["Person ID", "Record ID", measure, "Team", "Worker"], [
+        [r.person_id, r.record_id, None if pd.isna(r.measure) else float(r.measure),
+         team_names.get(str(r.team_id), str(r.team_id)), worker_names.get(str(r.worker_id), str(r.worker_id))]
+        for r in rows.itertuples(index=False)])
+
+
+def publish_exception_csv(records: pd.DataFrame, kpis: list[Kpi], path: Path) -> Path:
+    """Every listed row of the run, one line each: for loading into other tools."""
+    frames = [exception_rows(records, k.id) for k in kpis]
+    rows = pd.concat(frames, ignore_index=True) if frames else records.head(0)
+    columns = ["kpi_id", "person_id", "record_id", "team_id", "worker_id", "measure"]
+    return write_csv(rows[columns], path, numeric_columns=("measure",))

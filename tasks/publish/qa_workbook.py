@@ -1,0 +1,464 @@
+"""The QA activity workbook (openpyxl): QA01-QA11 for one month.
+
+Sheets: Summary (13-month LA trend, target, RAG, direction of travel, charts), By role,
+Auditors (who is behind their audit schedule, and by how much: QA02 records), Teams,
+Grades (QA03 by grade, theme and service area), Moderation (QA04, QA05), Closing the
+loop (QA06-QA11), Re-audits (the Inadequate audits of QA06), Allocation (the month's
+random case allocation, when given), Definitions and Run.
+
+Conventions (title, SYNTHETIC banner, RAG fills, Definitions and Run sheets) are the
+scorecards' own: see tasks.publish.excel. The workbook names staff and (Re-audits,
+Allocation) children, so it stays with the performance team and the QA team.
+
+Figure ids follow kpis.md ("ID:name" or "ID:dimension=value", e.g. `QA03:grade=Good`,
+`QA03:rolling_3m:grade=Good`, `QA04:service_area=Social Care`). Grades by theme or
+service area are read from `QA03:theme=<theme>:grade=<grade>` and
+`QA03:service_area=<area>:grade=<grade>` when the computation publishes them.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+
+import pandas as pd
+from openpyxl import Workbook
+from openpyxl.worksheet.worksheet import Worksheet
+
+from tasks.core.settings import KpiTarget
+from tasks.publish.cells import write_cell
+from tasks.kpis.compute import percent
+from tasks.core.figure_ids import parse_figure_id
+from tasks.core.periods import Period
+from tasks.publish.excel import (
+    BOLD, DECIMAL_FORMAT, FIRST_DATA_ROW, WHOLE_FORMAT, Figure, RunInfo,
+    _add_rag_fills, _finish_table, _la_rows, _month_label, _number, _save_atomically, _set_widths,
+    _text, _write_header, _write_heading, _write_row, write_definitions, write_run, write_trend_summary,
+    write_units)
+from tasks.kpis.rag import direction_of_travel, effective_tolerance, rag_status
+from tasks.kpis.registry import Kpi
+
+QA_TITLE = "QA Activity"
+GRADES = ("Outstanding", "Good", "Requires improvement", "Inadequate")
+NO_GRADE = "No grade recorded"
+# Figures with one breakdown among these are listed (theme breakdowns stay on the Grades
+# sheet); the Summary shows the grade breakdowns and the figures with a target, the
+# "By role and area" sheet the rest.
+SUMMARY_DIMENSIONS = {"grade", "service_area", "role"}
+BREAKDOWN_SHEET_DIMENSIONS = {"service_area", "role"}
+DEFAULT_AUDITS_REQUIRED = 1  # every default schedule requirement is "1 audit" (qa-activity.md)
+NAME_LABELS = {"below_requirement": "staff below requirement", "rolling_3m": "rolling 3 months",
+               "moderated_up": "moderated up", "moderated_down": "moderated down"}
+QA_NOTE = ("Internal to the performance and QA teams: names staff and (Re-audits, Allocation) "
+           "children; figures are not suppressed for small numbers (kpis.md, Small numbers).")
+
+
+# --- Figure ids ---------------------------------------------------------------------------------
+
+
+def figure_label(figure_id: str) -> str:
+    """The readable part after the KPI id: `QA03:rolling_3m:grade=Good` -> "rolling 3 months, Good"."""
+    parsed = parse_figure_id(figure_id)
+    words = [NAME_LABELS.get(n, n.replace("_", " ")) for n in parsed.names]
+    return ", ".join(words + [value for _, value in parsed.dimensions])
+
+
+DIMENSION_ORDER = {"service_area": 0, "role": 1, "theme": 2, "grade": 3}
+
+
+def _figure_order(figure_id: str) -> tuple:
+    """Named figures before their breakdowns; service areas before grades; grades in
+    their order (Outstanding first); then by id."""
+    parsed = parse_figure_id(figure_id)
+    grade = parsed.dimension.get("grade")
+    return (parsed.names, [DIMENSION_ORDER.get(k, len(DIMENSION_ORDER)) for k, _ in parsed.dimensions],
+            GRADES.index(grade) if grade in GRADES else len(GRADES), figure_id)
+
+
+def qa_figures(kpis: list[Kpi], la_rows: pd.DataFrame,
+               dimensions: set[str] = SUMMARY_DIMENSIONS) -> list[Figure]:
+    """Each KPI's headline, then its other figures present in the LA rows (extras with at
+    most one breakdown among `dimensions`). A figure with a denominator is a percentage."""
+    published = set(la_rows["kpi_id"])
+    figures = []
+    for kpi in kpis:
+        figures.append(Figure(kpi.id, kpi.name, kpi.kind, kpi))
+        others = [i for i in published if parse_figure_id(i).kpi_id == kpi.id and i != kpi.id]
+        for figure_id in sorted(others, key=_figure_order):
+            keys = [k for k, _ in parse_figure_id(figure_id).dimensions]
+            if len(keys) > 1 or any(k not in dimensions for k in keys):
+                continue
+            figures.append(Figure(figure_id, f"{kpi.name}: {figure_label(figure_id)}",
+                                  _kind_of(figure_id, la_rows), kpi))
+    return figures
+
+
+def _kind_of(figure_id: str, rows: pd.DataFrame) -> str:
+    denominators = rows.loc[rows["kpi_id"] == figure_id, "denominator"]
+    return "percent" if denominators.notna().any() else "count"
+
+
+def la_figure(la_rows: pd.DataFrame, figure_id: str, period: str):
+    """The LA row of one figure and month (a namedtuple), or None."""
+    rows = la_rows[(la_rows["kpi_id"] == figure_id) & (la_rows["period"] == period)]
+    return next(rows.itertuples(), None)
+
+
+def figure_rag(figure: Figure, value, targets: dict[str, KpiTarget]) -> tuple[float | None, str | None]:
+    """(target, RAG) of a figure's value, with the scorecards' tolerance rules."""
+    target = targets.get(figure.id)
+    if target is None:
+        return None, None
+    tolerance = effective_tolerance(figure.kpi, target.target, target.tolerance, figure.kind)
+    return target.target, rag_status(value, target.target, tolerance, figure.kpi.polarity)
+
+
+# --- The workbook ---------------------------------------------------------------------------------
+
+
+def publish_qa_workbook(kpis: list[Kpi], values: pd.DataFrame, trend: pd.DataFrame,
+                        records: pd.DataFrame, staff: pd.DataFrame, targets: dict[str, KpiTarget],
+                        run: RunInfo, out_path: Path,
+                        allocation: pd.DataFrame | None = None, data_quality=None,
+                        allocation_note: str | None = None) -> Path:
+    """Write the QA workbook for the run's period; returns its path. `staff`: qa_staff
+    rows (staff_id, name, role, team_id, service_area, optional audits_required);
+    `data_quality`: a tasks.publish.dq_sheet.DataQuality, written as the Data quality sheet."""
+    la_rows = _la_rows(values, trend)
+    figures = qa_figures(kpis, la_rows)
+    month_records = records[records["period"] == run.period]
+    qa02 = _compliance_rows(month_records, staff)
+    workbook = Workbook()
+    write_qa_summary(workbook.active, [f for f in figures if _on_summary(f, targets)], la_rows, targets, run)
+    write_by_role(workbook.create_sheet("By role"), qa02, run)
+    write_auditors(workbook.create_sheet("Auditors"), qa02, values, run)
+    team_figures = [f for f in figures if not parse_figure_id(f.id).dimensions]
+    write_units(workbook.create_sheet("Teams"), "team", team_figures, values,
+                _teams_of(values, staff), _no_workers(), run)
+    write_grades(workbook.create_sheet("Grades"), la_rows, run)
+    by_id = {f.id: f for f in figures}
+    write_figure_table(workbook.create_sheet("Moderation"), "Moderation coverage and agreement",
+                       "QA04: audits completed last month with a moderation by period end "
+                       "(targets by service area and for Inadequate grades); QA05: moderations "
+                       "in the month whose grade equals the auditor's.",
+                       [f for i, f in by_id.items() if parse_figure_id(i).kpi_id in ("QA04", "QA05")],
+                       la_rows, targets, run)
+    write_figure_table(workbook.create_sheet("Closing the loop"), "Closing the loop",
+                       "Re-audits of Inadequate cases (QA06), follow-up (QA07), stretch targets "
+                       "(QA08), submission (QA09), family feedback (QA10), observations (QA11).",
+                       [f for i, f in by_id.items()
+                        if parse_figure_id(i).kpi_id in ("QA06", "QA07", "QA08", "QA09", "QA10", "QA11")],
+                       la_rows, targets, run)
+    write_figure_table(workbook.create_sheet("By role and area"), "QA measures by auditor role and service area",
+                       "Each measure on the audits of one auditor role (role) or one service area; QA02 "
+                       "by the staff member's role and service area.",
+                       [f for f in figures if not _on_summary(f, targets)
+                        and {k for k, _ in parse_figure_id(f.id).dimensions} <= BREAKDOWN_SHEET_DIMENSIONS],
+                       la_rows, targets, run)
+    write_reaudits(workbook.create_sheet("Re-audits"), month_records, values, run)
+    if allocation is not None:
+        write_allocation(workbook.create_sheet("Allocation"), allocation, run, allocation_note)
+    if data_quality is not None:
+        from tasks.publish.dq_sheet import write_data_quality_sheet
+        write_data_quality_sheet(workbook, data_quality, run, with_record_ids=True)
+    write_definitions(workbook.create_sheet("Definitions"), kpis, targets, run)
+    write_run(workbook.create_sheet("Run"), run)
+    workbook.properties.title = f"{run.la_name} {QA_TITLE} {run.period}"
+    workbook.properties.subject = f"period {run.period}, run {run.run_id}"
+    workbook.properties.creator = "qaloop"
+    workbook.properties.keywords = "synthetic" if run.synthetic else None
+    return _save_atomically(workbook, Path(out_path))
+
+
+def _on_summary(figure: Figure, targets: dict[str, KpiTarget]) -> bool:
+    keys = {k for k, _ in parse_figure_id(figure.id).dimensions}
+    return keys <= {"grade"} or figure.id in targets
+
+
+# --- Summary --------------------------------------------------------------------------------------
+
+
+
+def write_qa_summary(sheet: Worksheet, figures: list[Figure], la_rows: pd.DataFrame,
+                     targets: dict[str, KpiTarget], run: RunInfo) -> None:
+    """As the scorecards' Summary, with one chart per headline percentage KPI."""
+    charts = [(f"{f.id} {f.name}", [f]) for f in figures if f.kind == "percent" and f.id == f.kpi.id]
+    write_trend_summary(sheet, QA_TITLE, QA_NOTE, figures, la_rows, targets, run, charts, id_width=22)
+
+
+# --- Compliance (QA02) ------------------------------------------------------------------------------
+
+
+def _compliance_rows(records: pd.DataFrame, staff: pd.DataFrame) -> pd.DataFrame:
+    """One row per staff member measured by QA02, with their role, team and shortfall.
+
+    QA02 records: one per staff member whose role has an audit requirement, worker_id =
+    the staff member, in_numerator = met the requirement, measure = audits short of the
+    requirement in its window (tasks.kpis.qa.qa02_compliance). `audits_required` (optional
+    staff column) is the schedule's number; every default requirement is 1."""
+    rows = records[records["kpi_id"] == "QA02"].copy()
+    rows["staff_id"] = rows["worker_id"].where(rows["worker_id"].notna(), rows["record_id"]).astype(str)
+    people = staff.assign(staff_id=staff["staff_id"].astype(str)).drop_duplicates("staff_id")
+    people = people.set_index("staff_id")
+    rows["name"] = rows["staff_id"].map(people["name"])
+    rows["role"] = rows["staff_id"].map(people["role"]).fillna("Unknown role")
+    rows["service_area"] = rows["staff_id"].map(people["service_area"])
+    rows["team_id"] = rows["team_id"].where(rows["team_id"].notna(), rows["staff_id"].map(people["team_id"]))
+    required = (people["audits_required"] if "audits_required" in people.columns
+                else pd.Series(DEFAULT_AUDITS_REQUIRED, index=people.index))
+    rows["required"] = rows["staff_id"].map(required).fillna(DEFAULT_AUDITS_REQUIRED).astype(int)
+    rows["met"] = pd.to_numeric(rows["in_numerator"]).fillna(0).astype(int)
+    short = pd.to_numeric(rows["measure"], errors="coerce").fillna(0).astype(int)
+    rows["behind_by"] = [0 if met else max(int(s), 1) for met, s in zip(rows["met"], short)]
+    return rows
+
+
+def write_by_role(sheet: Worksheet, qa02: pd.DataFrame, run: RunInfo) -> None:
+    _write_heading(sheet, f"{run.la_name}: audit compliance by role, {_month_label(run.period)}",
+                   "QA02: staff in post at period end whose role has an audit requirement, and how "
+                   "many completed what the schedule requires in its window (qa-activity.md).", run)
+    headers = ["Role", "Staff with a requirement", "Met requirement", "Below requirement",
+               "Audits short in total", "Compliance %"]
+    _write_header(sheet, headers)
+    roles = qa02.groupby("role", sort=True).agg(staff=("staff_id", "size"), met=("met", "sum"),
+                                                short=("behind_by", "sum"))
+    for row, (role, group) in enumerate(roles.iterrows(), start=FIRST_DATA_ROW):
+        staff_count, met = int(group["staff"]), int(group["met"])
+        _write_row(sheet, row, [role, staff_count, met, staff_count - met, int(group["short"]),
+                                percent(met, staff_count)])
+        sheet.cell(row=row, column=6).number_format = DECIMAL_FORMAT
+    _finish_table(sheet, len(headers), FIRST_DATA_ROW + len(roles) - 1, frozen_columns=1)
+    _set_widths(sheet, [30, 14, 12, 12, 14, 13])
+
+
+AUDITOR_HEADERS = ["Staff ID", "Name", "Role", "Team", "Service area",
+                   "Audits required", "Behind by (audits)", "Met requirement",
+                   "QA01 audits due", "QA01 on time %", "QA03 audits completed", "QA09 submitted in 5 wd %"]
+
+
+def write_auditors(sheet: Worksheet, qa02: pd.DataFrame, values: pd.DataFrame, run: RunInfo) -> None:
+    """Who is behind the audit schedule and by how much (largest shortfall first), with
+    their own audit timeliness (worker-level QA01, QA03, QA09)."""
+    _write_heading(sheet, f"{run.la_name}: auditors, {_month_label(run.period)}",
+                   f"QA02 by staff member; behind by = audits required minus audits counted. {QA_NOTE}",
+                   run)
+    _write_header(sheet, AUDITOR_HEADERS)
+    team_names = _unit_names(values, "team")
+    worker = values[values["level"] == "worker"]
+    by_worker = {(str(r.unit_id), r.kpi_id): r for r in worker.itertuples()}
+    ordered = qa02.sort_values(["behind_by", "role", "name", "staff_id"], ascending=[False, True, True, True],
+                               key=lambda c: c if c.name == "behind_by" else c.astype(str))
+    for row, person in enumerate(ordered.itertuples(), start=FIRST_DATA_ROW):
+        qa01 = by_worker.get((person.staff_id, "QA01"))
+        qa03 = by_worker.get((person.staff_id, "QA03"))
+        qa09 = by_worker.get((person.staff_id, "QA09"))
+        team = _text(person.team_id)
+        _write_row(sheet, row, [person.staff_id, _text(person.name), person.role,
+                                team_names.get(team, team), _text(person.service_area),
+                                person.required, person.behind_by,
+                                "Yes" if person.met else "No",
+                                _number(qa01.denominator) if qa01 else None,
+                                _number(qa01.value) if qa01 else None,
+                                _number(qa03.value) if qa03 else None,
+                                _number(qa09.value) if qa09 else None])
+        for column in (10, 12):
+            sheet.cell(row=row, column=column).number_format = DECIMAL_FORMAT
+    _finish_table(sheet, len(AUDITOR_HEADERS), FIRST_DATA_ROW + len(ordered) - 1, frozen_columns=2)
+    _set_widths(sheet, [12, 26, 24, 24, 16] + [12] * 7)
+
+
+def _unit_names(values: pd.DataFrame, level: str) -> dict[str, str]:
+    rows = values[values["level"] == level]
+    return {str(u): (n if isinstance(n, str) else str(u)) for u, n in zip(rows["unit_id"], rows["unit_name"])}
+
+
+def _teams_of(values: pd.DataFrame, staff: pd.DataFrame) -> pd.DataFrame:
+    """Teams with figures, with the service area most of their staff work in."""
+    names = _unit_names(values, "team")
+    service = (staff.dropna(subset=["team_id"]).assign(team_id=lambda s: s["team_id"].astype(str))
+               .groupby("team_id")["service_area"].agg(lambda s: s.mode().iloc[0] if s.notna().any() else None))
+    return pd.DataFrame({"team_id": list(names), "team_name": list(names.values()),
+                         "service_name": [service.get(t) for t in names]})
+
+
+def _no_workers() -> pd.DataFrame:
+    return pd.DataFrame(columns=["worker_id", "worker_name", "team_id"])
+
+
+# --- Grades (QA03) ----------------------------------------------------------------------------------
+
+
+def grade_table(la_rows: pd.DataFrame, period: str, names: tuple[str, ...] = ()) -> list[dict]:
+    """Audits by grade for the month (names=()) or rolling 3 months (("rolling_3m",)):
+    grade, count and % of audits completed. Audits with no grade stay in the
+    denominator (kpis.md, QA03), shown as "No grade recorded"."""
+    total_row = la_figure(la_rows, ":".join(("QA03",) + names), period)
+    total = _number(total_row.value) if total_row else None
+    rows = []
+    for grade in GRADES:
+        count = _grade_count(la_figure(la_rows, ":".join(("QA03",) + names + (f"grade={grade}",)), period))
+        rows.append({"grade": grade, "count": count,
+                     "percent": percent(count, total) if count is not None and total else None})
+    if total is not None:
+        ungraded = total - sum(r["count"] or 0 for r in rows)
+        rows.append({"grade": NO_GRADE, "count": ungraded,
+                     "percent": percent(ungraded, total) if total else None})
+    rows.append({"grade": "Total", "count": total, "percent": 100.0 if total else None})
+    return rows
+
+
+def _grade_count(row) -> int | None:
+    """A grade figure's count: its numerator when it is published as a percentage."""
+    if row is None:
+        return None
+    has_denominator = row.denominator is not None and not pd.isna(row.denominator)
+    return int(_number(row.numerator if has_denominator else row.value) or 0)
+
+
+def grades_by(la_rows: pd.DataFrame, period: str, dimension: str) -> pd.DataFrame:
+    """Audit counts by `dimension` (theme, service_area) and grade, from
+    `QA03:<dimension>=<value>:grade=<grade>` figures; empty when none is published."""
+    counts: dict[str, dict[str, int]] = {}
+    for row in la_rows[la_rows["period"] == period].itertuples():
+        parsed = parse_figure_id(row.kpi_id)
+        dims = parsed.dimension
+        if parsed.kpi_id != "QA03" or parsed.names or dimension not in dims or "grade" not in dims:
+            continue
+        counts.setdefault(dims[dimension], {})[dims["grade"]] = _grade_count(row)
+    frame = pd.DataFrame.from_dict(counts, orient="index").reindex(columns=list(GRADES)).fillna(0)
+    return frame.astype(int).sort_index()
+
+
+def write_grades(sheet: Worksheet, la_rows: pd.DataFrame, run: RunInfo) -> None:
+    _write_heading(sheet, f"{run.la_name}: audit grades, {_month_label(run.period)}",
+                   "QA03: audits completed in the month and in the rolling 3 months (the 3 calendar "
+                   "months ending with the period month), by grade; then by theme and service area.", run)
+    headers = ["Grade", "Month: audits", "Month: %", "Rolling 3 months: audits", "Rolling 3 months: %"]
+    _write_header(sheet, headers)
+    month, rolling = grade_table(la_rows, run.period), grade_table(la_rows, run.period, ("rolling_3m",))
+    rolling_by_grade = {r["grade"]: r for r in rolling}
+    row = FIRST_DATA_ROW
+    for entry in month:
+        other = rolling_by_grade.get(entry["grade"], {})
+        _write_row(sheet, row, [entry["grade"], entry["count"], entry["percent"],
+                                other.get("count"), other.get("percent")])
+        for column in (3, 5):
+            sheet.cell(row=row, column=column).number_format = DECIMAL_FORMAT
+        if entry["grade"] == "Total":
+            sheet.cell(row=row, column=1).font = BOLD
+        row += 1
+    for dimension, label in (("theme", "Theme"), ("service_area", "Service area")):
+        row = _write_grade_breakdown(sheet, row + 1, label, grades_by(la_rows, run.period, dimension))
+    _set_widths(sheet, [34, 14, 12, 14, 14, 14, 10])
+
+
+def _write_grade_breakdown(sheet: Worksheet, row: int, label: str, counts: pd.DataFrame) -> int:
+    _write_header(sheet, [f"Audits by {label.lower()} and grade (month)", *GRADES, "Total graded"], row)
+    row += 1
+    if counts.empty:
+        write_cell(sheet, row, 1, f"No audit grades by {label.lower()} were published.")
+        return row + 1
+    for name, grades in counts.iterrows():
+        _write_row(sheet, row, [name, *[int(grades[g]) for g in GRADES], int(grades.sum())])
+        row += 1
+    return row
+
+
+# --- Figure tables (Moderation, Closing the loop) ----------------------------------------------------
+
+FIGURE_TABLE_HEADERS = ["Figure", "Name", "Numerator", "Denominator", "Value", "Unit", "Last month",
+                        "Target", "RAG", "Direction of travel"]
+
+
+def write_figure_table(sheet: Worksheet, title: str, note: str, figures: list[Figure],
+                       la_rows: pd.DataFrame, targets: dict[str, KpiTarget], run: RunInfo) -> None:
+    """LA figures of the month with their numerator, denominator, target and RAG."""
+    _write_heading(sheet, f"{run.la_name}: {title}, {_month_label(run.period)}", note, run)
+    _write_header(sheet, FIGURE_TABLE_HEADERS)
+    previous = Period.month(run.period).shift(-1).id
+    for row, figure in enumerate(figures, start=FIRST_DATA_ROW):
+        current, last = la_figure(la_rows, figure.id, run.period), la_figure(la_rows, figure.id, previous)
+        value = _number(current.value) if current else None
+        last_value = _number(last.value) if last else None
+        target, rag = figure_rag(figure, value, targets)
+        is_percent = figure.kind == "percent"
+        _write_row(sheet, row, [figure.id, figure.name,
+                                _number(current.numerator) if current and is_percent else None,
+                                _number(current.denominator) if current and is_percent else None,
+                                value, "%" if is_percent else "count", last_value, target, rag,
+                                direction_of_travel(value, last_value, figure.kpi.polarity)])
+        for column in (5, 7, 8):
+            sheet.cell(row=row, column=column).number_format = DECIMAL_FORMAT if is_percent else WHOLE_FORMAT
+    last_row = max(FIRST_DATA_ROW + len(figures) - 1, FIRST_DATA_ROW)
+    _add_rag_fills(sheet, f"I{FIRST_DATA_ROW}:I{last_row}")
+    _finish_table(sheet, len(FIGURE_TABLE_HEADERS), FIRST_DATA_ROW + len(figures) - 1, frozen_columns=1)
+    _set_widths(sheet, [30, 56, 11, 12, 9, 7, 11, 8, 8, 18])
+
+
+# --- Re-audits (QA06) and Allocation ------------------------------------------------------------------
+
+
+def write_reaudits(sheet: Worksheet, records: pd.DataFrame, values: pd.DataFrame, run: RunInfo) -> None:
+    """QA06's population: Inadequate audits of the 3 months before the period month,
+    not yet re-audited first."""
+    rows = records[records["kpi_id"] == "QA06"].copy()
+    rows["done"] = pd.to_numeric(rows["in_numerator"]).fillna(0).astype(int)
+    rows = rows.sort_values(["done", "record_id"], key=lambda c: c if c.name == "done" else c.astype(str))
+    team_names, worker_names = _unit_names(values, "team"), _unit_names(values, "worker")
+    waiting = int((rows["done"] == 0).sum())
+    _write_heading(sheet, f"QA06 Inadequate audits: {waiting} awaiting re-audit at "
+                          f"{Period.month(run.period).end:%d %B %Y}",
+                   "Audits graded Inadequate in the three calendar months before the period month; "
+                   "re-audited = a re-audit completed on or before period end. Child-level list: "
+                   "internal to the performance and QA teams.", run)
+    headers = ["Audit ID", "Person ID", "Team", "Auditor", "Re-audited"]
+    _write_header(sheet, headers)
+    for row, record in enumerate(rows.itertuples(), start=FIRST_DATA_ROW):
+        team, worker = _text(record.team_id), _text(record.worker_id)
+        _write_row(sheet, row, [_text(record.record_id), _text(record.person_id),
+                                team_names.get(team, team), worker_names.get(worker, worker),
+                                "Yes" if record.done else "No"])
+    _finish_table(sheet, len(headers), FIRST_DATA_ROW + len(rows) - 1, frozen_columns=1)
+    _set_widths(sheet, [14, 14, 28, 28, 11])
+
+
+def write_allocation(sheet: Worksheet, allocation: pd.DataFrame, run: RunInfo, note: str | None = None) -> None:
+    """The month's random allocation of cases to auditors, as given (its columns
+    unchanged); the theme and seed are repeated in the note so the allocation can be
+    regenerated."""
+    themes = _distinct(allocation, "theme")
+    seeds = _distinct(allocation, "seed")
+    month = _distinct(allocation, "month") or run.period
+    _write_heading(sheet, f"{run.la_name}: audit allocation for {_month_label(month) if len(month) == 7 else month}",
+                   f"Theme: {themes or 'not recorded'}. Seed: {seeds or 'not recorded'} (the same seed "
+                   f"and cohort regenerate it: re-running {run.period} on the same extracts gives the same rows). "
+                   f"Cases open at the end of {_month_label(run.period)}; no auditor is given a case "
+                   f"from a team they manage. Internal to the QA team."
+                   + (f" This month's allocation was {note}." if note else ""), run)
+    headers = [str(c) for c in allocation.columns]
+    _write_header(sheet, headers)
+    for row, record in enumerate(allocation.itertuples(index=False), start=FIRST_DATA_ROW):
+        _write_row(sheet, row, [_cell(v) for v in record])
+    _finish_table(sheet, max(len(headers), 1), FIRST_DATA_ROW + len(allocation) - 1, frozen_columns=1)
+    _set_widths(sheet, [max(12, len(h) + 2) for h in headers])
+
+
+def _distinct(frame: pd.DataFrame, column: str) -> str:
+    if column not in frame.columns:
+        return ""
+    return ", ".join(str(v) for v in pd.unique(frame[column].dropna()))
+
+
+def _cell(value):
+    """A value openpyxl can write: numbers, dates and text; None for missing."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.to_pydatetime()
+    if hasattr(value, "item"):  # numpy scalars
+        value = value.item()
+    if isinstance(value, bool) or isinstance(value, (date, datetime)):
+        return value
+    if isinstance(value, (int, float)):
+        return _number(value)
+    return str(value)

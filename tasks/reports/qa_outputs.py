@@ -1,0 +1,120 @@
+"""The QA outputs of a monthly run (issue: QA activity), from the run's stored KPI values:
+
+- `qa_activity_<period>.xlsx`: the QA workbook (internal to the performance and QA
+  teams), with the audit allocation of the coming month;
+- `qa_monthly_report_<period>.html` and `.pdf`: the monthly QA report;
+- `qa_on_a_page_<period>.pdf`: one A4 page.
+
+The allocation is for the month after the period (the monthly run happens in that
+month's second working week): its cohort is as at the period end, its seed recorded.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+from sqlalchemy.engine import Engine
+
+from tasks.core.paths import SQL_DIR
+from tasks.core.settings import KpiTarget
+from tasks.core.periods import Period
+from tasks.publish.excel import RunInfo
+from tasks.publish.qa_workbook import publish_qa_workbook
+from tasks.kpis.qa import ALLOCATION_COLUMNS, QaSchedule, monthly_allocation, staff_in_post
+from tasks.kpis.rag import targets_for
+from tasks.kpis.registry import Kpi
+from tasks.reports.render import render_monthly_qa_report, render_qa_on_a_page
+from tasks.validate.validation import kpis_blocked_by, tables_read_by
+
+logger = logging.getLogger("qaloop.qa")
+
+# A monthly run publishes QA outputs when its extracts include the audit records.
+QA_REQUIRED_TABLE = "qa_audits"
+QA_TABLES = ("qa_audits", "qa_moderations", "qa_observations", "qa_staff")
+COHORT_SQL = SQL_DIR / "qa" / "audit_cohort.sql"
+
+
+@dataclass
+class QaInputs:
+    """What the QA outputs read from the warehouse besides the KPI values: read in the
+    run's load-and-compute section, so that another run's load cannot change them."""
+
+    staff: pd.DataFrame       # in post at period_end, with audits_required
+    allocation: pd.DataFrame  # the coming month's allocation (tasks.kpis.qa.allocate_audits)
+    allocation_month: str
+    allocation_seed: int
+    months_without_theme: list[str]
+    allocation_not_drawn: str | None = None  # why there is no allocation this month
+
+    def metadata(self) -> dict:
+        """For run_metadata.json: how to regenerate the allocation."""
+        theme = self.allocation["theme"].iloc[0] if len(self.allocation) else None
+        return {"qa_allocation": {"month": self.allocation_month, "seed": self.allocation_seed,
+                                  "theme": theme or None, "cases": len(self.allocation),
+                                  "not_drawn": self.allocation_not_drawn},
+                "qa_months_without_theme": self.months_without_theme}
+
+
+def qa_kpis(kpis: list[Kpi]) -> list[Kpi]:
+    return [k for k in kpis if k.scorecard == "qa"]
+
+
+def has_qa(kpis: list[Kpi]) -> bool:
+    return bool(qa_kpis(kpis))
+
+
+def with_qa_if_supplied(kpis: list[Kpi], extracts: dict, loaded: dict[str, int] | None = None) -> list[Kpi]:
+    """The QA measures are computed, and their outputs published, when the extracts
+    include the audit records, or when the warehouse's last good load has them
+    (`loaded`: rows per table): audits supplied before and missing now withhold the
+    QA measures, whose outputs are then kept as last published, not dropped."""
+    supplied = QA_REQUIRED_TABLE in extracts or (loaded or {}).get(QA_REQUIRED_TABLE, 0) > 0
+    return kpis if supplied else [k for k in kpis if k.scorecard != "qa"]
+
+
+def blocked_by_missing_qa_tables(kpis: list[Kpi], extracts: dict) -> dict[str, list[str]]:
+    """With the audit records supplied, a QA table missing from the extracts withholds
+    the QA measures that read it (rather than computing them from an earlier load)."""
+    missing = [t for t in QA_TABLES if t not in extracts]
+    return kpis_blocked_by(qa_kpis(kpis), missing) if missing and has_qa(kpis) else {}
+
+
+def qa_targets(kpis: list[Kpi], configured: dict[str, KpiTarget], schedule: QaSchedule) -> dict[str, KpiTarget]:
+    """Registry defaults, then the schedule's QA04 targets (moderation per service area
+    and for Inadequate audits), then the LA's [targets.<figure>] settings."""
+    targets = targets_for(kpis, {})
+    targets.update({f: KpiTarget(t) for f, t in schedule.figure_targets().items()})
+    return targets | targets_for(kpis, configured)
+
+
+def qa_inputs(engine: Engine, period: Period, schedule: QaSchedule, blocked_tables=()) -> QaInputs:
+    """`blocked_tables`: tables that failed a critical rule; when the allocation's cohort
+    reads one, no allocation is drawn this month (it would use an earlier load)."""
+    next_month = period.shift(1).id
+    unplanned = schedule.months_without_theme(next_month)
+    if unplanned:
+        logger.warning("QA audit themes are not planned 6 months ahead: none configured for %s "
+                       "([qa.themes] in the settings)", ", ".join(unplanned))
+    stale = sorted(tables_read_by(COHORT_SQL.read_text(encoding="utf-8")) & set(blocked_tables))
+    allocation = monthly_allocation(engine, next_month, schedule) if not stale else \
+        pd.DataFrame(columns=ALLOCATION_COLUMNS)
+    return QaInputs(staff_in_post(engine, period, schedule), allocation, next_month,
+                    schedule.seed_for(next_month), unplanned,
+                    f"not drawn: {', '.join(stale)} failed critical data-quality rules" if stale else None)
+
+
+def publish_qa_outputs(inputs: QaInputs, values: pd.DataFrame, trend: pd.DataFrame, records: pd.DataFrame,
+                       kpis: list[Kpi], targets: dict[str, KpiTarget], run: RunInfo, out_dir: Path,
+                       data_quality=None) -> list[Path]:
+    """Write the QA workbook and both reports for `run.period` into `out_dir`."""
+    kpis = qa_kpis(kpis)
+    workbook = publish_qa_workbook(kpis, values, trend, records, inputs.staff, targets, run,
+                                   out_dir / f"qa_activity_{run.period}.xlsx",
+                                   allocation=inputs.allocation, data_quality=data_quality,
+                                   allocation_note=inputs.allocation_not_drawn)
+    html, pdf = render_monthly_qa_report(values, trend, kpis, run, out_dir, targets, data_quality)
+    page = render_qa_on_a_page(values, trend, kpis, run, out_dir, targets, data_quality)
+    return [workbook, html, pdf, page]

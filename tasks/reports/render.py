@@ -1,0 +1,347 @@
+"""The monthly QA report (HTML and PDF) and "QA on a page" (a one-page A4 PDF).
+
+Both are rendered from Jinja2 templates in `report_templates/` (a shared `base.html`
+and `macros.html`) and read only the stored KPI values (the `values`/`trend` frames the
+workbooks are written from), at LA and team level: no child-level data.
+
+They leave the performance team, so kpis.md "Small numbers" applies: "Any figure ...
+that counts fewer than 5 children or respondents (but more than 0) is shown as `<5`
+and any percentage whose denominator is under 5 is suppressed, with a footnote." Here
+every count of 1-4 is shown as `<5`, a suppressed percentage as `*` (footnoted), and a
+suppressed figure gets no RAG, no direction and no point in a chart, so that neither
+can give it away.
+
+PDFs are made with WeasyPrint (it needs the Pango library of the operating system).
+"""
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+from markupsafe import Markup
+
+from tasks.core.settings import KpiTarget
+from tasks.core.periods import Period
+from tasks.publish.csv_files import write_bytes_atomically
+from tasks.publish.html import bar_chart_svg, line_chart_svg, template_environment, write_pdf
+from tasks.publish.excel import SYNTHETIC_BANNER, TREND_MONTHS, Figure, RunInfo, _la_rows
+from tasks.core.figure_ids import parse_figure_id
+from tasks.publish.qa_workbook import GRADES, NO_GRADE, figure_label, figure_rag, grade_table, grades_by, \
+    la_figure, qa_figures
+from tasks.kpis.rag import direction_of_travel, targets_for
+from tasks.kpis.registry import Kpi
+
+SMALL_NUMBER = 5
+SUPPRESSED_COUNT = "<5"
+SUPPRESSED_PERCENT = "*"
+NOT_AVAILABLE = "n/a"
+SUPPRESSION_NOTE = ("<5: a count of 1 to 4 is not shown. *: not shown either: a percentage based on "
+                    "fewer than 5 (audits, staff, moderations or practitioners), with its RAG rating, "
+                    "direction of travel and point on a chart, or a count hidden so that a <5 beside "
+                    "the total cannot be worked out by subtraction (kpis.md, Small numbers).")
+# How a KPI reads in a sentence; otherwise its name without the trailing " %".
+NARRATIVE_NAMES = {"QA02": "Audit compliance (staff meeting their audit schedule)",
+                   "QA03": "Audits completed"}
+LOOP_KPIS = ("QA06", "QA07", "QA08", "QA09", "QA10", "QA11")
+TILE_KPIS = ("QA01", "QA02", "QA03", "QA04", "QA05", "QA06", "QA07", "QA08", "QA09", "QA10", "QA11")
+TILE_NAMES = {"QA03": "Audits completed"}
+ONE_PAGE_SCALES = (1.0, 0.92, 0.84, 0.76, 0.68)
+# The tables the QA measures read: their data-quality results are the reports' own.
+QA_TABLES = ("qa_audits", "qa_moderations", "qa_observations", "qa_staff")
+
+
+# --- Small numbers --------------------------------------------------------------------------------
+
+
+def show_count(value) -> str:
+    if value is None or pd.isna(value):
+        return NOT_AVAILABLE
+    count = int(value)
+    return SUPPRESSED_COUNT if 0 < count < SMALL_NUMBER else f"{count:,}"
+
+
+def percent_suppressed(denominator) -> bool:
+    return denominator is not None and not pd.isna(denominator) and int(denominator) < SMALL_NUMBER
+
+
+def show_percent(value, denominator) -> str:
+    if value is None or pd.isna(value):
+        return NOT_AVAILABLE
+    if percent_suppressed(denominator):
+        return SUPPRESSED_PERCENT
+    return f"{float(value):.1f}%"
+
+
+@dataclass(frozen=True)
+class Shown:
+    """One figure as a report may show it: `text` for people, `value` (None when
+    suppressed or missing) for RAG, direction and charts."""
+
+    text: str
+    value: float | None
+    suppressed: bool
+
+
+def shown(figure: Figure, row) -> Shown:
+    if row is None or row.value is None or pd.isna(row.value):
+        return Shown(NOT_AVAILABLE, None, False)
+    if figure.kind == "percent":
+        text = show_percent(row.value, row.denominator)
+    else:
+        text = show_count(row.value)
+    suppressed = text in (SUPPRESSED_COUNT, SUPPRESSED_PERCENT)
+    return Shown(text, None if suppressed else float(row.value), suppressed)
+
+
+# --- Figures of the month -----------------------------------------------------------------------------
+
+
+def _previous(period: str) -> str:
+    return Period.month(period).shift(-1).id
+
+
+def figure_line(figure: Figure, la_rows: pd.DataFrame, period: str,
+                targets: dict[str, KpiTarget]) -> dict:
+    """A table row: this month, last month, the base (denominator), target, RAG, direction."""
+    current = la_figure(la_rows, figure.id, period)
+    now, before = shown(figure, current), shown(figure, la_figure(la_rows, figure.id, _previous(period)))
+    target, rag = figure_rag(figure, now.value, targets)
+    base = current.denominator if current is not None and figure.kind == "percent" else None
+    return {"id": figure.id, "name": figure.name, "value": now.text, "last": before.text,
+            "base": show_count(base) if base is not None and not pd.isna(base) else "",
+            "target": _show_target(target, figure), "rag": rag,
+            "direction": direction_of_travel(now.value, before.value, figure.kpi.polarity) or "",
+            "suppressed": now.suppressed}
+
+
+def _show_target(target: float | None, figure: Figure) -> str:
+    if target is None:
+        return ""
+    return f"{target:.1f}%" if figure.kind == "percent" else f"{target:g}"
+
+
+def narrative(kpis: list[Kpi], la_rows: pd.DataFrame, period: str) -> tuple[list[dict], int]:
+    """What changed since last month, one sentence per headline KPI with both figures
+    publishable: ([{id, sentence, change}], number of KPIs left out for small numbers)."""
+    sentences, left_out = [], 0
+    for kpi in kpis:
+        figure = Figure(kpi.id, kpi.name, kpi.kind, kpi)
+        now = shown(figure, la_figure(la_rows, kpi.id, period))
+        before = shown(figure, la_figure(la_rows, kpi.id, _previous(period)))
+        if now.suppressed or before.suppressed:
+            left_out += 1
+            continue
+        if now.value is None or before.value is None:
+            continue
+        change = round(now.value - before.value, 1)
+        subject = NARRATIVE_NAMES.get(kpi.id, kpi.name.removesuffix(" %").removesuffix("%").strip())
+        if change == 0:
+            sentence = f"{subject} was unchanged at {now.text}."
+        else:
+            verb = "rose" if change > 0 else "fell"
+            sentence = f"{subject} {verb} from {before.text} to {now.text}."
+        sentences.append({"id": kpi.id, "sentence": sentence,
+                          "change": abs(change) if kpi.kind == "percent" else 0.0})
+    return sentences, left_out
+
+
+def grade_lines(la_rows: pd.DataFrame, period: str, names: tuple[str, ...] = ()) -> list[dict]:
+    """Audits by grade with small-number suppression. A grade's % is suppressed with its
+    count (shown side by side, the % would give the count away)."""
+    rows = grade_table(la_rows, period, names)
+    total = rows[-1]["count"]
+    hidden_rows = suppressed_cells([row["count"] for row in rows[:-1]])
+    lines = []
+    for index, row in enumerate(rows):
+        count_text = hidden_rows.get(index) or show_count(row["count"])
+        hidden = index in hidden_rows or percent_suppressed(total)
+        percent_text = SUPPRESSED_PERCENT if hidden and row["count"] else show_percent(row["percent"], total)
+        lines.append({"grade": row["grade"], "count": count_text, "percent": percent_text,
+                      "chart_value": None if hidden else row["count"]})
+    return lines
+
+
+def suppressed_cells(counts: list) -> dict[int, str]:
+    """{cell: what to show} for a row of counts shown beside their total: every count of
+    1-4 is `<5`; when that is a single cell, the smallest other one is hidden too (`*`),
+    so that the total less the cells shown cannot give it away (secondary suppression)."""
+    present = [(i, int(c)) for i, c in enumerate(counts) if c is not None and not pd.isna(c)]
+    hidden = {i: SUPPRESSED_COUNT for i, c in present if 0 < c < SMALL_NUMBER}
+    others = [(c, i) for i, c in present if i not in hidden]
+    if len(hidden) == 1 and others:
+        hidden[min(others)[1]] = SUPPRESSED_PERCENT
+    return hidden
+
+
+def grades_by_lines(la_rows: pd.DataFrame, period: str, dimension: str) -> list[dict]:
+    """Audits completed in the month by theme or service area and grade, counts of 1-4
+    shown as <5: [{name, counts (in GRADES order), total}]."""
+    counts = grades_by(la_rows, period, dimension)
+    lines = []
+    for name, row in counts.iterrows():
+        values = [int(row[g]) for g in GRADES]
+        hidden = suppressed_cells(values)
+        lines.append({"name": name, "total": show_count(sum(values)),
+                      "counts": [hidden.get(i) or show_count(v) for i, v in enumerate(values)]})
+    return lines
+
+
+def quality_summary(data_quality) -> dict | None:
+    """The run's data-quality state and the rules that did not pass in the QA tables
+    (counts and pass rates only, never record ids: the reports leave the team)."""
+    if data_quality is None:
+        return None
+    failed = data_quality.not_passed
+    if not failed.empty:
+        failed = failed[failed["table_name"].isin(QA_TABLES)]
+    rules = [{"table": r.table_name, "column": r.column_name or "", "rule": r.rule,
+              "severity": r.severity, "failing": int(r.unexpected),
+              "pass_rate": f"{100 * float(r.pass_rate):.1f}%"} for r in failed.itertuples(index=False)]
+    return {"state": data_quality.state, "rules": rules}
+
+
+def team_lines(values: pd.DataFrame, period: str) -> list[dict]:
+    """Audits due and done, and schedule compliance, per team (team-level stored values)."""
+    teams = values[(values["level"] == "team") & (values["period"] == period)]
+    by_team_figure = {(str(r.unit_id), r.kpi_id): r for r in teams.itertuples()}
+    lines = []
+    for unit_id, unit_name in sorted({(str(r.unit_id), r.unit_name) for r in teams.itertuples()},
+                                     key=lambda u: (u[0] == "Unallocated", str(u[1]).lower())):
+        def get(kpi_id):
+            return by_team_figure.get((unit_id, kpi_id))
+        qa01, qa02, qa03 = get("QA01"), get("QA02"), get("QA03")
+        lines.append({
+            "team": unit_name if isinstance(unit_name, str) else unit_id,
+            "due": show_count(qa01.denominator) if qa01 is not None else NOT_AVAILABLE,
+            "on_time": show_percent(qa01.value, qa01.denominator) if qa01 is not None else NOT_AVAILABLE,
+            "completed": show_count(qa03.value) if qa03 is not None else NOT_AVAILABLE,
+            "staff": show_count(qa02.denominator) if qa02 is not None else NOT_AVAILABLE,
+            "compliance": show_percent(qa02.value, qa02.denominator) if qa02 is not None else NOT_AVAILABLE,
+        })
+    return lines
+
+
+def breakdown_lines(figures: list[Figure], kpi_id: str, dimension: str, la_rows: pd.DataFrame,
+                    period: str, targets: dict[str, KpiTarget]) -> list[dict]:
+    """Table rows of a KPI's `kpi_id:<dimension>=<value>` figures (e.g. QA02 by role)."""
+    return [figure_line(f, la_rows, period, targets) | {"label": figure_label(f.id)} for f in figures
+            if parse_figure_id(f.id).kpi_id == kpi_id and dict(parse_figure_id(f.id).dimensions).keys() == {dimension}]
+
+
+# --- Charts (inline SVG) ----------------------------------------------------------------------------------
+
+
+def _month_short(period: str) -> str:
+    start = Period.month(period).start
+    return f"{calendar.month_abbr[start.month]} {start.year % 100:02d}"
+
+
+def trend_chart(figure: Figure, la_rows: pd.DataFrame, period: str, targets: dict[str, KpiTarget],
+                width: int = 300, height: int = 140) -> Markup:
+    months = [p.id for p in Period.month(period).trailing(TREND_MONTHS)]
+    points = [shown(figure, la_figure(la_rows, figure.id, m)).value for m in months]
+    target = targets.get(figure.id)
+    return line_chart_svg([_month_short(m) for m in months], points, f"{figure.id} {figure.name}",
+                          target.target if target else None, figure.kind == "percent", width, height)
+
+
+def grade_chart(lines: list[dict], title: str, width: int = 420) -> Markup:
+    bars = [(line["grade"], line["chart_value"], line["count"]) for line in lines if line["grade"] != "Total"]
+    return bar_chart_svg(bars, title, width)
+
+
+# --- Rendering --------------------------------------------------------------------------------------
+
+
+def report_context(values: pd.DataFrame, trend: pd.DataFrame, kpis: list[Kpi], run: RunInfo,
+                   targets: dict[str, KpiTarget], data_quality=None) -> dict:
+    """Everything both reports show, from the stored LA and team values only."""
+    la_rows = _la_rows(values, trend)
+    figures = qa_figures(kpis, la_rows)
+    by_id = {f.id: f for f in figures}
+    sentences, left_out = narrative(kpis, la_rows, run.period)
+    month_grades = grade_lines(la_rows, run.period)
+    rolling_grades = grade_lines(la_rows, run.period, ("rolling_3m",))
+    headline = [figure_line(by_id[k.id], la_rows, run.period, targets) for k in kpis]
+    moderation = [line for line in (figure_line(f, la_rows, run.period, targets) for f in figures
+                                    if _moderation_figure(f.id)) if _worth_a_line(line)]
+    percent_kpis = [by_id[k.id] for k in kpis if k.kind == "percent"]
+    start = Period.month(run.period).start
+    return {
+        "run": run, "synthetic_banner": SYNTHETIC_BANNER,
+        "period_label": f"{calendar.month_name[start.month]} {start.year}",
+        "previous_label": _month_label_of(_previous(run.period)),
+        "suppression_note": SUPPRESSION_NOTE,
+        "headline": headline, "lines_by_id": {line["id"]: line for line in headline},
+        "narrative": sentences, "left_out": left_out,
+        "month_grades": month_grades, "rolling_grades": rolling_grades,
+        "month_grade_chart": grade_chart(month_grades, "Audits completed this month, by grade"),
+        "grades_by_theme": grades_by_lines(la_rows, run.period, "theme"),
+        "grades_by_area": grades_by_lines(la_rows, run.period, "service_area"),
+        "quality": quality_summary(data_quality),
+        "moderation": moderation,
+        "loop": [line for line in headline if line["id"] in LOOP_KPIS],
+        "by_role": breakdown_lines(figures, "QA02", "role", la_rows, run.period, targets),
+        "teams": team_lines(values, run.period),
+        "charts": [trend_chart(f, la_rows, run.period, targets) for f in percent_kpis],
+        "kpis": kpis, "grades": GRADES, "no_grade": NO_GRADE,
+    }
+
+
+def _moderation_figure(figure_id: str) -> bool:
+    """QA04 with its targets (service areas, Inadequate); QA05 overall, up and down."""
+    parsed = parse_figure_id(figure_id)
+    return parsed.kpi_id == "QA04" or (parsed.kpi_id == "QA05" and not parsed.dimensions)
+
+
+def _worth_a_line(line: dict) -> bool:
+    """A breakdown with nothing this month or last (a service area with no audits) is
+    left out; a headline always has its line."""
+    return ":" not in line["id"] or line["value"] != NOT_AVAILABLE or line["last"] != NOT_AVAILABLE
+
+
+def _month_label_of(period: str) -> str:
+    start = Period.month(period).start
+    return f"{calendar.month_name[start.month]} {start.year}"
+
+
+def render_monthly_qa_report(values: pd.DataFrame, trend: pd.DataFrame, kpis: list[Kpi], run: RunInfo,
+                             out_dir: Path, targets: dict[str, KpiTarget] | None = None,
+                             data_quality=None) -> tuple[Path, Path]:
+    """The monthly QA report as HTML and PDF in `out_dir`; returns (html_path, pdf_path).
+    Targets default to the registry's (tasks.kpis.rag.targets_for); `data_quality` (a
+    tasks.publish.dq_sheet.DataQuality) adds the data-quality section."""
+    targets = targets if targets is not None else targets_for(kpis, {})
+    context = report_context(values, trend, kpis, run, targets, data_quality)
+    html = template_environment().get_template("monthly_qa_report.html").render(
+        **context, title=f"{run.la_name}: monthly QA report, {context['period_label']}", scale=1.0)
+    out_dir = Path(out_dir)
+    html_path = write_bytes_atomically(out_dir / f"qa_monthly_report_{run.period}.html", html.encode("utf-8"))
+    pdf_path, _ = write_pdf(html, out_dir / f"qa_monthly_report_{run.period}.pdf")
+    return html_path, pdf_path
+
+
+def render_qa_on_a_page(values: pd.DataFrame, trend: pd.DataFrame, kpis: list[Kpi], run: RunInfo,
+                        out_dir: Path, targets: dict[str, KpiTarget] | None = None,
+                        data_quality=None) -> Path:
+    """"QA on a page": one A4 page as PDF (the type is scaled down until it fits)."""
+    targets = targets if targets is not None else targets_for(kpis, {})
+    context = report_context(values, trend, kpis, run, targets, data_quality)
+    context["tiles"] = [context["lines_by_id"][k] | {"name": TILE_NAMES.get(k, context["lines_by_id"][k]["name"])}
+                        for k in TILE_KPIS if k in context["lines_by_id"]]
+    context["top_changes"] = sorted(context["narrative"], key=lambda s: -s["change"])[:4]
+    charted = [f for f in qa_figures(kpis, _la_rows(values, trend)) if f.id in ("QA01", "QA02")]
+    context["page_charts"] = [trend_chart(f, _la_rows(values, trend), run.period, targets, 250, 120)
+                              for f in charted]
+    template = template_environment().get_template("qa_on_a_page.html")
+    pdf_path = Path(out_dir) / f"qa_on_a_page_{run.period}.pdf"
+    for scale in ONE_PAGE_SCALES:
+        html = template.render(**context, title=f"{run.la_name}: QA on a page, {context['period_label']}",
+                               scale=scale)
+        pdf_path, pages = write_pdf(html, pdf_path, max_pages=1)
+        if pages == 1:
+            return pdf_path
+    raise RuntimeError(f"QA on a page does not fit on one A4 page even at scale {ONE_PAGE_SCALES[-1]}")
