@@ -37,22 +37,21 @@ from tasks.publish.exceptions import (publish_exception_csv, publish_exceptions_
                                       team_pack_name)
 from tasks.publish.excel import RunInfo
 from tasks.kpis.qa import escalation_records
-from tasks.kpis.registry import Kpi, load_registry
-
-# The lists managers act on each morning: unallocated cases, assessment and S47
-# timescales, visits overdue (CP, CLA) and children missing.
-DAILY_KPIS = ("DD01", "DD02", "DD03", "DD04", "DD06", "SAF22")
-
+from tasks.kpis.registry import Kpi, load_registry, shown_in
 
 def weekly_kpis(kpis: list[Kpi]) -> list[Kpi]:
-    """Every drift-and-delay exception list, then children missing."""
-    lists = [k for k in kpis if k.scorecard == "drift_delay" and k.kind == "exception"]
-    return lists + [k for k in kpis if k.id == "SAF22"]
+    """The registry's weekly lists: every drift-and-delay exception list, then children missing."""
+    return _exception_lists_first(shown_in(kpis, "weekly"))
 
 
 def daily_kpis(kpis: list[Kpi]) -> list[Kpi]:
-    by_id = {k.id: k for k in kpis}
-    return [by_id[kpi_id] for kpi_id in DAILY_KPIS]
+    """The lists managers act on each morning (registry: shown_in daily): unallocated
+    cases, assessment and S47 timescales, visits overdue (CP, CLA), then children missing."""
+    return _exception_lists_first(shown_in(kpis, "daily"))
+
+
+def _exception_lists_first(kpis: list[Kpi]) -> list[Kpi]:
+    return sorted(kpis, key=lambda kpi: kpi.kind != "exception")
 
 
 def as_at_day(as_at: str | None) -> date:

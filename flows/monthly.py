@@ -98,7 +98,7 @@ def _run_steps(month: Period, run: runner.RunContext, accept_stale: bool = False
                    la_code=context.la_code, la_name=context.la_name, synthetic=settings.synthetic,
                    started_at=warehouse.utcnow().isoformat(timespec="seconds"),
                    source=redact_url(run.source), population=context.population_0_17,
-                   population_year=population_year, extracts=manifest,
+                   population_year=population_year, extracts=manifest, trend_months=settings.trend_months,
                    revisions=[f"This version: {run.revision_note}",
                               *versions.revision_notes(run.engine, results.trend, month.id)])
     outputs = steps.publish_workbooks(results, kpis, settings, info, out_dir, teams, workers, reference, quality)

@@ -42,9 +42,6 @@ TIDY_COLUMNS = ["measure", "time_period", "geographic_level", "region_code", "re
                 "old_la_code", "la_name", "value", "source"]
 NEIGHBOUR_COLUMNS = ["old_la_code", "neighbour_rank", "neighbour_code", "closeness", "model"]
 NO_BENCHMARK = "no published benchmark"
-# kpis.md: "SAF12 (rate), SAF16 (rate), DD10 (mean caseload)": the Directorate row shows
-# this published figure of these KPIs; every other headline KPI shows its headline figure.
-HEADLINE_EXTRAS = {"SAF12": "rate_per_10k", "SAF16": "rate_per_10k", "DD10": "mean_caseload"}
 
 
 def latest_reporting_year(day: date) -> int:
@@ -56,13 +53,14 @@ def latest_reporting_year(day: date) -> int:
 
 
 def headline_figure_id(kpi: Kpi) -> str:
-    extra = HEADLINE_EXTRAS.get(kpi.id)
-    return f"{kpi.id}:{extra}" if extra else kpi.id
+    """The figure of the KPI's Directorate row, which its benchmark compares: the one the
+    registry shows in `directorate` (kpis.md: "SAF12 (rate), SAF16 (rate), DD10 (mean
+    caseload)"), else its headline."""
+    return kpi.directorate_figure or kpi.id
 
 
 def headline_figure_kind(kpi: Kpi) -> str:
-    extra = HEADLINE_EXTRAS.get(kpi.id)
-    return next(e.kind for e in kpi.extras if e.name == extra) if extra else kpi.kind
+    return kpi.figure_kind(headline_figure_id(kpi))
 
 
 # --- Registry blocks --------------------------------------------------------------------------
@@ -304,9 +302,10 @@ def benchmark_for(kpi: Kpi, la_code: str, values: pd.DataFrame, neighbours: pd.D
     sn_values = tuple(_neighbour_value(local, code) for code in neighbour_codes(neighbours, la_code))
     present = [value for _, _, value in sn_values if value is not None]
     la_value = _value(own)
-    rank, rank_of = _rank(la_value, local["value"].dropna().tolist(), kpi.polarity)
+    polarity = kpi.polarity_of(figure)
+    rank, rank_of = _rank(la_value, local["value"].dropna().tolist(), polarity)
     sn_rank, sn_rank_of = _rank(la_value, present + ([la_value] if la_value is not None else []),
-                                kpi.polarity)
+                                polarity)
     return Benchmark(
         kpi_id=kpi.id, figure_id=figure, measure=spec.measure, source=spec.source,
         differs=spec.differs, year=year,
@@ -314,7 +313,7 @@ def benchmark_for(kpi: Kpi, la_code: str, values: pd.DataFrame, neighbours: pd.D
         region_code=region_code, region_name=region_name, region=_value(regional),
         sn_mean=_mean(present), sn_median=_median(present), sn_values=sn_values,
         la_value=la_value, rank=rank, rank_of=rank_of, quartile=_quartile(rank, rank_of),
-        rank_basis=rank_basis(kpi.polarity), sn_rank=sn_rank, sn_rank_of=sn_rank_of)
+        rank_basis=rank_basis(polarity), sn_rank=sn_rank, sn_rank_of=sn_rank_of)
 
 
 def benchmarks_for(kpis: list[Kpi], la_code: str, values: pd.DataFrame, neighbours: pd.DataFrame,

@@ -59,6 +59,7 @@ from tasks.core.paths import SQL_DIR
 from tasks.core.figure_ids import breakdown_name
 from tasks.core.periods import Period, add_months
 from tasks.warehouse.database import read_sql
+from tasks.kpis.registry import Kpi, default_registry, kpi_shown_in
 
 ANY_TYPE = "any"
 HEAD_OF_SERVICE = "Head of Service"
@@ -135,10 +136,14 @@ class QaSchedule:
         return next((o for o in self.observations if o.observation_type == "practice"),
                     DEFAULT_OBSERVATIONS[0])
 
-    def figure_targets(self) -> dict[str, float]:
-        """QA04 targets by published figure id (for RAG in the QA workbook and reports)."""
-        targets = {f"QA04:{breakdown_name('service_area', area)}": t for area, t in self.moderation_targets}
-        targets["QA04:grade=Inadequate"] = self.inadequate_moderation_target
+    def figure_targets(self, kpis: list[Kpi] | None = None) -> dict[str, float]:
+        """The moderation coverage KPI's targets (registry: qa_moderation_coverage, QA04) by
+        published figure id (for RAG in the QA workbook and reports)."""
+        coverage = kpi_shown_in(list(kpis if kpis is not None else default_registry()), "qa_moderation_coverage")
+        if coverage is None:
+            return {}
+        targets = {f"{coverage.id}:{breakdown_name('service_area', area)}": t for area, t in self.moderation_targets}
+        targets[f"{coverage.id}:{breakdown_name('grade', 'Inadequate')}"] = self.inadequate_moderation_target
         return targets
 
     def theme_for(self, month: str) -> str | None:
@@ -205,7 +210,7 @@ def _requirement(role: str, spec: dict, default: AuditRequirement) -> AuditRequi
     (so changing a Team Manager's window keeps the other-team rule)."""
     if role == HEAD_OF_SERVICE:
         raise ValueError("[qa.requirements] Head of Service: kpis.md measures Heads of Service "
-                         "by QA06 (re-audits of Inadequate cases), not by QA02")
+                         "by the re-audits of Inadequate cases, not by audit compliance")
     types = spec.get("audit_types", default.audit_types)
     return AuditRequirement(
         audit_types=tuple([types] if isinstance(types, str) else types),

@@ -13,7 +13,7 @@ from pathlib import Path
 import yaml
 
 from tasks.core.paths import REGISTRY_FILE, SQL_DIR
-from tasks.core.figure_ids import breakdown_name
+from tasks.core.figure_ids import breakdown_name, parse_figure_id
 from tasks.core.sources import TABLES
 
 KINDS = {"count", "percent", "rate", "exception"}
@@ -27,6 +27,30 @@ EXTRA_KINDS = {"percent", "rate", "mean", "count"}
 # one figure per value of a second column (QA03:theme=Neglect:grade=Good).
 BREAKDOWN_KINDS = {"share", "split"}
 POLARITIES = {"High", "Low", "None"}
+# What a KPI carries at its most detailed: figures only, the names of staff (QA02's list
+# of staff below requirement, DD10's workers), or rows about children (exception lists).
+DETAILS = {"aggregate", "named_staff", "child_level"}
+# The outputs (and sections of them) a figure is shown in (`shown_in`): publishers ask the
+# registry which KPIs these are, rather than listing ids.
+OUTPUTS = {
+    "directorate",             # a Directorate Scorecard row (with its DfE benchmark)
+    "daily",                   # a daily exception list
+    "weekly",                  # a weekly team pack list
+    "qa_tile",                 # a tile of QA on a page
+    "qa_page_chart",           # a trend chart of QA on a page
+    "qa_moderation",           # Moderation sheet and report section
+    "qa_moderation_coverage",  # the moderation KPI whose breakdowns carry the schedule's targets
+    "qa_loop",                 # Closing the loop sheet and report section
+    "qa_due",                  # audits due and on time (Teams table, Auditors sheet)
+    "qa_compliance",           # staff against the audit schedule (By role, Auditors sheets)
+    "qa_grades",               # audits completed by grade (Grades sheet, grade tables)
+    "qa_submission",           # submission timeliness (Auditors sheet)
+    "qa_reaudits",             # the Inadequate audits awaiting re-audit (Re-audits sheet)
+}
+# Decimal places of a published figure, by kind, unless the registry says otherwise.
+KIND_PRECISION = {"percent": 1, "rate": 1, "mean": 1, "count": 0, "exception": 0}
+# The unit of an additional figure, by kind, unless the registry says otherwise.
+KIND_UNITS = {"percent": "%", "rate": "per 10,000", "mean": "mean", "count": "count"}
 
 
 @dataclass(frozen=True)
@@ -42,6 +66,12 @@ class Extra:
     value: str | None = None  # breakdown: the value of this figure
     observed: bool = False  # breakdown: also publish values found in the rows
     within: str | None = None  # breakdown: a second column, one figure per value inside each
+    label: str | None = None  # how the figure reads after the KPI's name ("rate per 10,000")
+    title: str | None = None  # its name standing alone (a Directorate row), when not "KPI: label"
+    polarity: str | None = None  # a breakdown's is its KPI's unless declared
+    unit: str | None = None
+    precision: int | None = None
+    shown_in: tuple[str, ...] = ()
 
     @property
     def group(self) -> str:
@@ -70,8 +100,11 @@ class Kpi:
     extras: tuple[Extra, ...] = field(default_factory=tuple)
     target: float | None = None
     tolerance: float | None = None
-    external: bool = True  # may leave the performance team (aggregate figures only)
-    headline: bool = False  # a Directorate Scorecard row
+    detail: str = "aggregate"  # see DETAILS; delivery keeps named and child-level detail in
+    shown_in: tuple[str, ...] = ()  # see OUTPUTS (the headline figure's; an extra has its own)
+    precision: int | None = None  # decimal places; by kind unless given
+    # how the KPI reads elsewhere than under its name: {narrative: ..., tile: ...}
+    labels: dict = field(default_factory=dict, hash=False, compare=False)
     notes: str = ""
     # the matching DfE published measure (file, filter, value column, differs note):
     # parsed by tasks.kpis.benchmarks; None = no published benchmark
@@ -83,18 +116,89 @@ class Kpi:
     def figure_kind(self, figure_id: str) -> str:
         """The kind of one published figure of this KPI (`ID`, `ID:name`, `ID:name=value`,
         including breakdown values found in the data but not declared)."""
-        _, _, name = figure_id.partition(":")
+        extra = self.extra_of(figure_id)
+        return self.kind if extra is None else extra.kind
+
+    def extra_of(self, figure_id: str) -> Extra | None:
+        """The registry entry of one published figure: None for the headline, else the
+        extra (or the breakdown) it belongs to; KeyError when the registry lacks it."""
+        _, _, name = str(figure_id).partition(":")
         if not name:
-            return self.kind
+            return None
         for extra in self.extras:
             if extra.name == name and not extra.is_template:
-                return extra.kind
+                return extra
         outer = name.split(":")[0]  # theme=Neglect of theme=Neglect:grade=Good
         for group in (name.rpartition("=")[0], outer.rpartition("=")[0]):
             for extra in self.extras:
                 if extra.breakdown and extra.group == group:
-                    return extra.kind
+                    return extra
+        named = self._named_extra(name)
+        if named is not None:  # rolling_3m:grade=Good: a breakdown inside a named figure
+            return named
         raise KeyError(f"{figure_id} is not a figure of {self.id}")
+
+    def _named_extra(self, name: str) -> Extra | None:
+        first = name.split(":")[0]
+        return next((e for e in self.extras if e.name == first and not e.breakdown), None)
+
+    def polarity_of(self, figure_id: str) -> str:
+        """A figure's own polarity: the KPI's for its headline and a breakdown of its
+        measure, else the one the registry declares (QA02:below_requirement is Low)."""
+        extra = self.extra_of(figure_id)
+        return self.polarity if extra is None or extra.polarity is None else extra.polarity
+
+    def unit_of(self, figure_id: str) -> str:
+        extra = self.extra_of(figure_id)
+        if extra is None:
+            return self.unit
+        return extra.unit or KIND_UNITS.get(extra.kind, self.unit)
+
+    def precision_of(self, figure_id: str) -> int:
+        extra = self.extra_of(figure_id)
+        declared, kind = (self.precision, self.kind) if extra is None else (extra.precision, extra.kind)
+        return KIND_PRECISION[kind] if declared is None else declared
+
+    def label_of(self, figure_id: str) -> str:
+        """How a figure reads after the KPI's name: `QA03:rolling_3m:grade=Good` ->
+        "rolling 3 months, Good"; "" for the headline."""
+        parsed = parse_figure_id(figure_id)
+        words = []
+        for name in parsed.names:
+            extra = self._named_extra(name)
+            words.append(extra.label if extra is not None and extra.label else name.replace("_", " "))
+        return ", ".join(words + [value for _, value in parsed.dimensions])
+
+    def name_of(self, figure_id: str) -> str:
+        """A figure's name standing alone (the KPI's name for its headline)."""
+        extra = self.extra_of(figure_id)
+        if extra is None:
+            return self.name
+        return extra.title or f"{self.name}: {self.label_of(figure_id)}"
+
+    def label_in(self, output: str) -> str | None:
+        """How the KPI reads in `output` (labels: narrative, tile), if the registry says."""
+        return self.labels.get(output)
+
+    def shown_in_output(self, output: str) -> bool:
+        return output in self.shown_in or any(output in e.shown_in for e in self.extras)
+
+    @property
+    def headline(self) -> bool:
+        """A Directorate Scorecard row (its headline figure or one of its extras)."""
+        return self.shown_in_output("directorate")
+
+    @property
+    def directorate_figure(self) -> str | None:
+        """The figure id of its Directorate row (SAF12:rate_per_10k for SAF12), also the
+        figure its `benchmark:` block compares; None when not on the Directorate."""
+        if "directorate" in self.shown_in:
+            return self.id
+        return next((f"{self.id}:{e.name}" for e in self.extras if "directorate" in e.shown_in), None)
+
+    def published_figure_ids(self) -> list[str]:
+        """The figure ids the registry declares (observed breakdown values aside)."""
+        return [self.id] + [f"{self.id}:{e.name}" for e in self.extras if not e.is_template]
 
     @property
     def sql_path(self) -> Path:
@@ -170,23 +274,44 @@ def load_registry(path: Path = REGISTRY_FILE) -> list[Kpi]:
 
 
 def _kpi_from_entry(entry: dict) -> Kpi:
+    entry = dict(entry)
     extras = tuple(e for extra in entry.pop("extras", []) for e in _expand(extra, entry["kind"]))
-    kpi = Kpi(extras=extras, **entry)
+    kpi = Kpi(extras=extras, shown_in=tuple(entry.pop("shown_in", ())), labels=entry.pop("labels", None) or {},
+              **entry)
+    problems = _problems(kpi)
+    if problems:
+        raise ValueError(f"registry entry {kpi.id}: " + "; ".join(problems))
+    return kpi
+
+
+def _problems(kpi: Kpi) -> list[str]:
     problems = []
     if kpi.kind not in KINDS:
         problems.append(f"kind {kpi.kind!r} not in {sorted(KINDS)}")
     if kpi.polarity not in POLARITIES:
         problems.append(f"polarity {kpi.polarity!r} not in {sorted(POLARITIES)}")
-    problems += [f"extra {e.name} has kind {e.kind!r}" for e in extras if e.kind not in EXTRA_KINDS]
-    if problems:
-        raise ValueError(f"registry entry {kpi.id}: " + "; ".join(problems))
-    return kpi
+    if kpi.detail not in DETAILS:
+        problems.append(f"detail {kpi.detail!r} not in {sorted(DETAILS)}")
+    for extra in kpi.extras:
+        if extra.kind not in EXTRA_KINDS:
+            problems.append(f"extra {extra.name} has kind {extra.kind!r}")
+        if not extra.breakdown and not (extra.label and extra.polarity):
+            problems.append(f"extra {extra.name} needs a label and a polarity")
+        if extra.polarity is not None and extra.polarity not in POLARITIES:
+            problems.append(f"extra {extra.name} has polarity {extra.polarity!r}")
+    unknown = {o for o in kpi.shown_in + tuple(o for e in kpi.extras for o in e.shown_in)} - OUTPUTS
+    if unknown:
+        problems.append(f"shown_in {sorted(unknown)} not in {sorted(OUTPUTS)}")
+    if sum("directorate" in e.shown_in for e in kpi.extras) + ("directorate" in kpi.shown_in) > 1:
+        problems.append("one Directorate row per KPI")
+    return problems
 
 
 def _expand(extra: dict, kpi_kind: str) -> list[Extra]:
     """A breakdown entry (kind share/split, column, values) becomes one Extra per value,
     named `name=value`, so each published id is declared; others are single Extras."""
     extra = dict(extra)
+    extra["shown_in"] = tuple(extra.get("shown_in", ()))
     if extra.get("kind") not in BREAKDOWN_KINDS:
         return [Extra(**extra)]
     breakdown, values = extra.pop("kind"), extra.pop("values", [])
@@ -201,3 +326,25 @@ def _expand(extra: dict, kpi_kind: str) -> list[Extra]:
 
 def by_scorecard(kpis: list[Kpi], scorecard: str) -> list[Kpi]:
     return [k for k in kpis if k.scorecard == scorecard]
+
+
+def shown_in(kpis: list[Kpi], output: str) -> list[Kpi]:
+    """The KPIs (in registry order) with a figure shown in `output` (see OUTPUTS)."""
+    if output not in OUTPUTS:
+        raise KeyError(f"unknown output {output!r}; expected one of {sorted(OUTPUTS)}")
+    return [k for k in kpis if k.shown_in_output(output)]
+
+
+def kpi_shown_in(kpis: list[Kpi], output: str) -> Kpi | None:
+    """The one KPI shown in a single-KPI section (`qa_grades`), or None when the
+    KPIs given have none."""
+    found = shown_in(kpis, output)
+    if len(found) > 1:
+        raise ValueError(f"{output} is shown for one KPI, the registry names {[k.id for k in found]}")
+    return found[0] if found else None
+
+
+@lru_cache(maxsize=1)
+def default_registry() -> tuple[Kpi, ...]:
+    """sql/registry.yml, loaded once."""
+    return tuple(load_registry())

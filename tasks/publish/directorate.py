@@ -36,7 +36,6 @@ from tasks.kpis.rag import direction_of_travel, effective_tolerance, rag_status
 from tasks.kpis.registry import Kpi
 
 TITLE = "Directorate Scorecard"
-TREND_MONTHS = 13
 FIRST_DATA_ROW = HEADER_ROW + 1
 SMALL_COUNT = "<5"          # a count of 1 to 4 children
 SMALL_DENOMINATOR = "n<5"   # a percentage whose denominator is 1 to 4
@@ -57,9 +56,6 @@ BENCHMARK_FOOTNOTE = (
 POLARITY_LABELS = {"High": "Higher is better", "Low": "Lower is better", "None": "Context only"}
 KIND_UNITS = {"percent": "%", "rate": "per 10,000 aged 0-17", "mean": "children per worker",
               "count": "children", "exception": "exceptions"}
-FIGURE_NAMES = {"SAF12:rate_per_10k": "Children on a CP plan per 10,000 aged 0-17 at month end",
-                "SAF16:rate_per_10k": "Children looked after per 10,000 aged 0-17 at month end",
-                "DD10:mean_caseload": "Mean caseload (children per allocated worker) at month end"}
 DECIMAL_FORMAT = "0.0"
 SCORECARD_PAGES = 2  # A4 landscape, for board packs
 PERCENT_AXIS_MAX = 100
@@ -84,7 +80,11 @@ class Row:
 
     @property
     def name(self) -> str:
-        return FIGURE_NAMES.get(self.figure_id, self.kpi.name)
+        return self.kpi.name_of(self.figure_id)
+
+    @property
+    def polarity(self) -> str:
+        return self.kpi.polarity_of(self.figure_id)
 
     @property
     def unit(self) -> str:
@@ -104,7 +104,7 @@ def publish_directorate(kpis: list[Kpi], trend: pd.DataFrame, targets: dict[str,
     ending with the run's period; `targets`: tasks.kpis.rag.targets_for(...); `benchmarks`:
     tasks.kpis.benchmarks.benchmarks_for(...), keyed by KPI id."""
     rows = headline_rows(kpis)
-    months = [p.id for p in Period.month(run.period).trailing(TREND_MONTHS)]
+    months = run.trend_periods()
     figures = _la_figures(trend)
     workbook = Workbook()
     trend_sheet = workbook.create_sheet("Trend data")
@@ -131,7 +131,7 @@ def publish_directorate_pdf(kpis: list[Kpi], trend: pd.DataFrame, targets: dict[
     """The Directorate Scorecard as a PDF for board packs: the same cells as the workbook's
     Scorecard sheet (one `_scorecard_cells` per row), on A4 landscape pages."""
     rows = headline_rows(kpis)
-    months = [p.id for p in Period.month(run.period).trailing(TREND_MONTHS)]
+    months = run.trend_periods()
     figures = _la_figures(trend)
     region_name = next((b.region_name for b in benchmarks.values() if b and b.region_name), None)
     headers = scorecard_headers(months, region_name)
@@ -201,7 +201,8 @@ def scorecard_headers(months: list[str], region_name: str | None) -> list[str]:
     region = f"Region: {region_name}" if region_name else "Region"
     return ["KPI", "Measure", "Polarity", "Unit",
             f"This month ({_month_label(months[-1])})", f"Last month ({_month_label(months[-2])})",
-            f"Same month last year ({_month_label(months[0])})", "13-month trend",
+            f"Same month last year ({_month_label(_same_month_last_year(months))})",
+            f"{len(months)}-month trend",
             "Target", "RAG", "Direction vs last month", "Direction vs same month last year",
             "England", "England year", region, "Region year",
             "Statistical neighbours mean", "SN mean year", "Statistical neighbours median",
@@ -229,7 +230,7 @@ def write_scorecard(sheet: Worksheet, rows: list[Row], months: list[str], figure
             if column in NUMBER_COLUMNS:
                 cell.number_format = "0" if row.kind == "count" else DECIMAL_FORMAT
         sheet.row_dimensions[row_number].height = ROW_HEIGHT
-        _add_row_chart(sheet, trend_sheet, row, row_number, index)
+        _add_row_chart(sheet, trend_sheet, row, row_number, index, len(months))
     last_row = FIRST_DATA_ROW + len(rows) - 1
     rag_column = get_column_letter(headers.index("RAG") + 1)
     for status, colour in RAG_FILLS.items():
@@ -249,13 +250,13 @@ def write_scorecard(sheet: Worksheet, rows: list[Row], months: list[str], figure
 def _scorecard_cells(row: Row, months: list[str], figures: dict, targets: dict[str, KpiTarget],
                      benchmark: Benchmark | None) -> list:
     this_month, last_month, last_year = (shown_value(row.kind, figures.get((row.figure_id, m)))
-                                         for m in (months[-1], months[-2], months[0]))
+                                         for m in (months[-1], months[-2], _same_month_last_year(months)))
     target = targets.get(row.figure_id)
     rag = None
     if target is not None:
         tolerance = effective_tolerance(row.kpi, target.target, target.tolerance, row.kind)
-        rag = rag_status(_numeric(this_month), target.target, tolerance, row.kpi.polarity)
-    polarity = row.kpi.polarity
+        rag = rag_status(_numeric(this_month), target.target, tolerance, row.polarity)
+    polarity = row.polarity
     cells = [row.figure_id, row.name, POLARITY_LABELS[polarity], row.unit,
              this_month, last_month, last_year, None,
              target.target if target else None, rag,
@@ -271,8 +272,8 @@ def _scorecard_cells(row: Row, months: list[str], figures: dict, targets: dict[s
 
 
 def _add_row_chart(sheet: Worksheet, trend_sheet: Worksheet, row: Row, row_number: int,
-                   index: int) -> None:
-    """A small line chart of the 13 months (suppressed months are gaps), in the row."""
+                   index: int, month_count: int) -> None:
+    """A small line chart of the trend's months (suppressed months are gaps), in the row."""
     data_row = FIRST_DATA_ROW + index
     chart = LineChart()
     chart.height, chart.width = 2.1, 6.2  # cm, fits the row and column
@@ -284,7 +285,7 @@ def _add_row_chart(sheet: Worksheet, trend_sheet: Worksheet, row: Row, row_numbe
     chart.display_blanks = "gap"
     if row.kind == "percent":
         chart.y_axis.scaling.max = PERCENT_AXIS_MAX
-    first, last = 3, 3 + TREND_MONTHS - 1
+    first, last = 3, 3 + month_count - 1
     chart.series.append(Series(Reference(trend_sheet, min_col=first, max_col=last,
                                          min_row=data_row, max_row=data_row), title=row.figure_id))
     chart.set_categories(Reference(trend_sheet, min_col=first, max_col=last,
@@ -294,8 +295,8 @@ def _add_row_chart(sheet: Worksheet, trend_sheet: Worksheet, row: Row, row_numbe
 
 def write_trend_data(sheet: Worksheet, rows: list[Row], months: list[str], figures: dict,
                      run: RunInfo) -> None:
-    """The charts' data: the 13 monthly LA figures, suppressed ones left empty."""
-    _heading(sheet, f"{run.la_name}: {TITLE}, 13-month trend to {_month_label(run.period)}",
+    """The charts' data: the monthly LA figures, suppressed ones left empty."""
+    _heading(sheet, f"{run.la_name}: {TITLE}, {len(months)}-month trend to {_month_label(run.period)}",
              "Data of the trend charts. Empty: suppressed (small numbers) or no figure.", run)
     _header(sheet, ["KPI", "Measure", *months])
     for row_number, row in enumerate(rows, start=FIRST_DATA_ROW):
@@ -326,14 +327,14 @@ def write_definitions(sheet: Worksheet, rows: list[Row], targets: dict[str, KpiT
                      if target else None)
         spec, benchmark = benchmark_spec(row.kpi), benchmarks.get(row.kpi.id)
         published = spec is not None and spec.published
-        cells = [row.figure_id, row.name, POLARITY_LABELS[row.kpi.polarity], row.kpi.definition,
+        cells = [row.figure_id, row.name, POLARITY_LABELS[row.polarity], row.kpi.definition,
                  target.target if target else None, tolerance,
                  spec.measure if published else NO_BENCHMARK,
                  spec.source if published else None,
                  benchmark.year if benchmark else None,
                  spec.differs if spec else "No DfE measure in reference/dfe-benchmarks matches "
                                            "this definition.",
-                 rank_basis(row.kpi.polarity)]
+                 rank_basis(row.polarity)]
         for cell in write_row(sheet, row_number, cells):
             cell.alignment = WRAP
     for column, width in enumerate([18, 34, 14, 60, 8, 10, 40, 48, 9, 60, 30], start=1):
@@ -381,6 +382,10 @@ def _number(value) -> int | float | None:
         return None
     number = float(value)
     return int(number) if number.is_integer() else number
+
+
+def _same_month_last_year(months: list[str]) -> str:
+    return Period.month(months[-1]).shift(-12).id
 
 
 def _month_label(period_id: str) -> str:

@@ -34,7 +34,6 @@ from tasks.kpis.rag import direction_of_travel, effective_tolerance, rag_status
 from tasks.kpis.registry import Kpi
 
 SCORECARD_TITLES = {"safety": "Safety Scorecard", "drift_delay": "Drift and Delay Scorecard"}
-TREND_MONTHS = 13
 TITLE_ROW, BANNER_ROW, NOTE_ROW, HEADER_ROW = 1, 2, 3, 4
 FIRST_DATA_ROW = HEADER_ROW + 1
 
@@ -42,11 +41,6 @@ DECIMAL_FORMAT = "0.0"
 WHOLE_FORMAT = "0"
 KIND_FORMATS = {"percent": DECIMAL_FORMAT, "rate": DECIMAL_FORMAT, "mean": DECIMAL_FORMAT,
                 "count": WHOLE_FORMAT, "exception": WHOLE_FORMAT}
-KIND_UNITS = {"percent": "%", "rate": "per 10,000", "mean": "mean", "count": "count"}
-EXTRA_LABELS = {"rate_per_10k": "rate per 10,000", "rhi_offered_pct": "return home interview offered %",
-                "accom_suitable_pct": "in suitable accommodation %",
-                "eet_pct": "in education, employment or training %",
-                "mean_caseload": "mean caseload"}
 
 BOLD = Font(bold=True)
 TITLE_FONT = Font(bold=True, size=14)
@@ -73,6 +67,10 @@ class RunInfo:
     population_year: int
     extracts: list[dict] = field(default_factory=list)  # table_name, source_name, sha256, row_count
     revisions: list[str] = field(default_factory=list)  # this version's and its trend's revision notes
+    trend_months: int = 13  # settings trend_months: the months a trend shows, ending with `period`
+
+    def trend_periods(self) -> list[str]:
+        return [p.id for p in Period.month(self.period).trailing(self.trend_months)]
 
 
 @dataclass(frozen=True)
@@ -90,7 +88,11 @@ class Figure:
 
     @property
     def unit(self) -> str:
-        return self.kpi.unit if self.id == self.kpi.id else KIND_UNITS.get(self.kind, self.kpi.unit)
+        return self.kpi.unit_of(self.id)
+
+    @property
+    def polarity(self) -> str:
+        return self.kpi.polarity_of(self.id)
 
 
 def figures_of(kpis: list[Kpi]) -> list[Figure]:
@@ -98,8 +100,8 @@ def figures_of(kpis: list[Kpi]) -> list[Figure]:
     for kpi in kpis:
         figures.append(Figure(kpi.id, kpi.name, kpi.kind, kpi))
         for extra in kpi.extras:
-            label = EXTRA_LABELS.get(extra.name, extra.name.replace("_", " "))
-            figures.append(Figure(f"{kpi.id}:{extra.name}", f"{kpi.name}: {label}", extra.kind, kpi))
+            figure_id = f"{kpi.id}:{extra.name}"
+            figures.append(Figure(figure_id, f"{kpi.name}: {kpi.label_of(figure_id)}", extra.kind, kpi))
     return figures
 
 
@@ -147,9 +149,9 @@ def write_trend_summary(sheet: Worksheet, title: str, note: str, figures: list[F
     """The Summary sheet of a workbook: one row per figure with its 13 monthly LA values,
     target, RAG and direction of travel, and line charts of `chart_groups` below."""
     sheet.title = "Summary"
-    months = [p.id for p in Period.month(run.period).trailing(TREND_MONTHS)]
+    months = run.trend_periods()
     _write_heading(sheet, f"{run.la_name}: {title}, {_month_label(run.period)}",
-                   f"Local authority figures for the 13 months to {_month_label(run.period)}; "
+                   f"Local authority figures for the {len(months)} months to {_month_label(run.period)}; "
                    f"direction of travel compared with last month. {note}", run)
     _write_header(sheet, SUMMARY_LEADING + months + SUMMARY_TRAILING)
     by_figure_month = {(r.kpi_id, r.period): _number(r.value) for r in la_rows.itertuples()}
@@ -161,19 +163,20 @@ def write_trend_summary(sheet: Worksheet, title: str, note: str, figures: list[F
         rag = None
         if target is not None:
             tolerance = effective_tolerance(figure.kpi, target.target, target.tolerance, figure.kind)
-            rag = rag_status(trend_values[-1], target_value, tolerance, figure.kpi.polarity)
-        direction = direction_of_travel(trend_values[-1], trend_values[-2], figure.kpi.polarity)
-        cells = [figure.id, figure.name, figure.kpi.polarity, figure.unit,
+            rag = rag_status(trend_values[-1], target_value, tolerance, figure.polarity)
+        direction = direction_of_travel(trend_values[-1], trend_values[-2], figure.polarity)
+        cells = [figure.id, figure.name, figure.polarity, figure.unit,
                  *trend_values, target_value, rag, direction]
         _write_row(sheet, row, cells)
-        for column in range(first_month_column, first_month_column + TREND_MONTHS + 1):
+        for column in range(first_month_column, first_month_column + len(months) + 1):
             sheet.cell(row=row, column=column).number_format = figure.number_format
     last_row = FIRST_DATA_ROW + len(figures) - 1
-    rag_column = get_column_letter(first_month_column + TREND_MONTHS + 1)
+    rag_column = get_column_letter(first_month_column + len(months) + 1)
     _add_rag_fills(sheet, f"{rag_column}{FIRST_DATA_ROW}:{rag_column}{max(last_row, FIRST_DATA_ROW)}")
-    _set_widths(sheet, [id_width, 48, 9, 11] + [9] * TREND_MONTHS + [9, 8, 18])
+    _set_widths(sheet, [id_width, 48, 9, 11] + [9] * len(months) + [9, 8, 18])
     sheet.freeze_panes = sheet.cell(row=FIRST_DATA_ROW, column=first_month_column)
-    _add_trend_charts(sheet, chart_groups, figures, first_month_column, max(last_row, FIRST_DATA_ROW) + 3)
+    _add_trend_charts(sheet, chart_groups, figures, first_month_column, len(months),
+                      max(last_row, FIRST_DATA_ROW) + 3)
 
 
 def _add_rag_fills(sheet: Worksheet, cell_range: str) -> None:
@@ -184,10 +187,10 @@ def _add_rag_fills(sheet: Worksheet, cell_range: str) -> None:
 
 
 def _add_trend_charts(sheet: Worksheet, chart_groups: list[tuple[str, list[Figure]]], figures: list[Figure],
-                      first_month_column: int, top_row: int) -> None:
+                      first_month_column: int, month_count: int, top_row: int) -> None:
     """Line charts of the monthly LA figures, two per row below the table."""
     rows = {figure.id: row for row, figure in enumerate(figures, start=FIRST_DATA_ROW)}
-    months = Reference(sheet, min_col=first_month_column, max_col=first_month_column + TREND_MONTHS - 1,
+    months = Reference(sheet, min_col=first_month_column, max_col=first_month_column + month_count - 1,
                        min_row=HEADER_ROW, max_row=HEADER_ROW)
     for index, (title, group) in enumerate(chart_groups):
         chart = LineChart()
@@ -201,7 +204,7 @@ def _add_trend_charts(sheet: Worksheet, chart_groups: list[tuple[str, list[Figur
             chart.legend = None
         for figure in group:
             points = Reference(sheet, min_col=first_month_column,
-                               max_col=first_month_column + TREND_MONTHS - 1,
+                               max_col=first_month_column + month_count - 1,
                                min_row=rows[figure.id], max_row=rows[figure.id])
             chart.series.append(Series(points, title=figure.id))
         chart.set_categories(months)

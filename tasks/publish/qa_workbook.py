@@ -36,7 +36,7 @@ from tasks.publish.excel import (
     _text, _write_header, _write_heading, _write_row, write_definitions, write_run, write_trend_summary,
     write_units)
 from tasks.kpis.rag import direction_of_travel, effective_tolerance, rag_status
-from tasks.kpis.registry import Kpi
+from tasks.kpis.registry import Kpi, kpi_shown_in, shown_in
 
 QA_TITLE = "QA Activity"
 GRADES = ("Outstanding", "Good", "Requires improvement", "Inadequate")
@@ -47,8 +47,6 @@ NO_GRADE = "No grade recorded"
 SUMMARY_DIMENSIONS = {"grade", "service_area", "role"}
 BREAKDOWN_SHEET_DIMENSIONS = {"service_area", "role"}
 DEFAULT_AUDITS_REQUIRED = 1  # every default schedule requirement is "1 audit" (qa-activity.md)
-NAME_LABELS = {"below_requirement": "staff below requirement", "rolling_3m": "rolling 3 months",
-               "moderated_up": "moderated up", "moderated_down": "moderated down"}
 QA_NOTE = ("Internal to the performance and QA teams: names staff and (Re-audits, Allocation) "
            "children; figures are not suppressed for small numbers (kpis.md, Small numbers).")
 
@@ -56,11 +54,9 @@ QA_NOTE = ("Internal to the performance and QA teams: names staff and (Re-audits
 # --- Figure ids ---------------------------------------------------------------------------------
 
 
-def figure_label(figure_id: str) -> str:
+def figure_label(figure: Figure) -> str:
     """The readable part after the KPI id: `QA03:rolling_3m:grade=Good` -> "rolling 3 months, Good"."""
-    parsed = parse_figure_id(figure_id)
-    words = [NAME_LABELS.get(n, n.replace("_", " ")) for n in parsed.names]
-    return ", ".join(words + [value for _, value in parsed.dimensions])
+    return figure.kpi.label_of(figure.id)
 
 
 DIMENSION_ORDER = {"service_area": 0, "role": 1, "theme": 2, "grade": 3}
@@ -88,7 +84,7 @@ def qa_figures(kpis: list[Kpi], la_rows: pd.DataFrame,
             keys = [k for k, _ in parse_figure_id(figure_id).dimensions]
             if len(keys) > 1 or any(k not in dimensions for k in keys):
                 continue
-            figures.append(Figure(figure_id, f"{kpi.name}: {figure_label(figure_id)}",
+            figures.append(Figure(figure_id, f"{kpi.name}: {kpi.label_of(figure_id)}",
                                   _kind_of(figure_id, la_rows), kpi))
     return figures
 
@@ -110,7 +106,7 @@ def figure_rag(figure: Figure, value, targets: dict[str, KpiTarget]) -> tuple[fl
     if target is None:
         return None, None
     tolerance = effective_tolerance(figure.kpi, target.target, target.tolerance, figure.kind)
-    return target.target, rag_status(value, target.target, tolerance, figure.kpi.polarity)
+    return target.target, rag_status(value, target.target, tolerance, figure.polarity)
 
 
 # --- The workbook ---------------------------------------------------------------------------------
@@ -127,35 +123,32 @@ def publish_qa_workbook(kpis: list[Kpi], values: pd.DataFrame, trend: pd.DataFra
     la_rows = _la_rows(values, trend)
     figures = qa_figures(kpis, la_rows)
     month_records = records[records["period"] == run.period]
-    qa02 = _compliance_rows(month_records, staff)
+    compliance = kpi_shown_in(kpis, "qa_compliance")
+    qa02 = _compliance_rows(month_records, staff, compliance)
     workbook = Workbook()
     write_qa_summary(workbook.active, [f for f in figures if _on_summary(f, targets)], la_rows, targets, run)
-    write_by_role(workbook.create_sheet("By role"), qa02, run)
-    write_auditors(workbook.create_sheet("Auditors"), qa02, values, run)
+    write_by_role(workbook.create_sheet("By role"), qa02, run, compliance)
+    write_auditors(workbook.create_sheet("Auditors"), qa02, values, run, kpis)
     team_figures = [f for f in figures if not parse_figure_id(f.id).dimensions]
     write_units(workbook.create_sheet("Teams"), "team", team_figures, values,
                 _teams_of(values, staff), _no_workers(), run)
-    write_grades(workbook.create_sheet("Grades"), la_rows, run)
-    by_id = {f.id: f for f in figures}
+    write_grades(workbook.create_sheet("Grades"), la_rows, run, kpi_shown_in(kpis, "qa_grades"))
+    moderation, loop = shown_in(kpis, "qa_moderation"), shown_in(kpis, "qa_loop")
     write_figure_table(workbook.create_sheet("Moderation"), "Moderation coverage and agreement",
-                       "QA04: audits completed last month with a moderation by period end "
-                       "(targets by service area and for Inadequate grades); QA05: moderations "
-                       "in the month whose grade equals the auditor's.",
-                       [f for i, f in by_id.items() if parse_figure_id(i).kpi_id in ("QA04", "QA05")],
-                       la_rows, targets, run)
+                       "; ".join(f"{k.id}: {k.definition}" for k in moderation) + ".",
+                       [f for f in figures if f.kpi in moderation], la_rows, targets, run)
     write_figure_table(workbook.create_sheet("Closing the loop"), "Closing the loop",
-                       "Re-audits of Inadequate cases (QA06), follow-up (QA07), stretch targets "
-                       "(QA08), submission (QA09), family feedback (QA10), observations (QA11).",
-                       [f for i, f in by_id.items()
-                        if parse_figure_id(i).kpi_id in ("QA06", "QA07", "QA08", "QA09", "QA10", "QA11")],
-                       la_rows, targets, run)
+                       ", ".join(f"{k.name} ({k.id})" for k in loop) + ".",
+                       [f for f in figures if f.kpi in loop], la_rows, targets, run)
     write_figure_table(workbook.create_sheet("By role and area"), "QA measures by auditor role and service area",
-                       "Each measure on the audits of one auditor role (role) or one service area; QA02 "
-                       "by the staff member's role and service area.",
+                       "Each measure on the audits of one auditor role (role) or one service area; "
+                       + (f"{compliance.id} " if compliance else "")
+                       + "by the staff member's role and service area.",
                        [f for f in figures if not _on_summary(f, targets)
                         and {k for k, _ in parse_figure_id(f.id).dimensions} <= BREAKDOWN_SHEET_DIMENSIONS],
                        la_rows, targets, run)
-    write_reaudits(workbook.create_sheet("Re-audits"), month_records, values, run)
+    write_reaudits(workbook.create_sheet("Re-audits"), month_records, values, run,
+                   kpi_shown_in(kpis, "qa_reaudits"))
     if allocation is not None:
         write_allocation(workbook.create_sheet("Allocation"), allocation, run, allocation_note)
     if data_quality is not None:
@@ -189,14 +182,14 @@ def write_qa_summary(sheet: Worksheet, figures: list[Figure], la_rows: pd.DataFr
 # --- Compliance (QA02) ------------------------------------------------------------------------------
 
 
-def _compliance_rows(records: pd.DataFrame, staff: pd.DataFrame) -> pd.DataFrame:
+def _compliance_rows(records: pd.DataFrame, staff: pd.DataFrame, compliance: Kpi | None) -> pd.DataFrame:
     """One row per staff member measured by QA02, with their role, team and shortfall.
 
     QA02 records: one per staff member whose role has an audit requirement, worker_id =
     the staff member, in_numerator = met the requirement, measure = audits short of the
     requirement in its window (tasks.kpis.qa.qa02_compliance). `audits_required` (optional
     staff column) is the schedule's number; every default requirement is 1."""
-    rows = records[records["kpi_id"] == "QA02"].copy()
+    rows = records[records["kpi_id"] == (compliance.id if compliance else None)].copy()
     rows["staff_id"] = rows["worker_id"].where(rows["worker_id"].notna(), rows["record_id"]).astype(str)
     people = staff.assign(staff_id=staff["staff_id"].astype(str)).drop_duplicates("staff_id")
     people = people.set_index("staff_id")
@@ -213,9 +206,9 @@ def _compliance_rows(records: pd.DataFrame, staff: pd.DataFrame) -> pd.DataFrame
     return rows
 
 
-def write_by_role(sheet: Worksheet, qa02: pd.DataFrame, run: RunInfo) -> None:
+def write_by_role(sheet: Worksheet, qa02: pd.DataFrame, run: RunInfo, compliance: Kpi | None) -> None:
     _write_heading(sheet, f"{run.la_name}: audit compliance by role, {_month_label(run.period)}",
-                   "QA02: staff in post at period end whose role has an audit requirement, and how "
+                   f"{compliance.id if compliance else ''}: staff in post at period end whose role has an audit requirement, and how "
                    "many completed what the schedule requires in its window (qa-activity.md).", run)
     headers = ["Role", "Staff with a requirement", "Met requirement", "Below requirement",
                "Audits short in total", "Compliance %"]
@@ -232,26 +225,36 @@ def write_by_role(sheet: Worksheet, qa02: pd.DataFrame, run: RunInfo) -> None:
 
 
 AUDITOR_HEADERS = ["Staff ID", "Name", "Role", "Team", "Service area",
-                   "Audits required", "Behind by (audits)", "Met requirement",
-                   "QA01 audits due", "QA01 on time %", "QA03 audits completed", "QA09 submitted in 5 wd %"]
+                   "Audits required", "Behind by (audits)", "Met requirement"]
+# the worker-level figures beside each auditor: (section of the KPI, its column headers)
+AUDITOR_FIGURES = (("qa_due", ("audits due", "on time %")), ("qa_grades", ("audits completed",)),
+                   ("qa_submission", ("submitted in 5 wd %",)))
 
 
-def write_auditors(sheet: Worksheet, qa02: pd.DataFrame, values: pd.DataFrame, run: RunInfo) -> None:
+def auditor_headers(kpis: list[Kpi]) -> list[str]:
+    roles = [(kpi_shown_in(kpis, output), headers) for output, headers in AUDITOR_FIGURES]
+    return AUDITOR_HEADERS + [f"{kpi.id if kpi else ''} {header}" for kpi, headers in roles for header in headers]
+
+
+def write_auditors(sheet: Worksheet, qa02: pd.DataFrame, values: pd.DataFrame, run: RunInfo,
+                   kpis: list[Kpi]) -> None:
     """Who is behind the audit schedule and by how much (largest shortfall first), with
     their own audit timeliness (worker-level QA01, QA03, QA09)."""
+    compliance = kpi_shown_in(kpis, "qa_compliance")
+    due, grades, submission = (kpi_shown_in(kpis, output) for output, _ in AUDITOR_FIGURES)
     _write_heading(sheet, f"{run.la_name}: auditors, {_month_label(run.period)}",
-                   f"QA02 by staff member; behind by = audits required minus audits counted. {QA_NOTE}",
-                   run)
-    _write_header(sheet, AUDITOR_HEADERS)
+                   f"{compliance.id if compliance else ''} by staff member; behind by = audits required "
+                   f"minus audits counted. {QA_NOTE}", run)
+    headers = auditor_headers(kpis)
+    _write_header(sheet, headers)
     team_names = _unit_names(values, "team")
     worker = values[values["level"] == "worker"]
     by_worker = {(str(r.unit_id), r.kpi_id): r for r in worker.itertuples()}
     ordered = qa02.sort_values(["behind_by", "role", "name", "staff_id"], ascending=[False, True, True, True],
                                key=lambda c: c if c.name == "behind_by" else c.astype(str))
     for row, person in enumerate(ordered.itertuples(), start=FIRST_DATA_ROW):
-        qa01 = by_worker.get((person.staff_id, "QA01"))
-        qa03 = by_worker.get((person.staff_id, "QA03"))
-        qa09 = by_worker.get((person.staff_id, "QA09"))
+        qa01, qa03, qa09 = (by_worker.get((person.staff_id, kpi.id)) if kpi else None
+                            for kpi in (due, grades, submission))
         team = _text(person.team_id)
         _write_row(sheet, row, [person.staff_id, _text(person.name), person.role,
                                 team_names.get(team, team), _text(person.service_area),
@@ -263,7 +266,7 @@ def write_auditors(sheet: Worksheet, qa02: pd.DataFrame, values: pd.DataFrame, r
                                 _number(qa09.value) if qa09 else None])
         for column in (10, 12):
             sheet.cell(row=row, column=column).number_format = DECIMAL_FORMAT
-    _finish_table(sheet, len(AUDITOR_HEADERS), FIRST_DATA_ROW + len(ordered) - 1, frozen_columns=2)
+    _finish_table(sheet, len(headers), FIRST_DATA_ROW + len(ordered) - 1, frozen_columns=2)
     _set_widths(sheet, [12, 26, 24, 24, 16] + [12] * 7)
 
 
@@ -288,15 +291,15 @@ def _no_workers() -> pd.DataFrame:
 # --- Grades (QA03) ----------------------------------------------------------------------------------
 
 
-def grade_table(la_rows: pd.DataFrame, period: str, names: tuple[str, ...] = ()) -> list[dict]:
+def grade_table(la_rows: pd.DataFrame, period: str, grades_kpi: str, names: tuple[str, ...] = ()) -> list[dict]:
     """Audits by grade for the month (names=()) or rolling 3 months (("rolling_3m",)):
     grade, count and % of audits completed. Audits with no grade stay in the
     denominator (kpis.md, QA03), shown as "No grade recorded"."""
-    total_row = la_figure(la_rows, ":".join(("QA03",) + names), period)
+    total_row = la_figure(la_rows, ":".join((grades_kpi,) + names), period)
     total = _number(total_row.value) if total_row else None
     rows = []
     for grade in GRADES:
-        count = _grade_count(la_figure(la_rows, ":".join(("QA03",) + names + (f"grade={grade}",)), period))
+        count = _grade_count(la_figure(la_rows, ":".join((grades_kpi,) + names + (f"grade={grade}",)), period))
         rows.append({"grade": grade, "count": count,
                      "percent": percent(count, total) if count is not None and total else None})
     if total is not None:
@@ -315,27 +318,29 @@ def _grade_count(row) -> int | None:
     return int(_number(row.numerator if has_denominator else row.value) or 0)
 
 
-def grades_by(la_rows: pd.DataFrame, period: str, dimension: str) -> pd.DataFrame:
+def grades_by(la_rows: pd.DataFrame, period: str, grades_kpi: str, dimension: str) -> pd.DataFrame:
     """Audit counts by `dimension` (theme, service_area) and grade, from
     `QA03:<dimension>=<value>:grade=<grade>` figures; empty when none is published."""
     counts: dict[str, dict[str, int]] = {}
     for row in la_rows[la_rows["period"] == period].itertuples():
         parsed = parse_figure_id(row.kpi_id)
         dims = parsed.dimension
-        if parsed.kpi_id != "QA03" or parsed.names or dimension not in dims or "grade" not in dims:
+        if parsed.kpi_id != grades_kpi or parsed.names or dimension not in dims or "grade" not in dims:
             continue
         counts.setdefault(dims[dimension], {})[dims["grade"]] = _grade_count(row)
     frame = pd.DataFrame.from_dict(counts, orient="index").reindex(columns=list(GRADES)).fillna(0)
     return frame.astype(int).sort_index()
 
 
-def write_grades(sheet: Worksheet, la_rows: pd.DataFrame, run: RunInfo) -> None:
+def write_grades(sheet: Worksheet, la_rows: pd.DataFrame, run: RunInfo, grades: Kpi | None) -> None:
     _write_heading(sheet, f"{run.la_name}: audit grades, {_month_label(run.period)}",
-                   "QA03: audits completed in the month and in the rolling 3 months (the 3 calendar "
+                   f"{grades.id if grades else ''}: audits completed in the month and in the rolling 3 months (the 3 calendar "
                    "months ending with the period month), by grade; then by theme and service area.", run)
     headers = ["Grade", "Month: audits", "Month: %", "Rolling 3 months: audits", "Rolling 3 months: %"]
     _write_header(sheet, headers)
-    month, rolling = grade_table(la_rows, run.period), grade_table(la_rows, run.period, ("rolling_3m",))
+    grades_kpi = grades.id if grades else ""
+    month, rolling = (grade_table(la_rows, run.period, grades_kpi),
+                      grade_table(la_rows, run.period, grades_kpi, ("rolling_3m",)))
     rolling_by_grade = {r["grade"]: r for r in rolling}
     row = FIRST_DATA_ROW
     for entry in month:
@@ -348,7 +353,7 @@ def write_grades(sheet: Worksheet, la_rows: pd.DataFrame, run: RunInfo) -> None:
             sheet.cell(row=row, column=1).font = BOLD
         row += 1
     for dimension, label in (("theme", "Theme"), ("service_area", "Service area")):
-        row = _write_grade_breakdown(sheet, row + 1, label, grades_by(la_rows, run.period, dimension))
+        row = _write_grade_breakdown(sheet, row + 1, label, grades_by(la_rows, run.period, grades_kpi, dimension))
     _set_widths(sheet, [34, 14, 12, 14, 14, 14, 10])
 
 
@@ -398,15 +403,16 @@ def write_figure_table(sheet: Worksheet, title: str, note: str, figures: list[Fi
 # --- Re-audits (QA06) and Allocation ------------------------------------------------------------------
 
 
-def write_reaudits(sheet: Worksheet, records: pd.DataFrame, values: pd.DataFrame, run: RunInfo) -> None:
+def write_reaudits(sheet: Worksheet, records: pd.DataFrame, values: pd.DataFrame, run: RunInfo,
+                   reaudits: Kpi | None) -> None:
     """QA06's population: Inadequate audits of the 3 months before the period month,
     not yet re-audited first."""
-    rows = records[records["kpi_id"] == "QA06"].copy()
+    rows = records[records["kpi_id"] == (reaudits.id if reaudits else None)].copy()
     rows["done"] = pd.to_numeric(rows["in_numerator"]).fillna(0).astype(int)
     rows = rows.sort_values(["done", "record_id"], key=lambda c: c if c.name == "done" else c.astype(str))
     team_names, worker_names = _unit_names(values, "team"), _unit_names(values, "worker")
     waiting = int((rows["done"] == 0).sum())
-    _write_heading(sheet, f"QA06 Inadequate audits: {waiting} awaiting re-audit at "
+    _write_heading(sheet, f"{reaudits.id if reaudits else ''} Inadequate audits: {waiting} awaiting re-audit at "
                           f"{Period.month(run.period).end:%d %B %Y}",
                    "Audits graded Inadequate in the three calendar months before the period month; "
                    "re-audited = a re-audit completed on or before period end. Child-level list: "

@@ -86,7 +86,7 @@ def qa_targets(kpis: list[Kpi], configured: dict[str, KpiTarget], schedule: QaSc
     """Registry defaults, then the schedule's QA04 targets (moderation per service area
     and for Inadequate audits), then the LA's [targets.<figure>] settings."""
     targets = targets_for(kpis, {})
-    targets.update({f: KpiTarget(t) for f, t in schedule.figure_targets().items()})
+    targets.update({f: KpiTarget(t) for f, t in schedule.figure_targets(kpis).items()})
     return targets | targets_for(kpis, configured)
 
 

@@ -27,12 +27,12 @@ from tasks.core.settings import KpiTarget
 from tasks.core.periods import Period
 from tasks.publish.csv_files import write_bytes_atomically
 from tasks.publish.html import bar_chart_svg, line_chart_svg, template_environment, write_pdf
-from tasks.publish.excel import SYNTHETIC_BANNER, TREND_MONTHS, Figure, RunInfo, _la_rows
+from tasks.publish.excel import SYNTHETIC_BANNER, Figure, RunInfo, _la_rows
 from tasks.core.figure_ids import parse_figure_id
 from tasks.publish.qa_workbook import GRADES, NO_GRADE, figure_label, figure_rag, grade_table, grades_by, \
     la_figure, qa_figures
 from tasks.kpis.rag import direction_of_travel, targets_for
-from tasks.kpis.registry import Kpi
+from tasks.kpis.registry import Kpi, kpi_shown_in, shown_in
 
 SMALL_NUMBER = 5
 SUPPRESSED_COUNT = "<5"
@@ -42,12 +42,6 @@ SUPPRESSION_NOTE = ("<5: a count of 1 to 4 is not shown. *: not shown either: a 
                     "fewer than 5 (audits, staff, moderations or practitioners), with its RAG rating, "
                     "direction of travel and point on a chart, or a count hidden so that a <5 beside "
                     "the total cannot be worked out by subtraction (kpis.md, Small numbers).")
-# How a KPI reads in a sentence; otherwise its name without the trailing " %".
-NARRATIVE_NAMES = {"QA02": "Audit compliance (staff meeting their audit schedule)",
-                   "QA03": "Audits completed"}
-LOOP_KPIS = ("QA06", "QA07", "QA08", "QA09", "QA10", "QA11")
-TILE_KPIS = ("QA01", "QA02", "QA03", "QA04", "QA05", "QA06", "QA07", "QA08", "QA09", "QA10", "QA11")
-TILE_NAMES = {"QA03": "Audits completed"}
 ONE_PAGE_SCALES = (1.0, 0.92, 0.84, 0.76, 0.68)
 # The tables the QA measures read: their data-quality results are the reports' own.
 QA_TABLES = ("qa_audits", "qa_moderations", "qa_observations", "qa_staff")
@@ -113,7 +107,7 @@ def figure_line(figure: Figure, la_rows: pd.DataFrame, period: str,
     return {"id": figure.id, "name": figure.name, "value": now.text, "last": before.text,
             "base": show_count(base) if base is not None and not pd.isna(base) else "",
             "target": _show_target(target, figure), "rag": rag,
-            "direction": direction_of_travel(now.value, before.value, figure.kpi.polarity) or "",
+            "direction": direction_of_travel(now.value, before.value, figure.polarity) or "",
             "suppressed": now.suppressed}
 
 
@@ -137,7 +131,7 @@ def narrative(kpis: list[Kpi], la_rows: pd.DataFrame, period: str) -> tuple[list
         if now.value is None or before.value is None:
             continue
         change = round(now.value - before.value, 1)
-        subject = NARRATIVE_NAMES.get(kpi.id, kpi.name.removesuffix(" %").removesuffix("%").strip())
+        subject = kpi.label_in("narrative") or kpi.name.removesuffix(" %").removesuffix("%").strip()
         if change == 0:
             sentence = f"{subject} was unchanged at {now.text}."
         else:
@@ -148,10 +142,10 @@ def narrative(kpis: list[Kpi], la_rows: pd.DataFrame, period: str) -> tuple[list
     return sentences, left_out
 
 
-def grade_lines(la_rows: pd.DataFrame, period: str, names: tuple[str, ...] = ()) -> list[dict]:
+def grade_lines(la_rows: pd.DataFrame, period: str, grades_kpi: str, names: tuple[str, ...] = ()) -> list[dict]:
     """Audits by grade with small-number suppression. A grade's % is suppressed with its
     count (shown side by side, the % would give the count away)."""
-    rows = grade_table(la_rows, period, names)
+    rows = grade_table(la_rows, period, grades_kpi, names)
     total = rows[-1]["count"]
     hidden_rows = suppressed_cells([row["count"] for row in rows[:-1]])
     lines = []
@@ -176,10 +170,10 @@ def suppressed_cells(counts: list) -> dict[int, str]:
     return hidden
 
 
-def grades_by_lines(la_rows: pd.DataFrame, period: str, dimension: str) -> list[dict]:
+def grades_by_lines(la_rows: pd.DataFrame, period: str, grades_kpi: str, dimension: str) -> list[dict]:
     """Audits completed in the month by theme or service area and grade, counts of 1-4
     shown as <5: [{name, counts (in GRADES order), total}]."""
-    counts = grades_by(la_rows, period, dimension)
+    counts = grades_by(la_rows, period, grades_kpi, dimension)
     lines = []
     for name, row in counts.iterrows():
         values = [int(row[g]) for g in GRADES]
@@ -203,8 +197,9 @@ def quality_summary(data_quality) -> dict | None:
     return {"state": data_quality.state, "rules": rules}
 
 
-def team_lines(values: pd.DataFrame, period: str) -> list[dict]:
+def team_lines(values: pd.DataFrame, period: str, kpis: list[Kpi]) -> list[dict]:
     """Audits due and done, and schedule compliance, per team (team-level stored values)."""
+    roles = [kpi_shown_in(kpis, output) for output in ("qa_due", "qa_compliance", "qa_grades")]
     teams = values[(values["level"] == "team") & (values["period"] == period)]
     by_team_figure = {(str(r.unit_id), r.kpi_id): r for r in teams.itertuples()}
     lines = []
@@ -212,7 +207,7 @@ def team_lines(values: pd.DataFrame, period: str) -> list[dict]:
                                      key=lambda u: (u[0] == "Unallocated", str(u[1]).lower())):
         def get(kpi_id):
             return by_team_figure.get((unit_id, kpi_id))
-        qa01, qa02, qa03 = get("QA01"), get("QA02"), get("QA03")
+        qa01, qa02, qa03 = (get(kpi.id) if kpi else None for kpi in roles)
         lines.append({
             "team": unit_name if isinstance(unit_name, str) else unit_id,
             "due": show_count(qa01.denominator) if qa01 is not None else NOT_AVAILABLE,
@@ -227,7 +222,7 @@ def team_lines(values: pd.DataFrame, period: str) -> list[dict]:
 def breakdown_lines(figures: list[Figure], kpi_id: str, dimension: str, la_rows: pd.DataFrame,
                     period: str, targets: dict[str, KpiTarget]) -> list[dict]:
     """Table rows of a KPI's `kpi_id:<dimension>=<value>` figures (e.g. QA02 by role)."""
-    return [figure_line(f, la_rows, period, targets) | {"label": figure_label(f.id)} for f in figures
+    return [figure_line(f, la_rows, period, targets) | {"label": figure_label(f)} for f in figures
             if parse_figure_id(f.id).kpi_id == kpi_id and dict(parse_figure_id(f.id).dimensions).keys() == {dimension}]
 
 
@@ -240,8 +235,8 @@ def _month_short(period: str) -> str:
 
 
 def trend_chart(figure: Figure, la_rows: pd.DataFrame, period: str, targets: dict[str, KpiTarget],
-                width: int = 300, height: int = 140) -> Markup:
-    months = [p.id for p in Period.month(period).trailing(TREND_MONTHS)]
+                width: int = 300, height: int = 140, trend_months: int = 13) -> Markup:
+    months = [p.id for p in Period.month(period).trailing(trend_months)]
     points = [shown(figure, la_figure(la_rows, figure.id, m)).value for m in months]
     target = targets.get(figure.id)
     return line_chart_svg([_month_short(m) for m in months], points, f"{figure.id} {figure.name}",
@@ -263,12 +258,15 @@ def report_context(values: pd.DataFrame, trend: pd.DataFrame, kpis: list[Kpi], r
     figures = qa_figures(kpis, la_rows)
     by_id = {f.id: f for f in figures}
     sentences, left_out = narrative(kpis, la_rows, run.period)
-    month_grades = grade_lines(la_rows, run.period)
-    rolling_grades = grade_lines(la_rows, run.period, ("rolling_3m",))
+    grades = kpi_shown_in(kpis, "qa_grades")
+    grades_kpi = grades.id if grades else ""
+    month_grades = grade_lines(la_rows, run.period, grades_kpi)
+    rolling_grades = grade_lines(la_rows, run.period, grades_kpi, ("rolling_3m",))
     headline = [figure_line(by_id[k.id], la_rows, run.period, targets) for k in kpis]
     moderation = [line for line in (figure_line(f, la_rows, run.period, targets) for f in figures
-                                    if _moderation_figure(f.id)) if _worth_a_line(line)]
+                                    if _moderation_figure(f, kpis)) if _worth_a_line(line)]
     percent_kpis = [by_id[k.id] for k in kpis if k.kind == "percent"]
+    compliance = kpi_shown_in(kpis, "qa_compliance")
     start = Period.month(run.period).start
     return {
         "run": run, "synthetic_banner": SYNTHETIC_BANNER,
@@ -279,22 +277,25 @@ def report_context(values: pd.DataFrame, trend: pd.DataFrame, kpis: list[Kpi], r
         "narrative": sentences, "left_out": left_out,
         "month_grades": month_grades, "rolling_grades": rolling_grades,
         "month_grade_chart": grade_chart(month_grades, "Audits completed this month, by grade"),
-        "grades_by_theme": grades_by_lines(la_rows, run.period, "theme"),
-        "grades_by_area": grades_by_lines(la_rows, run.period, "service_area"),
+        "grades_by_theme": grades_by_lines(la_rows, run.period, grades_kpi, "theme"),
+        "grades_by_area": grades_by_lines(la_rows, run.period, grades_kpi, "service_area"),
         "quality": quality_summary(data_quality),
         "moderation": moderation,
-        "loop": [line for line in headline if line["id"] in LOOP_KPIS],
-        "by_role": breakdown_lines(figures, "QA02", "role", la_rows, run.period, targets),
-        "teams": team_lines(values, run.period),
-        "charts": [trend_chart(f, la_rows, run.period, targets) for f in percent_kpis],
+        "loop": [line for line in headline if line["id"] in {k.id for k in shown_in(kpis, "qa_loop")}],
+        "by_role": breakdown_lines(figures, compliance.id, "role", la_rows, run.period, targets) if compliance else [],
+        "teams": team_lines(values, run.period, kpis),
+        "charts": [trend_chart(f, la_rows, run.period, targets, trend_months=run.trend_months)
+                   for f in percent_kpis],
         "kpis": kpis, "grades": GRADES, "no_grade": NO_GRADE,
     }
 
 
-def _moderation_figure(figure_id: str) -> bool:
-    """QA04 with its targets (service areas, Inadequate); QA05 overall, up and down."""
-    parsed = parse_figure_id(figure_id)
-    return parsed.kpi_id == "QA04" or (parsed.kpi_id == "QA05" and not parsed.dimensions)
+def _moderation_figure(figure: Figure, kpis: list[Kpi]) -> bool:
+    """The moderation KPIs' figures without a breakdown (QA05 overall, up and down), and
+    the coverage KPI's breakdowns too, which carry its targets (QA04 by service area)."""
+    if figure.kpi not in shown_in(kpis, "qa_moderation"):
+        return False
+    return not parse_figure_id(figure.id).dimensions or figure.kpi == kpi_shown_in(kpis, "qa_moderation_coverage")
 
 
 def _worth_a_line(line: dict) -> bool:
@@ -330,12 +331,13 @@ def render_qa_on_a_page(values: pd.DataFrame, trend: pd.DataFrame, kpis: list[Kp
     """"QA on a page": one A4 page as PDF (the type is scaled down until it fits)."""
     targets = targets if targets is not None else targets_for(kpis, {})
     context = report_context(values, trend, kpis, run, targets, data_quality)
-    context["tiles"] = [context["lines_by_id"][k] | {"name": TILE_NAMES.get(k, context["lines_by_id"][k]["name"])}
-                        for k in TILE_KPIS if k in context["lines_by_id"]]
+    context["tiles"] = [context["lines_by_id"][k.id] | {"name": k.label_in("tile") or context["lines_by_id"][k.id]["name"]}
+                        for k in shown_in(kpis, "qa_tile") if k.id in context["lines_by_id"]]
     context["top_changes"] = sorted(context["narrative"], key=lambda s: -s["change"])[:4]
-    charted = [f for f in qa_figures(kpis, _la_rows(values, trend)) if f.id in ("QA01", "QA02")]
-    context["page_charts"] = [trend_chart(f, _la_rows(values, trend), run.period, targets, 250, 120)
-                              for f in charted]
+    charted = {k.id for k in shown_in(kpis, "qa_page_chart")}
+    context["page_charts"] = [trend_chart(f, _la_rows(values, trend), run.period, targets, 250, 120,
+                                          run.trend_months)
+                              for f in qa_figures(kpis, _la_rows(values, trend)) if f.id in charted]
     template = template_environment().get_template("qa_on_a_page.html")
     pdf_path = Path(out_dir) / f"qa_on_a_page_{run.period}.pdf"
     for scale in ONE_PAGE_SCALES:
