@@ -15,7 +15,7 @@ from tasks.core.figure_ids import parse_figure_id
 from tasks.publish.qa_workbook import publish_qa_workbook
 from tasks.publish.html import bar_chart_svg, line_chart_svg
 from tasks.reports.render import narrative, render_monthly_qa_report, render_qa_on_a_page, show_count, show_percent
-from tasks.kpis.registry import Kpi
+from tasks.kpis.registry import load_registry
 
 PERIOD, PREVIOUS = "2024-03", "2024-02"
 LA = ("841", "Testshire")
@@ -34,9 +34,10 @@ QA_KPIS = [
     ("QA10", "Child or family feedback sought %", "percent", "High"),
     ("QA11", "Practice observations coverage %", "percent", "High"),
 ]
-KPIS = [Kpi(id=i, name=n, scorecard="qa", kind=k, polarity=p, grain="audit", sql=f"qa/{i.lower()}.sql",
-            definition=f"{n} (kpis.md)", unit="%" if k == "percent" else "audits")
-        for i, n, k, p in QA_KPIS]
+# The registry's QA KPIs: their sub-measures' labels and polarities, and the sections
+# that show them, are the registry's (issue 13).
+KPIS = [k for k in load_registry() if k.scorecard == "qa"]
+assert [(k.id, k.name, k.kind, k.polarity) for k in KPIS] == QA_KPIS
 TARGETS = {"QA01": KpiTarget(88.0), "QA02": KpiTarget(100.0), "QA05": KpiTarget(80.0),
            "QA06": KpiTarget(100.0), "QA07": KpiTarget(90.0), "QA08": KpiTarget(100.0),
            "QA09": KpiTarget(90.0), "QA10": KpiTarget(75.0), "QA11": KpiTarget(100.0),

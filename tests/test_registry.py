@@ -143,3 +143,32 @@ def test_no_module_outside_the_registry_lists_kpi_ids():
             found += [f"{relative}:{node.lineno}: {node.value!r}" for node in string_constants(tree)
                       if KPI_ID.search(node.value)]
     assert not found, "KPI ids belong in sql/registry.yml:\n" + "\n".join(found)
+
+
+def test_trend_months_is_the_runs(tmp_path):
+    """settings trend_months reaches the workbooks through the run (not a hard-coded 13)."""
+    import pandas as pd
+    from openpyxl import load_workbook
+
+    from tasks.kpis.compute import RECORD_COLUMNS, VALUE_COLUMNS
+    from tasks.kpis.rag import targets_for
+    from tasks.publish.directorate import publish_directorate
+    from tasks.publish.excel import RunInfo, publish_scorecard
+
+    run = RunInfo(period="2024-03", run_id="run-6", code_version="0", la_code="841", la_name="Testshire",
+                  synthetic=True, started_at="2024-04-03T07:00:00", source="x", population=20000,
+                  population_year=2023, trend_months=6)
+    assert run.trend_periods() == ["2023-10", "2023-11", "2023-12", "2024-01", "2024-02", "2024-03"]
+    kpis = [BY_ID["SAF07"]]
+    trend = pd.DataFrame([{"kpi_id": "SAF07", "period": p, "level": "la", "unit_id": "841", "unit_name": "Testshire",
+                           "value": 80.0, "numerator": 8, "denominator": 10} for p in run.trend_periods()],
+                         columns=VALUE_COLUMNS)
+    empty = pd.DataFrame(columns=["team_id", "team_name", "service_name", "worker_id", "worker_name"])
+    book = load_workbook(publish_scorecard("safety", kpis, trend, trend, pd.DataFrame(columns=RECORD_COLUMNS),
+                                           empty, empty, targets_for(kpis, {}), run, tmp_path / "s.xlsx"))
+    header = [c.value for c in book["Summary"][4]]
+    assert header[4:11] == run.trend_periods() + ["Target"]
+    book = load_workbook(publish_directorate(kpis, trend, targets_for(kpis, {}), {"SAF07": None}, run,
+                                             tmp_path / "d.xlsx"))
+    assert "6-month trend" in [c.value for c in book["Scorecard"][4]]
+    assert [c.value for c in book["Trend data"][4]][2:9] == run.trend_periods() + [None]

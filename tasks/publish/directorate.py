@@ -31,7 +31,7 @@ from tasks.kpis.benchmarks import (NO_BENCHMARK, Benchmark, benchmark_spec, head
 from tasks.core.periods import Period
 from tasks.publish.html import line_chart_svg, template_environment, write_pdf
 from tasks.publish.excel import (HEADER_ROW, RAG_FILLS, SYNTHETIC_BANNER, RunInfo, _save_atomically, _write_header,
-                                 _write_heading, write_run)
+                                 _write_heading, decimal_format, write_run)
 from tasks.kpis.rag import direction_of_travel, effective_tolerance, rag_status
 from tasks.kpis.registry import Kpi
 
@@ -85,6 +85,10 @@ class Row:
     @property
     def polarity(self) -> str:
         return self.kpi.polarity_of(self.figure_id)
+
+    @property
+    def precision(self) -> int:
+        return self.kpi.precision_of(self.figure_id)
 
     @property
     def unit(self) -> str:
@@ -154,7 +158,7 @@ def _pdf_line(row: Row, months: list[str], figures: dict, targets: dict[str, Kpi
     cells = _scorecard_cells(row, months, figures, targets, benchmark)
     values = [_numeric(shown_value(row.kind, figures.get((row.figure_id, m)))) for m in months]
     target = targets.get(row.figure_id)
-    decimals = 0 if row.kind == "count" else 1
+    decimals = row.precision
     line = []
     for column in PDF_COLUMNS:
         value = cells[column]
@@ -228,7 +232,7 @@ def write_scorecard(sheet: Worksheet, rows: list[Row], months: list[str], figure
         for column, cell in enumerate(write_row(sheet, row_number, cells), start=1):
             cell.alignment = WRAP
             if column in NUMBER_COLUMNS:
-                cell.number_format = "0" if row.kind == "count" else DECIMAL_FORMAT
+                cell.number_format = decimal_format(row.precision)
         sheet.row_dimensions[row_number].height = ROW_HEIGHT
         _add_row_chart(sheet, trend_sheet, row, row_number, index, len(months))
     last_row = FIRST_DATA_ROW + len(rows) - 1

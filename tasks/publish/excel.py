@@ -39,8 +39,6 @@ FIRST_DATA_ROW = HEADER_ROW + 1
 
 DECIMAL_FORMAT = "0.0"
 WHOLE_FORMAT = "0"
-KIND_FORMATS = {"percent": DECIMAL_FORMAT, "rate": DECIMAL_FORMAT, "mean": DECIMAL_FORMAT,
-                "count": WHOLE_FORMAT, "exception": WHOLE_FORMAT}
 
 BOLD = Font(bold=True)
 TITLE_FONT = Font(bold=True, size=14)
@@ -84,7 +82,7 @@ class Figure:
 
     @property
     def number_format(self) -> str:
-        return KIND_FORMATS[self.kind]
+        return decimal_format(self.kpi.precision_of(self.id))
 
     @property
     def unit(self) -> str:
@@ -93,6 +91,10 @@ class Figure:
     @property
     def polarity(self) -> str:
         return self.kpi.polarity_of(self.id)
+
+
+def decimal_format(places: int) -> str:
+    return "0." + "0" * places if places else WHOLE_FORMAT
 
 
 def figures_of(kpis: list[Kpi]) -> list[Figure]:
