@@ -60,6 +60,12 @@ def test_every_declared_figure_has_a_label_and_polarity():
             assert kpi.name_of(figure_id) and kpi.polarity_of(figure_id) in POLARITIES, figure_id
 
 
+def test_the_source_columns_a_kpi_reads_come_from_its_sql():
+    for kpi in REGISTRY:
+        assert kpi.source_columns, kpi.id
+    assert "cina_assessment_auth_date" in BY_ID["SAF07"].source_columns["ssd_cin_assessments"]
+
+
 def test_a_figure_unknown_to_the_registry_is_an_error():
     with pytest.raises(KeyError):
         BY_ID["SAF12"].polarity_of("SAF12:rate_per_100k")
