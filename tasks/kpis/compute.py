@@ -131,13 +131,13 @@ def aggregate(kpi: Kpi, rows: pd.DataFrame, period: Period, context: LaContext,
         for unit_id, unit_rows, unit_name in _units(rows, level, context, names):
             figures.append(_figure(kpi.id, kpi.kind, None, unit_rows, context, period,
                                    level, unit_id, unit_name))
-            for figure_id, extra, extra_rows in _extra_figures(kpi, unit_rows):
+            for figure_id, extra, extra_rows in extra_figures(kpi, unit_rows):
                 figures.append(_figure(figure_id, extra.kind, extra, extra_rows,
                                        context, period, level, unit_id, unit_name))
     return [f for f in figures if f is not None]
 
 
-def _extra_figures(kpi: Kpi, rows: pd.DataFrame):
+def extra_figures(kpi: Kpi, rows: pd.DataFrame):
     """(figure id, extra, the rows it is computed on) for each extra figure: `where`
     keeps the rows whose 0/1 column is 1; a split keeps the rows with its value; a
     breakdown marked `observed` also yields the values found in the rows but not
