@@ -21,7 +21,7 @@ from sqlalchemy.engine import Engine
 from tasks.core.paths import SQL_DIR
 from tasks.core.settings import KpiTarget
 from tasks.core.periods import Period
-from tasks.publish.excel import RunInfo
+from tasks.publish.lineage import RunInfo
 from tasks.publish.qa_workbook import publish_qa_workbook
 from tasks.kpis.qa import ALLOCATION_COLUMNS, QaSchedule, monthly_allocation, staff_in_post
 from tasks.kpis.rag import targets_for
