@@ -90,11 +90,19 @@ def publish_scorecard(scorecard: str, kpis: list[Kpi], values: pd.DataFrame, tre
         for kpi in kpis:
             if kpi.kind == "exception":
                 write_exceptions(workbook.create_sheet(kpi.id), kpi, records, teams, workers, run)
+    return finish_internal_workbook(workbook, f"{run.la_name} {SCORECARD_TITLES[scorecard]} {run.period}",
+                                    kpis, targets, run, Path(out_path), data_quality)
+
+
+def finish_internal_workbook(workbook: Workbook, title: str, kpis: list[Kpi], targets: dict[str, KpiTarget],
+                             run: RunInfo, out_path: Path, data_quality=None) -> Path:
+    """The sheets a performance-team workbook ends with (Data quality with record ids,
+    Definitions, Run), then its properties and the save; returns the path."""
     if data_quality is not None:
         write_data_quality_sheet(workbook, data_quality, run, with_record_ids=True)
     write_definitions(workbook.create_sheet("Definitions"), kpis, targets, run)
     write_run(workbook.create_sheet("Run"), run)
-    describe_workbook(workbook, f"{run.la_name} {SCORECARD_TITLES[scorecard]} {run.period}", run)
+    describe_workbook(workbook, title, run)
     return save_workbook(workbook, Path(out_path))
 
 

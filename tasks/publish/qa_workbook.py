@@ -29,13 +29,10 @@ from tasks.publish.cells import cell_value, number_value, text_value, write_cell
 from tasks.kpis.compute import percent
 from tasks.core.figure_ids import parse_figure_id
 from tasks.core.periods import Period
-from tasks.publish.dq_sheet import write_data_quality_sheet
-from tasks.publish.excel import (Figure, la_trend_rows, write_definitions, write_run, write_trend_summary,
-                                 write_units)
+from tasks.publish.excel import Figure, finish_internal_workbook, la_trend_rows, write_trend_summary, write_units
 from tasks.publish.lineage import RunInfo
 from tasks.publish.style import (BOLD, DECIMAL_FORMAT, FIRST_DATA_ROW, WHOLE_FORMAT, add_rag_fills,
-                                 describe_workbook, finish_table, month_label, save_workbook, set_widths,
-                                 write_header, write_heading)
+                                 finish_table, month_label, set_widths, write_header, write_heading)
 from tasks.kpis.rag import direction_of_travel, effective_tolerance, rag_status
 from tasks.kpis.registry import Kpi
 
@@ -159,12 +156,8 @@ def publish_qa_workbook(kpis: list[Kpi], values: pd.DataFrame, trend: pd.DataFra
     write_reaudits(workbook.create_sheet("Re-audits"), month_records, values, run)
     if allocation is not None:
         write_allocation(workbook.create_sheet("Allocation"), allocation, run, allocation_note)
-    if data_quality is not None:
-        write_data_quality_sheet(workbook, data_quality, run, with_record_ids=True)
-    write_definitions(workbook.create_sheet("Definitions"), kpis, targets, run)
-    write_run(workbook.create_sheet("Run"), run)
-    describe_workbook(workbook, f"{run.la_name} {QA_TITLE} {run.period}", run)
-    return save_workbook(workbook, Path(out_path))
+    return finish_internal_workbook(workbook, f"{run.la_name} {QA_TITLE} {run.period}", kpis, targets, run,
+                                    Path(out_path), data_quality)
 
 
 def _on_summary(figure: Figure, targets: dict[str, KpiTarget]) -> bool:
