@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 import textwrap
-from functools import lru_cache
 from pathlib import Path
 
 from tasks.core.paths import SQL_DIR
@@ -21,7 +20,6 @@ READ = re.compile(r"\b(?:from|join)\s+([a-z_][a-z0-9_]*)", re.IGNORECASE)
 LEADING_WITH = re.compile(r"^\s*with\s", re.IGNORECASE)
 
 
-@lru_cache(maxsize=1)
 def sql_files() -> dict[str, Path]:
     """{file stem: path} of every SQL file below sql/; a stem names one file only."""
     files: dict[str, Path] = {}
