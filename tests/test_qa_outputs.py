@@ -12,6 +12,7 @@ from tasks.core.settings import KpiTarget
 from tasks.kpis.compute import RECORD_COLUMNS, VALUE_COLUMNS
 from tasks.publish.excel import RunInfo, _la_rows
 from tasks.core.figure_ids import parse_figure_id
+from tests.pdfs import read_pdf
 from tasks.publish.qa_workbook import publish_qa_workbook
 from tasks.publish.html import bar_chart_svg, line_chart_svg
 from tasks.reports.render import narrative, render_monthly_qa_report, render_qa_on_a_page, show_count, show_percent
@@ -290,13 +291,8 @@ def table_row(markup: str, label: str) -> list[str]:
 
 
 def pdf_pages_and_text(path) -> tuple[int, str]:
-    try:
-        from pypdf import PdfReader
-    except ImportError:  # the PDFs are written uncompressed: page objects and metadata are plain
-        data = path.read_bytes()
-        return len(re.findall(rb"/Type\s*/Page(?![a-zA-Z])", data)), data.decode("latin-1")
-    reader = PdfReader(path)
-    return len(reader.pages), " ".join(page.extract_text() for page in reader.pages)
+    pdf = read_pdf(path)
+    return pdf.pages, pdf.text
 
 
 def test_monthly_qa_report_html_and_pdf(frames, tmp_path):
@@ -342,7 +338,7 @@ def test_qa_on_a_page_is_one_a4_page(frames, tmp_path):
     pages, pdf_text = pdf_pages_and_text(pdf_path)
     assert pages == 1
     assert "2024-03" in pdf_text
-    assert b"/MediaBox [0 0 595" in pdf_path.read_bytes()  # A4: 595 x 842 points
+    assert read_pdf(pdf_path).a4_portrait
     assert [p.name for p in tmp_path.iterdir()] == [f"qa_on_a_page_{PERIOD}.pdf"]
 
 
