@@ -15,11 +15,11 @@ from decimal import ROUND_HALF_UP, Decimal
 import pandas as pd
 from sqlalchemy.engine import Engine
 
-from tasks.core.paths import SQL_DIR
 from tasks.core.figure_ids import breakdown_name
 from tasks.core.periods import Period, years_before
 from tasks.kpis.qa import DEFAULT_SCHEDULE, QaSchedule
-from tasks.kpis.registry import Extra, Kpi
+from tasks.kpis.queries import query
+from tasks.kpis.registry import ALLOCATION_SQL, Extra, Kpi
 from tasks.warehouse.database import read_sql
 
 UNALLOCATED = "Unallocated"
@@ -88,8 +88,7 @@ def period_parameters(period: Period, context: LaContext) -> dict:
 
 def allocation_at(engine: Engine, params: dict) -> pd.DataFrame:
     """Each child's open allocated-worker involvement at period_end (latest start)."""
-    sql = (SQL_DIR / "common" / "allocation.sql").read_text(encoding="utf-8")
-    return read_sql(engine, sql, params).set_index("person_id")
+    return read_sql(engine, query(ALLOCATION_SQL), params).set_index("person_id")
 
 
 def kpi_rows(engine: Engine, kpi: Kpi, params: dict) -> pd.DataFrame:
