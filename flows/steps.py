@@ -34,7 +34,8 @@ from tasks.warehouse import database as warehouse
 from tasks.core.periods import Period
 from tasks.publish.directorate import publish_directorate, publish_directorate_pdf
 from tasks.publish.dq_sheet import DataQuality
-from tasks.publish.excel import RunInfo, publish_scorecard
+from tasks.publish.excel import publish_scorecard
+from tasks.publish.lineage import RunInfo
 from tasks.kpis.compute import RECORD_COLUMNS, VALUE_COLUMNS
 from tasks.kpis.qa import schedule_from_settings
 from tasks.validate.withheld import Withheld, last_published
