@@ -88,17 +88,17 @@ def _live_run(flow_name: str, choose_kpis, publish, as_at: date, source, out, co
         steps.await_extract(run.source, settings, flow_name, period.id, run.run_id, wait)
         extracts = steps.extract_sources(run.source, settings)
         manifest = steps.archive_extracts(extracts, settings, run.run_id, run.engine_url)
-        report, quality, blocked = steps.validate_extracts(extracts, kpis, period, run, accept_stale)
-        if blocked:  # nothing is published: the previous lists stay current
+        quality = steps.validate_extracts(extracts, kpis, period, run, accept_stale)
+        if quality.withheld_kpis:  # nothing is published: the previous lists stay current
             raise runner.DataQualityFailed(
                 f"{flow_name} lists as at {period.id} not published: {quality.state}. "
                 f"Data Docs: {quality.data_docs}")
         with locks.hold(run.engine, "staging", steps.STAGING_WAIT_SECONDS):
-            steps.load_warehouse(extracts, run.engine_url, report.blocked_tables)
+            steps.load_warehouse(extracts, run.engine_url, quality.blocked_tables)
             values, records = steps.compute_live_lists(kpis, period, context, run.engine_url)
             teams, workers = steps.unit_tables(run.engine_url)
             escalations = steps.find_escalations(period.end, run.engine_url) \
-                if escalate and _loaded(extracts, report, "qa_audits") else None
+                if escalate and _loaded(extracts, quality, "qa_audits") else None
         info = RunInfo(period=period.id, run_id=run.run_id, code_version=code_version(),
                        la_code=context.la_code, la_name=context.la_name,
                        synthetic=settings.synthetic,
@@ -116,9 +116,9 @@ def _live_run(flow_name: str, choose_kpis, publish, as_at: date, source, out, co
                                                       trigger, reason, work, lock_wait_seconds))
 
 
-def _loaded(extracts, report, table: str) -> bool:
+def _loaded(extracts, quality, table: str) -> bool:
     """This run's extracts have the table and it passed its critical rules."""
-    return table in extracts and table not in report.critical_tables
+    return table in extracts and table not in quality.critical_tables
 
 
 def publish_daily(folder: Path, kpis, values, records, teams, workers, info: RunInfo,

@@ -22,13 +22,11 @@ Ledger, lock, versioned outputs and failure notification: flows/runner.py.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from prefect import flow
 
 from flows import runner, steps
 from tasks.core.settings import code_version, load_settings, redact_url
-from tasks.operations import locks
+from tasks.operations import locks, summary
 from tasks.publish import csv_files as publish_csv
 from tasks.reports import qa_outputs
 from tasks.validate import validation as validate
@@ -69,30 +67,23 @@ def _run_steps(month: Period, run: runner.RunContext, accept_stale: bool = False
     extracts = steps.extract_sources(run.source, settings)
     manifest = steps.archive_extracts(extracts, settings, run.run_id, run.engine_url)
     kpis = qa_outputs.with_qa_if_supplied(load_registry(), extracts, validate.loaded_row_counts(run.engine))
-    report, quality, blocked = steps.validate_extracts(extracts, kpis, month, run, accept_stale)
-    if report.failed_export:  # a sliver of an export is not a partial publication
-        raise runner.DataQualityFailed(f"{month.id} not published: {report.failed_export_message()}. "
-                                       f"Data Docs: {quality.data_docs}")
-    missing = qa_outputs.blocked_by_missing_qa_tables(kpis, extracts)
-    if missing:
-        tables = sorted({t for ts in missing.values() for t in ts})
-        quality.state += f"; {', '.join(tables)} not supplied: {', '.join(sorted(missing))} withheld"
-    blocked = {**blocked, **missing}
-    fresh = [k for k in kpis if k.id not in blocked]
-    if not fresh:  # nothing of this period is replaced: the previous outputs stay current
-        raise runner.DataQualityFailed(
-            f"{month.id} not published: {quality.state}. Data Docs: {quality.data_docs}")
+    quality = steps.validate_extracts(extracts, kpis, month, run, accept_stale)
+    quality = quality.with_tables_not_supplied(qa_outputs.blocked_by_missing_qa_tables(kpis, extracts))
+    refusal = quality.refusal(kpis)
+    if refusal:  # nothing of this period is replaced: the previous outputs stay current
+        raise runner.DataQualityFailed(f"{month.id} not published: {refusal}. Data Docs: {quality.data_docs}")
     # The source tables are shared by every run: load and compute as one section.
     with locks.hold(run.engine, "staging", steps.STAGING_WAIT_SECONDS):
-        steps.load_warehouse(extracts, run.engine_url, report.blocked_tables)
-        results = steps.compute_scorecards(fresh, month, context, run.engine_url, settings.trend_months)
+        steps.load_warehouse(extracts, run.engine_url, quality.blocked_tables)
+        results = steps.compute_scorecards(quality.fresh(kpis), month, context, run.engine_url, settings.trend_months)
         teams, workers = steps.unit_tables(run.engine_url)
         reference = steps.load_reference(kpis, settings, run.engine_url)
-        qa_inputs = steps.read_qa_inputs(month, settings, run.engine_url, report.critical_tables) \
+        qa_inputs = steps.read_qa_inputs(month, settings, run.engine_url, quality.critical_tables) \
             if qa_outputs.has_qa(kpis) else None
-    if blocked:  # the withheld KPIs' figures as last published, beside the fresh ones
-        results, withheld = steps.carry_forward_figures(results, blocked, month, run)
-        run.completion_state, run.completion_message = runner.PARTLY_PUBLISHED, withheld.message()
+    carried = None
+    if quality.withheld_kpis:  # the withheld KPIs' figures as last published, beside the fresh ones
+        results, carried = steps.carry_forward_figures(results, quality.withheld_kpis, month, run)
+        run.completion_state, run.completion_message = runner.PARTLY_PUBLISHED, carried.message()
     revised, run.revision_note = steps.report_revisions(results, month, run)
     info = RunInfo(period=month.id, run_id=run.run_id, code_version=code_version(),
                    la_code=context.la_code, la_name=context.la_name, synthetic=settings.synthetic,
@@ -104,10 +95,7 @@ def _run_steps(month: Period, run: runner.RunContext, accept_stale: bool = False
     outputs = steps.publish_workbooks(results, kpis, settings, info, out_dir, teams, workers, reference, quality)
     if qa_inputs is not None:
         outputs += steps.render_qa_reports(results, qa_inputs, kpis, settings, info, out_dir, quality)
-    metadata = {**info.__dict__, "outputs": [Path(o).name for o in outputs], "reason": run.reason,
-                "data_quality": quality.state, "data_docs": quality.data_docs,
-                "withheld": blocked, "withheld_as_last_published_from": withheld.previous_run_id if blocked else None,
-                **(qa_inputs.metadata() if qa_inputs else {"qa_allocation": None})}
+    metadata = summary.run_metadata(info, outputs, run.reason, quality, carried, qa_inputs)
     outputs.append(str(publish_csv.publish_run_metadata(metadata, out_dir / "run_metadata.json")))
     if revised is not None:
         outputs.append(revised)

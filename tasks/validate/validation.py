@@ -654,30 +654,10 @@ def dq_trend(engine: Engine, last_periods: int = 13, up_to: str | None = None) -
         ["table_name", "rule", "column_name", "period"]).reset_index(drop=True)
 
 
-# --- what a blocked table stops ------------------------------------------------------
+# --- what a blocked table stops (tasks/validate/withheld.py) -----------------------------
 
 def tables_read_by(sql: str) -> set[str]:
     """The source tables a SQL text names (whole-line comments ignored)."""
     code = "\n".join(line for line in sql.lower().splitlines() if not line.lstrip().startswith("--"))
     words = set(re.findall(r"[a-z_0-9]+", code))
     return {name for name in TABLES if name in words}
-
-
-def kpis_blocked_by(kpis: list, blocked_tables: list[str],
-                    failed_columns: dict[str, list[str]] | None = None) -> dict[str, list[str]]:
-    """{kpi id: what it reads that failed}, for the KPIs a critical failure stops: a
-    table in `blocked_tables` (named alone) stops every KPI reading it; a column in
-    `failed_columns` (named `table.column`) only the KPIs reading that column. What a
-    KPI reads is derived from its SQL (Kpi.source_columns)."""
-    if not blocked_tables and not failed_columns:
-        return {}  # nothing failed: no need to parse the SQL
-    blocked = set(blocked_tables)
-    stopped = {}
-    for kpi in kpis:
-        reads = kpi.source_columns
-        hit = sorted(reads.keys() & blocked)
-        for table, columns in (failed_columns or {}).items():
-            hit += [f"{table}.{c}" for c in columns if c in reads.get(table, ())]
-        if hit:
-            stopped[kpi.id] = hit
-    return stopped
