@@ -79,13 +79,13 @@ def _live_run(flow_name: str, choose_kpis, publish, as_at: date, source, out, co
     today = runner.london_today()
     period = MonthToDate.as_at(as_at)
     if working_days_only and not runner.is_working_day(today):
-        return runner.record_skipped(settings, flow_name, period.id, trigger,
+        return runner.record_skipped(settings, flow_name, period, trigger,
                                      f"{today} is not a working day: no {flow_name} lists published")
 
     def work(run: runner.RunContext) -> list[str]:
         kpis = choose_kpis(load_registry())
         context, population_year = la_context(settings, period)
-        steps.await_extract(run.source, settings, flow_name, period.id, run.run_id, wait)
+        steps.await_extract(run.source, settings, flow_name, period, run.run_id, wait)
         extracts = steps.extract_sources(run.source, settings)
         manifest = steps.archive_extracts(extracts, settings, run.run_id, run.engine_url)
         quality = steps.validate_extracts(extracts, kpis, period, run, accept_stale)
@@ -107,12 +107,12 @@ def _live_run(flow_name: str, choose_kpis, publish, as_at: date, source, out, co
                        population_year=population_year, extracts=manifest)
         outputs = publish(run.work_dir, kpis, values, records, teams, workers, info, quality, escalations)
         if escalations is not None:  # so that later days' lists leave them out
-            records = pd.concat([records, escalation_records(escalations, period.id)], ignore_index=True)
+            records = pd.concat([records, escalation_records(escalations, period)], ignore_index=True)
         steps.store_live_results(values, records, run.run_id, run.engine_url)
         steps.record_live_artifacts(flow_name, values, kpis, info, outputs, quality.state, escalations)
         return outputs
 
-    return runner.prefect_outcome(runner.ledgered_run(flow_name, period.id, source, out, settings,
+    return runner.prefect_outcome(runner.ledgered_run(flow_name, period, source, out, settings,
                                                       trigger, reason, work, lock_wait_seconds))
 
 

@@ -55,7 +55,7 @@ def monthly(period: str | None = None, source: str = "", out: str = "", config: 
     month = Period.month(period) if period else latest_complete_month(runner.london_today())
     wait = steps.waits_for_extract(wait_for_extract, trigger)
     return runner.prefect_outcome(runner.ledgered_run(
-        "monthly", month.id, source, out, settings, trigger, reason,
+        "monthly", month, source, out, settings, trigger, reason,
         lambda run: _run_steps(month, run, accept_stale, wait), lock_wait_seconds))
 
 
@@ -63,7 +63,7 @@ def _run_steps(month: Period, run: runner.RunContext, accept_stale: bool = False
                wait: bool = False) -> list[str]:
     settings, out_dir = run.settings, run.work_dir
     context, population_year = la_context(settings, month)
-    steps.await_extract(run.source, settings, run.flow, month.id, run.run_id, wait)
+    steps.await_extract(run.source, settings, run.flow, month, run.run_id, wait)
     extracts = steps.extract_sources(run.source, settings)
     manifest = steps.archive_extracts(extracts, settings, run.run_id, run.engine_url)
     kpis = qa_outputs.with_qa_if_supplied(load_registry(), extracts, validate.loaded_row_counts(run.engine))
@@ -91,8 +91,8 @@ def _run_steps(month: Period, run: runner.RunContext, accept_stale: bool = False
                    source=redact_url(run.source), population=context.population_0_17,
                    population_year=population_year, extracts=manifest,
                    revisions=[f"This version: {run.revision_note}",
-                              *versions.revision_notes(run.engine, results.trend, month.id)])
-    outputs = steps.publish_workbooks(results, kpis, settings, info, out_dir, teams, workers, reference, quality)
+                              *versions.revision_notes(run.engine, results.trend, month)])
+    outputs = steps.publish_workbooks(results, kpis, settings, month, info, out_dir, teams, workers, reference, quality)
     if qa_inputs is not None:
         outputs += steps.render_qa_reports(results, qa_inputs, kpis, settings, info, out_dir, quality)
     metadata = summary.run_metadata(info, outputs, run.reason, quality, carried, qa_inputs)

@@ -57,7 +57,7 @@ SLEEP: Callable[[float], None] = time.sleep
 
 
 @task(name="await_extract", cache_policy=NO_CACHE)
-def await_extract(source: str, settings: Settings, flow: str, period: str, run_id: str,
+def await_extract(source: str, settings: Settings, flow: str, period: Period, run_id: str,
                   wait: bool) -> None:
     """A run that waits (scheduled runs) polls the source until every case table is there
     or the `[arrival]` window closes, with one "extract not arrived yet" notice; if it
@@ -71,7 +71,7 @@ def await_extract(source: str, settings: Settings, flow: str, period: str, run_i
         if empty_drop:
             raise arrival.ExtractNotArrived(
                 f"the drop folder {source} holds none of the case tables: no extract has "
-                f"arrived for {flow} {period}; nothing was published")
+                f"arrived for {flow} {period.id}; nothing was published")
         return
     config = arrival.arrival_settings(settings.arrival)
     deadline = arrival.deadline_on(CLOCK(), config)
@@ -87,7 +87,7 @@ def await_extract(source: str, settings: Settings, flow: str, period: str, run_i
                                        config.poll_seconds, notice)
     if missing:
         raise arrival.ExtractNotArrived(arrival.not_arrived_message(flow, period, missing, deadline))
-    logger.info("the extract for %s %s is complete", flow, period)
+    logger.info("the extract for %s %s is complete", flow, period.id)
 
 
 def waits_for_extract(wait_for_extract: bool | None, trigger: str | None) -> bool:
@@ -135,14 +135,13 @@ def validate_extracts(extracts: dict[str, extract.Extract], kpis: list[Kpi], per
     extract) and Data Docs kept beside the outputs whatever the run's outcome."""
     logger = get_run_logger()
     dated = check_extract_date(extracts, period, run, accept_stale)
-    docs_dir = versions.data_quality_dir(run.work_dir, period.id, run.run_id)
+    docs_dir = versions.data_quality_dir(run.work_dir, period, run.run_id)
     previous = validate.loaded_row_counts(run.engine)  # the last good load, whatever the source path
     report = validate.validate_extracts(extracts, dated.extract_date.day, previous,
                                         validate.settings_from(run.settings.validation), docs_dir=docs_dir)
-    month = Period.containing(period.start)  # pass rates are kept month by month: a daily run's under its month
-    validate.store_dq_results(run.engine, run.run_id, month.id, report)
+    validate.store_dq_results(run.engine, run.run_id, period, report)
     send_alerts(report, extracts, period, run)
-    quality = assess(report, kpis, dated.notes, validate.dq_trend(run.engine, up_to=month.id))
+    quality = assess(report, kpis, dated.notes, validate.dq_trend(run.engine, up_to=period))
     logger.info("validated %d tables in %.1f s: %s", len(extracts), report.seconds, quality.state)
     return quality
 
@@ -155,7 +154,7 @@ def send_alerts(report: validate.ValidationReport, extracts: dict[str, extract.E
     index = str(report.data_docs_index) if report.data_docs_index else None
     links = alerts.RunLinks(run.flow, run.run_id, notify.prefect_run_url(run.run_id),
                             Path(index).resolve().as_uri() if index else None)
-    found = alerts.build_alerts(report, period.id, {n: e.sha256 for n, e in extracts.items()}, links)
+    found = alerts.build_alerts(report, period, {n: e.sha256 for n, e in extracts.items()}, links)
     for alert in found:
         logger.warning("data quality: %s", alert.one_line())
     delivery = alerts.deliver_alerts(run.engine, found, run.run_id, **_channels(run.settings))
@@ -197,7 +196,7 @@ def check_extract_date(extracts: dict[str, extract.Extract], period: Period, run
 
 def send_standing_warnings_digest(run, period: Period, already_sent: list, links) -> None:
     """The daily flow's one digest of the warnings sent before that persist (once a day)."""
-    digest = alerts.standing_warnings_digest(run.engine, already_sent, period.id, links)
+    digest = alerts.standing_warnings_digest(run.engine, already_sent, period, links)
     if digest is None:
         return
     delivery = alerts.deliver_alerts(run.engine, [digest], run.run_id, **_channels(run.settings))
@@ -270,7 +269,7 @@ def _concat(first, second):
 
 @task(name="publish_workbooks")
 def publish_workbooks(results: pipeline.PeriodResults, kpis: list[Kpi], settings: Settings,
-                      run: RunInfo, out_dir: Path, teams, workers, reference_data,
+                      period: Period, run: RunInfo, out_dir: Path, teams, workers, reference_data,
                       data_quality: DataQuality | None = None) -> list[str]:
     """The Safety, Drift and Delay and Directorate scorecards and kpi_values.csv.
     `reference_data`: the DfE benchmark values and statistical neighbours (load_reference)."""
@@ -283,7 +282,7 @@ def publish_workbooks(results: pipeline.PeriodResults, kpis: list[Kpi], settings
                           data_quality)
         outputs.append(str(path))
     reference, neighbours = reference_data
-    year = benchmarks.latest_reporting_year(Period.month(run.period).end)
+    year = benchmarks.latest_reporting_year(period.end)
     headline_benchmarks = benchmarks.benchmarks_for(kpis, settings.la_code, reference, neighbours, year)
     directorate = out_dir / f"directorate_scorecard_{run.period}"
     outputs.append(str(publish_directorate(kpis, results.trend, targets, headline_benchmarks, run,

@@ -32,6 +32,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from tasks.core.periods import Period
 from tasks.operations import locks
 from tasks.warehouse import database as warehouse
 from tasks.publish.csv_files import write_csv
@@ -49,11 +50,11 @@ def run_dir(out: Path, flow: str, period: str, run_id: str) -> Path:
     return Path(out) / "runs" / flow / period / run_id
 
 
-def data_quality_dir(work_dir: Path, period: str, run_id: str) -> Path:
+def data_quality_dir(work_dir: Path, period: Period, run_id: str) -> Path:
     """Data Docs of a run, kept whatever the run's outcome (a run blocked on data quality
     publishes nothing else): OUT/data_quality/<period>/<run_id>/. `work_dir` is the run's
     own folder OUT/runs/<flow>/<period>/<run_id>."""
-    return Path(work_dir).parents[3] / "data_quality" / period / run_id
+    return Path(work_dir).parents[3] / "data_quality" / period.id / run_id
 
 
 def switch_current(published: Path, target: Path) -> None:
@@ -251,13 +252,13 @@ def revised_trend_notices(engine: Engine) -> pd.DataFrame:
                                        "revised_by", "kpis"])
 
 
-def revision_notes(engine: Engine, trend: pd.DataFrame, period: str) -> list[str]:
+def revision_notes(engine: Engine, trend: pd.DataFrame, period: Period) -> list[str]:
     """For a run's Run sheet: each period of its trend revised since first published,
     and the KPIs whose figure in this trend (from this period's own extract) differs
     from that period's current one."""
     notes = []
     for revision in revised_periods(engine).itertuples():
-        if revision.period == period or revision.period not in set(trend["period"]):
+        if revision.period == period.id or revision.period not in set(trend["period"]):
             continue
         current = warehouse.run_values(engine, revision.run_id)
         shown = trend[(trend["period"] == revision.period) & (trend["level"] == "la")]

@@ -55,7 +55,7 @@ def check_extract_date(engine: Engine, flow: str, run_id: str, source: str, sett
     """Date the extract, judge its freshness for the period (the period end for the
     monthly flow, the as-at day for the others) and record both in the ledger."""
     checksums = {n: e.sha256 for n, e in extracts.items() if e.sha256}
-    archived = freshness.archived_run_of(engine, flow, period.id, checksums, run_id)
+    archived = freshness.archived_run_of(engine, flow, period, checksums, run_id)
     extract_day = extract_date_of(source, extracts, settings)
     if archived is not None and archived[1] is not None:  # its archive's copies are newer files
         extract_day = freshness.ExtractDate(archived[1], f"the ledger of run {archived[0]}, "
@@ -63,7 +63,7 @@ def check_extract_date(engine: Engine, flow: str, run_id: str, source: str, sett
     verdict = freshness.staleness(
         extract_day, freshness.latest_activity(extracts, _activity_columns(settings), extract_day.day),
         period.end, "period end" if flow == "monthly" else "as-at day",
-        freshness.current_extract_date(engine, flow, period.id), _working_days_behind(settings),
+        freshness.current_extract_date(engine, flow, period), _working_days_behind(settings),
         archived[0] if archived else None)
     notes = [extract_day.note] if extract_day.note else []
     accepted = None
