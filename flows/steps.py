@@ -332,27 +332,15 @@ def carry_forward_figures(results: pipeline.PeriodResults, blocked: dict[str, li
 
 @task(name="report_revisions", cache_policy=NO_CACHE)
 def report_revisions(results: pipeline.PeriodResults, period: Period, run) -> tuple[str | None, str]:
-    """When this run replaces a published version of the period and any figure changed,
-    write revisions_<period>.csv (old and new value, both run ids, the reason) and
-    revised_trends_<period>.csv: every current output of another period whose trend
-    shows a figure of this period other than the new one. Returns the report (if any)
-    and a note: first publication, no figure changed, or how many were revised."""
-    previous = warehouse.current_run_id(run.engine, run.flow, period.id)
-    if previous is None:
-        return None, "first publication"
-    old = warehouse.run_values(run.engine, previous)
-    changed = versions.revisions(old[old["period"] == period.id], results.values, previous,
-                                 run.run_id, run.reason)
-    get_run_logger().info("%d published figures of %s revised by this run (previous run %s)",
-                          len(changed), period.id, previous)
-    if changed.empty:
-        return None, "no figure changed"
-    trends = versions.outputs_showing_other_figures(run.engine, period.id, results.values, run.run_id)
-    note = (f"{len(changed)} figure{'s' if len(changed) != 1 else ''} revised; {trends['period'].nunique()} "
-            "other periods' current outputs show other figures for it in their trend")
-    if not trends.empty:
-        versions.write_revisions(trends, run.work_dir / f"revised_trends_{period.id}.csv")
-    return str(versions.write_revisions(changed, run.work_dir / f"revisions_{period.id}.csv")), note
+    """The revisions report of this run, if it changes a published figure of the period
+    (tasks/operations/versions.py). Returns the report (if any) and a note: first
+    publication, no figure changed, or how many were revised."""
+    report = versions.report_revisions(run.engine, run.flow, period, results.values, run.run_id,
+                                       run.reason, run.work_dir)
+    if report.previous_run_id is not None:
+        get_run_logger().info("%d published figures of %s revised by this run (previous run %s)",
+                              report.revised, period.id, report.previous_run_id)
+    return (str(report.path) if report.path else None), report.note
 
 
 @task(name="record_artifacts")

@@ -26,6 +26,7 @@ import json
 import math
 import os
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -274,3 +275,36 @@ def revision_notes(engine: Engine, trend: pd.DataFrame, period: Period) -> list[
 
 def _month_name(period: str) -> str:
     return pd.Timestamp(f"{period}-01").strftime("%B %Y")
+
+
+@dataclass(frozen=True)
+class RevisionReport:
+    """What a run's publication revises: `note` (first publication, no figure changed,
+    or how many were revised) and the revisions report written, if any."""
+
+    note: str
+    path: Path | None = None
+    previous_run_id: str | None = None
+    revised: int = 0
+
+
+def report_revisions(engine: Engine, flow: str, period: Period, values: pd.DataFrame, run_id: str,
+                     reason: str | None, work_dir: Path) -> RevisionReport:
+    """When this run replaces a published version of the period and any figure changed,
+    write revisions_<period>.csv (old and new value, both run ids, the reason) and
+    revised_trends_<period>.csv: every current output of another period whose trend
+    shows a figure of this period other than the new one."""
+    previous = warehouse.current_run_id(engine, flow, period.id)
+    if previous is None:
+        return RevisionReport("first publication")
+    old = warehouse.run_values(engine, previous)
+    changed = revisions(old[old["period"] == period.id], values, previous, run_id, reason)
+    if changed.empty:
+        return RevisionReport("no figure changed", None, previous)
+    trends = outputs_showing_other_figures(engine, period.id, values, run_id)
+    note = (f"{len(changed)} figure{'s' if len(changed) != 1 else ''} revised; {trends['period'].nunique()} "
+            "other periods' current outputs show other figures for it in their trend")
+    if not trends.empty:
+        write_revisions(trends, work_dir / f"revised_trends_{period.id}.csv")
+    return RevisionReport(note, write_revisions(changed, work_dir / f"revisions_{period.id}.csv"),
+                          previous, len(changed))
