@@ -8,7 +8,7 @@ DEMO_OUT ?= demo-output
 export DO_NOT_TRACK := 1
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 
-.PHONY: install pdf-engine demo test benchmark clean
+.PHONY: install pdf-engine demo test test-fast benchmark clean
 
 install: $(STAMP) pdf-engine
 
@@ -38,6 +38,10 @@ demo: install
 
 test: install
 	$(BIN)/python -m pytest
+
+# Everything but the end-to-end flow runs (tests marked `flow`): a couple of minutes.
+test-fast: install
+	$(BIN)/python -m pytest -m "not flow"
 
 benchmark: install
 	$(BIN)/python benchmarks/bench_monthly.py

@@ -45,7 +45,7 @@ def measure(children: int, period_id: str, workdir: Path) -> list[dict]:
     from tasks.operations import pipeline
     from tasks.validate import validation as validate
     from tasks.core.periods import Period
-    from tasks.publish.excel import RunInfo
+    from tasks.publish.lineage import RunInfo
     from tasks.kpis.registry import load_registry
     from qaloop.synthetic import generate_la
 

@@ -35,7 +35,7 @@ from tasks.core.periods import MonthToDate
 from tasks.operations.pipeline import la_context
 from tasks.publish.exceptions import (publish_exception_csv, publish_exceptions_workbook,
                                       team_pack_name)
-from tasks.publish.excel import RunInfo
+from tasks.publish.lineage import RunInfo
 from tasks.kpis.qa import escalation_records
 from tasks.kpis.registry import Kpi, load_registry
 

@@ -34,7 +34,7 @@ from tasks.operations import versions
 from tasks.warehouse import database as warehouse
 from tasks.core.periods import Period, latest_complete_month
 from tasks.operations.pipeline import la_context
-from tasks.publish.excel import RunInfo
+from tasks.publish.lineage import RunInfo
 from tasks.kpis.registry import load_registry
 
 

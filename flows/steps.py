@@ -33,7 +33,8 @@ from tasks.operations import versions
 from tasks.warehouse import database as warehouse
 from tasks.core.periods import Period
 from tasks.publish.directorate import publish_directorate, publish_directorate_pdf
-from tasks.publish.excel import RunInfo, publish_scorecard
+from tasks.publish.excel import publish_scorecard
+from tasks.publish.lineage import RunInfo
 from tasks.kpis.qa import schedule_from_settings
 from tasks.validate import extract_date, withheld
 from tasks.validate.extract_date import ExtractDateCheck

@@ -67,6 +67,17 @@ def sqlite_warehouse(tmp_path):
     engine.dispose()
 
 
+END_TO_END_MODULES = {"test_prefect_postgres.py"}  # starts its own `prefect server start`
+
+
+def pytest_collection_modifyitems(items):
+    """Mark the end-to-end flow runs: every test that needs the Prefect server, and the
+    modules that start one of their own. `make test-fast` runs the rest (-m "not flow")."""
+    for item in items:
+        if "prefect_server" in item.fixturenames or item.path.name in END_TO_END_MODULES:
+            item.add_marker(pytest.mark.flow)
+
+
 @pytest.fixture(scope="session")
 def prefect_server(tmp_path_factory):
     """A real Prefect server (the test harness), started once per test session."""

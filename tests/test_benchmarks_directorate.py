@@ -15,7 +15,8 @@ from tasks.kpis.benchmarks import (NO_BENCHMARK, benchmark_for, benchmarks_for, 
                               load_neighbours, published_number, read_reference, store_reference)
 from tasks.core.periods import Period
 from tasks.publish.directorate import publish_directorate, shown_value
-from tasks.publish.excel import RunInfo
+from tasks.publish.suppression import FOOTNOTE
+from tasks.publish.lineage import RunInfo
 from tasks.kpis.rag import targets_for
 from tasks.kpis.registry import load_registry
 
@@ -206,7 +207,7 @@ def test_reference_tables_round_trip_through_the_warehouse(warehouse, reference)
     ("count", {"value": 4, "numerator": 4, "denominator": None}, "<5"),
     ("count", {"value": 5, "numerator": 5, "denominator": None}, 5),
     ("count", {"value": 0, "numerator": 0, "denominator": None}, 0),
-    ("percent", {"value": 75.0, "numerator": 3, "denominator": 4}, "n<5"),
+    ("percent", {"value": 75.0, "numerator": 3, "denominator": 4}, "*"),
     ("percent", {"value": 80.0, "numerator": 4, "denominator": 5}, 80.0),
     ("percent", {"value": None, "numerator": 0, "denominator": 0}, "n/a"),
     ("rate", {"value": 1.8, "numerator": 4, "denominator": 22771}, "<5"),
@@ -295,7 +296,7 @@ def test_months_target_rag_and_direction_for_both_polarities(workbook):
 
 def test_small_numbers_are_suppressed_with_no_rag_or_direction(workbook):
     rows = scorecard_rows(workbook)
-    assert rows["SAF09"]["This month (Mar 2024)"] == "n<5"
+    assert rows["SAF09"]["This month (Mar 2024)"] == "*"
     assert rows["SAF09"]["Last month (Feb 2024)"] == 90
     assert (rows["SAF09"]["RAG"], rows["SAF09"]["Direction vs last month"]) == (None, None)
     assert rows["SAF16:rate_per_10k"]["Last month (Feb 2024)"] == "<5"
@@ -304,7 +305,7 @@ def test_small_numbers_are_suppressed_with_no_rag_or_direction(workbook):
     trend = {row[0]: row[2:] for row in workbook["Trend data"].iter_rows(min_row=5, values_only=True)}
     assert trend["SAF09"][-2:] == (90, None)         # suppressed month is a gap in the chart
     footnotes = [c.value for c in workbook["Scorecard"]["A"] if isinstance(c.value, str)]
-    assert any(text.startswith("Small numbers") and "'n<5'" in text for text in footnotes)
+    assert FOOTNOTE in footnotes  # the one footnote of tasks.publish.suppression
 
 
 def test_benchmark_columns_with_year(workbook):

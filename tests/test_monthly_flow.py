@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 
 from tests.configs import write_config
+from tests.pdfs import read_pdf
 from tasks.core.calendar import bank_holidays
 from qaloop.synthetic import generate_la
 from tasks.warehouse.database import make_engine, read_sql
@@ -191,12 +192,6 @@ def test_workbooks_carry_the_data_quality_sheet(demo_run):
 
 # --- QA activity ------------------------------------------------------------------------
 
-def pdf_pages(path: Path) -> int:
-    """Pages of an uncompressed PDF (tasks.reports.render.write_pdf), counted in its bytes."""
-    import re
-    return len(re.findall(rb"/Type\s*/Page(?![s\w])", path.read_bytes()))
-
-
 def test_qa_figures_match_an_independent_computation(demo_run):
     frame = published(demo_run)
     audits = read_extract(demo_run, "qa_audits")
@@ -249,8 +244,25 @@ def test_qa_reports_have_the_figures_fit_their_pages_and_name_no_child(demo_run)
     assert "Data quality" in html
     people = set(read_extract(demo_run, "ssd_person")["pers_person_id"])
     assert not any(f">{person}<" in html for person in people)
-    assert pdf_pages(demo_run["out"] / "qa_on_a_page_2024-03.pdf") == 1
-    assert pdf_pages(demo_run["out"] / "qa_monthly_report_2024-03.pdf") >= 2
+    on_a_page = read_pdf(demo_run["out"] / "qa_on_a_page_2024-03.pdf")
+    assert on_a_page.pages == 1 and on_a_page.a4_portrait
+    report = read_pdf(demo_run["out"] / "qa_monthly_report_2024-03.pdf")
+    assert report.pages >= 2 and report.a4_portrait
+    for pdf in (on_a_page, report):
+        assert "SYNTHETIC" in pdf.text and "March 2024" in pdf.text and run_id in pdf.text
+        assert not any(f" {person} " in f" {pdf.text} " for person in people)
+    if int(qa01["denominator"]) >= 5:
+        assert f"{float(qa01['value']):.1f}%" in report.text
+
+
+def test_directorate_pdf_shows_the_published_headlines_on_two_landscape_pages(demo_run):
+    frame = published(demo_run)
+    pdf = read_pdf(demo_run["out"] / "directorate_scorecard_2024-03.pdf")
+    assert 1 <= pdf.pages <= 2 and pdf.a4_landscape
+    assert "Directorate Scorecard" in pdf.text and "Mar 2024" in pdf.text and "SYNTHETIC" in pdf.text
+    rate = frame[(frame["kpi_id"] == "SAF12:rate_per_10k") & (frame["level"] == "la")].iloc[0]
+    assert f"SAF12:rate_per_10k Children on a CP plan per 10,000 aged 0-17 at month end per 10,000 aged 0-17 " \
+           f"{float(rate['value']):.1f}" in pdf.text
 
 
 # --- bad input through the flow: what is blocked, and that nothing earlier is lost ---------

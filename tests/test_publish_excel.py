@@ -7,7 +7,8 @@ from openpyxl import load_workbook
 from tasks.core.settings import KpiTarget
 from tasks.kpis.compute import RECORD_COLUMNS, UNALLOCATED, VALUE_COLUMNS
 from tasks.core.periods import Period
-from tasks.publish.excel import RunInfo, publish_scorecard
+from tasks.publish.excel import publish_scorecard
+from tasks.publish.lineage import RunInfo
 from tasks.kpis.rag import direction_of_travel, effective_tolerance, rag_status, targets_for
 from tasks.kpis.registry import load_registry
 

@@ -10,8 +10,11 @@ from openpyxl import load_workbook
 
 from tasks.core.settings import KpiTarget
 from tasks.kpis.compute import RECORD_COLUMNS, VALUE_COLUMNS
-from tasks.publish.excel import RunInfo, _la_rows
+from tasks.publish.excel import la_trend_rows
+from tasks.publish.lineage import RunInfo
+from tasks.publish.suppression import FOOTNOTE
 from tasks.core.figure_ids import parse_figure_id
+from tests.pdfs import read_pdf
 from tasks.publish.qa_workbook import publish_qa_workbook
 from tasks.publish.html import bar_chart_svg, line_chart_svg
 from tasks.reports.render import narrative, render_monthly_qa_report, render_qa_on_a_page, show_count, show_percent
@@ -162,7 +165,7 @@ def test_percentages_on_fewer_than_five_are_suppressed(value, denominator, expec
 
 def test_narrative_compares_with_last_month_and_leaves_out_small_numbers(frames):
     values, trend = frames
-    sentences, left_out = narrative(KPIS, _la_rows(values, trend), PERIOD)
+    sentences, left_out = narrative(KPIS, la_trend_rows(values, trend), PERIOD)
     by_id = {s["id"]: s["sentence"] for s in sentences}
     assert by_id["QA01"] == "Audits completed on time rose from 78.0% to 84.2%."
     assert by_id["QA05"] == "Moderation agreement fell from 85.7% to 71.4%."
@@ -290,13 +293,8 @@ def table_row(markup: str, label: str) -> list[str]:
 
 
 def pdf_pages_and_text(path) -> tuple[int, str]:
-    try:
-        from pypdf import PdfReader
-    except ImportError:  # the PDFs are written uncompressed: page objects and metadata are plain
-        data = path.read_bytes()
-        return len(re.findall(rb"/Type\s*/Page(?![a-zA-Z])", data)), data.decode("latin-1")
-    reader = PdfReader(path)
-    return len(reader.pages), " ".join(page.extract_text() for page in reader.pages)
+    pdf = read_pdf(path)
+    return pdf.pages, pdf.text
 
 
 def test_monthly_qa_report_html_and_pdf(frames, tmp_path):
@@ -326,7 +324,7 @@ def test_monthly_qa_report_html_and_pdf(frames, tmp_path):
     assert table_row(markup, "No grade recorded") == ["No grade recorded", "<5", "*", "<5", "*"]
     assert table_row(markup, "Early Help East") == ["Early Help East", "9", "88.9%", "<5", "n/a", "n/a"]
     assert table_row(markup, "Assessment Team A") == ["Assessment Team A", "10", "80.0%", "10", "<5", "*"]
-    assert "a percentage based on fewer than 5" in text
+    assert " ".join(FOOTNOTE.split()) in text  # the one small-numbers footnote (tasks.publish.suppression)
     assert markup.count("<svg") == 11  # 10 percentage trends and the grades chart
     # no child-level data, no named auditors
     assert "P1001" not in markup and "Tom Behind" not in markup and "Ann Auditor" not in markup
@@ -342,13 +340,13 @@ def test_qa_on_a_page_is_one_a4_page(frames, tmp_path):
     pages, pdf_text = pdf_pages_and_text(pdf_path)
     assert pages == 1
     assert "2024-03" in pdf_text
-    assert b"/MediaBox [0 0 595" in pdf_path.read_bytes()  # A4: 595 x 842 points
+    assert read_pdf(pdf_path).a4_portrait
     assert [p.name for p in tmp_path.iterdir()] == [f"qa_on_a_page_{PERIOD}.pdf"]
 
 
 def test_a_single_small_count_beside_its_total_hides_the_next_smallest_too():
-    from tasks.reports.render import suppressed_cells
-    assert suppressed_cells([9, 3, 7, 0]) == {1: "<5", 3: "*"}  # total 19 less 9 and 7 would give 3
-    assert suppressed_cells([9, 3, 2, 8]) == {1: "<5", 2: "<5"}  # two hidden: neither can be worked out
-    assert suppressed_cells([9, 6, 7, 8]) == {}
-    assert suppressed_cells([None, 4]) == {1: "<5"}  # nothing else to hide
+    from tasks.publish.suppression import hidden_counts
+    assert hidden_counts([9, 3, 7, 0]) == {1: "<5", 3: "*"}  # total 19 less 9 and 7 would give 3
+    assert hidden_counts([9, 3, 2, 8]) == {1: "<5", 2: "<5"}  # two hidden: neither can be worked out
+    assert hidden_counts([9, 6, 7, 8]) == {}
+    assert hidden_counts([None, 4]) == {1: "<5"}  # nothing else to hide

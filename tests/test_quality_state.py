@@ -15,7 +15,7 @@ from tasks.kpis.compute import RECORD_COLUMNS, VALUE_COLUMNS
 from tasks.kpis.registry import load_registry
 from tasks.operations.pipeline import PeriodResults
 from tasks.operations.summary import exception_counts, live_lists_summary, monthly_summary, run_metadata
-from tasks.publish.excel import RunInfo
+from tasks.publish.lineage import RunInfo
 from tasks.validate.quality import NOT_CHECKED, DataQuality, assess
 from tasks.validate.validation import CRITICAL, WARNING, RuleResult, ValidationReport
 from tasks.validate.withheld import (Withheld, carry_forward, failed_sources, withheld_by,

@@ -20,7 +20,7 @@ from tasks.kpis.benchmarks import benchmarks_for
 from tasks.publish.directorate import publish_directorate_pdf
 from tasks.kpis.rag import targets_for
 
-from tasks.publish.excel import _save_atomically
+from tasks.publish.style import save_workbook
 from tasks.publish.workbook_print import apply_print_layout
 
 from test_publish_excel import safety_book  # noqa: F401  (fixtures)
@@ -115,7 +115,7 @@ def test_line_charts_draw_straight_segments_and_chart_data_is_hidden():
 def test_saved_workbook_keeps_the_page_set_up(tmp_path: Path):
     workbook = Workbook()
     titled_sheet(workbook)
-    path = _save_atomically(workbook, tmp_path / "book.xlsx")
+    path = save_workbook(workbook, tmp_path / "book.xlsx")
     sheet = load_workbook(path)["Summary"]
     assert sheet.page_setup.orientation == "landscape"
     assert sheet.page_setup.fitToWidth == 1
@@ -179,4 +179,6 @@ def test_directorate_pdf_shows_the_workbook_cells(directorate_pdf, directorate_b
             f"{this_month:.1f}" if isinstance(this_month, float | int) else str(this_month))
         assert shown in words, (row[0], shown)
     assert "Green" in words or "Amber" in words or "Red" in words  # RAG in words
-    assert "n<5" in words  # SAF09: 3 ICPCs this month, suppressed as in the workbook
+    # SAF09: 3 ICPCs this month, suppressed ("*") as in the workbook
+    assert next(r for r in sheet.iter_rows(min_row=5, values_only=True) if r[0] == "SAF09")[4] == "*"
+    assert re.search(r"SAF09 [^*]{0,160} \* ", words)

@@ -1,7 +1,8 @@
 -- Allocation at period_end: each child's open allocated-worker involvement.
 -- kpis.md: "Team / worker attribution for drill-down: the team and worker of the child's
 -- open allocated-worker involvement (ssd_involvements, role = allocated case worker) at
--- period_end". Open = start <= period_end and (end empty or end > period_end).
+-- period_end" (open and allocated: allocated_involvements_open.sql). The KPIs'
+-- attribution (tasks/kpis/compute.py) and the audit cohort (qa/audit_cohort.sql) read it.
 -- Grain: one row per child. Where several are open, the latest start (ties: highest id).
 -- Parameters: :period_end, :allocated_role.
 with open_allocations as (
@@ -13,10 +14,7 @@ with open_allocations as (
             partition by invo_person_id
             order by invo_involvement_start_date desc, invo_involvements_id desc
         ) as recency
-    from ssd_involvements
-    where upper(trim(invo_professional_role_id)) = upper(trim(:allocated_role))
-      and invo_involvement_start_date <= :period_end
-      and (invo_involvement_end_date is null or invo_involvement_end_date > :period_end)
+    from allocated_involvements_open
 ),
 
 final as (

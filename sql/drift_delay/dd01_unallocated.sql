@@ -11,6 +11,8 @@
 -- period_end); the last involvement end is the latest end date, on or before
 -- period_end, of the child's allocated-worker involvements. With neither, the measure
 -- is empty. days_between(a, b) = day_number(b) - day_number(a), from `calendar`.
+-- Open cases: sql/common/children_open.sql; allocated: sql/common/allocated_involvements.sql
+-- and allocated_involvements_open.sql.
 -- Grain: one row per exception (child, record_id = person_id). team_id = the current
 -- referral's team; no worker (the child is unallocated).
 -- Parameters: :period_end, :allocated_role.
@@ -32,33 +34,9 @@ cin_episodes_as_at as (
     where e.cine_referral_date <= :period_end
 ),
 
-open_cases as (
-    select cine_person_id as person_id
-    from cin_episodes_as_at
-    where is_open_not_nfa = 1
-    union
-    select cppl_person_id
-    from ssd_cp_plans
-    where cppl_cp_plan_start_date <= :period_end
-      and (cppl_cp_plan_end_date is null or cppl_cp_plan_end_date > :period_end)
-    union
-    select clae_person_id
-    from ssd_cla_episodes
-    where clae_cla_episode_start_date <= :period_end
-      and (clae_cla_episode_ceased_date is null or clae_cla_episode_ceased_date > :period_end)
-),
-
-allocated_involvements as (
-    select *
-    from ssd_involvements
-    where upper(trim(invo_professional_role_id)) = upper(trim(:allocated_role))
-      and invo_involvement_start_date <= :period_end
-),
-
 open_allocations as (
     select distinct invo_person_id as person_id
-    from allocated_involvements
-    where invo_involvement_end_date is null or invo_involvement_end_date > :period_end
+    from allocated_involvements_open
 ),
 
 last_allocation_end as (
@@ -66,7 +44,8 @@ last_allocation_end as (
         invo_person_id as person_id,
         max(invo_involvement_end_date) as last_end
     from allocated_involvements
-    where invo_involvement_end_date <= :period_end
+    where invo_involvement_start_date <= :period_end
+      and invo_involvement_end_date <= :period_end
     group by invo_person_id
 ),
 
@@ -92,7 +71,7 @@ unallocated_cases as (
             when a.last_end > r.referral_date then a.last_end
             else r.referral_date
         end as unallocated_since
-    from open_cases as c
+    from children_open as c
     left join open_allocations as o on o.person_id = c.person_id
     left join last_allocation_end as a on a.person_id = c.person_id
     left join current_referrals as r on r.person_id = c.person_id and r.recency = 1

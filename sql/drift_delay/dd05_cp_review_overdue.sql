@@ -8,59 +8,18 @@
 -- with a review date are reviews; a plan's reviews are ordered by date (ties by id);
 -- 'previous review' means the previous review's actual date". Recorded due dates are
 -- ignored here. Month arithmetic clamps to the month end (calendar.plus_3_months /
--- plus_6_months). Open = start <= period_end and (end empty or end > period_end).
--- The CTE held_reviews is identical to sql/safety/saf14_cp_reviews_timescale.sql.
--- Next due: no review held yet -> plan_start + 3 months; else latest review + 6 months.
+-- plus_6_months). The next review's due date: sql/common/cp_review_due_dates.sql, as
+-- SAF14 computes its reviews' (no review held yet: plan_start + 3 months; else the
+-- latest review + 6 months); open plans: sql/common/cp_plans_open.sql.
 -- measure = days overdue = days_between(next due date, period_end).
 -- Grain: one row per overdue open CP plan (record_id = plan id). Parameters: :period_end.
-with held_reviews as (
+with plans_with_next_due as (
     select
-        r.cppr_cp_review_id as review_id,
-        r.cppr_person_id as review_person_id,
-        r.cppr_cp_plan_id as plan_id,
-        r.cppr_cp_review_date as review_date,
-        r.cppr_cp_review_due as recorded_due_date,
-        row_number() over (
-            partition by r.cppr_cp_plan_id
-            order by r.cppr_cp_review_date, r.cppr_cp_review_id
-        ) as review_number,
-        lag(r.cppr_cp_review_date) over (
-            partition by r.cppr_cp_plan_id
-            order by r.cppr_cp_review_date, r.cppr_cp_review_id
-        ) as previous_review_date
-    from ssd_cp_reviews as r
-    where r.cppr_cp_review_date is not null
-      and r.cppr_cp_review_date <= :period_end
-),
-
-latest_reviews as (
-    select plan_id, max(review_date) as latest_review_date
-    from held_reviews
-    group by plan_id
-),
-
-open_plans as (
-    select
-        p.cppl_cp_plan_id as plan_id,
-        p.cppl_person_id as person_id,
-        p.cppl_cp_plan_start_date as plan_start
-    from ssd_cp_plans as p
-    where p.cppl_cp_plan_start_date <= :period_end
-      and (p.cppl_cp_plan_end_date is null or p.cppl_cp_plan_end_date > :period_end)
-),
-
-plans_with_next_due as (
-    select
-        op.plan_id,
-        op.person_id,
-        case
-            when lr.latest_review_date is null then plan_start.plus_3_months
-            else latest.plus_6_months
-        end as next_due_date
-    from open_plans as op
-    left join latest_reviews as lr on lr.plan_id = op.plan_id
-    left join calendar as plan_start on plan_start.cal_date = op.plan_start
-    left join calendar as latest on latest.cal_date = lr.latest_review_date
+        op.cppl_cp_plan_id as plan_id,
+        op.cppl_person_id as person_id,
+        d.computed_due_date as next_due_date
+    from cp_plans_open as op
+    join cp_review_due_dates as d on d.plan_id = op.cppl_cp_plan_id and d.is_next = 1
 ),
 
 final as (

@@ -3,7 +3,7 @@
 -- period_end) >= 548" ("18 months" = 548 days).
 -- Binding decisions: open = "start <= period_end and (end empty or end > period_end).
 -- An end date equal to period_end means closed"; "an end date after it leaves the plan
--- open". days_between(a, b) = day_number(b) - day_number(a), from `calendar`.
+-- open" (sql/common/cp_plans_open.sql). days_between(a, b) = day_number(b) - day_number(a), from `calendar`.
 -- Grain: one row per exception (CP plan); measure = days since plan start. The plan
 -- table has no team or worker (the child's allocated worker attributes it).
 -- Parameters: :period_end.
@@ -18,11 +18,9 @@ open_plans as (
         p.cppl_cp_plan_id,
         p.cppl_person_id,
         pe.day_number - start.day_number as days_open
-    from ssd_cp_plans as p
+    from cp_plans_open as p
     inner join calendar as start on start.cal_date = p.cppl_cp_plan_start_date
     cross join period_end_day as pe
-    where p.cppl_cp_plan_start_date <= :period_end
-      and (p.cppl_cp_plan_end_date is null or p.cppl_cp_plan_end_date > :period_end)
 ),
 
 final as (

@@ -4,9 +4,8 @@
 -- nor looked after at period_end" ("2 years" = 730 days).
 -- Binding decisions: "DD09 excludes children who are on a CP plan or looked after at
 -- period_end (their drift shows in DD04-DD08)": on a plan / looked after as SAF12 and
--- SAF16 count them; open = "start <= period_end and (end empty or end > period_end)",
--- the episode running from cine_referral_date to cine_close_date; NFA = cine_referral_nfa
--- is Y. days_between(a, b) = day_number(b) - day_number(a), from `calendar`.
+-- SAF16 count them (their rows); open and not NFA: sql/common/cin_episodes_open.sql.
+-- days_between(a, b) = day_number(b) - day_number(a), from `calendar`.
 -- Grain: one row per exception (CIN episode, i.e. referral); measure = days since
 -- referral.
 -- Parameters: :period_end.
@@ -20,26 +19,19 @@ open_episodes as (
     select
         e.*,
         pe.day_number - referral.day_number as days_open
-    from ssd_cin_episodes as e
+    from cin_episodes_open as e
     inner join calendar as referral on referral.cal_date = e.cine_referral_date
     cross join period_end_day as pe
-    where e.cine_referral_date <= :period_end
-      and (e.cine_close_date is null or e.cine_close_date > :period_end)
-      and coalesce(e.cine_referral_nfa, '') <> 'Y'
 ),
 
+-- Without NULLs: one in the `not in` list below would leave out every episode.
 children_on_cp_plan_or_looked_after as (
-    select cppl_person_id as person_id
-    from ssd_cp_plans
-    where cppl_cp_plan_start_date <= :period_end
-      and (cppl_cp_plan_end_date is null or cppl_cp_plan_end_date > :period_end)
-      and cppl_person_id is not null
+    select person_id
+    from saf12_cp_children
     union
-    select clae_person_id as person_id
-    from ssd_cla_episodes
-    where clae_cla_episode_start_date <= :period_end
-      and (clae_cla_episode_ceased_date is null or clae_cla_episode_ceased_date > :period_end)
-      and clae_person_id is not null
+    select person_id
+    from saf16_cla_children
+    where person_id is not null
 ),
 
 final as (

@@ -4,8 +4,7 @@
 -- 20); also publish the mean caseload per team".
 -- Binding decisions: "DD10: more than the threshold (exactly the threshold is not an
 -- exception); the mean caseload is over workers with at least one open allocated
--- involvement." Open = "start <= period_end and (end empty or end > period_end)";
--- allocated = role matches :allocated_role (trimmed, any case).
+-- involvement." Open and allocated: sql/common/allocated_involvements_open.sql.
 -- Grain: one row per worker with at least one open allocated involvement (the
 -- population of the mean, DD10:mean_caseload = mean of measure); record_id = worker_id =
 -- the worker; team_id = the team of the worker's latest-started open allocated
@@ -21,11 +20,8 @@ with open_allocations as (
             partition by invo_professional_id
             order by invo_involvement_start_date desc, invo_involvements_id desc
         ) as recency
-    from ssd_involvements
-    where upper(trim(invo_professional_role_id)) = upper(trim(:allocated_role))
-      and invo_professional_id is not null
-      and invo_involvement_start_date <= :period_end
-      and (invo_involvement_end_date is null or invo_involvement_end_date > :period_end)
+    from allocated_involvements_open
+    where invo_professional_id is not null
 ),
 
 caseloads as (

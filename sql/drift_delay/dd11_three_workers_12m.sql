@@ -6,36 +6,18 @@
 -- adviser) do not count." "DD11: an involvement overlaps the window when it starts on or
 -- before period_end and ends (if at all) on or after the window's first day." Rolling
 -- 12 months = [period_end - 364, period_end]. A child is open as in DD01: an open CIN
--- episode (not NFA), CP plan or CLA episode at period_end.
+-- episode (not NFA), CP plan or CLA episode at period_end (sql/common/children_open.sql);
+-- allocated: sql/common/allocated_involvements.sql.
 -- Grain: one row per exception (child, record_id = person_id); measure = number of
 -- distinct allocated workers. No team or worker on the record (the child's allocated
 -- worker attributes it).
 -- Parameters: :period_end, :rolling_12m_start, :allocated_role.
-with open_cases as (
-    select cine_person_id as person_id
-    from ssd_cin_episodes
-    where cine_referral_date <= :period_end
-      and (cine_close_date is null or cine_close_date > :period_end)
-      and coalesce(cine_referral_nfa, '') <> 'Y'
-    union
-    select cppl_person_id
-    from ssd_cp_plans
-    where cppl_cp_plan_start_date <= :period_end
-      and (cppl_cp_plan_end_date is null or cppl_cp_plan_end_date > :period_end)
-    union
-    select clae_person_id
-    from ssd_cla_episodes
-    where clae_cla_episode_start_date <= :period_end
-      and (clae_cla_episode_ceased_date is null or clae_cla_episode_ceased_date > :period_end)
-),
-
-workers_in_window as (
+with workers_in_window as (
     select
         invo_person_id as person_id,
         count(distinct invo_professional_id) as workers
-    from ssd_involvements
-    where upper(trim(invo_professional_role_id)) = upper(trim(:allocated_role))
-      and invo_involvement_start_date <= :period_end
+    from allocated_involvements
+    where invo_involvement_start_date <= :period_end
       and (invo_involvement_end_date is null or invo_involvement_end_date >= :rolling_12m_start)
     group by invo_person_id
 ),
@@ -48,7 +30,7 @@ final as (
         cast(null as varchar(64)) as worker_id,
         1 as in_numerator,
         w.workers as measure
-    from open_cases as c
+    from children_open as c
     inner join workers_in_window as w on w.person_id = c.person_id
     where w.workers >= 3
 )

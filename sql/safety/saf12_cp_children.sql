@@ -2,23 +2,17 @@
 -- Definition (kpis.md): "distinct children with a CP plan open at period_end; also
 -- published as a rate per 10,000".
 -- Binding decisions: open = start <= period_end and (end empty or end > period_end);
--- an end date equal to period_end means closed, one after it leaves the plan open.
+-- an end date equal to period_end means closed, one after it leaves the plan open
+-- (sql/common/cp_plans_open.sql).
 -- Counts of children are distinct person_ids (a plan with no person_id is no child).
 -- ssd_cp_plans has no team or worker column: team_id and worker_id are NULL. The
 -- rate_per_10k extra divides the row count by the population 0-17 in compute.py.
 -- Grain: one row per child (record_id = person_id).
 -- Parameters: :period_end.
-with open_plans as (
-    select cppl_person_id
-    from ssd_cp_plans
-    where cppl_cp_plan_start_date <= :period_end
-      and (cppl_cp_plan_end_date is null or cppl_cp_plan_end_date > :period_end)
-      and cppl_person_id is not null
-),
-
-children_on_plan as (
+with children_on_plan as (
     select distinct cppl_person_id as person_id
-    from open_plans
+    from cp_plans_open
+    where cppl_person_id is not null
 ),
 
 final as (

@@ -5,11 +5,10 @@
 -- working_days_between(visit_date, period_end) <= 10".
 -- Binding decisions: "visits join to plans by cppv_cp_plan_id; the unit is the plan; a
 -- visit on period_end counts even at a weekend" (wd(period_end) - wd(visit) = 0 then).
--- Open = start <= period_end and (end empty or end > period_end); a visit dated after
--- period_end does not exist yet.
+-- Open: sql/common/cp_plans_open.sql. A visit dated after period_end does not exist yet.
 -- The latest qualifying seen visit decides: the plan is in the numerator when it is
 -- within 10 working days of period_end. measure = working days since that visit (or
--- since plan start when there is none), the measure DD04 lists; DD04 shares these CTEs.
+-- since plan start when there is none), the measure DD04 lists: DD04 reads these rows.
 -- Grain: one row per CP plan in the denominator. Parameters: :period_end.
 with period_end_day as (
     select wd_index
@@ -22,9 +21,7 @@ open_plans as (
         p.cppl_cp_plan_id as plan_id,
         p.cppl_person_id as person_id,
         p.cppl_cp_plan_start_date as plan_start
-    from ssd_cp_plans as p
-    where p.cppl_cp_plan_start_date <= :period_end
-      and (p.cppl_cp_plan_end_date is null or p.cppl_cp_plan_end_date > :period_end)
+    from cp_plans_open as p
 ),
 
 plans_over_10wd as (

@@ -5,21 +5,15 @@
 -- Binding decisions: "SAF16 uses the episode start and ceased dates". Open = start <=
 -- period_end and (ceased empty or ceased > period_end); a ceased date equal to
 -- period_end means closed, a ceased date after it has not happened yet (still open).
--- An episode with no start date cannot be shown to be open and is not counted.
+-- An episode with no start date cannot be shown to be open and is not counted
+-- (sql/common/cla_episodes_open.sql).
 -- Grain: one row per child (record_id = person_id).
 -- Team/worker: ssd_cla_episodes has no team or worker column (NULL; the framework
 -- uses the child's allocated worker).
 -- Parameters: :period_end.
-with open_episodes as (
-    select clae_person_id as person_id
-    from ssd_cla_episodes
-    where clae_cla_episode_start_date <= :period_end
-      and (clae_cla_episode_ceased_date is null or clae_cla_episode_ceased_date > :period_end)
-),
-
-children_looked_after as (
-    select distinct person_id
-    from open_episodes
+with children_looked_after as (
+    select distinct clae_person_id as person_id
+    from cla_episodes_open
 ),
 
 final as (

@@ -18,67 +18,19 @@
 -- period_end, a first review without a recorded due date is in the denominator only,
 -- while later reviews are still due 3 or 6 months after the previous review.
 -- person_id: clar_cla_person_id when extracted, else the period of care's child.
--- The CTEs periods_of_care and held_reviews are identical to
--- sql/drift_delay/dd07_cla_review_overdue.sql.
+-- Reviews held, their order and computed due dates: sql/common/cla_review_due_dates.sql
+-- (DD07 reads its next reviews).
 -- Grain: one row per CLA review held (not cancelled) in the period.
 -- Parameters: :period_start, :period_end.
-with periods_of_care as (
-    select
-        e.clae_cla_id as cla_id,
-        min(e.clae_person_id) as person_id,
-        min(e.clae_entered_care_date) as entry_date
-    from ssd_cla_episodes as e
-    where e.clae_cla_id is not null
-      and e.clae_cla_episode_start_date <= :period_end
-    group by e.clae_cla_id
-),
-
-held_reviews as (
-    select
-        r.clar_cla_review_id as review_id,
-        r.clar_cla_person_id as review_person_id,
-        r.clar_cla_id as cla_id,
-        r.clar_cla_review_date as review_date,
-        r.clar_cla_review_due_date as recorded_due_date,
-        row_number() over (
-            partition by r.clar_cla_id
-            order by r.clar_cla_review_date, r.clar_cla_review_id
-        ) as review_number,
-        lag(r.clar_cla_review_date) over (
-            partition by r.clar_cla_id
-            order by r.clar_cla_review_date, r.clar_cla_review_id
-        ) as previous_review_date
-    from ssd_cla_reviews as r
-    where r.clar_cla_review_date is not null
-      and r.clar_cla_review_date <= :period_end
-      and coalesce(r.clar_cla_review_cancelled, '') <> 'Y'
-),
-
-reviews_with_due_dates as (
-    select
-        hr.*,
-        poc.person_id as care_person_id,
-        case
-            when hr.review_number = 1 then first_due.cal_date
-            when hr.review_number = 2 then previous.plus_3_months
-            else previous.plus_6_months
-        end as computed_due_date
-    from held_reviews as hr
-    left join periods_of_care as poc on poc.cla_id = hr.cla_id
-    left join calendar as entry on entry.cal_date = poc.entry_date
-    left join calendar as first_due
-        on first_due.wd_index = entry.wd_index + 20 and first_due.is_working_day = 1
-    left join calendar as previous on previous.cal_date = hr.previous_review_date
-),
-
-reviews_in_period as (
+with reviews_in_period as (
     select
         review_id,
         coalesce(review_person_id, care_person_id) as person_id,
         review_date,
         coalesce(recorded_due_date, computed_due_date) as due_date
-    from reviews_with_due_dates
-    where review_date >= :period_start
+    from cla_review_due_dates
+    where is_next = 0
+      and review_date >= :period_start
 ),
 
 final as (

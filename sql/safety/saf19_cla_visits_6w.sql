@@ -7,35 +7,18 @@
 -- validation warns): the child's current episode is the open one with the latest start
 -- (ties: highest episode id), and the child's period of care began on the earliest
 -- clae_entered_care_date among the open episodes (SAF19, SAF21, DD06, DD07)".
--- "6 weeks" = 42 days. Looked after = a CLA episode open at period_end (start <=
--- period_end and (ceased empty or ceased > period_end)); entered_care_date is the
--- earliest clae_entered_care_date among the child's open episodes (with one open
--- episode, its own). Closed episodes do not count. A child none of whose open episodes
--- has an entered_care_date cannot be shown to be in care over 42 days and is left out.
+-- "6 weeks" = 42 days. Looked after, and entered_care_date (the earliest
+-- clae_entered_care_date among the child's open episodes): sql/common/
+-- cla_current_episodes.sql. A child none of whose open episodes has an
+-- entered_care_date cannot be shown to be in care over 42 days and is left out.
 -- A visit dated after period_end does not exist yet.
 -- The latest seen visit on or before period_end decides. measure = days since that
--- visit (or since entered care when there is none), the measure DD06 lists; DD06
--- shares these CTEs.
+-- visit (or since entered care when there is none), the measure DD06 lists: DD06
+-- reads these rows.
 -- Grain: one row per child in the denominator. Parameters: :period_end.
-with open_episodes as (
-    select
-        e.clae_person_id as person_id,
-        row_number() over (
-            partition by e.clae_person_id
-            order by e.clae_cla_episode_start_date desc, e.clae_cla_episode_id desc
-        ) as recency,
-        min(e.clae_entered_care_date) over (partition by e.clae_person_id) as care_began
-    from ssd_cla_episodes as e
-    where e.clae_cla_episode_start_date <= :period_end
-      and (e.clae_cla_episode_ceased_date is null or e.clae_cla_episode_ceased_date > :period_end)
-),
-
--- One row per child: the current episode (recency = 1), with the day the child's
--- period of care began (the earliest entered_care_date among the open episodes).
-children_looked_after as (
-    select person_id, care_began as entered_care_date
-    from open_episodes
-    where recency = 1
+with children_looked_after as (
+    select clae_person_id as person_id, care_began as entered_care_date
+    from cla_current_episodes
 ),
 
 children_in_care_over_42_days as (

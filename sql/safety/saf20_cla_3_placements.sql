@@ -3,7 +3,7 @@
 -- placements whose placement_start_date is in the rolling 12 months".
 -- Binding decisions: rolling 12 months = the 365 days [period_end - 364, period_end];
 -- looked after at period_end = a CLA episode open at period_end (start <= period_end
--- and ceased empty or > period_end, as SAF16); "placements join by clap_person_id;
+-- and ceased empty or > period_end, as SAF16: sql/common/cla_episodes_open.sql); "placements join by clap_person_id;
 -- distinct placement ids starting in the window count, across periods of care".
 -- Grain: one row per child (record_id = person_id). measure = placements in window.
 -- Team/worker: neither table has a team or worker column (NULL; the framework uses
@@ -11,9 +11,7 @@
 -- Parameters: :rolling_12m_start, :period_end.
 with children_looked_after as (
     select distinct clae_person_id as person_id
-    from ssd_cla_episodes
-    where clae_cla_episode_start_date <= :period_end
-      and (clae_cla_episode_ceased_date is null or clae_cla_episode_ceased_date > :period_end)
+    from cla_episodes_open
 ),
 
 placements_in_window as (

@@ -36,25 +36,11 @@ with period_end_day as (
     where cal_date = :period_end
 ),
 
-open_episodes as (
-    select
-        clae_person_id as person_id,
-        row_number() over (
-            partition by clae_person_id
-            order by clae_cla_episode_start_date desc, clae_cla_episode_id desc
-        ) as recency,
-        min(clae_entered_care_date) over (partition by clae_person_id) as care_began
-    from ssd_cla_episodes
-    where clae_cla_episode_start_date <= :period_end
-      and (clae_cla_episode_ceased_date is null or clae_cla_episode_ceased_date > :period_end)
-),
-
--- One row per child: the current episode (recency = 1), with the day the child's
--- period of care began (the earliest entered_care_date among the open episodes).
+-- One row per child looked after, with the day the child's period of care began
+-- (sql/common/cla_current_episodes.sql).
 children_looked_after as (
-    select person_id, care_began as entered_care_date
-    from open_episodes
-    where recency = 1
+    select clae_person_id as person_id, care_began as entered_care_date
+    from cla_current_episodes
 ),
 
 -- Every episode that could cover a day in [entered_care_date, period_end], with the

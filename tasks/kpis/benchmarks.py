@@ -21,12 +21,13 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from pathlib import Path
 
 import pandas as pd
 from sqlalchemy.engine import Engine
 
+from tasks.kpis.compute import round_half_up
 from tasks.kpis.registry import Kpi
 from tasks.warehouse.database import insert_frame, read_sql, table
 
@@ -182,10 +183,6 @@ def _per_10k(frame: pd.DataFrame, population: dict[tuple[int, str], float]) -> p
         else:
             rates.append(round_half_up(Decimal(str(count)) * 10000 / Decimal(str(people))))
     return pd.Series(rates, index=frame.index, dtype="float64")
-
-
-def round_half_up(value: Decimal) -> float:
-    return float(value.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
 
 
 def load_benchmark_values(reference_dir: Path, kpis: list[Kpi]) -> pd.DataFrame:

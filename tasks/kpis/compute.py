@@ -15,11 +15,11 @@ from decimal import ROUND_HALF_UP, Decimal
 import pandas as pd
 from sqlalchemy.engine import Engine
 
-from tasks.core.paths import SQL_DIR
 from tasks.core.figure_ids import breakdown_name
 from tasks.core.periods import Period, years_before
 from tasks.kpis.qa import DEFAULT_SCHEDULE, QaSchedule
-from tasks.kpis.registry import Extra, Kpi
+from tasks.kpis.queries import query
+from tasks.kpis.registry import ALLOCATION_SQL, Extra, Kpi
 from tasks.warehouse.database import read_sql
 
 UNALLOCATED = "Unallocated"
@@ -88,8 +88,7 @@ def period_parameters(period: Period, context: LaContext) -> dict:
 
 def allocation_at(engine: Engine, params: dict) -> pd.DataFrame:
     """Each child's open allocated-worker involvement at period_end (latest start)."""
-    sql = (SQL_DIR / "common" / "allocation.sql").read_text(encoding="utf-8")
-    return read_sql(engine, sql, params).set_index("person_id")
+    return read_sql(engine, query(ALLOCATION_SQL), params).set_index("person_id")
 
 
 def kpi_rows(engine: Engine, kpi: Kpi, params: dict) -> pd.DataFrame:
@@ -131,13 +130,13 @@ def aggregate(kpi: Kpi, rows: pd.DataFrame, period: Period, context: LaContext,
         for unit_id, unit_rows, unit_name in _units(rows, level, context, names):
             figures.append(_figure(kpi.id, kpi.kind, None, unit_rows, context, period,
                                    level, unit_id, unit_name))
-            for figure_id, extra, extra_rows in _extra_figures(kpi, unit_rows):
+            for figure_id, extra, extra_rows in extra_figures(kpi, unit_rows):
                 figures.append(_figure(figure_id, extra.kind, extra, extra_rows,
                                        context, period, level, unit_id, unit_name))
     return [f for f in figures if f is not None]
 
 
-def _extra_figures(kpi: Kpi, rows: pd.DataFrame):
+def extra_figures(kpi: Kpi, rows: pd.DataFrame):
     """(figure id, extra, the rows it is computed on) for each extra figure: `where`
     keeps the rows whose 0/1 column is 1; a split keeps the rows with its value; a
     breakdown marked `observed` also yields the values found in the rows but not

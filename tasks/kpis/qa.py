@@ -58,6 +58,7 @@ from sqlalchemy.engine import Engine
 from tasks.core.paths import SQL_DIR
 from tasks.core.figure_ids import breakdown_name
 from tasks.core.periods import Period, add_months
+from tasks.kpis.queries import query
 from tasks.warehouse.database import read_sql
 
 ANY_TYPE = "any"
@@ -287,8 +288,8 @@ def audit_cohort(engine: Engine, period: Period, theme: str | None = None,
     keywords (`[qa.theme_keywords]`), only children whose CP category or CIN/CLA primary
     need matches one of them (case-insensitive substring); if none match, the whole
     cohort (a theme such as "Quality of supervision" is not a case characteristic)."""
-    sql = (SQL_DIR / "qa" / "audit_cohort.sql").read_text(encoding="utf-8")
-    rows = read_sql(engine, sql, {"period_end": period.end, "allocated_role": allocated_role})
+    rows = read_sql(engine, query(SQL_DIR / "qa" / "audit_cohort.sql"),
+                    {"period_end": period.end, "allocated_role": allocated_role})
     keywords = [k.lower() for k in dict(schedule.theme_keywords).get(theme or "", ())]
     if keywords:
         text = rows["characteristics"].fillna("").str.lower()
@@ -386,9 +387,9 @@ def inadequate_audits_for_escalation(engine: Engine, as_at: date,
     not published, still reaches the next list, and once only. An audit whose area has
     no Head of Service is listed with that column empty."""
     since = since or as_at - timedelta(days=ESCALATION_LOOKBACK_DAYS)
-    sql = (SQL_DIR / "qa" / "escalation_inadequate.sql").read_text(encoding="utf-8")
-    return read_sql(engine, sql, {"since": since, "as_at": as_at, "as_at_day": as_at.isoformat(),
-                                  "escalation_record": ESCALATION_RECORD})
+    return read_sql(engine, query(SQL_DIR / "qa" / "escalation_inadequate.sql"),
+                    {"since": since, "as_at": as_at, "as_at_day": as_at.isoformat(),
+                     "escalation_record": ESCALATION_RECORD})
 
 
 def escalation_records(escalations: pd.DataFrame, period: Period) -> pd.DataFrame:

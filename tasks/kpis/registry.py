@@ -15,6 +15,7 @@ import yaml
 from tasks.core.paths import REGISTRY_FILE, SQL_DIR
 from tasks.core.figure_ids import breakdown_name
 from tasks.core.sources import TABLES
+from tasks.kpis.queries import query
 
 KINDS = {"count", "percent", "rate", "exception"}
 EXTRA_KINDS = {"percent", "rate", "mean", "count"}
@@ -101,7 +102,8 @@ class Kpi:
         return SQL_DIR / self.sql
 
     def sql_text(self) -> str:
-        return self.sql_path.read_text(encoding="utf-8")
+        """The runnable SQL, with the shared SQL files it reads (tasks.kpis.queries)."""
+        return query(self.sql_path)
 
     @property
     def source_columns(self) -> dict[str, frozenset[str]]:
@@ -125,8 +127,8 @@ RECORD_OUTPUTS = ("record_id", "person_id", "team_id", "worker_id", "in_numerato
 
 @lru_cache(maxsize=256)
 def columns_read_by(sql_path: Path, used_by_python: frozenset[str] = frozenset()) -> dict[str, frozenset[str]]:
-    """{source table: its columns} that a SQL file reads, from the parsed SQL (sqlglot).
-    Every column is resolved to the table or CTE it comes from (`select *` and `alias.*`
+    """{source table: its columns} that a SQL file reads, from the parsed SQL (sqlglot),
+    the shared SQL files it reads included (tasks.kpis.queries). Every column is resolved to the table or CTE it comes from (`select *` and `alias.*`
     expanded against the contracts of tasks/core/sources.py), and a table's column counts
     when the SQL names it somewhere, or it reaches the rows Python reads under one of
     `used_by_python`'s names: a column only carried along by a `select *`, or named in a
@@ -135,10 +137,9 @@ def columns_read_by(sql_path: Path, used_by_python: frozenset[str] = frozenset()
     from sqlglot.optimizer.qualify import qualify
     from sqlglot.optimizer.scope import traverse_scope
 
-    from tasks.warehouse.database import strip_comment_lines
     schema = {name: {c: "TEXT" for c in table.column_names} for name, table in TABLES.items()}
     schema["calendar"] = {c: "TEXT" for c in CALENDAR_COLUMNS}
-    tree = sqlglot.parse_one(strip_comment_lines(sql_path.read_text(encoding="utf-8")), read="postgres")
+    tree = sqlglot.parse_one(query(sql_path), read="postgres")
     named = {column.name for column in tree.find_all(sqlglot.exp.Column)} | used_by_python
     tree = qualify(tree, schema=schema, dialect="postgres", validate_qualify_columns=True,
                    quote_identifiers=False)

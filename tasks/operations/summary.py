@@ -10,7 +10,7 @@ import pandas as pd
 
 from tasks.kpis.registry import Kpi
 from tasks.operations.pipeline import PeriodResults
-from tasks.publish.excel import RunInfo
+from tasks.publish.lineage import RunInfo
 from tasks.validate.quality import NOT_CHECKED, DataQuality
 from tasks.validate.withheld import Withheld
 

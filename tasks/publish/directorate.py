@@ -5,48 +5,40 @@ trend chart, the local target and RAG, the direction of travel, and the latest D
 published values for England, the LA's region and its 10 statistical neighbours (mean
 and median), each with its year, with the LA's own published value and rank.
 
-This workbook is for DLT and boards, so "Small numbers" applies: a count of fewer than 5
-children (but more than 0) is shown as `<5`, a percentage whose denominator is under 5
-is suppressed, with a footnote; no child-level data is read or written.
+This workbook is for DLT and boards, so "Small numbers" applies (tasks.publish.suppression):
+a count of fewer than 5 children (but more than 0) is shown as `<5`, a percentage whose
+denominator is under 5 as `*`, with the footnote; no child-level data is read or written.
 """
 
 from __future__ import annotations
 
-import calendar
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 from openpyxl import Workbook
 from openpyxl.chart import LineChart, Reference, Series
-from openpyxl.formatting.rule import CellIsRule
-from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from tasks.core.settings import KpiTarget
 from tasks.publish.cells import write_cell, write_row
+from tasks.publish.dq_sheet import write_data_quality_sheet
 from tasks.kpis.benchmarks import (NO_BENCHMARK, Benchmark, benchmark_spec, headline_figure_id,
                               headline_figure_kind, rank_basis)
 from tasks.core.periods import Period
 from tasks.publish.html import line_chart_svg, template_environment, write_pdf
-from tasks.publish.excel import (HEADER_ROW, RAG_FILLS, SYNTHETIC_BANNER, RunInfo, _save_atomically, _write_header,
-                                 _write_heading, write_run)
+from tasks.publish.excel import write_run
+from tasks.publish.lineage import RunInfo
+from tasks.publish.style import (DECIMAL_FORMAT, FIRST_DATA_ROW, HEADER_ROW, NOTE_FONT, SYNTHETIC_BANNER,
+                                 WHOLE_FORMAT, WRAP, add_rag_fills, describe_workbook, month_label,
+                                 save_workbook, set_widths, write_header, write_heading)
+from tasks.publish.suppression import FOOTNOTE, shown_figure
 from tasks.kpis.rag import direction_of_travel, effective_tolerance, rag_status
 from tasks.kpis.registry import Kpi
 
 TITLE = "Directorate Scorecard"
 TREND_MONTHS = 13
-FIRST_DATA_ROW = HEADER_ROW + 1
-SMALL_COUNT = "<5"          # a count of 1 to 4 children
-SMALL_DENOMINATOR = "n<5"   # a percentage whose denominator is 1 to 4
-NOT_AVAILABLE = "n/a"       # denominator 0 or no figure for the month
-SMALL_NUMBERS_FOOTNOTE = (
-    "Small numbers (kpis.md): '<5' = between 1 and 4 children (a rate per 10,000 based on "
-    "1 to 4 children is shown as '<5' too, since the population on the Run sheet would reveal "
-    "the count); 'n<5' = percentage suppressed because fewer than 5 children are in its "
-    "denominator. RAG and direction of travel are not shown for suppressed figures, and "
-    "suppressed months are gaps in the trend charts. 'n/a' = no figure (denominator 0).")
 BENCHMARK_FOOTNOTE = (
     "England, region and statistical neighbours: the latest DfE published value (year ending "
     "31 March, or the 30 September workforce census for caseload), with its year. SN mean and "
@@ -60,7 +52,6 @@ KIND_UNITS = {"percent": "%", "rate": "per 10,000 aged 0-17", "mean": "children 
 FIGURE_NAMES = {"SAF12:rate_per_10k": "Children on a CP plan per 10,000 aged 0-17 at month end",
                 "SAF16:rate_per_10k": "Children looked after per 10,000 aged 0-17 at month end",
                 "DD10:mean_caseload": "Mean caseload (children per allocated worker) at month end"}
-DECIMAL_FORMAT = "0.0"
 SCORECARD_PAGES = 2  # A4 landscape, for board packs
 PERCENT_AXIS_MAX = 100
 # The Scorecard columns a board paper shows (positions in scorecard_headers): the years,
@@ -68,7 +59,6 @@ PERCENT_AXIS_MAX = 100
 PDF_COLUMNS = (0, 1, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 16, 18, 20, 22, 23)
 TREND_COLUMN, RAG_COLUMN = 7, 9
 
-WRAP = Alignment(wrap_text=True, vertical="top")
 ROW_HEIGHT = 62       # points: room for the in-row trend chart
 CHART_COLUMN = 8
 NUMBER_COLUMNS = (5, 6, 7, 9, 13, 15, 17, 19, 21)  # figures (not years) on the Scorecard
@@ -111,18 +101,14 @@ def publish_directorate(kpis: list[Kpi], trend: pd.DataFrame, targets: dict[str,
     write_trend_data(trend_sheet, rows, months, figures, run)
     write_scorecard(workbook.active, rows, months, figures, targets, benchmarks, run, trend_sheet)
     if data_quality is not None:  # for DLT and boards: counts and pass rates, no record ids
-        from tasks.publish.dq_sheet import write_data_quality_sheet
         write_data_quality_sheet(workbook, data_quality, run, with_record_ids=False)
     write_definitions(workbook.create_sheet("Definitions"), rows, targets, benchmarks, run)
     run_sheet = workbook.create_sheet("Run")
     write_run(run_sheet, run)
     write_reference_sources(run_sheet, benchmarks)
     workbook.move_sheet("Trend data", offset=2)
-    workbook.properties.title = f"{run.la_name} {TITLE} {run.period}"
-    workbook.properties.subject = f"period {run.period}, run {run.run_id}"
-    workbook.properties.creator = "qaloop"
-    workbook.properties.keywords = "synthetic" if run.synthetic else None
-    return _save_atomically(workbook, Path(out_path), pages_tall={"Scorecard": SCORECARD_PAGES})
+    describe_workbook(workbook, f"{run.la_name} {TITLE} {run.period}", run)
+    return save_workbook(workbook, Path(out_path), pages_tall={"Scorecard": SCORECARD_PAGES})
 
 
 
@@ -140,7 +126,7 @@ def publish_directorate_pdf(kpis: list[Kpi], trend: pd.DataFrame, targets: dict[
         title=f"{run.la_name}: {TITLE}, {_month_label(run.period)}", run=run, lines=lines,
         headers=[headers[i] for i in PDF_COLUMNS], period_label=_month_label(run.period),
         synthetic_banner=SYNTHETIC_BANNER, scale=1.0,
-        suppression_note=SMALL_NUMBERS_FOOTNOTE, benchmark_note=BENCHMARK_FOOTNOTE)
+        suppression_note=FOOTNOTE, benchmark_note=BENCHMARK_FOOTNOTE)
     path, pages = write_pdf(html, Path(out_path), max_pages=SCORECARD_PAGES)
     if pages > SCORECARD_PAGES:
         raise RuntimeError(f"the Directorate Scorecard PDF takes {pages} pages (at most {SCORECARD_PAGES})")
@@ -173,20 +159,9 @@ def _pdf_line(row: Row, months: list[str], figures: dict, targets: dict[str, Kpi
 
 
 def shown_value(kind: str, figure: dict | None):
-    """The cell for a monthly figure: a number, or SMALL_COUNT / SMALL_DENOMINATOR /
-    NOT_AVAILABLE (kpis.md, Small numbers)."""
-    if figure is None or (_missing(figure.get("value")) and kind != "percent"):
-        return NOT_AVAILABLE
-    numerator, denominator = _number(figure.get("numerator")), _number(figure.get("denominator"))
-    if kind == "percent":
-        if denominator is not None and 0 < denominator < 5:
-            return SMALL_DENOMINATOR
-        return NOT_AVAILABLE if _missing(figure.get("value")) else _number(figure["value"])
-    if kind in ("count", "exception") and 0 < _number(figure["value"]) < 5:
-        return SMALL_COUNT
-    if kind == "rate" and numerator is not None and 0 < numerator < 5:
-        return SMALL_COUNT
-    return _number(figure["value"])
+    """The cell for a monthly figure: a number, or a symbol of tasks.publish.suppression."""
+    figure = figure or {}
+    return shown_figure(kind, figure.get("value"), figure.get("numerator"), figure.get("denominator"))
 
 
 def _numeric(cell) -> float | None:
@@ -214,35 +189,30 @@ def write_scorecard(sheet: Worksheet, rows: list[Row], months: list[str], figure
                     run: RunInfo, trend_sheet: Worksheet) -> None:
     sheet.title = "Scorecard"
     region_name = next((b.region_name for b in benchmarks.values() if b and b.region_name), None)
-    _heading(sheet, f"{run.la_name}: {TITLE}, {_month_label(run.period)}",
-             "Local authority figures against local targets and DfE published benchmarks. "
-             + ("The LA's own monthly figures are SYNTHETIC; the England, region, neighbour and "
-                "LA published values are real DfE figures. " if run.synthetic else "")
-             + "Aggregate figures only: no child-level data.", run)
+    write_heading(sheet, f"{run.la_name}: {TITLE}, {_month_label(run.period)}",
+                  "Local authority figures against local targets and DfE published benchmarks. "
+                  + ("The LA's own monthly figures are SYNTHETIC; the England, region, neighbour and "
+                     "LA published values are real DfE figures. " if run.synthetic else "")
+                  + "Aggregate figures only: no child-level data.", run)
     headers = scorecard_headers(months, region_name)
-    _header(sheet, headers)
+    write_header(sheet, headers)
     for index, row in enumerate(rows):
         row_number = FIRST_DATA_ROW + index
         cells = _scorecard_cells(row, months, figures, targets, benchmarks.get(row.kpi.id))
         for column, cell in enumerate(write_row(sheet, row_number, cells), start=1):
             cell.alignment = WRAP
             if column in NUMBER_COLUMNS:
-                cell.number_format = "0" if row.kind == "count" else DECIMAL_FORMAT
+                cell.number_format = WHOLE_FORMAT if row.kind == "count" else DECIMAL_FORMAT
         sheet.row_dimensions[row_number].height = ROW_HEIGHT
         _add_row_chart(sheet, trend_sheet, row, row_number, index)
     last_row = FIRST_DATA_ROW + len(rows) - 1
     rag_column = get_column_letter(headers.index("RAG") + 1)
-    for status, colour in RAG_FILLS.items():
-        fill = PatternFill("solid", start_color=colour, end_color=colour)
-        sheet.conditional_formatting.add(f"{rag_column}{FIRST_DATA_ROW}:{rag_column}{last_row}",
-                                         CellIsRule(operator="equal", formula=[f'"{status}"'], fill=fill))
-    for offset, text in enumerate((SMALL_NUMBERS_FOOTNOTE, BENCHMARK_FOOTNOTE), start=2):
-        write_cell(sheet, last_row + offset, 1, text).font = Font(italic=True)
+    add_rag_fills(sheet, f"{rag_column}{FIRST_DATA_ROW}:{rag_column}{last_row}")
+    for offset, text in enumerate((FOOTNOTE, BENCHMARK_FOOTNOTE), start=2):
+        write_cell(sheet, last_row + offset, 1, text).font = NOTE_FONT
     kpi_width = max(len(row.figure_id) for row in rows) + 2 if rows else 8  # an id never wraps
-    widths = [kpi_width, 36, 12, 12, 12, 12, 12, 32, 8, 8, 12, 12, 13, 8, 13, 8, 13, 8, 13, 8, 13, 8,
-              10, 8, 12, 26]
-    for column, width in enumerate(widths, start=1):
-        sheet.column_dimensions[get_column_letter(column)].width = width
+    set_widths(sheet, [kpi_width, 36, 12, 12, 12, 12, 12, 32, 8, 8, 12, 12, 13, 8, 13, 8, 13, 8, 13, 8, 13, 8,
+                       10, 8, 12, 26])
     sheet.freeze_panes = sheet.cell(row=FIRST_DATA_ROW, column=3)
 
 
@@ -295,9 +265,9 @@ def _add_row_chart(sheet: Worksheet, trend_sheet: Worksheet, row: Row, row_numbe
 def write_trend_data(sheet: Worksheet, rows: list[Row], months: list[str], figures: dict,
                      run: RunInfo) -> None:
     """The charts' data: the 13 monthly LA figures, suppressed ones left empty."""
-    _heading(sheet, f"{run.la_name}: {TITLE}, 13-month trend to {_month_label(run.period)}",
-             "Data of the trend charts. Empty: suppressed (small numbers) or no figure.", run)
-    _header(sheet, ["KPI", "Measure", *months])
+    write_heading(sheet, f"{run.la_name}: {TITLE}, 13-month trend to {_month_label(run.period)}",
+                  "Data of the trend charts. Empty: suppressed (small numbers) or no figure.", run)
+    write_header(sheet, ["KPI", "Measure", *months])
     for row_number, row in enumerate(rows, start=FIRST_DATA_ROW):
         values = [_numeric(shown_value(row.kind, figures.get((row.figure_id, m)))) for m in months]
         for cell in write_row(sheet, row_number, [row.figure_id, row.name, *values])[2:]:
@@ -315,11 +285,11 @@ DEFINITION_HEADERS = ["KPI", "Measure", "Polarity", "Definition (kpis.md)", "Tar
 
 def write_definitions(sheet: Worksheet, rows: list[Row], targets: dict[str, KpiTarget],
                       benchmarks: dict[str, Benchmark | None], run: RunInfo) -> None:
-    _heading(sheet, "Definitions",
-             "From the KPI registry (sql/registry.yml), which quotes kpis.md. RAG: Green = meets "
-             "the target; Amber = misses it by no more than the tolerance (default 5 percentage "
-             "points for a %, 10% of the target for counts and rates); Red = worse.", run)
-    _header(sheet, DEFINITION_HEADERS)
+    write_heading(sheet, "Definitions",
+                  "From the KPI registry (sql/registry.yml), which quotes kpis.md. RAG: Green = meets "
+                  "the target; Amber = misses it by no more than the tolerance (default 5 percentage "
+                  "points for a %, 10% of the target for counts and rates); Red = worse.", run)
+    write_header(sheet, DEFINITION_HEADERS)
     for row_number, row in enumerate(rows, start=FIRST_DATA_ROW):
         target = targets.get(row.figure_id)
         tolerance = (effective_tolerance(row.kpi, target.target, target.tolerance, row.kind)
@@ -336,22 +306,21 @@ def write_definitions(sheet: Worksheet, rows: list[Row], targets: dict[str, KpiT
                  rank_basis(row.kpi.polarity)]
         for cell in write_row(sheet, row_number, cells):
             cell.alignment = WRAP
-    for column, width in enumerate([18, 34, 14, 60, 8, 10, 40, 48, 9, 60, 30], start=1):
-        sheet.column_dimensions[get_column_letter(column)].width = width
+    set_widths(sheet, [18, 34, 14, 60, 8, 10, 40, 48, 9, 60, 30])
     sheet.freeze_panes = sheet.cell(row=FIRST_DATA_ROW, column=2)
 
 
 def write_reference_sources(sheet: Worksheet, benchmarks: dict[str, Benchmark | None]) -> None:
     """Below the run facts: the DfE sources used and the statistical neighbours."""
     top = sheet.max_row + 2
-    _header(sheet, ["Benchmark", "DfE source", "Year"], top)
+    write_header(sheet, ["Benchmark", "DfE source", "Year"], top)
     used = [b for b in benchmarks.values() if b is not None]
     for offset, benchmark in enumerate(used, start=1):
         write_row(sheet, top + offset, (benchmark.figure_id, benchmark.source, benchmark.year))
     if not used:
         return
     top = top + len(used) + 2
-    _header(sheet, ["Statistical neighbour", "Name", "Rank (closest first)"], top)
+    write_header(sheet, ["Statistical neighbour", "Name", "Rank (closest first)"], top)
     for rank, (code, name, _) in enumerate(used[0].sn_values, start=1):
         write_row(sheet, top + rank, (code, name, rank))
 
@@ -365,24 +334,5 @@ def _la_figures(trend: pd.DataFrame) -> dict[tuple[str, str], dict]:
     return {(r["kpi_id"], r["period"]): r for r in rows.to_dict("records")}
 
 
-def _heading(sheet: Worksheet, title: str, note: str, run: RunInfo) -> None:
-    _write_heading(sheet, title, note, run, banner_columns=12)
-
-
-_header = _write_header
-
-
-def _missing(value) -> bool:
-    return value is None or pd.isna(value)
-
-
-def _number(value) -> int | float | None:
-    if _missing(value):
-        return None
-    number = float(value)
-    return int(number) if number.is_integer() else number
-
-
 def _month_label(period_id: str) -> str:
-    start = Period.month(period_id).start
-    return f"{calendar.month_abbr[start.month]} {start.year}"
+    return month_label(period_id, abbreviated=True)

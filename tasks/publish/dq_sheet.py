@@ -9,10 +9,11 @@ from __future__ import annotations
 import pandas as pd
 from openpyxl import Workbook
 
-from tasks.publish.cells import write_cell
+from tasks.publish.cells import write_cell, write_row
+from tasks.publish.lineage import RunInfo
+from tasks.publish.style import (DECIMAL_FORMAT, HEADER_ROW, finish_table, set_widths, write_header,
+                                 write_heading)
 from tasks.validate.quality import DataQuality
-from tasks.publish.excel import (DECIMAL_FORMAT, HEADER_ROW, RunInfo, _finish_table,
-                                 _set_widths, _write_header, _write_heading, _write_row)
 
 SHEET_NAME = "Data quality"
 RESULT_HEADERS = ["Table", "Column", "Rule", "Severity", "Rows checked", "Rows failing",
@@ -25,23 +26,23 @@ def write_data_quality_sheet(workbook: Workbook, quality: DataQuality, run: RunI
     note = (f"Data quality: {quality.state}. Rules that did not pass in this run's extracts"
             + (f"; Data Docs: {quality.data_docs}" if quality.data_docs else "")
             + ". Pass-rate trend per table and rule below.")
-    _write_heading(sheet, f"{run.la_name}: data quality, {run.period}", note, run)
+    write_heading(sheet, f"{run.la_name}: data quality, {run.period}", note, run)
     headers = RESULT_HEADERS + (["Example record ids"] if with_record_ids else [])
-    _write_header(sheet, headers)
+    write_header(sheet, headers)
     row = HEADER_ROW
     for result in quality.not_passed.itertuples(index=False):
         row += 1
         cells = [result.table_name, result.column_name or None, result.rule, result.severity,
                  int(result.checked), int(result.unexpected), round(100 * float(result.pass_rate), 1),
                  result.detail or None]
-        _write_row(sheet, row, cells + ([result.example_ids or None] if with_record_ids else []))
+        write_row(sheet, row, cells + ([result.example_ids or None] if with_record_ids else []))
         sheet.cell(row=row, column=7).number_format = DECIMAL_FORMAT
     if row == HEADER_ROW:
         row += 1
-        _write_row(sheet, row, ["Every rule passed."])
-    _finish_table(sheet, len(headers), row, frozen_columns=1)
+        write_row(sheet, row, ["Every rule passed."])
+    finish_table(sheet, len(headers), row, frozen_columns=1)
     _write_trend(sheet, quality.trend, row + 3)
-    _set_widths(sheet, [24, 26, 26, 10, 12, 12, 11, 60, 40])
+    set_widths(sheet, [24, 26, 26, 10, 12, 12, 11, 60, 40])
 
 
 def _write_trend(sheet, trend: pd.DataFrame, start_row: int) -> None:
@@ -53,8 +54,8 @@ def _write_trend(sheet, trend: pd.DataFrame, start_row: int) -> None:
         aggfunc="min")
     table = table[table.min(axis=1) < 100].sort_values(by=list(table.columns)[-1:])
     write_cell(sheet, start_row, 1, "Pass rate % by month (rules below 100% in any month)")
-    _write_header(sheet, ["Table", "Rule", "Column", *table.columns], row=start_row + 1)
+    write_header(sheet, ["Table", "Rule", "Column", *table.columns], row=start_row + 1)
     for offset, (key, rates) in enumerate(table.iterrows(), start=start_row + 2):
-        _write_row(sheet, offset, [*key, *[None if pd.isna(r) else round(r, 1) for r in rates]])
+        write_row(sheet, offset, [*key, *[None if pd.isna(r) else round(r, 1) for r in rates]])
         for column in range(4, 4 + len(rates)):
             sheet.cell(row=offset, column=column).number_format = DECIMAL_FORMAT

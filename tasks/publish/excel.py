@@ -11,68 +11,38 @@ it, and "child-level lists never appear in those reports".
 
 from __future__ import annotations
 
-import calendar
-import io
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 from openpyxl import Workbook
 from openpyxl.chart import LineChart, Reference, Series
-from openpyxl.formatting.rule import CellIsRule
-from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from tasks.core.settings import KpiTarget
-from tasks.publish.cells import write_cell, write_row
+from tasks.publish.cells import number_value, text_value, write_row
 from tasks.kpis.compute import UNALLOCATED
 from tasks.core.periods import Period
-from tasks.publish.csv_files import write_bytes_atomically
-from tasks.publish.workbook_print import apply_print_layout
+from tasks.publish.dq_sheet import write_data_quality_sheet
+from tasks.publish.lineage import RunInfo
+from tasks.publish.style import (BOLD, DECIMAL_FORMAT, FIRST_DATA_ROW, HEADER_ROW, KIND_FORMATS,
+                                 THOUSANDS_FORMAT, WHOLE_FORMAT, WRAP, add_rag_fills, describe_workbook,
+                                 finish_table, month_label, save_workbook, set_widths, write_header,
+                                 write_heading)
 from tasks.kpis.rag import direction_of_travel, effective_tolerance, rag_status
 from tasks.kpis.registry import Kpi
 
 SCORECARD_TITLES = {"safety": "Safety Scorecard", "drift_delay": "Drift and Delay Scorecard"}
 TREND_MONTHS = 13
-TITLE_ROW, BANNER_ROW, NOTE_ROW, HEADER_ROW = 1, 2, 3, 4
-FIRST_DATA_ROW = HEADER_ROW + 1
-
-DECIMAL_FORMAT = "0.0"
-WHOLE_FORMAT = "0"
-KIND_FORMATS = {"percent": DECIMAL_FORMAT, "rate": DECIMAL_FORMAT, "mean": DECIMAL_FORMAT,
-                "count": WHOLE_FORMAT, "exception": WHOLE_FORMAT}
 KIND_UNITS = {"percent": "%", "rate": "per 10,000", "mean": "mean", "count": "count"}
 EXTRA_LABELS = {"rate_per_10k": "rate per 10,000", "rhi_offered_pct": "return home interview offered %",
                 "accom_suitable_pct": "in suitable accommodation %",
                 "eet_pct": "in education, employment or training %",
                 "mean_caseload": "mean caseload"}
 
-BOLD = Font(bold=True)
-TITLE_FONT = Font(bold=True, size=14)
-HEADER_FILL = PatternFill("solid", start_color="DDEBF7", end_color="DDEBF7")
-BANNER_FONT = Font(bold=True, size=12, color="FFFFFF")
-BANNER_FILL = PatternFill("solid", start_color="C00000", end_color="C00000")
-RAG_FILLS = {"Green": "C6EFCE", "Amber": "FFEB9C", "Red": "FFC7CE"}
-SYNTHETIC_BANNER = "SYNTHETIC DATA: not real children's records; for testing and demonstration only"
 INTERNAL_NOTE = ("Internal to the performance team: figures are not suppressed for small numbers "
                  "and name teams and workers (kpis.md, Small numbers).")
-
-
-@dataclass
-class RunInfo:
-    period: str
-    run_id: str
-    code_version: str
-    la_code: str
-    la_name: str
-    synthetic: bool
-    started_at: str
-    source: str
-    population: int
-    population_year: int
-    extracts: list[dict] = field(default_factory=list)  # table_name, source_name, sha256, row_count
-    revisions: list[str] = field(default_factory=list)  # this version's and its trend's revision notes
 
 
 @dataclass(frozen=True)
@@ -113,20 +83,27 @@ def publish_scorecard(scorecard: str, kpis: list[Kpi], values: pd.DataFrame, tre
         raise ValueError(f"unknown scorecard {scorecard!r}; expected one of {sorted(SCORECARD_TITLES)}")
     figures = figures_of(kpis)
     workbook = Workbook()
-    write_summary(workbook.active, scorecard, figures, _la_rows(values, trend), targets, run)
+    write_summary(workbook.active, scorecard, figures, la_trend_rows(values, trend), targets, run)
     write_units(workbook.create_sheet("Teams"), "team", figures, values, teams, workers, run)
     write_units(workbook.create_sheet("Workers"), "worker", figures, values, teams, workers, run)
     if scorecard == "drift_delay":
         for kpi in kpis:
             if kpi.kind == "exception":
                 write_exceptions(workbook.create_sheet(kpi.id), kpi, records, teams, workers, run)
+    return finish_internal_workbook(workbook, f"{run.la_name} {SCORECARD_TITLES[scorecard]} {run.period}",
+                                    kpis, targets, run, Path(out_path), data_quality)
+
+
+def finish_internal_workbook(workbook: Workbook, title: str, kpis: list[Kpi], targets: dict[str, KpiTarget],
+                             run: RunInfo, out_path: Path, data_quality=None) -> Path:
+    """The sheets a performance-team workbook ends with (Data quality with record ids,
+    Definitions, Run), then its properties and the save; returns the path."""
     if data_quality is not None:
-        from tasks.publish.dq_sheet import write_data_quality_sheet
         write_data_quality_sheet(workbook, data_quality, run, with_record_ids=True)
     write_definitions(workbook.create_sheet("Definitions"), kpis, targets, run)
     write_run(workbook.create_sheet("Run"), run)
-    _set_properties(workbook, scorecard, run)
-    return _save_atomically(workbook, Path(out_path))
+    describe_workbook(workbook, title, run)
+    return save_workbook(workbook, Path(out_path))
 
 
 # --- Summary -----------------------------------------------------------------------------
@@ -148,11 +125,11 @@ def write_trend_summary(sheet: Worksheet, title: str, note: str, figures: list[F
     target, RAG and direction of travel, and line charts of `chart_groups` below."""
     sheet.title = "Summary"
     months = [p.id for p in Period.month(run.period).trailing(TREND_MONTHS)]
-    _write_heading(sheet, f"{run.la_name}: {title}, {_month_label(run.period)}",
-                   f"Local authority figures for the 13 months to {_month_label(run.period)}; "
-                   f"direction of travel compared with last month. {note}", run)
-    _write_header(sheet, SUMMARY_LEADING + months + SUMMARY_TRAILING)
-    by_figure_month = {(r.kpi_id, r.period): _number(r.value) for r in la_rows.itertuples()}
+    write_heading(sheet, f"{run.la_name}: {title}, {month_label(run.period)}",
+                  f"Local authority figures for the 13 months to {month_label(run.period)}; "
+                  f"direction of travel compared with last month. {note}", run)
+    write_header(sheet, SUMMARY_LEADING + months + SUMMARY_TRAILING)
+    by_figure_month = {(r.kpi_id, r.period): number_value(r.value) for r in la_rows.itertuples()}
     first_month_column = len(SUMMARY_LEADING) + 1
     for row, figure in enumerate(figures, start=FIRST_DATA_ROW):
         trend_values = [by_figure_month.get((figure.id, month)) for month in months]
@@ -165,22 +142,15 @@ def write_trend_summary(sheet: Worksheet, title: str, note: str, figures: list[F
         direction = direction_of_travel(trend_values[-1], trend_values[-2], figure.kpi.polarity)
         cells = [figure.id, figure.name, figure.kpi.polarity, figure.unit,
                  *trend_values, target_value, rag, direction]
-        _write_row(sheet, row, cells)
+        write_row(sheet, row, cells)
         for column in range(first_month_column, first_month_column + TREND_MONTHS + 1):
             sheet.cell(row=row, column=column).number_format = figure.number_format
     last_row = FIRST_DATA_ROW + len(figures) - 1
     rag_column = get_column_letter(first_month_column + TREND_MONTHS + 1)
-    _add_rag_fills(sheet, f"{rag_column}{FIRST_DATA_ROW}:{rag_column}{max(last_row, FIRST_DATA_ROW)}")
-    _set_widths(sheet, [id_width, 48, 9, 11] + [9] * TREND_MONTHS + [9, 8, 18])
+    add_rag_fills(sheet, f"{rag_column}{FIRST_DATA_ROW}:{rag_column}{max(last_row, FIRST_DATA_ROW)}")
+    set_widths(sheet, [id_width, 48, 9, 11] + [9] * TREND_MONTHS + [9, 8, 18])
     sheet.freeze_panes = sheet.cell(row=FIRST_DATA_ROW, column=first_month_column)
     _add_trend_charts(sheet, chart_groups, figures, first_month_column, max(last_row, FIRST_DATA_ROW) + 3)
-
-
-def _add_rag_fills(sheet: Worksheet, cell_range: str) -> None:
-    for status, colour in RAG_FILLS.items():
-        fill = PatternFill("solid", start_color=colour, end_color=colour)
-        sheet.conditional_formatting.add(
-            cell_range, CellIsRule(operator="equal", formula=[f'"{status}"'], fill=fill))
 
 
 def _add_trend_charts(sheet: Worksheet, chart_groups: list[tuple[str, list[Figure]]], figures: list[Figure],
@@ -230,9 +200,9 @@ def write_units(sheet: Worksheet, level: str, figures: list[Figure], values: pd.
     figures = [f for f in figures if f.kind != "rate"]
     units = _team_units(teams, values) if level == "team" else _worker_units(workers, teams, values)
     label = "Teams" if level == "team" else "Workers"
-    _write_heading(sheet, f"{run.la_name}: {label}, {_month_label(run.period)}",
-                   f"Figures attributed to each {level} (kpis.md, Team / worker attribution). "
-                   f"{INTERNAL_NOTE}", run)
+    write_heading(sheet, f"{run.la_name}: {label}, {month_label(run.period)}",
+                  f"Figures attributed to each {level} (kpis.md, Team / worker attribution). "
+                  f"{INTERNAL_NOTE}", run)
     leading = ["Team ID", "Team", "Service"] if level == "team" else ["Worker ID", "Worker", "Team"]
     headers, formats = list(leading), []
     for figure in figures:
@@ -241,18 +211,18 @@ def write_units(sheet: Worksheet, level: str, figures: list[Figure], values: pd.
         if figure.kind == "percent":
             headers += [f"{figure.id} numerator", f"{figure.id} denominator"]
             formats += [WHOLE_FORMAT, WHOLE_FORMAT]
-    _write_header(sheet, headers)
+    write_header(sheet, headers)
     level_values = values[values["level"] == level]
     by_unit_figure = {(str(r.unit_id), r.kpi_id): r for r in level_values.itertuples()}
     for row, unit in enumerate(units.itertuples(index=False), start=FIRST_DATA_ROW):
         cells = list(unit)
         for figure in figures:
             cells += _unit_cells(figure, by_unit_figure.get((str(unit[0]), figure.id)))
-        _write_row(sheet, row, cells)
+        write_row(sheet, row, cells)
         for offset, number_format in enumerate(formats, start=len(leading) + 1):
             sheet.cell(row=row, column=offset).number_format = number_format
-    _finish_table(sheet, len(headers), FIRST_DATA_ROW + len(units) - 1, frozen_columns=2)
-    _set_widths(sheet, [12, 28, 24] + [max(10, len(h) + 2) for h in headers[len(leading):]])
+    finish_table(sheet, len(headers), FIRST_DATA_ROW + len(units) - 1, frozen_columns=2)
+    set_widths(sheet, [12, 28, 24] + [max(10, len(h) + 2) for h in headers[len(leading):]])
     _fold_numerators_and_denominators(sheet, headers)
 
 
@@ -269,9 +239,9 @@ def _unit_cells(figure: Figure, value_row) -> list:
     if value_row is None:
         zero = 0 if figure.kind in ("count", "exception") else None
         return [zero, None, None] if figure.kind == "percent" else [zero]
-    value = _number(value_row.value)
+    value = number_value(value_row.value)
     if figure.kind == "percent":
-        return [value, _number(value_row.numerator), _number(value_row.denominator)]
+        return [value, number_value(value_row.numerator), number_value(value_row.denominator)]
     return [value]
 
 
@@ -325,20 +295,20 @@ def write_exceptions(sheet: Worksheet, kpi: Kpi, records: pd.DataFrame, teams: p
                             na_position="last", key=_sort_key)
     team_names = dict(zip(teams["team_id"].astype(str), teams["team_name"]))
     worker_names = dict(zip(workers["worker_id"].astype(str), workers["worker_name"]))
-    _write_heading(sheet, f"{kpi.id} {kpi.name}: {len(rows)} at {Period.month(run.period).end:%d %B %Y}",
-                   f"{kpi.definition}. Child-level list: internal to the performance team.", run)
+    write_heading(sheet, f"{kpi.id} {kpi.name}: {len(rows)} at {Period.month(run.period).end:%d %B %Y}",
+                  f"{kpi.definition}. Child-level list: internal to the performance team.", run)
     measure_header = f"Measure ({kpi.measure_unit})" if kpi.measure_unit else "Measure"
-    _write_header(sheet, ["Person ID", "Record ID", "Team", "Worker", measure_header])
+    write_header(sheet, ["Person ID", "Record ID", "Team", "Worker", measure_header])
     measures = rows["measure"].dropna()
     measure_format = WHOLE_FORMAT if (measures == measures.round()).all() else DECIMAL_FORMAT
     for row, record in enumerate(rows.itertuples(index=False), start=FIRST_DATA_ROW):
         team, worker = str(record.team_id), str(record.worker_id)
-        _write_row(sheet, row, [_text(record.person_id), _text(record.record_id),
-                                team_names.get(team, team), worker_names.get(worker, worker),
-                                _number(record.measure)])
+        write_row(sheet, row, [text_value(record.person_id), text_value(record.record_id),
+                               team_names.get(team, team), worker_names.get(worker, worker),
+                               number_value(record.measure)])
         sheet.cell(row=row, column=5).number_format = measure_format
-    _finish_table(sheet, 5, FIRST_DATA_ROW + len(rows) - 1, frozen_columns=1)
-    _set_widths(sheet, [14, 16, 28, 28, max(14, len(measure_header) + 2)])
+    finish_table(sheet, 5, FIRST_DATA_ROW + len(rows) - 1, frozen_columns=1)
+    set_widths(sheet, [14, 16, 28, 28, max(14, len(measure_header) + 2)])
 
 
 def _sort_key(column: pd.Series) -> pd.Series:
@@ -353,28 +323,28 @@ DEFINITION_HEADERS = ["KPI", "Name", "Polarity", "Kind", "Unit", "Grain", "Defin
 
 def write_definitions(sheet: Worksheet, kpis: list[Kpi], targets: dict[str, KpiTarget],
                       run: RunInfo) -> None:
-    _write_heading(sheet, "Definitions",
-                   "Generated from the KPI registry (sql/registry.yml), which quotes kpis.md. "
-                   "Tolerance: the configured one, else 5 percentage points for a percentage "
-                   "or 10% of the target for counts and rates.", run)
-    _write_header(sheet, DEFINITION_HEADERS)
+    write_heading(sheet, "Definitions",
+                  "Generated from the KPI registry (sql/registry.yml), which quotes kpis.md. "
+                  "Tolerance: the configured one, else 5 percentage points for a percentage "
+                  "or 10% of the target for counts and rates.", run)
+    write_header(sheet, DEFINITION_HEADERS)
     for row, kpi in enumerate(kpis, start=FIRST_DATA_ROW):
         target = targets.get(kpi.id)
         tolerance = effective_tolerance(kpi, target.target, target.tolerance) if target else None
         also = ", ".join(f"{kpi.id}:{extra.name}" for extra in kpi.extras)
-        _write_row(sheet, row, [kpi.id, kpi.name, kpi.polarity, kpi.kind, kpi.unit, kpi.grain,
-                                kpi.definition, also or None, kpi.notes or None,
-                                target.target if target else None, tolerance, kpi.sql])
+        write_row(sheet, row, [kpi.id, kpi.name, kpi.polarity, kpi.kind, kpi.unit, kpi.grain,
+                               kpi.definition, also or None, kpi.notes or None,
+                               target.target if target else None, tolerance, kpi.sql])
         for column in (10, 11):
             sheet.cell(row=row, column=column).number_format = DECIMAL_FORMAT
         for column in (2, 7, 9):
-            sheet.cell(row=row, column=column).alignment = Alignment(wrap_text=True, vertical="top")
-    _finish_table(sheet, len(DEFINITION_HEADERS), FIRST_DATA_ROW + len(kpis) - 1, frozen_columns=1)
-    _set_widths(sheet, [8, 34, 9, 10, 12, 16, 70, 22, 40, 8, 12, 42])
+            sheet.cell(row=row, column=column).alignment = WRAP
+    finish_table(sheet, len(DEFINITION_HEADERS), FIRST_DATA_ROW + len(kpis) - 1, frozen_columns=1)
+    set_widths(sheet, [8, 34, 9, 10, 12, 16, 70, 22, 40, 8, 12, 42])
 
 
 def write_run(sheet: Worksheet, run: RunInfo) -> None:
-    _write_heading(sheet, "Run", "Where these figures come from: the run and its extracts.", run)
+    write_heading(sheet, "Run", "Where these figures come from: the run and its extracts.", run)
     facts = [("Period", run.period), ("Run ID", run.run_id), ("Code version", run.code_version),
              ("LA code", run.la_code), ("LA name", run.la_name),
              ("Population aged 0-17 used", run.population),
@@ -382,90 +352,26 @@ def write_run(sheet: Worksheet, run: RunInfo) -> None:
              ("Started at", run.started_at), ("Source", run.source),
              ("Synthetic data", "Yes" if run.synthetic else "No"),
              *[("Revisions", note) for note in run.revisions]]
-    _write_header(sheet, ["Item", "Value"])
+    write_header(sheet, ["Item", "Value"])
     for row, (item, value) in enumerate(facts, start=FIRST_DATA_ROW):
-        _write_row(sheet, row, [item, value])
+        write_row(sheet, row, [item, value])
         sheet.cell(row=row, column=1).font = BOLD
-    sheet.cell(row=FIRST_DATA_ROW + 5, column=2).number_format = "#,##0"
+    sheet.cell(row=FIRST_DATA_ROW + 5, column=2).number_format = THOUSANDS_FORMAT
     extract_header_row = FIRST_DATA_ROW + len(facts) + 1
-    _write_header(sheet, ["Table", "File", "Rows", "SHA-256"], extract_header_row)
+    write_header(sheet, ["Table", "File", "Rows", "SHA-256"], extract_header_row)
     for row, extract in enumerate(run.extracts, start=extract_header_row + 1):
-        _write_row(sheet, row, [extract["table_name"], extract["source_name"],
-                                _number(extract["row_count"]), extract["sha256"]])
-        sheet.cell(row=row, column=3).number_format = "#,##0"
+        write_row(sheet, row, [extract["table_name"], extract["source_name"],
+                               number_value(extract["row_count"]), extract["sha256"]])
+        sheet.cell(row=row, column=3).number_format = THOUSANDS_FORMAT
     sheet.freeze_panes = f"A{FIRST_DATA_ROW}"
-    _set_widths(sheet, [28, 40, 10, 68])
+    set_widths(sheet, [28, 40, 10, 68])
 
 
 # --- Helpers ------------------------------------------------------------------------------------
 
 
-def _la_rows(values: pd.DataFrame, trend: pd.DataFrame) -> pd.DataFrame:
+def la_trend_rows(values: pd.DataFrame, trend: pd.DataFrame) -> pd.DataFrame:
     """LA-level figures by month; the period's own values win over a trend row."""
     rows = pd.concat([trend, values], ignore_index=True)
     rows = rows[rows["level"] == "la"]
     return rows.drop_duplicates(["kpi_id", "period"], keep="last")
-
-
-def _write_heading(sheet: Worksheet, title: str, note: str, run: RunInfo, banner_columns: int = 8) -> None:
-    write_cell(sheet, TITLE_ROW, 1, title).font = TITLE_FONT
-    if run.synthetic:
-        banner = write_cell(sheet, BANNER_ROW, 1, SYNTHETIC_BANNER)
-        banner.font, banner.fill = BANNER_FONT, BANNER_FILL
-        for column in range(2, banner_columns + 1):
-            sheet.cell(row=BANNER_ROW, column=column).fill = BANNER_FILL
-    write_cell(sheet, NOTE_ROW, 1, note).font = Font(italic=True)
-
-
-def _write_header(sheet: Worksheet, headers: list[str], row: int = HEADER_ROW) -> None:
-    for cell in write_row(sheet, row, headers):
-        cell.font, cell.fill = BOLD, HEADER_FILL
-        cell.alignment = Alignment(wrap_text=True, vertical="top")
-
-
-def _write_row(sheet: Worksheet, row: int, cells: list) -> None:
-    write_row(sheet, row, cells)
-
-
-def _finish_table(sheet: Worksheet, columns: int, last_row: int, frozen_columns: int) -> None:
-    last_row = max(last_row, HEADER_ROW)
-    sheet.auto_filter.ref = f"A{HEADER_ROW}:{get_column_letter(columns)}{last_row}"
-    sheet.freeze_panes = sheet.cell(row=FIRST_DATA_ROW, column=frozen_columns + 1)
-
-
-def _set_widths(sheet: Worksheet, widths: list[float]) -> None:
-    for column, width in enumerate(widths, start=1):
-        sheet.column_dimensions[get_column_letter(column)].width = width
-
-
-def _number(value) -> int | float | None:
-    """A cell value: None (an empty cell, "n/a") for missing; whole numbers as int."""
-    if value is None or pd.isna(value):
-        return None
-    number = float(value)
-    return int(number) if number.is_integer() else number
-
-
-def _text(value) -> str | None:
-    return None if value is None or pd.isna(value) else str(value)
-
-
-def _month_label(period_id: str) -> str:
-    period = Period.month(period_id)
-    return f"{calendar.month_name[period.start.month]} {period.start.year}"
-
-
-def _set_properties(workbook: Workbook, scorecard: str, run: RunInfo) -> None:
-    workbook.properties.title = f"{run.la_name} {SCORECARD_TITLES[scorecard]} {run.period}"
-    workbook.properties.subject = f"period {run.period}, run {run.run_id}"
-    workbook.properties.creator = "qaloop"
-    workbook.properties.keywords = "synthetic" if run.synthetic else None
-
-
-def _save_atomically(workbook: Workbook, out_path: Path, pages_tall: dict[str, int] | None = None) -> Path:
-    """Set up the pages (tasks.publish.workbook_print), then save through a temporary file and a
-    rename (tasks.publish.csv_files.write_bytes_atomically)."""
-    apply_print_layout(workbook, pages_tall)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return write_bytes_atomically(Path(out_path), buffer.getvalue())

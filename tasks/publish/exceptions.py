@@ -15,12 +15,16 @@ import pandas as pd
 from openpyxl import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
-from tasks.publish.cells import write_row
+from tasks.publish.cells import text_value, write_row
 from tasks.publish.csv_files import write_csv
-from tasks.publish.excel import BOLD, HEADER_FILL, RunInfo, _save_atomically, _write_heading, write_run
+from tasks.publish.dq_sheet import write_data_quality_sheet
+from tasks.publish.excel import write_run
+from tasks.publish.lineage import RunInfo
+from tasks.publish.style import (FIRST_DATA_ROW, describe_workbook, save_workbook, set_widths, write_header,
+                                 write_heading)
 from tasks.kpis.registry import Kpi
 
-HEADER_ROW = 4
+LIST_WIDTHS = [14, 44, 16, 30, 30, 16]
 
 
 def exception_rows(records: pd.DataFrame, kpi_id: str, team_id: str | None = None) -> pd.DataFrame:
@@ -62,32 +66,22 @@ def publish_exceptions_workbook(path: Path, title: str, kpis: list[Kpi], values:
         rows = exception_rows(records, kpi.id, team_id)
         _write_list(workbook.create_sheet(kpi.id), kpi, rows, team_names, worker_names, run)
     if data_quality is not None:
-        from tasks.publish.dq_sheet import write_data_quality_sheet
         write_data_quality_sheet(workbook, data_quality, run, with_record_ids=True)
     write_run(workbook.create_sheet("Run"), run)
-    workbook.properties.title = title
-    workbook.properties.subject = f"period {run.period}, run {run.run_id}"
-    workbook.properties.creator = "qaloop"
-    workbook.properties.keywords = "synthetic" if run.synthetic else None
-    return _save_atomically(workbook, Path(path))
+    describe_workbook(workbook, title, run)
+    return save_workbook(workbook, Path(path))
 
 
 def team_pack_name(team_id: str, day: str) -> str:
     return f"team_pack_{re.sub(r'[^A-Za-z0-9_-]+', '_', str(team_id))}_{day}.xlsx"
 
 
-def _heading(sheet: Worksheet, title: str, note: str, run: RunInfo) -> None:
-    _write_heading(sheet, title, note, run, banner_columns=1)
-
-
 def _table(sheet: Worksheet, headers: list[str], rows: list[list]) -> None:
-    for cell in write_row(sheet, HEADER_ROW, headers):
-        cell.font, cell.fill = BOLD, HEADER_FILL
-    for row_number, row in enumerate(rows, start=HEADER_ROW + 1):
+    write_header(sheet, headers)
+    for row_number, row in enumerate(rows, start=FIRST_DATA_ROW):
         write_row(sheet, row_number, row)
-    sheet.freeze_panes = f"A{HEADER_ROW + 1}"
-    for column, width in zip("ABCDEF", (14, 44, 16, 30, 30, 16)):
-        sheet.column_dimensions[column].width = width
+    sheet.freeze_panes = f"A{FIRST_DATA_ROW}"
+    set_widths(sheet, LIST_WIDTHS)
 
 
 ESCALATION_SHEET = "Inadequate audits"
@@ -95,8 +89,8 @@ ESCALATION_NAME = "Audits graded Inadequate, for their Head of Service"
 
 
 def _write_summary(sheet, title, kpis, values, run, team_id, escalations=None) -> None:
-    _heading(sheet, title, f"Live lists as at {run.period} (month to date for in-month counts). "
-                           "Internal: names children and workers.", run)
+    write_heading(sheet, title, f"Live lists as at {run.period} (month to date for in-month counts). "
+                                "Internal: names children and workers.", run)
     if team_id is None:
         rows = [[k.id, k.name, figure(values, k.id, "la")] for k in kpis]
         if escalations is not None:
@@ -116,31 +110,27 @@ def _write_escalations(sheet, escalations: pd.DataFrame, team_names, run) -> Non
     """qa-activity.md: "an audit graded Inadequate appears in the next daily exception
     list to the Head of Service, not only at month end"; one row per audit and Head of
     Service in post for its service area."""
-    _heading(sheet, f"{ESCALATION_NAME}: {escalations['audit_id'].nunique()} at {run.period}",
-             "Completed in the last 30 days and not on an earlier day's list. Act today: the auditor had concerns "
-             "serious enough to grade the case Inadequate. No Head of Service in post for the "
-             "service area: shown as 'none in post' (escalate to the Assistant Director).", run)
+    write_heading(sheet, f"{ESCALATION_NAME}: {escalations['audit_id'].nunique()} at {run.period}",
+                  "Completed in the last 30 days and not on an earlier day's list. Act today: the auditor had concerns "
+                  "serious enough to grade the case Inadequate. No Head of Service in post for the "
+                  "service area: shown as 'none in post' (escalate to the Assistant Director).", run)
     _table(sheet, ESCALATION_HEADERS, [
         [_name_or(r.head_of_service_name, r.head_of_service_id), r.service_area, str(r.audit_id),
-         pd.Timestamp(r.completed_date).date(), r.audit_type, r.theme, _text_or_none(r.person_id),
-         team_names.get(str(r.team_id), _text_or_none(r.team_id)), _text_or_none(r.worker_id),
-         _text_or_none(r.auditor_id), r.auditor_role]
+         pd.Timestamp(r.completed_date).date(), r.audit_type, r.theme, text_value(r.person_id),
+         team_names.get(str(r.team_id), text_value(r.team_id)), text_value(r.worker_id),
+         text_value(r.auditor_id), r.auditor_role]
         for r in escalations.itertuples(index=False)])
 
 
-def _text_or_none(value):
-    return None if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)
-
-
 def _name_or(name, staff_id) -> str:
-    name, staff_id = _text_or_none(name), _text_or_none(staff_id)
+    name, staff_id = text_value(name), text_value(staff_id)
     if staff_id is None:
         return "none in post"
     return f"{name} ({staff_id})" if name else staff_id
 
 
 def _write_workers(sheet, kpis, records, worker_names, run, team_id) -> None:
-    _heading(sheet, "Workers", "Listed rows per worker (the child's allocated worker).", run)
+    write_heading(sheet, "Workers", "Listed rows per worker (the child's allocated worker).", run)
     listed = pd.concat([exception_rows(records, k.id, team_id) for k in kpis], ignore_index=True)
     counts = listed.groupby(["worker_id", "kpi_id"]).size().unstack(fill_value=0) if not listed.empty \
         else pd.DataFrame()
@@ -152,7 +142,7 @@ def _write_workers(sheet, kpis, records, worker_names, run, team_id) -> None:
 
 
 def _write_list(sheet, kpi: Kpi, rows: pd.DataFrame, team_names, worker_names, run) -> None:
-    _heading(sheet, f"{kpi.id} {kpi.name}: {len(rows)} at {run.period}", kpi.definition, run)
+    write_heading(sheet, f"{kpi.id} {kpi.name}: {len(rows)} at {run.period}", kpi.definition, run)
     measure = f"Measure ({kpi.measure_unit})" if kpi.measure_unit else "Measure"
     _table(sheet, ["Person ID", "Record ID", measure, "Team", "Worker"], [
         [r.person_id, r.record_id, None if pd.isna(r.measure) else float(r.measure),

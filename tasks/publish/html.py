@@ -11,13 +11,15 @@ from markupsafe import Markup, escape
 
 from tasks.core.paths import TEMPLATES_DIR
 from tasks.publish.csv_files import write_bytes_atomically
-from tasks.publish.excel import RAG_FILLS
+from tasks.publish.style import RAG_FILLS
+from tasks.publish.suppression import SYMBOLS
 
 
 def template_environment() -> Environment:
     environment = Environment(loader=FileSystemLoader(TEMPLATES_DIR),
                               autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
     environment.globals["rag_colours"] = {status: f"#{colour}" for status, colour in RAG_FILLS.items()}
+    environment.globals["suppressed_symbols"] = SYMBOLS
     return environment
 
 

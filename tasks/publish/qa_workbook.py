@@ -6,8 +6,8 @@ Grades (QA03 by grade, theme and service area), Moderation (QA04, QA05), Closing
 loop (QA06-QA11), Re-audits (the Inadequate audits of QA06), Allocation (the month's
 random case allocation, when given), Definitions and Run.
 
-Conventions (title, SYNTHETIC banner, RAG fills, Definitions and Run sheets) are the
-scorecards' own: see tasks.publish.excel. The workbook names staff and (Re-audits,
+Conventions (title, SYNTHETIC banner, RAG fills: tasks.publish.style; Definitions and Run
+sheets: tasks.publish.excel) are the scorecards' own. The workbook names staff and (Re-audits,
 Allocation) children, so it stays with the performance team and the QA team.
 
 Figure ids follow kpis.md ("ID:name" or "ID:dimension=value", e.g. `QA03:grade=Good`,
@@ -18,7 +18,6 @@ service area are read from `QA03:theme=<theme>:grade=<grade>` and
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -26,15 +25,14 @@ from openpyxl import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
 from tasks.core.settings import KpiTarget
-from tasks.publish.cells import write_cell
+from tasks.publish.cells import cell_value, number_value, text_value, write_cell, write_row
 from tasks.kpis.compute import percent
 from tasks.core.figure_ids import parse_figure_id
 from tasks.core.periods import Period
-from tasks.publish.excel import (
-    BOLD, DECIMAL_FORMAT, FIRST_DATA_ROW, WHOLE_FORMAT, Figure, RunInfo,
-    _add_rag_fills, _finish_table, _la_rows, _month_label, _number, _save_atomically, _set_widths,
-    _text, _write_header, _write_heading, _write_row, write_definitions, write_run, write_trend_summary,
-    write_units)
+from tasks.publish.excel import Figure, finish_internal_workbook, la_trend_rows, write_trend_summary, write_units
+from tasks.publish.lineage import RunInfo
+from tasks.publish.style import (BOLD, DECIMAL_FORMAT, FIRST_DATA_ROW, WHOLE_FORMAT, add_rag_fills,
+                                 finish_table, month_label, set_widths, write_header, write_heading)
 from tasks.kpis.rag import direction_of_travel, effective_tolerance, rag_status
 from tasks.kpis.registry import Kpi
 
@@ -124,7 +122,7 @@ def publish_qa_workbook(kpis: list[Kpi], values: pd.DataFrame, trend: pd.DataFra
     """Write the QA workbook for the run's period; returns its path. `staff`: qa_staff
     rows (staff_id, name, role, team_id, service_area, optional audits_required);
     `data_quality`: a tasks.publish.dq_sheet.DataQuality, written as the Data quality sheet."""
-    la_rows = _la_rows(values, trend)
+    la_rows = la_trend_rows(values, trend)
     figures = qa_figures(kpis, la_rows)
     month_records = records[records["period"] == run.period]
     qa02 = _compliance_rows(month_records, staff)
@@ -158,16 +156,8 @@ def publish_qa_workbook(kpis: list[Kpi], values: pd.DataFrame, trend: pd.DataFra
     write_reaudits(workbook.create_sheet("Re-audits"), month_records, values, run)
     if allocation is not None:
         write_allocation(workbook.create_sheet("Allocation"), allocation, run, allocation_note)
-    if data_quality is not None:
-        from tasks.publish.dq_sheet import write_data_quality_sheet
-        write_data_quality_sheet(workbook, data_quality, run, with_record_ids=True)
-    write_definitions(workbook.create_sheet("Definitions"), kpis, targets, run)
-    write_run(workbook.create_sheet("Run"), run)
-    workbook.properties.title = f"{run.la_name} {QA_TITLE} {run.period}"
-    workbook.properties.subject = f"period {run.period}, run {run.run_id}"
-    workbook.properties.creator = "qaloop"
-    workbook.properties.keywords = "synthetic" if run.synthetic else None
-    return _save_atomically(workbook, Path(out_path))
+    return finish_internal_workbook(workbook, f"{run.la_name} {QA_TITLE} {run.period}", kpis, targets, run,
+                                    Path(out_path), data_quality)
 
 
 def _on_summary(figure: Figure, targets: dict[str, KpiTarget]) -> bool:
@@ -214,21 +204,21 @@ def _compliance_rows(records: pd.DataFrame, staff: pd.DataFrame) -> pd.DataFrame
 
 
 def write_by_role(sheet: Worksheet, qa02: pd.DataFrame, run: RunInfo) -> None:
-    _write_heading(sheet, f"{run.la_name}: audit compliance by role, {_month_label(run.period)}",
-                   "QA02: staff in post at period end whose role has an audit requirement, and how "
-                   "many completed what the schedule requires in its window (qa-activity.md).", run)
+    write_heading(sheet, f"{run.la_name}: audit compliance by role, {month_label(run.period)}",
+                  "QA02: staff in post at period end whose role has an audit requirement, and how "
+                  "many completed what the schedule requires in its window (qa-activity.md).", run)
     headers = ["Role", "Staff with a requirement", "Met requirement", "Below requirement",
                "Audits short in total", "Compliance %"]
-    _write_header(sheet, headers)
+    write_header(sheet, headers)
     roles = qa02.groupby("role", sort=True).agg(staff=("staff_id", "size"), met=("met", "sum"),
                                                 short=("behind_by", "sum"))
     for row, (role, group) in enumerate(roles.iterrows(), start=FIRST_DATA_ROW):
         staff_count, met = int(group["staff"]), int(group["met"])
-        _write_row(sheet, row, [role, staff_count, met, staff_count - met, int(group["short"]),
-                                percent(met, staff_count)])
+        write_row(sheet, row, [role, staff_count, met, staff_count - met, int(group["short"]),
+                               percent(met, staff_count)])
         sheet.cell(row=row, column=6).number_format = DECIMAL_FORMAT
-    _finish_table(sheet, len(headers), FIRST_DATA_ROW + len(roles) - 1, frozen_columns=1)
-    _set_widths(sheet, [30, 14, 12, 12, 14, 13])
+    finish_table(sheet, len(headers), FIRST_DATA_ROW + len(roles) - 1, frozen_columns=1)
+    set_widths(sheet, [30, 14, 12, 12, 14, 13])
 
 
 AUDITOR_HEADERS = ["Staff ID", "Name", "Role", "Team", "Service area",
@@ -239,10 +229,10 @@ AUDITOR_HEADERS = ["Staff ID", "Name", "Role", "Team", "Service area",
 def write_auditors(sheet: Worksheet, qa02: pd.DataFrame, values: pd.DataFrame, run: RunInfo) -> None:
     """Who is behind the audit schedule and by how much (largest shortfall first), with
     their own audit timeliness (worker-level QA01, QA03, QA09)."""
-    _write_heading(sheet, f"{run.la_name}: auditors, {_month_label(run.period)}",
-                   f"QA02 by staff member; behind by = audits required minus audits counted. {QA_NOTE}",
-                   run)
-    _write_header(sheet, AUDITOR_HEADERS)
+    write_heading(sheet, f"{run.la_name}: auditors, {month_label(run.period)}",
+                  f"QA02 by staff member; behind by = audits required minus audits counted. {QA_NOTE}",
+                  run)
+    write_header(sheet, AUDITOR_HEADERS)
     team_names = _unit_names(values, "team")
     worker = values[values["level"] == "worker"]
     by_worker = {(str(r.unit_id), r.kpi_id): r for r in worker.itertuples()}
@@ -252,19 +242,19 @@ def write_auditors(sheet: Worksheet, qa02: pd.DataFrame, values: pd.DataFrame, r
         qa01 = by_worker.get((person.staff_id, "QA01"))
         qa03 = by_worker.get((person.staff_id, "QA03"))
         qa09 = by_worker.get((person.staff_id, "QA09"))
-        team = _text(person.team_id)
-        _write_row(sheet, row, [person.staff_id, _text(person.name), person.role,
-                                team_names.get(team, team), _text(person.service_area),
-                                person.required, person.behind_by,
-                                "Yes" if person.met else "No",
-                                _number(qa01.denominator) if qa01 else None,
-                                _number(qa01.value) if qa01 else None,
-                                _number(qa03.value) if qa03 else None,
-                                _number(qa09.value) if qa09 else None])
+        team = text_value(person.team_id)
+        write_row(sheet, row, [person.staff_id, text_value(person.name), person.role,
+                               team_names.get(team, team), text_value(person.service_area),
+                               person.required, person.behind_by,
+                               "Yes" if person.met else "No",
+                               number_value(qa01.denominator) if qa01 else None,
+                               number_value(qa01.value) if qa01 else None,
+                               number_value(qa03.value) if qa03 else None,
+                               number_value(qa09.value) if qa09 else None])
         for column in (10, 12):
             sheet.cell(row=row, column=column).number_format = DECIMAL_FORMAT
-    _finish_table(sheet, len(AUDITOR_HEADERS), FIRST_DATA_ROW + len(ordered) - 1, frozen_columns=2)
-    _set_widths(sheet, [12, 26, 24, 24, 16] + [12] * 7)
+    finish_table(sheet, len(AUDITOR_HEADERS), FIRST_DATA_ROW + len(ordered) - 1, frozen_columns=2)
+    set_widths(sheet, [12, 26, 24, 24, 16] + [12] * 7)
 
 
 def _unit_names(values: pd.DataFrame, level: str) -> dict[str, str]:
@@ -293,7 +283,7 @@ def grade_table(la_rows: pd.DataFrame, period: str, names: tuple[str, ...] = ())
     grade, count and % of audits completed. Audits with no grade stay in the
     denominator (kpis.md, QA03), shown as "No grade recorded"."""
     total_row = la_figure(la_rows, ":".join(("QA03",) + names), period)
-    total = _number(total_row.value) if total_row else None
+    total = number_value(total_row.value) if total_row else None
     rows = []
     for grade in GRADES:
         count = _grade_count(la_figure(la_rows, ":".join(("QA03",) + names + (f"grade={grade}",)), period))
@@ -312,7 +302,7 @@ def _grade_count(row) -> int | None:
     if row is None:
         return None
     has_denominator = row.denominator is not None and not pd.isna(row.denominator)
-    return int(_number(row.numerator if has_denominator else row.value) or 0)
+    return int(number_value(row.numerator if has_denominator else row.value) or 0)
 
 
 def grades_by(la_rows: pd.DataFrame, period: str, dimension: str) -> pd.DataFrame:
@@ -330,18 +320,18 @@ def grades_by(la_rows: pd.DataFrame, period: str, dimension: str) -> pd.DataFram
 
 
 def write_grades(sheet: Worksheet, la_rows: pd.DataFrame, run: RunInfo) -> None:
-    _write_heading(sheet, f"{run.la_name}: audit grades, {_month_label(run.period)}",
-                   "QA03: audits completed in the month and in the rolling 3 months (the 3 calendar "
-                   "months ending with the period month), by grade; then by theme and service area.", run)
+    write_heading(sheet, f"{run.la_name}: audit grades, {month_label(run.period)}",
+                  "QA03: audits completed in the month and in the rolling 3 months (the 3 calendar "
+                  "months ending with the period month), by grade; then by theme and service area.", run)
     headers = ["Grade", "Month: audits", "Month: %", "Rolling 3 months: audits", "Rolling 3 months: %"]
-    _write_header(sheet, headers)
+    write_header(sheet, headers)
     month, rolling = grade_table(la_rows, run.period), grade_table(la_rows, run.period, ("rolling_3m",))
     rolling_by_grade = {r["grade"]: r for r in rolling}
     row = FIRST_DATA_ROW
     for entry in month:
         other = rolling_by_grade.get(entry["grade"], {})
-        _write_row(sheet, row, [entry["grade"], entry["count"], entry["percent"],
-                                other.get("count"), other.get("percent")])
+        write_row(sheet, row, [entry["grade"], entry["count"], entry["percent"],
+                               other.get("count"), other.get("percent")])
         for column in (3, 5):
             sheet.cell(row=row, column=column).number_format = DECIMAL_FORMAT
         if entry["grade"] == "Total":
@@ -349,17 +339,17 @@ def write_grades(sheet: Worksheet, la_rows: pd.DataFrame, run: RunInfo) -> None:
         row += 1
     for dimension, label in (("theme", "Theme"), ("service_area", "Service area")):
         row = _write_grade_breakdown(sheet, row + 1, label, grades_by(la_rows, run.period, dimension))
-    _set_widths(sheet, [34, 14, 12, 14, 14, 14, 10])
+    set_widths(sheet, [34, 14, 12, 14, 14, 14, 10])
 
 
 def _write_grade_breakdown(sheet: Worksheet, row: int, label: str, counts: pd.DataFrame) -> int:
-    _write_header(sheet, [f"Audits by {label.lower()} and grade (month)", *GRADES, "Total graded"], row)
+    write_header(sheet, [f"Audits by {label.lower()} and grade (month)", *GRADES, "Total graded"], row)
     row += 1
     if counts.empty:
         write_cell(sheet, row, 1, f"No audit grades by {label.lower()} were published.")
         return row + 1
     for name, grades in counts.iterrows():
-        _write_row(sheet, row, [name, *[int(grades[g]) for g in GRADES], int(grades.sum())])
+        write_row(sheet, row, [name, *[int(grades[g]) for g in GRADES], int(grades.sum())])
         row += 1
     return row
 
@@ -373,26 +363,26 @@ FIGURE_TABLE_HEADERS = ["Figure", "Name", "Numerator", "Denominator", "Value", "
 def write_figure_table(sheet: Worksheet, title: str, note: str, figures: list[Figure],
                        la_rows: pd.DataFrame, targets: dict[str, KpiTarget], run: RunInfo) -> None:
     """LA figures of the month with their numerator, denominator, target and RAG."""
-    _write_heading(sheet, f"{run.la_name}: {title}, {_month_label(run.period)}", note, run)
-    _write_header(sheet, FIGURE_TABLE_HEADERS)
+    write_heading(sheet, f"{run.la_name}: {title}, {month_label(run.period)}", note, run)
+    write_header(sheet, FIGURE_TABLE_HEADERS)
     previous = Period.month(run.period).shift(-1).id
     for row, figure in enumerate(figures, start=FIRST_DATA_ROW):
         current, last = la_figure(la_rows, figure.id, run.period), la_figure(la_rows, figure.id, previous)
-        value = _number(current.value) if current else None
-        last_value = _number(last.value) if last else None
+        value = number_value(current.value) if current else None
+        last_value = number_value(last.value) if last else None
         target, rag = figure_rag(figure, value, targets)
         is_percent = figure.kind == "percent"
-        _write_row(sheet, row, [figure.id, figure.name,
-                                _number(current.numerator) if current and is_percent else None,
-                                _number(current.denominator) if current and is_percent else None,
-                                value, "%" if is_percent else "count", last_value, target, rag,
-                                direction_of_travel(value, last_value, figure.kpi.polarity)])
+        write_row(sheet, row, [figure.id, figure.name,
+                               number_value(current.numerator) if current and is_percent else None,
+                               number_value(current.denominator) if current and is_percent else None,
+                               value, "%" if is_percent else "count", last_value, target, rag,
+                               direction_of_travel(value, last_value, figure.kpi.polarity)])
         for column in (5, 7, 8):
             sheet.cell(row=row, column=column).number_format = DECIMAL_FORMAT if is_percent else WHOLE_FORMAT
     last_row = max(FIRST_DATA_ROW + len(figures) - 1, FIRST_DATA_ROW)
-    _add_rag_fills(sheet, f"I{FIRST_DATA_ROW}:I{last_row}")
-    _finish_table(sheet, len(FIGURE_TABLE_HEADERS), FIRST_DATA_ROW + len(figures) - 1, frozen_columns=1)
-    _set_widths(sheet, [30, 56, 11, 12, 9, 7, 11, 8, 8, 18])
+    add_rag_fills(sheet, f"I{FIRST_DATA_ROW}:I{last_row}")
+    finish_table(sheet, len(FIGURE_TABLE_HEADERS), FIRST_DATA_ROW + len(figures) - 1, frozen_columns=1)
+    set_widths(sheet, [30, 56, 11, 12, 9, 7, 11, 8, 8, 18])
 
 
 # --- Re-audits (QA06) and Allocation ------------------------------------------------------------------
@@ -406,20 +396,20 @@ def write_reaudits(sheet: Worksheet, records: pd.DataFrame, values: pd.DataFrame
     rows = rows.sort_values(["done", "record_id"], key=lambda c: c if c.name == "done" else c.astype(str))
     team_names, worker_names = _unit_names(values, "team"), _unit_names(values, "worker")
     waiting = int((rows["done"] == 0).sum())
-    _write_heading(sheet, f"QA06 Inadequate audits: {waiting} awaiting re-audit at "
-                          f"{Period.month(run.period).end:%d %B %Y}",
-                   "Audits graded Inadequate in the three calendar months before the period month; "
-                   "re-audited = a re-audit completed on or before period end. Child-level list: "
-                   "internal to the performance and QA teams.", run)
+    write_heading(sheet, f"QA06 Inadequate audits: {waiting} awaiting re-audit at "
+                         f"{Period.month(run.period).end:%d %B %Y}",
+                  "Audits graded Inadequate in the three calendar months before the period month; "
+                  "re-audited = a re-audit completed on or before period end. Child-level list: "
+                  "internal to the performance and QA teams.", run)
     headers = ["Audit ID", "Person ID", "Team", "Auditor", "Re-audited"]
-    _write_header(sheet, headers)
+    write_header(sheet, headers)
     for row, record in enumerate(rows.itertuples(), start=FIRST_DATA_ROW):
-        team, worker = _text(record.team_id), _text(record.worker_id)
-        _write_row(sheet, row, [_text(record.record_id), _text(record.person_id),
-                                team_names.get(team, team), worker_names.get(worker, worker),
-                                "Yes" if record.done else "No"])
-    _finish_table(sheet, len(headers), FIRST_DATA_ROW + len(rows) - 1, frozen_columns=1)
-    _set_widths(sheet, [14, 14, 28, 28, 11])
+        team, worker = text_value(record.team_id), text_value(record.worker_id)
+        write_row(sheet, row, [text_value(record.record_id), text_value(record.person_id),
+                               team_names.get(team, team), worker_names.get(worker, worker),
+                               "Yes" if record.done else "No"])
+    finish_table(sheet, len(headers), FIRST_DATA_ROW + len(rows) - 1, frozen_columns=1)
+    set_widths(sheet, [14, 14, 28, 28, 11])
 
 
 def write_allocation(sheet: Worksheet, allocation: pd.DataFrame, run: RunInfo, note: str | None = None) -> None:
@@ -429,18 +419,18 @@ def write_allocation(sheet: Worksheet, allocation: pd.DataFrame, run: RunInfo, n
     themes = _distinct(allocation, "theme")
     seeds = _distinct(allocation, "seed")
     month = _distinct(allocation, "month") or run.period
-    _write_heading(sheet, f"{run.la_name}: audit allocation for {_month_label(month) if len(month) == 7 else month}",
-                   f"Theme: {themes or 'not recorded'}. Seed: {seeds or 'not recorded'} (the same seed "
-                   f"and cohort regenerate it: re-running {run.period} on the same extracts gives the same rows). "
-                   f"Cases open at the end of {_month_label(run.period)}; no auditor is given a case "
-                   f"from a team they manage. Internal to the QA team."
-                   + (f" This month's allocation was {note}." if note else ""), run)
+    write_heading(sheet, f"{run.la_name}: audit allocation for {month_label(month) if len(month) == 7 else month}",
+                  f"Theme: {themes or 'not recorded'}. Seed: {seeds or 'not recorded'} (the same seed "
+                  f"and cohort regenerate it: re-running {run.period} on the same extracts gives the same rows). "
+                  f"Cases open at the end of {month_label(run.period)}; no auditor is given a case "
+                  f"from a team they manage. Internal to the QA team."
+                  + (f" This month's allocation was {note}." if note else ""), run)
     headers = [str(c) for c in allocation.columns]
-    _write_header(sheet, headers)
+    write_header(sheet, headers)
     for row, record in enumerate(allocation.itertuples(index=False), start=FIRST_DATA_ROW):
-        _write_row(sheet, row, [_cell(v) for v in record])
-    _finish_table(sheet, max(len(headers), 1), FIRST_DATA_ROW + len(allocation) - 1, frozen_columns=1)
-    _set_widths(sheet, [max(12, len(h) + 2) for h in headers])
+        write_row(sheet, row, [cell_value(v) for v in record])
+    finish_table(sheet, max(len(headers), 1), FIRST_DATA_ROW + len(allocation) - 1, frozen_columns=1)
+    set_widths(sheet, [max(12, len(h) + 2) for h in headers])
 
 
 def _distinct(frame: pd.DataFrame, column: str) -> str:
@@ -448,17 +438,3 @@ def _distinct(frame: pd.DataFrame, column: str) -> str:
         return ""
     return ", ".join(str(v) for v in pd.unique(frame[column].dropna()))
 
-
-def _cell(value):
-    """A value openpyxl can write: numbers, dates and text; None for missing."""
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
-        return None
-    if isinstance(value, pd.Timestamp):
-        return value.to_pydatetime()
-    if hasattr(value, "item"):  # numpy scalars
-        value = value.item()
-    if isinstance(value, bool) or isinstance(value, (date, datetime)):
-        return value
-    if isinstance(value, (int, float)):
-        return _number(value)
-    return str(value)

@@ -21,10 +21,11 @@ from sqlalchemy.engine import Engine
 from tasks.core.paths import SQL_DIR
 from tasks.core.settings import KpiTarget
 from tasks.core.periods import Period
-from tasks.publish.excel import RunInfo
+from tasks.publish.lineage import RunInfo
 from tasks.publish.qa_workbook import publish_qa_workbook
 from tasks.kpis.qa import ALLOCATION_COLUMNS, QaSchedule, monthly_allocation, staff_in_post
 from tasks.kpis.rag import targets_for
+from tasks.kpis.queries import query
 from tasks.kpis.registry import Kpi
 from tasks.reports.render import render_monthly_qa_report, render_qa_on_a_page
 from tasks.validate.validation import tables_read_by
@@ -98,7 +99,7 @@ def qa_inputs(engine: Engine, period: Period, schedule: QaSchedule, blocked_tabl
     if unplanned:
         logger.warning("QA audit themes are not planned 6 months ahead: none configured for %s "
                        "([qa.themes] in the settings)", ", ".join(unplanned))
-    stale = sorted(tables_read_by(COHORT_SQL.read_text(encoding="utf-8")) & set(blocked_tables))
+    stale = sorted(tables_read_by(query(COHORT_SQL)) & set(blocked_tables))
     allocation = monthly_allocation(engine, next_month, schedule) if not stale else \
         pd.DataFrame(columns=ALLOCATION_COLUMNS)
     return QaInputs(staff_in_post(engine, period, schedule), allocation, next_month,

@@ -4,12 +4,10 @@ Both are rendered from Jinja2 templates in `report_templates/` (a shared `base.h
 and `macros.html`) and read only the stored KPI values (the `values`/`trend` frames the
 workbooks are written from), at LA and team level: no child-level data.
 
-They leave the performance team, so kpis.md "Small numbers" applies: "Any figure ...
-that counts fewer than 5 children or respondents (but more than 0) is shown as `<5`
-and any percentage whose denominator is under 5 is suppressed, with a footnote." Here
-every count of 1-4 is shown as `<5`, a suppressed percentage as `*` (footnoted), and a
-suppressed figure gets no RAG, no direction and no point in a chart, so that neither
-can give it away.
+They leave the performance team, so kpis.md "Small numbers" applies, by the rules and
+symbols of tasks.publish.suppression: every count of 1-4 is shown as `<5`, a suppressed
+percentage (or a count hidden beside a `<5`) as `*`, with the one footnote; a suppressed
+figure gets no RAG, no direction and no point in a chart, so that neither can give it away.
 
 PDFs are made with WeasyPrint (it needs the Pango library of the operating system).
 """
@@ -27,21 +25,17 @@ from tasks.core.settings import KpiTarget
 from tasks.core.periods import Period
 from tasks.publish.csv_files import write_bytes_atomically
 from tasks.publish.html import bar_chart_svg, line_chart_svg, template_environment, write_pdf
-from tasks.publish.excel import SYNTHETIC_BANNER, TREND_MONTHS, Figure, RunInfo, _la_rows
+from tasks.publish.excel import TREND_MONTHS, Figure, la_trend_rows
+from tasks.publish.lineage import RunInfo
+from tasks.publish.style import SYNTHETIC_BANNER, month_label
+from tasks.publish.suppression import (FOOTNOTE, NOT_AVAILABLE, SUPPRESSED, base_too_small, hidden_counts,
+                                       is_suppressed, shown_figure)
 from tasks.core.figure_ids import parse_figure_id
 from tasks.publish.qa_workbook import GRADES, NO_GRADE, figure_label, figure_rag, grade_table, grades_by, \
     la_figure, qa_figures
 from tasks.kpis.rag import direction_of_travel, targets_for
 from tasks.kpis.registry import Kpi
 
-SMALL_NUMBER = 5
-SUPPRESSED_COUNT = "<5"
-SUPPRESSED_PERCENT = "*"
-NOT_AVAILABLE = "n/a"
-SUPPRESSION_NOTE = ("<5: a count of 1 to 4 is not shown. *: not shown either: a percentage based on "
-                    "fewer than 5 (audits, staff, moderations or practitioners), with its RAG rating, "
-                    "direction of travel and point on a chart, or a count hidden so that a <5 beside "
-                    "the total cannot be worked out by subtraction (kpis.md, Small numbers).")
 # How a KPI reads in a sentence; otherwise its name without the trailing " %".
 NARRATIVE_NAMES = {"QA02": "Audit compliance (staff meeting their audit schedule)",
                    "QA03": "Audits completed"}
@@ -57,22 +51,13 @@ QA_TABLES = ("qa_audits", "qa_moderations", "qa_observations", "qa_staff")
 
 
 def show_count(value) -> str:
-    if value is None or pd.isna(value):
-        return NOT_AVAILABLE
-    count = int(value)
-    return SUPPRESSED_COUNT if 0 < count < SMALL_NUMBER else f"{count:,}"
-
-
-def percent_suppressed(denominator) -> bool:
-    return denominator is not None and not pd.isna(denominator) and int(denominator) < SMALL_NUMBER
+    shown = shown_figure("count", value)
+    return shown if isinstance(shown, str) else f"{int(shown):,}"
 
 
 def show_percent(value, denominator) -> str:
-    if value is None or pd.isna(value):
-        return NOT_AVAILABLE
-    if percent_suppressed(denominator):
-        return SUPPRESSED_PERCENT
-    return f"{float(value):.1f}%"
+    shown = shown_figure("percent", value, denominator=denominator)
+    return shown if isinstance(shown, str) else f"{float(shown):.1f}%"
 
 
 @dataclass(frozen=True)
@@ -92,7 +77,7 @@ def shown(figure: Figure, row) -> Shown:
         text = show_percent(row.value, row.denominator)
     else:
         text = show_count(row.value)
-    suppressed = text in (SUPPRESSED_COUNT, SUPPRESSED_PERCENT)
+    suppressed = is_suppressed(text)
     return Shown(text, None if suppressed else float(row.value), suppressed)
 
 
@@ -153,27 +138,15 @@ def grade_lines(la_rows: pd.DataFrame, period: str, names: tuple[str, ...] = ())
     count (shown side by side, the % would give the count away)."""
     rows = grade_table(la_rows, period, names)
     total = rows[-1]["count"]
-    hidden_rows = suppressed_cells([row["count"] for row in rows[:-1]])
+    hidden_rows = hidden_counts([row["count"] for row in rows[:-1]])
     lines = []
     for index, row in enumerate(rows):
         count_text = hidden_rows.get(index) or show_count(row["count"])
-        hidden = index in hidden_rows or percent_suppressed(total)
-        percent_text = SUPPRESSED_PERCENT if hidden and row["count"] else show_percent(row["percent"], total)
+        hidden = index in hidden_rows or base_too_small(total)
+        percent_text = SUPPRESSED if hidden and row["count"] else show_percent(row["percent"], total)
         lines.append({"grade": row["grade"], "count": count_text, "percent": percent_text,
                       "chart_value": None if hidden else row["count"]})
     return lines
-
-
-def suppressed_cells(counts: list) -> dict[int, str]:
-    """{cell: what to show} for a row of counts shown beside their total: every count of
-    1-4 is `<5`; when that is a single cell, the smallest other one is hidden too (`*`),
-    so that the total less the cells shown cannot give it away (secondary suppression)."""
-    present = [(i, int(c)) for i, c in enumerate(counts) if c is not None and not pd.isna(c)]
-    hidden = {i: SUPPRESSED_COUNT for i, c in present if 0 < c < SMALL_NUMBER}
-    others = [(c, i) for i, c in present if i not in hidden]
-    if len(hidden) == 1 and others:
-        hidden[min(others)[1]] = SUPPRESSED_PERCENT
-    return hidden
 
 
 def grades_by_lines(la_rows: pd.DataFrame, period: str, dimension: str) -> list[dict]:
@@ -183,7 +156,7 @@ def grades_by_lines(la_rows: pd.DataFrame, period: str, dimension: str) -> list[
     lines = []
     for name, row in counts.iterrows():
         values = [int(row[g]) for g in GRADES]
-        hidden = suppressed_cells(values)
+        hidden = hidden_counts(values)
         lines.append({"name": name, "total": show_count(sum(values)),
                       "counts": [hidden.get(i) or show_count(v) for i, v in enumerate(values)]})
     return lines
@@ -259,7 +232,7 @@ def grade_chart(lines: list[dict], title: str, width: int = 420) -> Markup:
 def report_context(values: pd.DataFrame, trend: pd.DataFrame, kpis: list[Kpi], run: RunInfo,
                    targets: dict[str, KpiTarget], data_quality=None) -> dict:
     """Everything both reports show, from the stored LA and team values only."""
-    la_rows = _la_rows(values, trend)
+    la_rows = la_trend_rows(values, trend)
     figures = qa_figures(kpis, la_rows)
     by_id = {f.id: f for f in figures}
     sentences, left_out = narrative(kpis, la_rows, run.period)
@@ -269,12 +242,11 @@ def report_context(values: pd.DataFrame, trend: pd.DataFrame, kpis: list[Kpi], r
     moderation = [line for line in (figure_line(f, la_rows, run.period, targets) for f in figures
                                     if _moderation_figure(f.id)) if _worth_a_line(line)]
     percent_kpis = [by_id[k.id] for k in kpis if k.kind == "percent"]
-    start = Period.month(run.period).start
     return {
         "run": run, "synthetic_banner": SYNTHETIC_BANNER,
-        "period_label": f"{calendar.month_name[start.month]} {start.year}",
-        "previous_label": _month_label_of(_previous(run.period)),
-        "suppression_note": SUPPRESSION_NOTE,
+        "period_label": month_label(run.period),
+        "previous_label": month_label(_previous(run.period)),
+        "suppression_note": FOOTNOTE,
         "headline": headline, "lines_by_id": {line["id"]: line for line in headline},
         "narrative": sentences, "left_out": left_out,
         "month_grades": month_grades, "rolling_grades": rolling_grades,
@@ -303,11 +275,6 @@ def _worth_a_line(line: dict) -> bool:
     return ":" not in line["id"] or line["value"] != NOT_AVAILABLE or line["last"] != NOT_AVAILABLE
 
 
-def _month_label_of(period: str) -> str:
-    start = Period.month(period).start
-    return f"{calendar.month_name[start.month]} {start.year}"
-
-
 def render_monthly_qa_report(values: pd.DataFrame, trend: pd.DataFrame, kpis: list[Kpi], run: RunInfo,
                              out_dir: Path, targets: dict[str, KpiTarget] | None = None,
                              data_quality=None) -> tuple[Path, Path]:
@@ -333,8 +300,8 @@ def render_qa_on_a_page(values: pd.DataFrame, trend: pd.DataFrame, kpis: list[Kp
     context["tiles"] = [context["lines_by_id"][k] | {"name": TILE_NAMES.get(k, context["lines_by_id"][k]["name"])}
                         for k in TILE_KPIS if k in context["lines_by_id"]]
     context["top_changes"] = sorted(context["narrative"], key=lambda s: -s["change"])[:4]
-    charted = [f for f in qa_figures(kpis, _la_rows(values, trend)) if f.id in ("QA01", "QA02")]
-    context["page_charts"] = [trend_chart(f, _la_rows(values, trend), run.period, targets, 250, 120)
+    charted = [f for f in qa_figures(kpis, la_trend_rows(values, trend)) if f.id in ("QA01", "QA02")]
+    context["page_charts"] = [trend_chart(f, la_trend_rows(values, trend), run.period, targets, 250, 120)
                               for f in charted]
     template = template_environment().get_template("qa_on_a_page.html")
     pdf_path = Path(out_dir) / f"qa_on_a_page_{run.period}.pdf"
