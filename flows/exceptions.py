@@ -78,26 +78,26 @@ def _live_run(flow_name: str, choose_kpis, publish, as_at: date, source, out, co
     today = runner.london_today()
     period = MonthToDate.as_at(as_at)
     if working_days_only and not runner.is_working_day(today):
-        return runner.record_skipped(settings, flow_name, period.id, trigger,
+        return runner.record_skipped(settings, flow_name, period, trigger,
                                      f"{today} is not a working day: no {flow_name} lists published")
 
     def work(run: runner.RunContext) -> list[str]:
         kpis = choose_kpis(load_registry())
         context, population_year = la_context(settings, period)
-        steps.await_extract(run.source, settings, flow_name, period.id, run.run_id, wait)
+        steps.await_extract(run.source, settings, flow_name, period, run.run_id, wait)
         extracts = steps.extract_sources(run.source, settings)
         manifest = steps.archive_extracts(extracts, settings, run.run_id, run.engine_url)
-        report, quality, blocked = steps.validate_extracts(extracts, kpis, period, run, accept_stale)
-        if blocked:  # nothing is published: the previous lists stay current
+        quality = steps.validate_extracts(extracts, kpis, period, run, accept_stale)
+        if quality.withheld_kpis:  # nothing is published: the previous lists stay current
             raise runner.DataQualityFailed(
                 f"{flow_name} lists as at {period.id} not published: {quality.state}. "
                 f"Data Docs: {quality.data_docs}")
         with locks.hold(run.engine, "staging", steps.STAGING_WAIT_SECONDS):
-            steps.load_warehouse(extracts, run.engine_url, report.blocked_tables)
+            steps.load_warehouse(extracts, run.engine_url, quality.blocked_tables)
             values, records = steps.compute_live_lists(kpis, period, context, run.engine_url)
             teams, workers = steps.unit_tables(run.engine_url)
             escalations = steps.find_escalations(period.end, run.engine_url) \
-                if escalate and _loaded(extracts, report, "qa_audits") else None
+                if escalate and _loaded(extracts, quality, "qa_audits") else None
         info = RunInfo(period=period.id, run_id=run.run_id, code_version=code_version(),
                        la_code=context.la_code, la_name=context.la_name,
                        synthetic=settings.synthetic,
@@ -106,18 +106,18 @@ def _live_run(flow_name: str, choose_kpis, publish, as_at: date, source, out, co
                        population_year=population_year, extracts=manifest)
         outputs = publish(run.work_dir, kpis, values, records, teams, workers, info, quality, escalations)
         if escalations is not None:  # so that later days' lists leave them out
-            records = pd.concat([records, escalation_records(escalations, period.id)], ignore_index=True)
+            records = pd.concat([records, escalation_records(escalations, period)], ignore_index=True)
         steps.store_live_results(values, records, run.run_id, run.engine_url)
         steps.record_live_artifacts(flow_name, values, kpis, info, outputs, quality.state, escalations)
         return outputs
 
-    return runner.prefect_outcome(runner.ledgered_run(flow_name, period.id, source, out, settings,
+    return runner.prefect_outcome(runner.ledgered_run(flow_name, period, source, out, settings,
                                                       trigger, reason, work, lock_wait_seconds))
 
 
-def _loaded(extracts, report, table: str) -> bool:
+def _loaded(extracts, quality, table: str) -> bool:
     """This run's extracts have the table and it passed its critical rules."""
-    return table in extracts and table not in report.critical_tables
+    return table in extracts and table not in quality.critical_tables
 
 
 def publish_daily(folder: Path, kpis, values, records, teams, workers, info: RunInfo,

@@ -22,13 +22,11 @@ Ledger, lock, versioned outputs and failure notification: flows/runner.py.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from prefect import flow
 
 from flows import runner, steps
 from tasks.core.settings import code_version, load_settings, redact_url
-from tasks.operations import locks
+from tasks.operations import locks, summary
 from tasks.publish import csv_files as publish_csv
 from tasks.reports import qa_outputs
 from tasks.validate import validation as validate
@@ -57,7 +55,7 @@ def monthly(period: str | None = None, source: str = "", out: str = "", config: 
     month = Period.month(period) if period else latest_complete_month(runner.london_today())
     wait = steps.waits_for_extract(wait_for_extract, trigger)
     return runner.prefect_outcome(runner.ledgered_run(
-        "monthly", month.id, source, out, settings, trigger, reason,
+        "monthly", month, source, out, settings, trigger, reason,
         lambda run: _run_steps(month, run, accept_stale, wait), lock_wait_seconds))
 
 
@@ -65,34 +63,27 @@ def _run_steps(month: Period, run: runner.RunContext, accept_stale: bool = False
                wait: bool = False) -> list[str]:
     settings, out_dir = run.settings, run.work_dir
     context, population_year = la_context(settings, month)
-    steps.await_extract(run.source, settings, run.flow, month.id, run.run_id, wait)
+    steps.await_extract(run.source, settings, run.flow, month, run.run_id, wait)
     extracts = steps.extract_sources(run.source, settings)
     manifest = steps.archive_extracts(extracts, settings, run.run_id, run.engine_url)
     kpis = qa_outputs.with_qa_if_supplied(load_registry(), extracts, validate.loaded_row_counts(run.engine))
-    report, quality, blocked = steps.validate_extracts(extracts, kpis, month, run, accept_stale)
-    if report.failed_export:  # a sliver of an export is not a partial publication
-        raise runner.DataQualityFailed(f"{month.id} not published: {report.failed_export_message()}. "
-                                       f"Data Docs: {quality.data_docs}")
-    missing = qa_outputs.blocked_by_missing_qa_tables(kpis, extracts)
-    if missing:
-        tables = sorted({t for ts in missing.values() for t in ts})
-        quality.state += f"; {', '.join(tables)} not supplied: {', '.join(sorted(missing))} withheld"
-    blocked = {**blocked, **missing}
-    fresh = [k for k in kpis if k.id not in blocked]
-    if not fresh:  # nothing of this period is replaced: the previous outputs stay current
-        raise runner.DataQualityFailed(
-            f"{month.id} not published: {quality.state}. Data Docs: {quality.data_docs}")
+    quality = steps.validate_extracts(extracts, kpis, month, run, accept_stale)
+    quality = quality.with_tables_not_supplied(qa_outputs.blocked_by_missing_qa_tables(kpis, extracts))
+    refusal = quality.refusal(kpis)
+    if refusal:  # nothing of this period is replaced: the previous outputs stay current
+        raise runner.DataQualityFailed(f"{month.id} not published: {refusal}. Data Docs: {quality.data_docs}")
     # The source tables are shared by every run: load and compute as one section.
     with locks.hold(run.engine, "staging", steps.STAGING_WAIT_SECONDS):
-        steps.load_warehouse(extracts, run.engine_url, report.blocked_tables)
-        results = steps.compute_scorecards(fresh, month, context, run.engine_url, settings.trend_months)
+        steps.load_warehouse(extracts, run.engine_url, quality.blocked_tables)
+        results = steps.compute_scorecards(quality.fresh(kpis), month, context, run.engine_url, settings.trend_months)
         teams, workers = steps.unit_tables(run.engine_url)
         reference = steps.load_reference(kpis, settings, run.engine_url)
-        qa_inputs = steps.read_qa_inputs(month, settings, run.engine_url, report.critical_tables) \
+        qa_inputs = steps.read_qa_inputs(month, settings, run.engine_url, quality.critical_tables) \
             if qa_outputs.has_qa(kpis) else None
-    if blocked:  # the withheld KPIs' figures as last published, beside the fresh ones
-        results, withheld = steps.carry_forward_figures(results, blocked, month, run)
-        run.completion_state, run.completion_message = runner.PARTLY_PUBLISHED, withheld.message()
+    carried = None
+    if quality.withheld_kpis:  # the withheld KPIs' figures as last published, beside the fresh ones
+        results, carried = steps.carry_forward_figures(results, quality.withheld_kpis, month, run)
+        run.completion_state, run.completion_message = runner.PARTLY_PUBLISHED, carried.message()
     revised, run.revision_note = steps.report_revisions(results, month, run)
     info = RunInfo(period=month.id, run_id=run.run_id, code_version=code_version(),
                    la_code=context.la_code, la_name=context.la_name, synthetic=settings.synthetic,
@@ -100,14 +91,11 @@ def _run_steps(month: Period, run: runner.RunContext, accept_stale: bool = False
                    source=redact_url(run.source), population=context.population_0_17,
                    population_year=population_year, extracts=manifest, trend_months=settings.trend_months,
                    revisions=[f"This version: {run.revision_note}",
-                              *versions.revision_notes(run.engine, results.trend, month.id)])
-    outputs = steps.publish_workbooks(results, kpis, settings, info, out_dir, teams, workers, reference, quality)
+                              *versions.revision_notes(run.engine, results.trend, month)])
+    outputs = steps.publish_workbooks(results, kpis, settings, month, info, out_dir, teams, workers, reference, quality)
     if qa_inputs is not None:
         outputs += steps.render_qa_reports(results, qa_inputs, kpis, settings, info, out_dir, quality)
-    metadata = {**info.__dict__, "outputs": [Path(o).name for o in outputs], "reason": run.reason,
-                "data_quality": quality.state, "data_docs": quality.data_docs,
-                "withheld": blocked, "withheld_as_last_published_from": withheld.previous_run_id if blocked else None,
-                **(qa_inputs.metadata() if qa_inputs else {"qa_allocation": None})}
+    metadata = summary.run_metadata(info, outputs, run.reason, quality, carried, qa_inputs)
     outputs.append(str(publish_csv.publish_run_metadata(metadata, out_dir / "run_metadata.json")))
     if revised is not None:
         outputs.append(revised)

@@ -47,6 +47,7 @@ from tasks.operations import versions
 from tasks.warehouse import database as warehouse
 from tasks.publish.csv_files import write_atomically
 from tasks.core.calendar import bank_holidays
+from tasks.core.periods import Period
 from tasks.operations.pipeline import warehouse_engine
 
 LONDON = ZoneInfo("Europe/London")
@@ -107,7 +108,7 @@ class RunCancelled(RuntimeError):
 class RunContext:
     run_id: str
     flow: str
-    period: str
+    period: Period
     engine: Engine
     engine_url: str
     settings: Settings
@@ -157,10 +158,11 @@ def resolve_trigger(explicit: str | None) -> str:
     return "schedule" if flow_run is not None and flow_run.auto_scheduled else "manual"
 
 
-def ledgered_run(flow: str, period: str, source: str, out: str, settings: Settings, trigger: str | None,
+def ledgered_run(flow: str, run_period: Period, source: str, out: str, settings: Settings, trigger: str | None,
                  reason: str | None, work: Callable[[RunContext], list[str]],
                  lock_wait_seconds: float = DEFAULT_LOCK_WAIT_SECONDS) -> dict:
     refuse_password_in(source)  # before anything records it
+    period = run_period.id  # the ledger's, the lock's and the folders' key
     run_id = new_run_id()
     _facts_of_run[run_id] = RunFacts(settings, period, str(out))
     engine = migrated_engine(settings)
@@ -175,7 +177,7 @@ def ledgered_run(flow: str, period: str, source: str, out: str, settings: Settin
         logger.warning(message)
         _set_state(engine, run_id, WAITING, message)
 
-    context = RunContext(run_id, flow, period, engine, settings.resolved_warehouse_url, settings,
+    context = RunContext(run_id, flow, run_period, engine, settings.resolved_warehouse_url, settings,
                          str(source), reason, versions.run_dir(Path(out), flow, period, run_id))
     try:
         with locks.hold(engine, locks.run_lock_name(flow, period), lock_wait_seconds, report_wait):
@@ -211,8 +213,9 @@ def _work_then_publish(context: RunContext, work, out: Path) -> list[str]:
     except BaseException:
         versions.discard(context.work_dir)  # nothing of a failed run is published
         raise
-    versions.publish(context.engine, context.flow, context.period, context.run_id,
-                     versions.published_dir(out, context.flow, context.period), context.work_dir,
+    period = context.period.id
+    versions.publish(context.engine, context.flow, period, context.run_id,
+                     versions.published_dir(out, context.flow, period), context.work_dir,
                      context.completion_state, context.completion_message, outputs)
     return outputs
 
@@ -314,7 +317,9 @@ def _active_rows(engine: Engine) -> list:
         return list(connection.execute(sa.select(runs).where(runs.c.state.in_(ACTIVE_STATES))))
 
 
-def record_skipped(settings: Settings, flow: str, period: str, trigger: str | None, message: str) -> dict:
+def record_skipped(settings: Settings, flow: str, run_period: Period, trigger: str | None,
+                   message: str) -> dict:
+    period = run_period.id
     engine = migrated_engine(settings)
     run_id = new_run_id()
     warehouse.start_run(engine, run_id, flow, period, resolve_trigger(trigger), code_version(), "", None)

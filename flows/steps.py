@@ -23,9 +23,9 @@ from tasks.extract import archive
 from tasks.extract import arrival
 from tasks.kpis import benchmarks
 from tasks.extract import extracts as extract
-from tasks.extract import freshness
 from tasks.operations import notify
 from tasks.operations import pipeline
+from tasks.operations import summary
 from tasks.publish import csv_files as publish_csv
 from tasks.reports import qa_outputs
 from tasks.validate import validation as validate
@@ -33,18 +33,18 @@ from tasks.operations import versions
 from tasks.warehouse import database as warehouse
 from tasks.core.periods import Period
 from tasks.publish.directorate import publish_directorate, publish_directorate_pdf
-from tasks.publish.dq_sheet import DataQuality
 from tasks.publish.excel import publish_scorecard
 from tasks.publish.lineage import RunInfo
-from tasks.kpis.compute import RECORD_COLUMNS, VALUE_COLUMNS
 from tasks.kpis.qa import schedule_from_settings
-from tasks.validate.withheld import Withheld, last_published
+from tasks.validate import extract_date, withheld
+from tasks.validate.extract_date import ExtractDateCheck
+from tasks.validate.quality import NOT_CHECKED, DataQuality, assess
+from tasks.validate.withheld import Withheld
 from tasks.kpis.rag import targets_for
 from tasks.kpis.registry import Kpi, by_scorecard
 
 SCORECARDS = {"safety": "Safety Scorecard", "drift_delay": "Drift and Delay Scorecard"}
 STAGING_WAIT_SECONDS = 3600  # another run's load-and-compute section, normally seconds
-DATA_QUALITY_NOT_CHECKED = "not checked"
 
 
 def _utc_now() -> datetime:
@@ -58,7 +58,7 @@ SLEEP: Callable[[float], None] = time.sleep
 
 
 @task(name="await_extract", cache_policy=NO_CACHE)
-def await_extract(source: str, settings: Settings, flow: str, period: str, run_id: str,
+def await_extract(source: str, settings: Settings, flow: str, period: Period, run_id: str,
                   wait: bool) -> None:
     """A run that waits (scheduled runs) polls the source until every case table is there
     or the `[arrival]` window closes, with one "extract not arrived yet" notice; if it
@@ -72,7 +72,7 @@ def await_extract(source: str, settings: Settings, flow: str, period: str, run_i
         if empty_drop:
             raise arrival.ExtractNotArrived(
                 f"the drop folder {source} holds none of the case tables: no extract has "
-                f"arrived for {flow} {period}; nothing was published")
+                f"arrived for {flow} {period.id}; nothing was published")
         return
     config = arrival.arrival_settings(settings.arrival)
     deadline = arrival.deadline_on(CLOCK(), config)
@@ -88,7 +88,7 @@ def await_extract(source: str, settings: Settings, flow: str, period: str, run_i
                                        config.poll_seconds, notice)
     if missing:
         raise arrival.ExtractNotArrived(arrival.not_arrived_message(flow, period, missing, deadline))
-    logger.info("the extract for %s %s is complete", flow, period)
+    logger.info("the extract for %s %s is complete", flow, period.id)
 
 
 def waits_for_extract(wait_for_extract: bool | None, trigger: str | None) -> bool:
@@ -128,32 +128,37 @@ def extract_sources(source: str, settings: Settings) -> dict[str, extract.Extrac
 
 @task(name="validate_extracts", cache_policy=NO_CACHE)
 def validate_extracts(extracts: dict[str, extract.Extract], kpis: list[Kpi], period: Period,
-                      run, accept_stale: bool = False
-                      ) -> tuple[validate.ValidationReport, DataQuality, dict[str, list[str]]]:
+                      run, accept_stale: bool = False) -> DataQuality:
     """The data-quality gate: first the extract's date against the period (a stale
     extract is refused: check_extract_date), then every extract against its Great
     Expectations suites, with results stored for the trend, one alert per rule that did
     not pass (log, Prefect artifact, configured channels, a standing warning once per
     extract) and Data Docs kept beside the outputs whatever the run's outcome."""
     logger = get_run_logger()
-    extract_day, freshness_notes = check_extract_date(extracts, period, run, accept_stale)
-    docs_dir = versions.data_quality_dir(run.work_dir, period.id, run.run_id)
+    dated = check_extract_date(extracts, period, run, accept_stale)
+    docs_dir = versions.data_quality_dir(run.work_dir, period, run.run_id)
     previous = validate.loaded_row_counts(run.engine)  # the last good load, whatever the source path
-    report = validate.validate_extracts(extracts, extract_day.day, previous,
+    report = validate.validate_extracts(extracts, dated.extract_date.day, previous,
                                         validate.settings_from(run.settings.validation), docs_dir=docs_dir)
-    # pass rates are kept month by month: a daily run's under the month of its day
-    month = f"{period.start:%Y-%m}"
-    validate.store_dq_results(run.engine, run.run_id, month, report)
-    blocked = validate.kpis_blocked_by(kpis, report.blocked_tables, report.failed_columns)
+    validate.store_dq_results(run.engine, run.run_id, period, report)
+    send_alerts(report, extracts, period, run)
+    quality = assess(report, kpis, dated.notes, validate.dq_trend(run.engine, up_to=period))
+    logger.info("validated %d tables in %.1f s: %s", len(extracts), report.seconds, quality.state)
+    return quality
+
+
+def send_alerts(report: validate.ValidationReport, extracts: dict[str, extract.Extract], period: Period,
+                run) -> None:
+    """One alert per rule that did not pass, to the log, the configured channels and a
+    Prefect artifact (with the Data Docs link); the daily flow adds the standing warnings' digest."""
+    logger = get_run_logger()
     index = str(report.data_docs_index) if report.data_docs_index else None
     links = alerts.RunLinks(run.flow, run.run_id, notify.prefect_run_url(run.run_id),
                             Path(index).resolve().as_uri() if index else None)
-    found = alerts.build_alerts(report, period.id, {n: e.sha256 for n, e in extracts.items()}, links)
+    found = alerts.build_alerts(report, period, {n: e.sha256 for n, e in extracts.items()}, links)
     for alert in found:
         logger.warning("data quality: %s", alert.one_line())
-    delivery = alerts.deliver_alerts(run.engine, found, run.run_id,
-                                     email=alerts.EmailSettings.from_notifications(run.settings.notifications),
-                                     webhook_urls=[u for u in [run.settings.notifications.webhook_url] if u])
+    delivery = alerts.deliver_alerts(run.engine, found, run.run_id, **_channels(run.settings))
     for error in delivery.errors:
         logger.error("data-quality alerts not delivered: %s", error)
     if delivery.already_sent:
@@ -166,82 +171,39 @@ def validate_extracts(extracts: dict[str, extract.Extract], kpis: list[Kpi], per
                              description=f"Data-quality alerts for {period.id}")
     if index:
         create_link_artifact(Path(index).resolve().as_uri(), link_text="Great Expectations Data Docs")
-    state = data_quality_state(report, blocked) + "".join(f"; {n}" for n in freshness_notes)
-    logger.info("validated %d tables in %.1f s: %s", len(extracts), report.seconds, state)
-    trend = validate.dq_trend(run.engine, up_to=month)
-    return report, DataQuality(state, report.frame(), trend, index), blocked
 
 
-def extract_date_of(source: str, extracts: dict[str, extract.Extract],
-                    settings: Settings) -> freshness.ExtractDate:
-    """The extract date as the source says it (tasks/extract/freshness.py): extract_manifest.json,
-    the database's own time, else the newest file's modification time (with a note)."""
-    database_time = freshness.database_now(settings.source_to_read(source)) \
-        if extract.is_database_url(source) else None
-    return freshness.extract_date_of(source, extracts, database_time)
+def _channels(settings: Settings) -> dict:
+    return {"email": alerts.EmailSettings.from_notifications(settings.notifications),
+            "webhook_urls": [u for u in [settings.notifications.webhook_url] if u]}
 
 
 def check_extract_date(extracts: dict[str, extract.Extract], period: Period, run,
-                       accept_stale: bool = False) -> tuple[freshness.ExtractDate, list[str]]:
-    """The extract date, recorded in the ledger; a stale extract (tasks/extract/freshness.py) ends
-    the run "Failed: data quality" with the dates, unless it is a re-run with the period's
-    archived extract or `accept_stale` (the ledger records it, with the run's reason).
-    Returns the date and the notes for the data-quality state."""
+                       accept_stale: bool = False) -> ExtractDateCheck:
+    """The extract date and its freshness, recorded in the ledger
+    (tasks/validate/extract_date.py); a stale extract ends the run "Failed: data quality"
+    with the dates, unless it is a re-run with the period's archived extract or
+    `accept_stale` (the ledger records it, with the run's reason)."""
     logger = get_run_logger()
-    checksums = {n: e.sha256 for n, e in extracts.items() if e.sha256}
-    archived = freshness.archived_run_of(run.engine, run.flow, period.id, checksums, run.run_id)
-    extract_day = extract_date_of(run.source, extracts, run.settings)
-    if archived is not None and archived[1] is not None:  # its archive's copies are newer files
-        extract_day = freshness.ExtractDate(archived[1], f"the ledger of run {archived[0]}, "
-                                                         "whose extract this is")
-    notes = [extract_day.note] if extract_day.note else []
-    suites = validate.load_suites(validate.settings_from(run.settings.validation).suites_dir)[1]
-    activity = {t: s["freshness"]["column"] for t, s in suites.items() if s.get("freshness")}
-    monthly = run.flow == "monthly"
-    verdict = freshness.staleness(
-        extract_day, freshness.latest_activity(extracts, activity, extract_day.day), period.end,
-        "period end" if monthly else "as-at day",
-        freshness.current_extract_date(run.engine, run.flow, period.id),
-        int(run.settings.freshness.get("working_days_behind", freshness.DEFAULT_WORKING_DAYS_BEHIND)),
-        archived[0] if archived else None)
-    accepted = None
-    if verdict.exempt_because:
-        notes.append(f"extract older than the period's current version accepted: {verdict.exempt_because}")
-    elif verdict.stale and accept_stale:
-        accepted = f"{verdict.message()}; published knowingly (--accept-stale): {run.reason}"
-        notes.append(f"STALE EXTRACT ACCEPTED: {accepted}")
-    freshness.record_extract_date(run.engine, run.run_id, extract_day, accepted)
-    for note in notes:
+    dated = extract_date.check_extract_date(run.engine, run.flow, run.run_id, run.source, run.settings,
+                                            extracts, period, accept_stale, run.reason)
+    for note in dated.notes:
         logger.warning(note)
-    logger.info("extract dated %s", extract_day.describe())
-    if verdict.stale and not accept_stale:
-        raise runner.DataQualityFailed(
-            f"{period.id} not published: stale extract: {verdict.message()}. The current version "
-            "stays as it was. If this extract is right, re-run with --accept-stale --reason TEXT")
-    return extract_day, notes
+    logger.info("extract dated %s", dated.extract_date.describe())
+    if dated.refused:
+        raise runner.DataQualityFailed(dated.refusal(period))
+    return dated
 
 
 def send_standing_warnings_digest(run, period: Period, already_sent: list, links) -> None:
     """The daily flow's one digest of the warnings sent before that persist (once a day)."""
-    digest = alerts.standing_warnings_digest(run.engine, already_sent, period.id, links)
+    digest = alerts.standing_warnings_digest(run.engine, already_sent, period, links)
     if digest is None:
         return
-    delivery = alerts.deliver_alerts(run.engine, [digest], run.run_id,
-                                     email=alerts.EmailSettings.from_notifications(run.settings.notifications),
-                                     webhook_urls=[u for u in [run.settings.notifications.webhook_url] if u])
+    delivery = alerts.deliver_alerts(run.engine, [digest], run.run_id, **_channels(run.settings))
     get_run_logger().info("digest of %d standing warning(s): %s", len(digest.warnings),
                           "sent" if delivery.sent else "already sent today" if delivery.already_sent
                           else "; ".join(delivery.errors) or "no channel configured")
-
-
-def data_quality_state(report: validate.ValidationReport, blocked: dict[str, list[str]]) -> str:
-    if blocked:
-        return (f"FAILED: critical failures in {', '.join(sorted({t for ts in blocked.values() for t in ts}))}; "
-                f"{', '.join(sorted(blocked))} withheld (shown as last published, if ever)")
-    warnings = f"{len(report.warnings)} warning{'s' if len(report.warnings) != 1 else ''}"
-    if report.failures:
-        return f"critical failures in {', '.join(report.critical_tables)} (not used by these outputs); {warnings}"
-    return f"passed, {warnings}" if report.warnings else "passed"
 
 
 @task(name="archive_extracts")
@@ -308,7 +270,7 @@ def _concat(first, second):
 
 @task(name="publish_workbooks")
 def publish_workbooks(results: pipeline.PeriodResults, kpis: list[Kpi], settings: Settings,
-                      run: RunInfo, out_dir: Path, teams, workers, reference_data,
+                      period: Period, run: RunInfo, out_dir: Path, teams, workers, reference_data,
                       data_quality: DataQuality | None = None) -> list[str]:
     """The Safety, Drift and Delay and Directorate scorecards and kpi_values.csv.
     `reference_data`: the DfE benchmark values and statistical neighbours (load_reference)."""
@@ -321,7 +283,7 @@ def publish_workbooks(results: pipeline.PeriodResults, kpis: list[Kpi], settings
                           data_quality)
         outputs.append(str(path))
     reference, neighbours = reference_data
-    year = benchmarks.latest_reporting_year(Period.month(run.period).end)
+    year = benchmarks.latest_reporting_year(period.end)
     headline_benchmarks = benchmarks.benchmarks_for(kpis, settings.la_code, reference, neighbours, year)
     directorate = out_dir / f"directorate_scorecard_{run.period}"
     outputs.append(str(publish_directorate(kpis, results.trend, targets, headline_benchmarks, run,
@@ -363,77 +325,30 @@ def render_qa_reports(results: pipeline.PeriodResults, inputs: qa_outputs.QaInpu
 def carry_forward_figures(results: pipeline.PeriodResults, blocked: dict[str, list[str]], period: Period,
                           run) -> tuple[pipeline.PeriodResults, Withheld]:
     """The withheld KPIs' figures, listed rows and trend as the period's current version
-    has them (none when the period was never published)."""
-    previous = warehouse.current_run_id(run.engine, run.flow, period.id)
-    withheld = Withheld(dict(blocked), previous)
-    get_run_logger().warning(withheld.message())
-    if previous is None:
-        return results, withheld
-    values = last_published(warehouse.run_values(run.engine, previous), blocked)
-    records = last_published(warehouse.run_records(run.engine, previous), blocked)
-    this_period = values[values["period"] == period.id][VALUE_COLUMNS]
-    la_history = values[values["level"] == "la"][VALUE_COLUMNS]
-    merged = pipeline.PeriodResults(_concat(results.values, this_period), _concat(results.trend, la_history),
-                                    _concat(results.records, records[RECORD_COLUMNS]))
-    return merged, withheld
+    has them (none when the period was never published): tasks/validate/withheld.py."""
+    found = withheld.last_published_run(run.engine, run.flow, period, blocked)
+    get_run_logger().warning(found.message())
+    return withheld.carry_forward_from_warehouse(run.engine, results, found, period), found
 
 
 @task(name="report_revisions", cache_policy=NO_CACHE)
 def report_revisions(results: pipeline.PeriodResults, period: Period, run) -> tuple[str | None, str]:
-    """When this run replaces a published version of the period and any figure changed,
-    write revisions_<period>.csv (old and new value, both run ids, the reason) and
-    revised_trends_<period>.csv: every current output of another period whose trend
-    shows a figure of this period other than the new one. Returns the report (if any)
-    and a note: first publication, no figure changed, or how many were revised."""
-    previous = warehouse.current_run_id(run.engine, run.flow, period.id)
-    if previous is None:
-        return None, "first publication"
-    old = warehouse.run_values(run.engine, previous)
-    changed = versions.revisions(old[old["period"] == period.id], results.values, previous,
-                                 run.run_id, run.reason)
-    get_run_logger().info("%d published figures of %s revised by this run (previous run %s)",
-                          len(changed), period.id, previous)
-    if changed.empty:
-        return None, "no figure changed"
-    trends = versions.outputs_showing_other_figures(run.engine, period.id, results.values, run.run_id)
-    note = (f"{len(changed)} figure{'s' if len(changed) != 1 else ''} revised; {trends['period'].nunique()} "
-            "other periods' current outputs show other figures for it in their trend")
-    if not trends.empty:
-        versions.write_revisions(trends, run.work_dir / f"revised_trends_{period.id}.csv")
-    return str(versions.write_revisions(changed, run.work_dir / f"revisions_{period.id}.csv")), note
-
-
-def exception_counts(values, kpis: list[Kpi]) -> dict[str, int]:
-    la = values[values["level"] == "la"].set_index("kpi_id")["value"]
-    return {k.id: int(la.get(k.id) or 0) for k in kpis if k.kind == "exception" and k.id in la.index}
-
-
-def summary_markdown(results: pipeline.PeriodResults, kpis: list[Kpi], run: RunInfo,
-                     data_quality: str = DATA_QUALITY_NOT_CHECKED, revisions: str | None = None,
-                     revision_note: str = "none") -> str:
-    """Headline LA figures, counts of exceptions and the data-quality state for the
-    run's Prefect artifact."""
-    la = results.values[results.values["level"] == "la"].set_index("kpi_id")
-    counts = exception_counts(results.values, kpis)
-    lines = [f"# {run.la_name}: monthly scorecards for {run.period}",
-             "", "**SYNTHETIC DATA**" if run.synthetic else "", "",
-             f"- Run: `{run.run_id}`", f"- Data quality: {data_quality}",
-             f"- Exceptions listed: {sum(counts.values())} "
-             f"({', '.join(f'{k} {v}' for k, v in counts.items())})",
-             f"- Revisions: {Path(revisions).name if revisions else revision_note}", "",
-             "| KPI | name | value |", "|---|---|---|"]
-    for kpi in kpis:
-        value = la["value"].get(kpi.id)
-        shown = "n/a" if value is None or value != value else f"{value:g}"
-        lines.append(f"| {kpi.id} | {kpi.name} | {shown} |")
-    return "\n".join(lines)
+    """The revisions report of this run, if it changes a published figure of the period
+    (tasks/operations/versions.py). Returns the report (if any) and a note: first
+    publication, no figure changed, or how many were revised."""
+    report = versions.report_revisions(run.engine, run.flow, period, results.values, run.run_id,
+                                       run.reason, run.work_dir)
+    if report.previous_run_id is not None:
+        get_run_logger().info("%d published figures of %s revised by this run (previous run %s)",
+                              report.revised, period.id, report.previous_run_id)
+    return (str(report.path) if report.path else None), report.note
 
 
 @task(name="record_artifacts")
 def record_artifacts(results, kpis: list[Kpi], run: RunInfo, outputs: list[str],
                      revisions: str | None = None,
-                     data_quality: str = DATA_QUALITY_NOT_CHECKED, revision_note: str = "none") -> None:
-    create_markdown_artifact(summary_markdown(results, kpis, run, data_quality, revisions, revision_note),
+                     data_quality: str = NOT_CHECKED, revision_note: str = "none") -> None:
+    create_markdown_artifact(summary.monthly_summary(results, kpis, run, data_quality, revisions, revision_note),
                              key=f"monthly-{run.period}",
                              description=f"Headline figures for {run.period}")
     record_links(outputs)
@@ -473,17 +388,8 @@ def store_live_results(values, records, run_id: str, engine_url: str) -> None:
 
 @task(name="record_live_artifacts", cache_policy=NO_CACHE)
 def record_live_artifacts(flow: str, values, kpis: list[Kpi], run: RunInfo, outputs: list[str],
-                          data_quality: str = DATA_QUALITY_NOT_CHECKED, escalations=None) -> None:
-    la = values[values["level"] == "la"].set_index("kpi_id")["value"]
-    lines = [f"# {run.la_name}: {flow} exception lists as at {run.period}", "",
-             "**SYNTHETIC DATA**" if run.synthetic else "", "",
-             f"- Run: `{run.run_id}`", f"- Data quality: {data_quality}",
-             f"- Workbooks: {len(outputs)}"]
-    if escalations is not None:
-        lines.append(f"- Audits graded Inadequate escalated to a Head of Service: "
-                     f"{escalations['audit_id'].nunique()}")
-    lines += ["", "| KPI | name | listed |", "|---|---|---|"]
-    lines += [f"| {k.id} | {k.name} | {int(la.get(k.id) or 0)} |" for k in kpis]
-    create_markdown_artifact("\n".join(lines), key=f"{flow}-{run.period}",
+                          data_quality: str = NOT_CHECKED, escalations=None) -> None:
+    create_markdown_artifact(summary.live_lists_summary(flow, values, kpis, run, outputs, data_quality, escalations),
+                             key=f"{flow}-{run.period}",
                              description=f"{flow} exception counts as at {run.period}")
     record_links(outputs)

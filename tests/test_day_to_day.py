@@ -22,6 +22,7 @@ import pytest
 from prefect import flow
 
 from flows import runner
+from tasks.core.periods import Period
 from tasks.core.settings import load_settings
 from tasks.operations import locks
 from tasks.operations import versions
@@ -113,7 +114,7 @@ def tiny(period: str, out: str, data_dir: str, partly: bool = False, cancel: boo
                 client.set_flow_run_state(context.run_id, Cancelling(), force=True)
         return write_one_file(context, partly)
 
-    return runner.prefect_outcome(runner.ledgered_run("monthly", period, "test-source", out, settings,
+    return runner.prefect_outcome(runner.ledgered_run("monthly", Period.month(period), "test-source", out, settings,
                                                       trigger, None, work))
 
 

@@ -22,7 +22,8 @@ from tasks.core.settings import SourceMapping
 from tasks.extract.extracts import extract_sources
 from tasks.kpis.registry import columns_read_by, load_registry
 from tasks.core.sources import CASE_SYSTEM_TABLES, TABLES
-from tasks.validate.validation import kpis_blocked_by, validate_extracts
+from tasks.validate.validation import validate_extracts
+from tasks.validate.withheld import kpis_blocked_by
 from tests.test_validation import EXTRACT_DATE, drop_folder, failed, validate
 
 KPIS = {k.id: k for k in load_registry()}

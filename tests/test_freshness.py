@@ -20,6 +20,7 @@ from tasks.operations import notify
 from tasks.operations.alerts import (RunLinks, build_alerts, deliver_alerts, send_webhooks,
                           standing_warnings_digest)
 from tasks.extract.extracts import extract_sources
+from tasks.core.periods import MonthToDate, Period
 from tasks.core.sources import CASE_SYSTEM_TABLES
 from test_validation import PEOPLE, SmtpServer, drop_folder, validate
 
@@ -206,13 +207,13 @@ def test_a_standing_warning_is_sent_once_across_periods_then_only_in_the_daily_d
     links = RunLinks("monthly", "run-feb", "http://prefect.la.example/runs/flow-run/run-feb",
                      "file:///published/data_quality/index.html")
     with SmtpServer() as server:
-        february = deliver_alerts(sqlite_warehouse, build_alerts(report, "2024-02", checksums, links),
+        february = deliver_alerts(sqlite_warehouse, build_alerts(report, Period.month("2024-02"), checksums, links),
                                   "run-feb", email=server.settings)
-        march = deliver_alerts(sqlite_warehouse, build_alerts(report, "2024-03", checksums), "run-mar",
+        march = deliver_alerts(sqlite_warehouse, build_alerts(report, Period.month("2024-03"), checksums), "run-mar",
                                email=server.settings)
-        daily = deliver_alerts(sqlite_warehouse, build_alerts(report, "2024-03-14", checksums),
+        daily = deliver_alerts(sqlite_warehouse, build_alerts(report, MonthToDate.as_at(date(2024, 3, 14)), checksums),
                                "run-day", email=server.settings)
-        digest = standing_warnings_digest(sqlite_warehouse, daily.already_sent, "2024-03-14")
+        digest = standing_warnings_digest(sqlite_warehouse, daily.already_sent, MonthToDate.as_at(date(2024, 3, 14)))
         first_digest = deliver_alerts(sqlite_warehouse, [digest], "run-day", email=server.settings)
         again = deliver_alerts(sqlite_warehouse, [digest], "run-day-2", email=server.settings)
         time.sleep(0.2)
@@ -234,9 +235,9 @@ def test_a_critical_failure_is_told_for_each_period(tmp_path, sqlite_warehouse):
     extracts, report = pii_report(tmp_path)
     checksums = {n: e.sha256 for n, e in extracts.items()}
     with SmtpServer() as server:
-        february = deliver_alerts(sqlite_warehouse, build_alerts(report, "2024-02", checksums), "r1",
+        february = deliver_alerts(sqlite_warehouse, build_alerts(report, Period.month("2024-02"), checksums), "r1",
                                   email=server.settings)
-        march = deliver_alerts(sqlite_warehouse, build_alerts(report, "2024-03", checksums), "r2",
+        march = deliver_alerts(sqlite_warehouse, build_alerts(report, Period.month("2024-03"), checksums), "r2",
                                email=server.settings)
     assert len(february.sent) == len(march.sent) == 2
 
@@ -270,7 +271,7 @@ def test_webhook_alerts_carry_their_severity(tmp_path, webhook):
     (tmp_path / "b").mkdir()
     _, critical = pii_report(tmp_path / "a")
     _, warning = sex_warning_report(tmp_path / "b")
-    alerts = build_alerts(critical, "2024-03")[:1] + build_alerts(warning, "2024-03")
+    alerts = build_alerts(critical, Period.month("2024-03"))[:1] + build_alerts(warning, Period.month("2024-03"))
     send_webhooks(alerts, [url])
     notify.post_webhook(url, "qaloop: monthly 2024-03 run FAILED", "Cause: ...")
     assert [(m["type"], m["title"]) for m in received] == [

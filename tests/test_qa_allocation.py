@@ -10,7 +10,7 @@ import pytest
 from tasks.core.settings import load_settings
 from tasks.warehouse import database as warehouse_module
 from tasks.kpis.compute import VALUE_COLUMNS
-from tasks.core.periods import Period
+from tasks.core.periods import MonthToDate, Period
 from tasks.kpis.qa import (DEFAULT_SCHEDULE, allocate_audits, audit_cohort, auditors_in_post, escalation_records,
                       inadequate_audits_for_escalation, monthly_allocation, schedule_from_settings)
 from tests.kpi_harness import load_tables
@@ -186,7 +186,7 @@ def test_inadequate_audits_escalate_to_the_head_of_service_of_their_area(warehou
     run_id = f"daily-{uuid.uuid4().hex[:8]}"
     warehouse_module.start_run(warehouse, run_id, "daily", "2024-03-04", "test", "v", "", None)
     warehouse_module.store_results(warehouse, run_id, pd.DataFrame(columns=VALUE_COLUMNS),
-                                   escalation_records(listed, "2024-03-04"))
+                                   escalation_records(listed, MonthToDate.as_at(date(2024, 3, 4))))
     warehouse_module.complete_run(warehouse, run_id, "daily", "2024-03-04", "Completed", None, [])
     tuesday = inadequate_audits_for_escalation(warehouse, date(2024, 3, 5))
     assert tuesday["audit_id"].tolist() == ["A5"]

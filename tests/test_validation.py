@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from tasks.core.settings import SourceMapping
 from tasks.operations.alerts import EmailSettings, build_alerts, deliver_alerts, render_markdown
 from tasks.extract.extracts import extract_sources
+from tasks.core.periods import Period
 from tasks.core.sources import CASE_SYSTEM_TABLES, TABLES
 from tasks.validate.validation import (ValidationSettings, dq_trend, loaded_row_counts, store_dq_results,
                             validate_extracts)
@@ -233,7 +234,7 @@ def test_cp1252_file_with_pound_sign_and_accented_names(tmp_path):
     assert frame.loc[0, "prof_professional_job_title"] == "Social Worker £ band"
     result = failed(report, "ssd_professionals", "row_key_unique")
     assert result.example_ids == ["W1"]
-    text = "\n".join(a.text() for a in build_alerts(report, "2024-03"))
+    text = "\n".join(a.text() for a in build_alerts(report, Period.month("2024-03")))
     assert "Zoë" not in text and "José" not in text and "W1" in text  # ids only, never names
 
 
@@ -390,7 +391,7 @@ def pii_report(tmp_path):
 
 def test_alerts_are_delivered_over_smtp_with_ids_and_no_personal_data(tmp_path, sqlite_warehouse):
     extracts, report = pii_report(tmp_path)
-    alerts = build_alerts(report, "2024-03", {n: e.sha256 for n, e in extracts.items()})
+    alerts = build_alerts(report, Period.month("2024-03"), {n: e.sha256 for n, e in extracts.items()})
     assert [(a.table, a.rule) for a in alerts] == [("ssd_professionals", "row_key_unique"),
                                                   ("ssd_person", "date_plausible")]
     with SmtpServer() as server:
@@ -417,13 +418,13 @@ def test_alerts_are_delivered_over_smtp_with_ids_and_no_personal_data(tmp_path, 
 def test_rerunning_the_same_period_on_the_same_extracts_sends_nothing_twice(tmp_path, sqlite_warehouse):
     extracts, report = pii_report(tmp_path)
     checksums = {n: e.sha256 for n, e in extracts.items()}
-    alerts = build_alerts(report, "2024-03", checksums)
+    alerts = build_alerts(report, Period.month("2024-03"), checksums)
     with SmtpServer() as server:
         first = deliver_alerts(sqlite_warehouse, alerts, "run-1", email=server.settings)
-        again = deliver_alerts(sqlite_warehouse, build_alerts(report, "2024-03", checksums),
+        again = deliver_alerts(sqlite_warehouse, build_alerts(report, Period.month("2024-03"), checksums),
                                "run-2", email=server.settings)
         changed = dict(checksums, ssd_person=hashlib.sha256(b"a new extract").hexdigest())
-        new_extract = deliver_alerts(sqlite_warehouse, build_alerts(report, "2024-03", changed),
+        new_extract = deliver_alerts(sqlite_warehouse, build_alerts(report, Period.month("2024-03"), changed),
                                      "run-3", email=server.settings)
         time.sleep(0.2)
     assert (len(first.sent), len(again.sent), len(again.already_sent)) == (2, 0, 2)
@@ -437,7 +438,7 @@ def test_a_failing_channel_is_reported_and_retried_next_time(tmp_path, sqlite_wa
     from tasks.operations import notify
     monkeypatch.setattr(notify, "RETRY_DELAYS_SECONDS", (0.1, 0.1))
     _, report = pii_report(tmp_path)
-    alerts = build_alerts(report, "2024-03")
+    alerts = build_alerts(report, Period.month("2024-03"))
     down = EmailSettings("127.0.0.1", 9, "qaloop@la.example", ("performance@la.example",))
     failed_delivery = deliver_alerts(sqlite_warehouse, alerts, "run-1", email=down)
     assert failed_delivery.sent == [] and "ConnectionRefusedError" in failed_delivery.errors[0]
@@ -450,7 +451,7 @@ def test_delivery_is_retried_with_back_off_within_the_run(tmp_path, sqlite_wareh
     import threading
     from tasks.operations import notify
     _, report = pii_report(tmp_path)
-    alerts = build_alerts(report, "2024-03")
+    alerts = build_alerts(report, Period.month("2024-03"))
     server = SmtpServer()
     monkeypatch.setattr(notify, "RETRY_DELAYS_SECONDS", (1.5, 1.5))
     starter = threading.Timer(0.5, server.controller.start)  # the mail server comes back
@@ -469,7 +470,7 @@ def test_delivery_is_retried_with_back_off_within_the_run(tmp_path, sqlite_wareh
 def test_alerts_log_in_to_an_smtp_server_that_requires_it(tmp_path, sqlite_warehouse):
     from tasks.core.settings import Notifications
     _, report = pii_report(tmp_path)
-    alerts = build_alerts(report, "2024-03")
+    alerts = build_alerts(report, Period.month("2024-03"))
     with SmtpServer(login=("qaloop", "s3cret")) as server:
         notifications = Notifications(smtp_host="127.0.0.1", smtp_port=server.controller.port,
                                       smtp_from="qaloop@la.example", smtp_to=("performance@la.example",),
@@ -483,9 +484,9 @@ def test_alerts_log_in_to_an_smtp_server_that_requires_it(tmp_path, sqlite_wareh
 
 def test_pass_rates_are_stored_per_run_for_the_trend(tmp_path, warehouse):
     _, report = pii_report(tmp_path)
-    stored = store_dq_results(warehouse, "dq-run-1", "2099-02", report)
+    stored = store_dq_results(warehouse, "dq-run-1", Period.month("2099-02"), report)
     assert stored == len(report.results)
-    store_dq_results(warehouse, "dq-run-2", "2099-03", report)
+    store_dq_results(warehouse, "dq-run-2", Period.month("2099-03"), report)
     trend = dq_trend(warehouse)
     trend = trend[trend["period"].isin(["2099-02", "2099-03"])]
     dob = trend[(trend["table_name"] == "ssd_person") & (trend["rule"] == "date_plausible")

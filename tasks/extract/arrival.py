@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
+from tasks.core.periods import Period
 from tasks.extract.extracts import FILE_SUFFIXES, ExtractError, is_database_url
 from tasks.core.sources import CASE_SYSTEM_TABLES
 
@@ -89,11 +90,11 @@ def wait_for_extract(check: Callable[[], list[str]], deadline: datetime,
     return missing
 
 
-def not_arrived_notice(flow: str, period: str, missing: list[str], deadline: datetime,
+def not_arrived_notice(flow: str, period: Period, missing: list[str], deadline: datetime,
                        run_line: str) -> tuple[str, str]:
     """(subject, body) of the one 'extract not arrived yet' notice."""
-    return (f"qaloop: {flow} {period} waiting for its extract (until {deadline:%H:%M})",
-            "\n".join([f"Flow: {flow}", f"Period: {period}", run_line, "",
+    return (f"qaloop: {flow} {period.id} waiting for its extract (until {deadline:%H:%M})",
+            "\n".join([f"Flow: {flow}", f"Period: {period.id}", run_line, "",
                        f"The extract has not arrived yet: {len(missing)} table(s) missing "
                        f"({', '.join(missing)}).",
                        f"The run waits for it until {deadline:%Y-%m-%d %H:%M} Europe/London and "
@@ -102,7 +103,7 @@ def not_arrived_notice(flow: str, period: str, missing: list[str], deadline: dat
                        "running late."]))
 
 
-def not_arrived_message(flow: str, period: str, missing: list[str], deadline: datetime) -> str:
-    return (f"the extract for {flow} {period} had not arrived by {deadline:%Y-%m-%d %H:%M} "
+def not_arrived_message(flow: str, period: Period, missing: list[str], deadline: datetime) -> str:
+    return (f"the extract for {flow} {period.id} had not arrived by {deadline:%Y-%m-%d %H:%M} "
             f"Europe/London: {len(missing)} table(s) missing: {', '.join(missing)}. Nothing was "
             "published; check the export, then re-run the period")

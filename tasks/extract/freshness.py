@@ -32,6 +32,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from tasks.core.calendar import working_days_between
+from tasks.core.periods import Period
 from tasks.extract.extracts import Extract, ExtractError, is_database_url
 from tasks.core.sources import CASE_SYSTEM_TABLES
 
@@ -178,7 +179,7 @@ def record_extract_date(engine: Engine, run_id: str, extract: ExtractDate,
             stale_accepted=stale_accepted))
 
 
-def current_extract_date(engine: Engine, flow: str, period: str) -> tuple[str, date] | None:
+def current_extract_date(engine: Engine, flow: str, period: Period) -> tuple[str, date] | None:
     """(run id, extract date) of the period's current version, when recorded."""
     with engine.connect() as connection:
         runs = sa.Table("runs", sa.MetaData(), autoload_with=connection)
@@ -186,13 +187,13 @@ def current_extract_date(engine: Engine, flow: str, period: str) -> tuple[str, d
         row = connection.execute(
             sa.select(runs.c.run_id, runs.c.extract_date)
             .join(current, current.c.run_id == runs.c.run_id)
-            .where((current.c.flow == flow) & (current.c.period == period))).first()
+            .where((current.c.flow == flow) & (current.c.period == period.id))).first()
     if row is None or row.extract_date is None:
         return None
     return row.run_id, _as_date(row.extract_date)
 
 
-def archived_run_of(engine: Engine, flow: str, period: str, checksums: dict[str, str],
+def archived_run_of(engine: Engine, flow: str, period: Period, checksums: dict[str, str],
                     exclude_run_id: str) -> tuple[str, date | None] | None:
     """The latest earlier published run of this flow and period that read exactly these
     files (the same table checksums), with its recorded extract date."""
@@ -203,7 +204,7 @@ def archived_run_of(engine: Engine, flow: str, period: str, checksums: dict[str,
         files = sa.Table("extract_files", sa.MetaData(), autoload_with=connection)
         candidates = connection.execute(
             sa.select(runs.c.run_id, runs.c.extract_date)
-            .where((runs.c.flow == flow) & (runs.c.period == period)
+            .where((runs.c.flow == flow) & (runs.c.period == period.id)
                    & runs.c.state.in_(PUBLISHED_STATES) & (runs.c.run_id != exclude_run_id))
             .order_by(runs.c.started_at.desc())).all()
         for run_id, extract_day in candidates:

@@ -397,11 +397,11 @@ def inadequate_audits_for_escalation(engine: Engine, as_at: date,
                      "escalation_record": ESCALATION_RECORD})
 
 
-def escalation_records(escalations: pd.DataFrame, period_id: str) -> pd.DataFrame:
+def escalation_records(escalations: pd.DataFrame, period: Period) -> pd.DataFrame:
     """The escalated audits as kpi_records rows of the daily run, so that later days'
     lists leave them out (RECORD_COLUMNS of tasks.kpis.compute)."""
     audits = escalations.drop_duplicates("audit_id")
-    return pd.DataFrame({"period": period_id, "kpi_id": ESCALATION_RECORD,
+    return pd.DataFrame({"period": period.id, "kpi_id": ESCALATION_RECORD,
                          "record_id": audits["audit_id"].astype(str), "person_id": audits["person_id"],
                          "team_id": audits["team_id"], "worker_id": audits["auditor_id"],
                          "in_numerator": 1, "measure": None})

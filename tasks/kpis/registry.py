@@ -214,7 +214,7 @@ class Kpi:
         """{source table: the contract columns this KPI reads}, derived from its SQL, plus
         those of sql/common/allocation.sql for a KPI attributed to the child's allocated
         worker (tasks.kpis.compute.attribute). A data-quality failure on a column withholds
-        only the KPIs that read it (tasks.validate.validation.kpis_blocked_by)."""
+        only the KPIs that read it (tasks.validate.withheld.kpis_blocked_by)."""
         used_by_python = frozenset(RECORD_OUTPUTS) | frozenset(
             name for e in self.extras for name in (e.flag, e.where, e.column, e.within) if name)
         reads = dict(columns_read_by(self.sql_path, used_by_python))

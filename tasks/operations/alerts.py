@@ -29,6 +29,7 @@ from datetime import datetime, timezone
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from tasks.core.periods import Period
 from tasks.core.settings import Notifications
 from tasks.operations import notify
 from tasks.core.sources import TABLES
@@ -167,14 +168,14 @@ def alert_key(period: str, result: RuleResult, checksum: str) -> str:
     return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
 
 
-def build_alerts(report: ValidationReport, period: str,
+def build_alerts(report: ValidationReport, period: Period,
                  checksums: dict[str, str] | None = None,
                  links: RunLinks | None = None) -> list[Alert]:
     """One alert per failed rule, critical first. `checksums`: sha256 per table."""
     checksums = checksums or {}
     failed = report.failures + report.warnings
     return [Alert(
-        key=alert_key(period, r, checksums.get(r.table, "")), period=period, links=links or RunLinks(),
+        key=alert_key(period.id, r, checksums.get(r.table, "")), period=period.id, links=links or RunLinks(),
         severity=r.severity, source=r.source, family=TABLES[r.table].family, table=r.table,
         column=r.column, rule=r.rule, rows=r.unexpected, checked=r.checked,
         example_ids=tuple(r.example_ids), detail=r.detail,
@@ -286,13 +287,14 @@ class StandingWarningsDigest:
         return "\n".join(lines + ["", *self.links.lines(self.day)])
 
 
-def standing_warnings_digest(engine: Engine, already_sent: list[Alert], day: str,
+def standing_warnings_digest(engine: Engine, already_sent: list[Alert], day: Period,
                              links: RunLinks | None = None) -> StandingWarningsDigest | None:
-    """The day's digest of the warnings sent before that persist (None when there are none)."""
+    """The day's digest of the warnings sent before that persist (None when there are none).
+    `day`: the daily run's as-at day (a MonthToDate)."""
     standing = tuple(a for a in already_sent if a.severity != CRITICAL)
     if not standing:
         return None
-    return StandingWarningsDigest(day, standing, _first_sent(engine, [a.key for a in standing]),
+    return StandingWarningsDigest(day.id, standing, _first_sent(engine, [a.key for a in standing]),
                                   links or RunLinks())
 
 

@@ -26,12 +26,14 @@ import json
 import math
 import os
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from tasks.core.periods import Period
 from tasks.operations import locks
 from tasks.warehouse import database as warehouse
 from tasks.publish.csv_files import write_csv
@@ -49,11 +51,11 @@ def run_dir(out: Path, flow: str, period: str, run_id: str) -> Path:
     return Path(out) / "runs" / flow / period / run_id
 
 
-def data_quality_dir(work_dir: Path, period: str, run_id: str) -> Path:
+def data_quality_dir(work_dir: Path, period: Period, run_id: str) -> Path:
     """Data Docs of a run, kept whatever the run's outcome (a run blocked on data quality
     publishes nothing else): OUT/data_quality/<period>/<run_id>/. `work_dir` is the run's
     own folder OUT/runs/<flow>/<period>/<run_id>."""
-    return Path(work_dir).parents[3] / "data_quality" / period / run_id
+    return Path(work_dir).parents[3] / "data_quality" / period.id / run_id
 
 
 def switch_current(published: Path, target: Path) -> None:
@@ -251,13 +253,13 @@ def revised_trend_notices(engine: Engine) -> pd.DataFrame:
                                        "revised_by", "kpis"])
 
 
-def revision_notes(engine: Engine, trend: pd.DataFrame, period: str) -> list[str]:
+def revision_notes(engine: Engine, trend: pd.DataFrame, period: Period) -> list[str]:
     """For a run's Run sheet: each period of its trend revised since first published,
     and the KPIs whose figure in this trend (from this period's own extract) differs
     from that period's current one."""
     notes = []
     for revision in revised_periods(engine).itertuples():
-        if revision.period == period or revision.period not in set(trend["period"]):
+        if revision.period == period.id or revision.period not in set(trend["period"]):
             continue
         current = warehouse.run_values(engine, revision.run_id)
         shown = trend[(trend["period"] == revision.period) & (trend["level"] == "la")]
@@ -273,3 +275,36 @@ def revision_notes(engine: Engine, trend: pd.DataFrame, period: str) -> list[str
 
 def _month_name(period: str) -> str:
     return pd.Timestamp(f"{period}-01").strftime("%B %Y")
+
+
+@dataclass(frozen=True)
+class RevisionReport:
+    """What a run's publication revises: `note` (first publication, no figure changed,
+    or how many were revised) and the revisions report written, if any."""
+
+    note: str
+    path: Path | None = None
+    previous_run_id: str | None = None
+    revised: int = 0
+
+
+def report_revisions(engine: Engine, flow: str, period: Period, values: pd.DataFrame, run_id: str,
+                     reason: str | None, work_dir: Path) -> RevisionReport:
+    """When this run replaces a published version of the period and any figure changed,
+    write revisions_<period>.csv (old and new value, both run ids, the reason) and
+    revised_trends_<period>.csv: every current output of another period whose trend
+    shows a figure of this period other than the new one."""
+    previous = warehouse.current_run_id(engine, flow, period.id)
+    if previous is None:
+        return RevisionReport("first publication")
+    old = warehouse.run_values(engine, previous)
+    changed = revisions(old[old["period"] == period.id], values, previous, run_id, reason)
+    if changed.empty:
+        return RevisionReport("no figure changed", None, previous)
+    trends = outputs_showing_other_figures(engine, period.id, values, run_id)
+    note = (f"{len(changed)} figure{'s' if len(changed) != 1 else ''} revised; {trends['period'].nunique()} "
+            "other periods' current outputs show other figures for it in their trend")
+    if not trends.empty:
+        write_revisions(trends, work_dir / f"revised_trends_{period.id}.csv")
+    return RevisionReport(note, write_revisions(changed, work_dir / f"revisions_{period.id}.csv"),
+                          previous, len(changed))

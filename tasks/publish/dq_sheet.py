@@ -6,8 +6,6 @@ and pass rates only, never example record ids.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import pandas as pd
 from openpyxl import Workbook
 
@@ -15,26 +13,11 @@ from tasks.publish.cells import write_cell, write_row
 from tasks.publish.lineage import RunInfo
 from tasks.publish.style import (DECIMAL_FORMAT, HEADER_ROW, finish_table, set_widths, write_header,
                                  write_heading)
+from tasks.validate.quality import DataQuality
 
 SHEET_NAME = "Data quality"
 RESULT_HEADERS = ["Table", "Column", "Rule", "Severity", "Rows checked", "Rows failing",
                   "Pass rate %", "Detail"]
-
-
-@dataclass
-class DataQuality:
-    """What a run's validation found, for the outputs."""
-
-    state: str = "not checked"
-    results: pd.DataFrame = field(default_factory=pd.DataFrame)  # ValidationReport.frame()
-    trend: pd.DataFrame = field(default_factory=pd.DataFrame)    # validate.dq_trend()
-    data_docs: str | None = None
-
-    @property
-    def not_passed(self) -> pd.DataFrame:
-        if self.results.empty:
-            return self.results
-        return self.results[~self.results["success"].astype(bool)]
 
 
 def write_data_quality_sheet(workbook: Workbook, quality: DataQuality, run: RunInfo,

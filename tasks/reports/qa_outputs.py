@@ -28,7 +28,8 @@ from tasks.kpis.rag import targets_for
 from tasks.kpis.queries import query
 from tasks.kpis.registry import Kpi
 from tasks.reports.render import render_monthly_qa_report, render_qa_on_a_page
-from tasks.validate.validation import kpis_blocked_by, tables_read_by
+from tasks.validate.validation import tables_read_by
+from tasks.validate.withheld import withheld_for_missing_tables
 
 logger = logging.getLogger("qaloop.qa")
 
@@ -79,8 +80,7 @@ def with_qa_if_supplied(kpis: list[Kpi], extracts: dict, loaded: dict[str, int] 
 def blocked_by_missing_qa_tables(kpis: list[Kpi], extracts: dict) -> dict[str, list[str]]:
     """With the audit records supplied, a QA table missing from the extracts withholds
     the QA measures that read it (rather than computing them from an earlier load)."""
-    missing = [t for t in QA_TABLES if t not in extracts]
-    return kpis_blocked_by(qa_kpis(kpis), missing) if missing and has_qa(kpis) else {}
+    return withheld_for_missing_tables(qa_kpis(kpis), list(QA_TABLES), extracts)
 
 
 def qa_targets(kpis: list[Kpi], configured: dict[str, KpiTarget], schedule: QaSchedule) -> dict[str, KpiTarget]:

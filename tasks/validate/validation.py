@@ -31,6 +31,7 @@ import yaml
 from sqlalchemy.engine import Engine
 
 from tasks.core.paths import EXPECTATIONS_DIR
+from tasks.core.periods import Period
 from tasks.extract.extracts import Extract
 from tasks.core.sources import CASE_SYSTEM_TABLES, TABLES, SourceTable, row_key
 
@@ -612,11 +613,12 @@ def loaded_row_counts(engine: Engine) -> dict[str, int]:
     return counts
 
 
-def store_dq_results(engine: Engine, run_id: str, period: str, report: ValidationReport) -> int:
+def store_dq_results(engine: Engine, run_id: str, period: Period, report: ValidationReport) -> int:
     """Store the pass rate of every rule checked in this run (replacing the run's earlier
-    rows), for the month-by-month data-quality trend."""
+    rows), for the month-by-month data-quality trend: a daily or weekly run's under the
+    month of its day."""
     now = datetime.now(timezone.utc)
-    rows = [{"run_id": run_id, "period": period, "table_name": r.table, "column_name": r.column or "",
+    rows = [{"run_id": run_id, "period": _month_of(period), "table_name": r.table, "column_name": r.column or "",
              "rule": r.rule, "severity": r.severity, "success": int(r.success),
              "checked": int(r.checked), "unexpected": int(r.unexpected),
              "pass_rate": float(r.pass_rate), "checked_at": now} for r in report.results]
@@ -628,10 +630,15 @@ def store_dq_results(engine: Engine, run_id: str, period: str, report: Validatio
     return len(rows)
 
 
-def dq_trend(engine: Engine, last_periods: int = 13, up_to: str | None = None) -> pd.DataFrame:
+def _month_of(period: Period) -> str:
+    return Period.containing(period.start).id
+
+
+def dq_trend(engine: Engine, last_periods: int = 13, up_to: Period | None = None) -> pd.DataFrame:
     """Pass rate per period, table and rule, from each period's current (latest) run:
     the data of the data-quality sheet, for the `last_periods` months up to `up_to`
-    (a re-run of a historic month shows that month's history, not later months).
+    (a re-run of a historic month shows that month's history, not later months; a day's
+    run, its month's).
     Columns: period, table_name, column_name, rule, severity, pass_rate."""
     with engine.connect() as connection:
         results = sa.Table("dq_results", sa.MetaData(), autoload_with=connection)
@@ -643,7 +650,7 @@ def dq_trend(engine: Engine, last_periods: int = 13, up_to: str | None = None) -
     if frame.empty:
         return frame.drop(columns=["run_id", "checked_at"])
     if up_to is not None:
-        frame = frame[frame["period"] <= up_to]
+        frame = frame[frame["period"] <= _month_of(up_to)]
         if frame.empty:
             return frame.drop(columns=["run_id", "checked_at"])
     latest = frame.sort_values("checked_at").groupby("period")["run_id"].last()
@@ -654,30 +661,10 @@ def dq_trend(engine: Engine, last_periods: int = 13, up_to: str | None = None) -
         ["table_name", "rule", "column_name", "period"]).reset_index(drop=True)
 
 
-# --- what a blocked table stops ------------------------------------------------------
+# --- what a blocked table stops (tasks/validate/withheld.py) -----------------------------
 
 def tables_read_by(sql: str) -> set[str]:
     """The source tables a SQL text names (whole-line comments ignored)."""
     code = "\n".join(line for line in sql.lower().splitlines() if not line.lstrip().startswith("--"))
     words = set(re.findall(r"[a-z_0-9]+", code))
     return {name for name in TABLES if name in words}
-
-
-def kpis_blocked_by(kpis: list, blocked_tables: list[str],
-                    failed_columns: dict[str, list[str]] | None = None) -> dict[str, list[str]]:
-    """{kpi id: what it reads that failed}, for the KPIs a critical failure stops: a
-    table in `blocked_tables` (named alone) stops every KPI reading it; a column in
-    `failed_columns` (named `table.column`) only the KPIs reading that column. What a
-    KPI reads is derived from its SQL (Kpi.source_columns)."""
-    if not blocked_tables and not failed_columns:
-        return {}  # nothing failed: no need to parse the SQL
-    blocked = set(blocked_tables)
-    stopped = {}
-    for kpi in kpis:
-        reads = kpi.source_columns
-        hit = sorted(reads.keys() & blocked)
-        for table, columns in (failed_columns or {}).items():
-            hit += [f"{table}.{c}" for c in columns if c in reads.get(table, ())]
-        if hit:
-            stopped[kpi.id] = hit
-    return stopped

@@ -1,4 +1,4 @@
-"""Publishing around a critical data-quality failure.
+"""Publishing around a critical data-quality failure: everything about *withheld* KPIs.
 
 Issue: "A critical failure blocks only what depends on the failing table, keeps the
 previously published outputs for the period untouched". So a KPI that reads a table
@@ -8,16 +8,67 @@ the period's current version (none when the period was never published). Every o
 is then written from the same figures, fresh ones and carried ones, so that the
 workbooks, the reports, kpi_values.csv and the warehouse agree; each output's data-quality
 note names the withheld KPIs. The earlier version itself stays in its run folder.
+
+Here: which KPIs a failure withholds (`kpis_blocked_by`, `withheld_by`,
+`withheld_for_missing_tables`), what the ledger and the logs say (`Withheld`), and the
+carry-forward of their last published figures (`carry_forward`, `last_published_run`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
+from typing import TypeVar
 
 import pandas as pd
+from sqlalchemy.engine import Engine
 
 from tasks.core.figure_ids import base_id
+from tasks.core.periods import Period
+from tasks.validate.validation import ValidationReport
+from tasks.warehouse import database as warehouse
 
+
+# --- which KPIs a failure withholds ------------------------------------------------------
+
+def kpis_blocked_by(kpis: list, blocked_tables: list[str],
+                    failed_columns: dict[str, list[str]] | None = None) -> dict[str, list[str]]:
+    """{kpi id: what it reads that failed}, for the KPIs a critical failure stops: a
+    table in `blocked_tables` (named alone) stops every KPI reading it; a column in
+    `failed_columns` (named `table.column`) only the KPIs reading that column. What a
+    KPI reads is derived from its SQL (Kpi.source_columns)."""
+    if not blocked_tables and not failed_columns:
+        return {}  # nothing failed: no need to parse the SQL
+    blocked = set(blocked_tables)
+    stopped = {}
+    for kpi in kpis:
+        reads = kpi.source_columns
+        hit = sorted(reads.keys() & blocked)
+        for table, columns in (failed_columns or {}).items():
+            hit += [f"{table}.{c}" for c in columns if c in reads.get(table, ())]
+        if hit:
+            stopped[kpi.id] = hit
+    return stopped
+
+
+def withheld_by(kpis: list, report: ValidationReport) -> dict[str, list[str]]:
+    """The KPIs the report's critical failures withhold (table- and column-level)."""
+    return kpis_blocked_by(kpis, report.blocked_tables, report.failed_columns)
+
+
+def withheld_for_missing_tables(kpis: list, tables: list[str], extracts: dict) -> dict[str, list[str]]:
+    """The KPIs reading one of `tables` that the extracts lack (rather than computing
+    them from an earlier load)."""
+    missing = [t for t in tables if t not in extracts]
+    return kpis_blocked_by(kpis, missing) if missing and kpis else {}
+
+
+def failed_sources(withheld: dict[str, list[str]]) -> list[str]:
+    """The tables (or `table.column`s) the withheld KPIs read that failed, sorted."""
+    return sorted({source for sources in withheld.values() for source in sources})
+
+
+# --- what is said about them ---------------------------------------------------------------
 
 @dataclass(frozen=True)
 class Withheld:
@@ -32,13 +83,51 @@ class Withheld:
         return bool(self.kpis)
 
     def message(self) -> str:
-        tables = sorted({t for ts in self.kpis.values() for t in ts})
         source = (f"shown as last published (run {self.previous_run_id})" if self.previous_run_id
                   else "not shown: the period had no earlier version")
-        return (f"data quality: critical failures in {', '.join(tables)}; "
+        return (f"data quality: critical failures in {', '.join(failed_sources(self.kpis))}; "
                 f"{', '.join(sorted(self.kpis))} withheld, {source}")
 
+
+# --- carrying their last published figures -------------------------------------------------
 
 def last_published(frame: pd.DataFrame, kpi_ids) -> pd.DataFrame:
     """The rows of a run's stored values or records that belong to these KPIs."""
     return frame[frame["kpi_id"].map(base_id).isin(set(kpi_ids))]
+
+
+def last_published_run(engine: Engine, flow: str, period: Period,
+                       withheld: dict[str, list[str]]) -> Withheld:
+    """The withheld KPIs and the run of the period's current version, if any."""
+    return Withheld(dict(withheld), warehouse.current_run_id(engine, flow, period.id))
+
+
+Figures = TypeVar("Figures")  # anything with values, trend and records frames (PeriodResults)
+
+
+def carry_forward(fresh: Figures, withheld: Withheld, period: Period,
+                  previous_values: pd.DataFrame, previous_records: pd.DataFrame) -> Figures:
+    """`fresh` with the withheld KPIs' figures as `previous_values`/`previous_records`
+    (the stored rows of the period's current version) have them: this period's values,
+    the LA trend and the listed rows. The carried rows take the columns of the fresh ones."""
+    values = last_published(previous_values, withheld.kpis)
+    records = last_published(previous_records, withheld.kpis)
+    this_period = values[values["period"] == period.id][list(fresh.values.columns)]
+    la_history = values[values["level"] == "la"][list(fresh.trend.columns)]
+    return dataclasses.replace(fresh, values=_concat(fresh.values, this_period),
+                               trend=_concat(fresh.trend, la_history),
+                               records=_concat(fresh.records, records[list(fresh.records.columns)]))
+
+
+def carry_forward_from_warehouse(engine: Engine, fresh: Figures, withheld: Withheld,
+                                 period: Period) -> Figures:
+    """carry_forward from the stored figures of `withheld.previous_run_id` (unchanged
+    `fresh` when the period was never published)."""
+    if withheld.previous_run_id is None:
+        return fresh
+    return carry_forward(fresh, withheld, period, warehouse.run_values(engine, withheld.previous_run_id),
+                         warehouse.run_records(engine, withheld.previous_run_id))
+
+
+def _concat(first: pd.DataFrame, second: pd.DataFrame) -> pd.DataFrame:
+    return pd.concat([first, second], ignore_index=True)
