@@ -199,5 +199,5 @@ def test_a_role_override_keeps_the_keys_it_does_not_give_and_head_of_service_is_
     manager = schedule.requirement_by_role["Team Manager"]
     assert (manager.window_months, manager.other_team_only, manager.audit_types, manager.count) == \
         (2, True, ("case_file",), 1)
-    with pytest.raises(ValueError, match="QA06"):
+    with pytest.raises(ValueError, match="Heads of Service by the re-audits of Inadequate cases"):
         schedule_from_settings({"requirements": {"Head of Service": {"count": 1}}})
