@@ -66,13 +66,25 @@ def mean(total: float, count: int) -> float | None:
 
 
 def period_parameters(period: Period, context: LaContext) -> dict:
-    """Every parameter a KPI query may bind. Dates only: no current_date in SQL."""
+    """Every parameter a KPI query may bind. Dates only: no current_date in SQL.
+
+    For a month the month-relative parameters are as they always were; for a quarter,
+    half or financial year (sql/README.md): `prev_month` is the calendar month before
+    the period starts, the rolling and prior 3 months end with the period's last month,
+    `prev_period` is the period of the same kind before it (the previous quarter), and
+    `prev_quarter` is the calendar quarter before the one containing period_end."""
+    month = period.last_month
+    previous_quarter = Period.quarter_containing(period.end).previous
     return {
         "period_start": period.start,
         "period_end": period.end,
         "rolling_12m_start": period.rolling_12m_start,
-        "prev_month_start": period.shift(-1).start,
-        "prev_month_end": period.shift(-1).end,
+        "prev_month_start": Period.containing(period.start).shift(-1).start,
+        "prev_month_end": Period.containing(period.start).shift(-1).end,
+        "prev_period_start": period.previous.start,
+        "prev_period_end": period.previous.end,
+        "prev_quarter_start": previous_quarter.start,
+        "prev_quarter_end": previous_quarter.end,
         "dob_16y": years_before(period.end, 16),
         "dob_17y": years_before(period.end, 17),
         "dob_22y": years_before(period.end, 22),
