@@ -15,20 +15,29 @@ def alert(drp_id, **fields) -> dict:
 
 # --- IRO01 ----------------------------------------------------------------------------
 
+def allocated(person_id, worker, team) -> dict:
+    return {"invo_involvements_id": f"INV-{person_id}", "invo_professional_id": worker,
+            "invo_professional_role_id": "ALLOCATED CASE WORKER", "invo_professional_team": team,
+            "invo_involvement_start_date": "2023-01-01", "invo_person_id": person_id}
+
+
 def test_iro01_alerts_raised_by_stage_theme_and_team(warehouse):
     figures = run_kpi(warehouse, "IRO01", "2024-Q1", {"iro_drp_alerts": [
         alert("R1", raised_date="2024-01-15"),
         alert("R2", raised_date="2024-03-31", stage="1", theme="health", team_id="T2", iro_id="I2"),
-        alert("R3", raised_date="2024-02-01", stage="Cafcass"),
+        alert("R3", raised_date="2024-02-01", stage="Cafcass", person_id="P3", team_id="T1"),
         alert("R4", raised_date="2024-04-01"),
         alert("R5", raised_date="2023-12-31"),
-    ]})
+    ], "ssd_involvements": [allocated("P3", "W3", "T3")]})
     assert figures.la("IRO01") == (3, 3, None)
     assert [figures.la(f"IRO01:stage={s}")[0] for s in ("informal", "1", "2", "3", "Cafcass")] == [1, 1, 0, 0, 1]
     assert figures.la("IRO01:theme=placement") == (2, 2, None)
     assert figures.la("IRO01:theme=health") == (1, 1, None)
-    assert figures.get("IRO01", "team", "T1") == (2, 2, None)
-    assert figures.get("IRO01", "worker", "I2") == (1, 1, None)  # the IRO who raised it
+    # the child's allocated worker and team at period_end, else the alert's team
+    assert figures.get("IRO01", "team", "T1") == (1, 1, None)
+    assert figures.get("IRO01", "team", "T3") == (1, 1, None)
+    assert figures.get("IRO01", "worker", "W3") == (1, 1, None)
+    assert figures.get("IRO01", "worker", "Unallocated") == (2, 2, None)  # not the IRO
 
 
 # --- IRO02 ----------------------------------------------------------------------------

@@ -6,7 +6,9 @@
 -- raised_date, end = resolved_date (a resolution after period_end leaves it open).
 -- "IRO03: exactly 20 working days is not an exception."
 -- Grain: one row per exception (alert); measure = working days open at period_end.
--- team_id = the alert's team; worker_id = the IRO. Registry: attribution record.
+-- team_id = the alert's team, worker_id empty: as kpis.md's Team / worker
+-- attribution, the child's allocated worker at period_end (and their team) takes
+-- precedence, else the alert's team (the IRO is not the worker who must act).
 -- Parameters: :period_end.
 with period_end_day as (
     select wd_index
@@ -19,7 +21,6 @@ open_alerts as (
         a.drp_id,
         a.person_id,
         a.team_id,
-        a.iro_id,
         trim(a.stage) as stage,
         a.theme,
         pe.wd_index - raised.wd_index as working_days_open
@@ -35,7 +36,7 @@ final as (
         drp_id as record_id,
         person_id,
         team_id,
-        iro_id as worker_id,
+        cast(null as varchar(64)) as worker_id,
         1 as in_numerator,
         working_days_open as measure,
         stage,
