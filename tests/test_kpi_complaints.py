@@ -5,7 +5,7 @@ Quarter 2024-Q1 = 1 January to 31 March 2024. Bank holidays met here: 25 and 26 
 2023, 1 January 2024, Good Friday 29 March and Easter Monday 1 April 2024.
 working_days_between(a, b) counts the working days in (a, b]."""
 
-from tests.kpi_harness import run_kpi
+from tests.kpi_harness import REGISTRY, run_kpi
 
 
 def complaint(complaint_id, **fields) -> dict:
@@ -187,3 +187,11 @@ def test_cmp07_learning_actions_open_and_overdue_at_period_end(warehouse):
     assert figures.record_ids("CMP07") == ["L1", "L4"]
     assert figures.measures("CMP07") == {"L1": 30, "L4": 30}
     assert figures.get("CMP07", "worker", "W2") == (1, 1, None)  # the action's owner
+
+
+def test_a_shared_rule_does_not_widen_what_a_failure_withholds():
+    """complaints.outcome and received_date carry critical rules: CMP02/CMP03 do not read
+    the outcome, CMP04 not the received date (sql/common/complaints_responded is a filter)."""
+    assert "outcome" not in REGISTRY["CMP02"].source_columns["complaints"]
+    assert "received_date" not in REGISTRY["CMP04"].source_columns["complaints"]
+    assert "source" not in REGISTRY["CMP07"].source_columns["learning_actions"]

@@ -4,13 +4,13 @@
 -- Binding decisions: "withdrawn complaints with a response are included; working days
 -- run from received_date to response_date". A missing received date: denominator only.
 -- Complaints responded in the period and their working days:
--- sql/common/complaints_responded.sql (CMP03, CMP04).
+-- sql/common/complaint_response_times.sql (CMP02, CMP03).
 -- Grain: one row per stage 1 complaint responded to in the period; measure = working
 -- days from receipt to response. Registry: attribution record (the complaint's team).
 -- Parameters: :period_start, :period_end.
 with stage_1 as (
     select *
-    from complaints_responded
+    from complaint_response_times
     where trim(stage) = '1'
 ),
 
@@ -24,9 +24,7 @@ final as (
             when response_working_days <= case when is_extended = 1 then 20 else 10 end then 1
             else 0
         end as in_numerator,
-        response_working_days as measure,
-        is_extended,
-        service_area
+        response_working_days as measure
     from stage_1
 )
 

@@ -29,8 +29,7 @@ final as (
         cast(null as varchar(64)) as team_id,
         a.owner_id as worker_id,
         1 as in_numerator,
-        pe.day_number - due.day_number as measure,
-        a.source
+        pe.day_number - due.day_number as measure
     from open_actions as a
     inner join calendar as due on due.cal_date = a.due_date
     cross join period_end_day as pe

@@ -20,8 +20,7 @@ final as (
         a.team_id,
         cast(null as varchar(64)) as worker_id,
         case when resolved.wd_index - raised.wd_index <= 20 then 1 else 0 end as in_numerator,
-        resolved.wd_index - raised.wd_index as measure,
-        trim(a.stage) as stage
+        resolved.wd_index - raised.wd_index as measure
     from resolved_in_period as a
     left join calendar as raised on raised.cal_date = a.raised_date
     left join calendar as resolved on resolved.cal_date = a.resolved_date

@@ -21,8 +21,6 @@ open_alerts as (
         a.drp_id,
         a.person_id,
         a.team_id,
-        trim(a.stage) as stage,
-        a.theme,
         pe.wd_index - raised.wd_index as working_days_open
     from iro_drp_alerts as a
     inner join calendar as raised on raised.cal_date = a.raised_date
@@ -38,9 +36,7 @@ final as (
         team_id,
         cast(null as varchar(64)) as worker_id,
         1 as in_numerator,
-        working_days_open as measure,
-        stage,
-        theme
+        working_days_open as measure
     from open_alerts
     where working_days_open > 20
 )
