@@ -5,15 +5,14 @@
 -- meeting_type is the IRO monitoring form's name for the meeting (sources.md: ICPC, CP
 -- review, CLA review). person_id of a CLA review: clar_cla_person_id when extracted,
 -- else its period of care's child (sql/common/cla_periods_of_care.sql, as SAF18).
--- participation_code: clar_cla_review_participation / cppr_cp_review_participation,
--- trimmed and in upper case.
+-- The participation codes are not carried (IRO04 reads them by the review's id), so
+-- that a failure on them withholds IRO04 alone.
 -- Grain: one row per review held in the period. Parameters: :period_start, :period_end.
 select
     r.clar_cla_review_id as meeting_id,
     'CLA review' as meeting_type,
     coalesce(r.clar_cla_person_id, p.person_id) as person_id,
-    r.clar_cla_review_date as meeting_date,
-    upper(trim(r.clar_cla_review_participation)) as participation_code
+    r.clar_cla_review_date as meeting_date
 from ssd_cla_reviews as r
 left join cla_periods_of_care as p on p.cla_id = r.clar_cla_id
 where r.clar_cla_review_date between :period_start and :period_end
@@ -25,7 +24,6 @@ select
     r.cppr_cp_review_id as meeting_id,
     'CP review' as meeting_type,
     r.cppr_person_id as person_id,
-    r.cppr_cp_review_date as meeting_date,
-    upper(trim(r.cppr_cp_review_participation)) as participation_code
+    r.cppr_cp_review_date as meeting_date
 from ssd_cp_reviews as r
 where r.cppr_cp_review_date between :period_start and :period_end

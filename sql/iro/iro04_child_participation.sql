@@ -7,13 +7,27 @@
 -- Binding decisions: participation codes outside PN1-PN7 are data-quality warnings,
 -- "the definition says where such a row counts" (here: nowhere). Codes are compared
 -- trimmed and in upper case (' pn3' is PN3).
--- Reviews held in the period: sql/common/review_meetings.sql (IRO05).
+-- Reviews held in the period: sql/common/review_meetings.sql (IRO05); their codes by id.
 -- Grain: one row per review held in the period with a code PN1-PN7. The review tables
 -- carry no team or worker: the child's allocated worker attributes it.
 -- Parameters: :period_start, :period_end.
-with coded_reviews as (
+with reviews as (
+    select
+        m.meeting_id,
+        m.meeting_type,
+        m.person_id,
+        upper(trim(coalesce(cla.clar_cla_review_participation, cp.cppr_cp_review_participation)))
+            as participation_code
+    from review_meetings as m
+    left join ssd_cla_reviews as cla
+        on m.meeting_type = 'CLA review' and cla.clar_cla_review_id = m.meeting_id
+    left join ssd_cp_reviews as cp
+        on m.meeting_type = 'CP review' and cp.cppr_cp_review_id = m.meeting_id
+),
+
+coded_reviews as (
     select *
-    from review_meetings
+    from reviews
     where participation_code in ('PN1', 'PN2', 'PN3', 'PN4', 'PN5', 'PN6', 'PN7')
 ),
 
