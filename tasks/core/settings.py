@@ -369,6 +369,9 @@ def load_settings(config_file: str | Path | None = None, resolve_secrets: bool =
     return with_block_secrets(settings, resolve_secrets)
 
 
+UNKNOWN_KEY = ("extra_forbidden", "unexpected_keyword_argument")
+
+
 def settings_error(error: ValidationError, where: str) -> SettingsError:
     """The first problem of a validation error, named as `[section] key`."""
     problems = []
@@ -376,7 +379,7 @@ def settings_error(error: ValidationError, where: str) -> SettingsError:
         loc = [str(part) for part in problem["loc"]]
         section = ".".join(loc[:-1])
         name = f"[{section}] {loc[-1]}" if section else (f"{loc[-1]} (top level)" if loc else "settings")
-        message = "unknown key" if problem["type"] == "extra_forbidden" else problem["msg"]
+        message = "unknown key" if problem["type"] in UNKNOWN_KEY else problem["msg"]
         problems.append(f"{name}: {message}")
     return SettingsError(f"settings from {where}: " + "; ".join(problems))
 
@@ -390,7 +393,7 @@ def section(model: type[BaseModel], values, name: str):
         return model.model_validate(dict(values or {}))
     except ValidationError as error:
         problems = [f"[{'.'.join([name, *map(str, p['loc'][:-1])])}] {p['loc'][-1] if p['loc'] else ''}: "
-                    f"{'unknown key' if p['type'] == 'extra_forbidden' else p['msg']}" for p in error.errors()]
+                    f"{'unknown key' if p['type'] in UNKNOWN_KEY else p['msg']}" for p in error.errors()]
         raise SettingsError("; ".join(problems)) from None
 
 
@@ -482,6 +485,96 @@ def _toml_value(value) -> str:
     if isinstance(value, tuple):
         value = list(value)
     return json.dumps(value)  # strings, numbers, booleans and lists: JSON is valid TOML here
+
+
+# --- `qaloop settings`: the effective settings, secrets masked -------------------------------
+
+SECRET_FIELDS = {(): ("source_password", "warehouse_password"), ("notifications",): ("smtp_password", "webhook_url")}
+
+
+def value_sources(config_file: str | Path | None = None, overrides: dict | None = None) -> dict[tuple, str]:
+    """{(section, key) or (key,): where its value came from}: override, environment, file;
+    a key not listed has its default."""
+    config_file = config_file or os.environ.get(f"{ENV_PREFIX}CONFIG")
+    token = _config_file.set(Path(config_file) if config_file else None)
+    try:
+        layers = [("file", _TomlFile(Settings)()), ("environment", _FlatVariables(Settings)()),
+                  ("environment", _environment_values()),
+                  ("override", {k: v for k, v in (overrides or {}).items() if v is not None})]
+    finally:
+        _config_file.reset(token)
+    sources: dict[tuple, str] = {}
+    for name, values in layers:
+        for key, value in values.items():
+            if isinstance(value, dict) and key in Settings.model_fields and \
+                    isinstance(Settings.model_fields[key].default, BaseModel):
+                sources.update({(key, inner): name for inner in value})
+            else:
+                sources[(key,)] = name
+    return sources
+
+
+def _environment_values() -> dict:
+    from pydantic_settings import EnvSettingsSource
+    return EnvSettingsSource(Settings, case_sensitive=False, env_prefix=ENV_PREFIX,
+                             env_nested_delimiter="__", env_ignore_empty=True)()
+
+
+def settings_text(settings: Settings, sources: dict[tuple, str] | None = None) -> str:
+    """The settings as TOML, each value with its source as a comment; secrets (and the
+    warehouse URL's password) shown as **********, never their values."""
+    sources = sources or {}
+    lines = ["# qaloop effective settings: explicit override > environment > file > default", ""]
+    sections = []
+    for name, field_info in type(settings).model_fields.items():
+        value = getattr(settings, name)
+        if isinstance(value, BaseModel):
+            sections.append((name, value))
+        elif isinstance(value, dict):
+            sections.append((name, value))
+        else:
+            lines.append(_setting_line(name, _shown(name, value, ()), sources.get((name,), "default")))
+    for name, value in sections:
+        lines += ["", f"[{name}]"]
+        items = value.__dict__ if isinstance(value, BaseModel) else value
+        for key, inner in items.items():
+            shown = _shown(key, inner, (name,))
+            origin = sources.get((name, key), sources.get((name,), "default"))
+            lines.append(_setting_line(_toml_key(key), shown, origin))
+    return "\n".join(lines) + "\n"
+
+
+def _shown(key: str, value, section: tuple) -> Any:
+    if key in SECRET_FIELDS.get(section, ()) or isinstance(value, SecretStr):
+        return MASK if (value.get_secret_value() if isinstance(value, SecretStr) else value) else ""
+    if key == "warehouse_url" and not section:
+        return redact_url(value) if value else ""
+    return value
+
+
+def _setting_line(key: str, value, origin: str) -> str:
+    if value is None:
+        return f"# {key} = (not set)   # {origin}"
+    return f"{key} = {_toml_inline(value)}   # {origin}"
+
+
+def _toml_key(key) -> str:
+    key = str(key)
+    return key if key.replace("_", "").replace("-", "").isalnum() and key.isascii() else json.dumps(key)
+
+
+def _toml_inline(value) -> str:
+    """A TOML value on one line (inline tables for mappings and small models)."""
+    if hasattr(value, "__dataclass_fields__") or isinstance(value, BaseModel):
+        value = dict(value.__dict__)
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{_toml_key(k)} = {_toml_inline(v)}" for k, v in value.items()
+                                if v is not None) + " }"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_inline(v) for v in value) + "]"
+    if isinstance(value, time):
+        return json.dumps(value.strftime("%H:%M"))
+    return _toml_value(value)
 
 
 def redact_url(url: str) -> str:

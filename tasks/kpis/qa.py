@@ -62,7 +62,7 @@ from tasks.core.settings import (ANY_TYPE, HEAD_OF_SERVICE, AuditRequirement, Ob
                                  QaSettings, section)
 from tasks.kpis.queries import query
 from tasks.warehouse.database import read_sql
-from tasks.kpis.registry import Kpi, default_registry, kpi_shown_in
+from tasks.kpis.registry import Kpi, kpi_shown_in
 
 
 @dataclass(frozen=True)
@@ -91,10 +91,10 @@ class QaSchedule:
         return next((o for o in self.observations if o.observation_type == "practice"),
                     QaSettings.model_fields["observations"].default[0])
 
-    def figure_targets(self, kpis: list[Kpi] | None = None) -> dict[str, float]:
+    def figure_targets(self, kpis: list[Kpi]) -> dict[str, float]:
         """The moderation coverage KPI's targets (registry: qa_moderation_coverage, QA04) by
         published figure id (for RAG in the QA workbook and reports)."""
-        coverage = kpi_shown_in(list(kpis if kpis is not None else default_registry()), "qa_moderation_coverage")
+        coverage = kpi_shown_in(list(kpis), "qa_moderation_coverage")
         if coverage is None:
             return {}
         targets = {f"{coverage.id}:{breakdown_name('service_area', area)}": t for area, t in self.moderation_targets}
