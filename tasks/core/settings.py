@@ -117,9 +117,9 @@ class Notifications(BaseModel):
     smtp_port: int = 25
     smtp_from: str = "qaloop@localhost"
     smtp_to: tuple[str, ...] = ()
-    webhook_url: SecretStr = Field(default=SecretStr(""), exclude=True)  # carries its token: a secret
+    webhook_url: SecretStr = Field(default=SecretStr(""), exclude=True, repr=False)  # carries its token: a secret
     smtp_username: str = ""
-    smtp_password: SecretStr = Field(default=SecretStr(""), exclude=True)  # QALOOP_SMTP_PASSWORD or a Secret block
+    smtp_password: SecretStr = Field(default=SecretStr(""), exclude=True, repr=False)  # QALOOP_SMTP_PASSWORD or a Secret block
     smtp_starttls: bool = False
 
     @field_validator("smtp_to", mode="before")
@@ -302,9 +302,9 @@ class Settings(BaseSettings):
     arrival: ArrivalSettings = ArrivalSettings()
     archive: ArchiveSettings = ArchiveSettings()
     kpis: KpiSettings = KpiSettings()
-    secrets: SecretBlocks = SecretBlocks()
-    source_password: SecretStr = Field(default=SecretStr(""), exclude=True)
-    warehouse_password: SecretStr = Field(default=SecretStr(""), exclude=True)
+    secrets: SecretBlocks = Field(default=SecretBlocks(), repr=False)  # block names, not values
+    source_password: SecretStr = Field(default=SecretStr(""), exclude=True, repr=False)
+    warehouse_password: SecretStr = Field(default=SecretStr(""), exclude=True, repr=False)
 
     @field_validator("la_code", mode="before")
     @classmethod
