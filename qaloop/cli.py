@@ -19,7 +19,8 @@ report), 1 an unexpected error (a bug: the traceback is printed), 2 the source c
 be read, 3 refused (the same period was being run) or a rollback refused, 4 failed on
 data quality (nothing published), 5 infrastructure: the Prefect server or the warehouse
 could not be used (nothing run), 6 `status --alert` found something and told people,
-7 the run was cancelled (nothing published).
+7 the run was cancelled (nothing published). `prefect-yaml --check` exits 1 when the
+committed deployments/prefect.yaml is out of date with deployments/schedules.yml.
 """
 
 from __future__ import annotations

@@ -3,8 +3,9 @@ QA02's compliance rule, the monthly random allocation of cases to auditors and t
 escalation of Inadequate audits to the Head of Service.
 
 The schedule is configuration, so an LA with a different framework changes numbers,
-not code. Defaults follow qa-activity.md; the `[qa]` section of the settings TOML
-overrides them (every key optional):
+not code. The defaults follow qa-activity.md and are declared once, in
+tasks.core.settings.QaSettings; the `[qa]` section of the settings TOML overrides them
+(every key optional), for example:
 
     [qa]
     follow_up_days = 14               # QA07: follow-up within N calendar days
