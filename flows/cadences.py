@@ -216,8 +216,9 @@ def prefect_yaml_text(cadences: list[Cadence] | None = None) -> str:
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
-def write_prefect_yaml(path: Path = PREFECT_YAML, check: bool = False) -> bool:
+def write_prefect_yaml(path: Path | None = None, check: bool = False) -> bool:
     """Write prefect.yaml from schedules.yml; with `check`, only say whether it is up to date."""
+    path = path or PREFECT_YAML
     text = prefect_yaml_text()
     current = Path(path).read_text(encoding="utf-8") if Path(path).is_file() else None
     if check:
