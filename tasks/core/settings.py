@@ -373,7 +373,7 @@ UNKNOWN_KEY = ("extra_forbidden", "unexpected_keyword_argument")
 
 
 def settings_error(error: ValidationError, where: str) -> SettingsError:
-    """The first problem of a validation error, named as `[section] key`."""
+    """Every problem of a validation error, each named as `[section] key`."""
     problems = []
     for problem in error.errors():
         loc = [str(part) for part in problem["loc"]]
