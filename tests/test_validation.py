@@ -508,12 +508,11 @@ def test_row_counts_are_those_of_the_tables_last_good_load_whatever_its_source(s
 
 
 def test_validation_limits_come_from_the_settings_file(tmp_path):
-    from tasks.core.settings import load_settings
-    from tasks.validate.validation import settings_from
+    from tasks.core.settings import SettingsError, load_settings
     config = tmp_path / "qaloop.toml"
     config.write_text("[validation]\nrow_change_limit = 0.1\nmax_file_age_days = 2\n", encoding="utf-8")
-    limits = settings_from(load_settings(config).validation)
-    assert (limits.row_change_limit, limits.row_shrink_limit, limits.max_file_age_days) == (0.1, None, 2)
+    limits = load_settings(config).validation
+    assert (limits.row_change_limit, limits.row_shrink_limit, limits.max_file_age_days) == (0.1, 0.5, 2)
     people = [{"pers_person_id": f"P{i}", "pers_sex": "F", "pers_dob": "2015-01-02"} for i in range(8)]
     folder = drop_folder(tmp_path, {"ssd_person": people})
     _, by_default = validate(folder, only=["ssd_person"], previous_row_counts={"ssd_person": 10})
@@ -522,5 +521,6 @@ def test_validation_limits_come_from_the_settings_file(tmp_path):
                          settings=limits)
     moved = failed(report, "ssd_person", "row_count_change")  # 8 rows against 10: -20% > 10%
     assert moved.severity == "warning" and "limits 10% change" in moved.detail
-    with pytest.raises(ValueError, match="unknown key"):
-        settings_from({"row_limit": 1})
+    config.write_text("[validation]\nrow_limit = 1\n", encoding="utf-8")
+    with pytest.raises(SettingsError, match=r"\[validation\] row_limit: unknown key"):
+        load_settings(config)
