@@ -91,7 +91,7 @@ def test_the_new_kpi_reaches_kpi_values_and_the_scorecard(example, toy_registry,
     assert (float(la.iloc[0]["value"]), int(la.iloc[0]["numerator"]), int(la.iloc[0]["denominator"])) \
         == (expected_value, numerator, denominator)
 
-    (scorecard,) = published.glob("*Safety*.xlsx")
+    (scorecard,) = published.glob("safety_scorecard_*.xlsx")
     book = openpyxl.load_workbook(scorecard)
     summary = book["Summary"]
     headers = [cell.value for cell in summary[4]]
