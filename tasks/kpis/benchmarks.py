@@ -60,10 +60,6 @@ def headline_figure_id(kpi: Kpi) -> str:
     return kpi.directorate_figure or kpi.id
 
 
-def headline_figure_kind(kpi: Kpi) -> str:
-    return kpi.figure_kind(headline_figure_id(kpi))
-
-
 # --- Registry blocks --------------------------------------------------------------------------
 
 

@@ -224,6 +224,37 @@ class Kpi:
         return reads
 
 
+@dataclass(frozen=True)
+class Figure:
+    """One published figure of a KPI, its headline (`SAF12`) or another (`SAF12:rate_per_10k`),
+    read through the registry. `kind` is the registry's unless the output knows better (the
+    QA workbook takes a breakdown's from its rows)."""
+
+    kpi: Kpi
+    id: str
+    kind: str
+
+    @classmethod
+    def of(cls, kpi: Kpi, figure_id: str) -> "Figure":
+        return cls(kpi, figure_id, kpi.figure_kind(figure_id))
+
+    @property
+    def name(self) -> str:
+        return self.kpi.name_of(self.id)
+
+    @property
+    def polarity(self) -> str:
+        return self.kpi.polarity_of(self.id)
+
+    @property
+    def precision(self) -> int:
+        return self.kpi.precision_of(self.id)
+
+    @property
+    def unit(self) -> str:
+        return self.kpi.unit_of(self.id)
+
+
 ALLOCATION_SQL = SQL_DIR / "common" / "allocation.sql"
 # the columns of a KPI's rows that Python reads (sql/README.md), besides its extras'
 RECORD_OUTPUTS = ("record_id", "person_id", "team_id", "worker_id", "in_numerator", "measure")
