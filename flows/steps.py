@@ -152,9 +152,8 @@ def send_alerts(report: validate.ValidationReport, extracts: dict[str, extract.E
     """One alert per rule that did not pass, to the log, the configured channels and a
     Prefect artifact (with the Data Docs link); the daily flow adds the standing warnings' digest."""
     logger = get_run_logger()
-    index = str(report.data_docs_index) if report.data_docs_index else None
-    links = alerts.RunLinks(run.flow, run.run_id, notify.prefect_run_url(run.run_id),
-                            Path(index).resolve().as_uri() if index else None)
+    docs = data_docs_link(report.data_docs_index, run)
+    links = alerts.RunLinks(run.flow, run.run_id, notify.prefect_run_url(run.run_id), docs)
     found = alerts.build_alerts(report, period, {n: e.sha256 for n, e in extracts.items()}, links)
     for alert in found:
         logger.warning("data quality: %s", alert.one_line())
@@ -166,11 +165,19 @@ def send_alerts(report: validate.ValidationReport, extracts: dict[str, extract.E
                     "digest lists the standing warnings)", len(delivery.already_sent))
     if run.flow == "daily":
         send_standing_warnings_digest(run, period, delivery.already_sent, links)
-    create_markdown_artifact(alerts.render_markdown(found, data_docs=index),
+    create_markdown_artifact(alerts.render_markdown(found, data_docs=docs),
                              key=f"data-quality-{period.id}",
                              description=f"Data-quality alerts for {period.id}")
-    if index:
-        create_link_artifact(Path(index).resolve().as_uri(), link_text="Great Expectations Data Docs")
+    if docs and not docs.startswith("file:"):  # a browser opens no file link from a web page
+        create_link_artifact(docs, link_text="Data Docs (Great Expectations)")
+
+
+def data_docs_link(index: Path | None, run) -> str | None:
+    """The Data Docs' address for readers: under `published_url` when the LA publishes the
+    output folder on its intranet, else the file on the server's disk."""
+    if index is None:
+        return None
+    return notify.published_link(index, versions.output_root(run.work_dir), run.settings.published_url)
 
 
 def _channels(settings: Settings) -> dict:

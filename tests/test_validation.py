@@ -8,6 +8,7 @@ once; a real SMTP delivery; Data Docs; the pass-rate trend.
 from __future__ import annotations
 
 import hashlib
+import re
 import socket
 import time
 from datetime import date, datetime, timezone
@@ -317,6 +318,34 @@ def test_a_valid_extract_passes_every_critical_rule_and_builds_data_docs(synthet
     assert index == tmp_path / "docs" / "index.html" and index.exists()
     assert "ssd_cp_visits" in index.read_text(encoding="utf-8")
     assert (tmp_path / "docs" / "expectations" / "ssd_cp_visits.html").exists()
+
+
+OUTSIDE_FETCH = re.compile(r"<(?:link|script|img)\b[^>]*(?:href|src)=\"https?://", re.I)
+
+
+def test_data_docs_read_offline_and_show_a_warning_as_a_warning(synthetic_extracts, tmp_path):
+    """GE's pages fetch Bootstrap, jQuery and icons from CDNs and fill the index by script:
+    on a network without internet they were blank. Here nothing is fetched from outside."""
+    extracts = {n: synthetic_extracts[n] for n in ("ssd_contacts", "ssd_person")}
+    now = {n: len(e.frame) for n, e in extracts.items()}
+    previous = {"ssd_contacts": int(now["ssd_contacts"] / 1.4), "ssd_person": now["ssd_person"]}
+    report = validate_extracts(extracts, EXTRACT_DATE, previous,
+                               ValidationSettings(row_change_limit=0.3, row_shrink_limit=0.5),
+                               docs_dir=tmp_path / "docs")
+    assert report.failures == [] and [w.rule for w in report.warnings] == ["row_count_change"]
+    pages = list((tmp_path / "docs").rglob("*.html"))
+    assert len(pages) >= 5
+    assert [p for p in pages if OUTSIDE_FETCH.search(p.read_text(encoding="utf-8"))] == []
+    assert [p for p in pages if "<script" in p.read_text(encoding="utf-8")] == []
+    assert (tmp_path / "docs" / "static" / "styles" / "qaloop_offline.css").is_file()
+    index = report.data_docs_index.read_text(encoding="utf-8")
+    assert "1 warning(s), no critical rule broken." in index
+    assert "Warning: 1 rule(s) not met; figures published" in index  # ssd_contacts' row
+    assert "row_count_change" in index and "Failed" not in index
+    results_page = next((tmp_path / "docs" / "validations" / "ssd_contacts").rglob("*.html"))
+    html = results_page.read_text(encoding="utf-8")
+    assert "Warning: 1 rule(s) not met (no critical rule broken)" in html and "Failed</" not in html
+    assert 'class="met">Met</span>' in html and "fa-check-circle" not in html
 
 
 def test_row_count_change_warns_and_drastic_shrinkage_blocks(synthetic_extracts):

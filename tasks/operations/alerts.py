@@ -187,8 +187,11 @@ def build_alerts(report: ValidationReport, period: Period,
 def render_markdown(alerts: list[Alert], data_docs: str | None = None) -> str:
     """The run's data-quality artifact: one row per alert."""
     lines = ["# Data quality", ""]
-    if data_docs:
-        lines += [f"Great Expectations Data Docs: [{data_docs}]({data_docs})", ""]
+    if data_docs and data_docs.startswith("file:"):
+        lines += [f"Data Docs (Great Expectations), on the server: `{data_docs.removeprefix('file://')}`. "
+                  "Set `published_url` in the configuration to link them from here.", ""]
+    elif data_docs:
+        lines += [f"Data Docs (Great Expectations): [{data_docs}]({data_docs})", ""]
     if not alerts:
         return "\n".join(lines + ["No failures or warnings."])
     lines += ["| severity | source | table | column | rule | rows | example ids | what to do |",

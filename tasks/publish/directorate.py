@@ -22,6 +22,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from tasks.core.settings import KpiTarget
 from tasks.publish.cells import write_cell, write_row
+from tasks.publish.charts import target_lines, target_series
 from tasks.publish.dq_sheet import write_data_quality_sheet
 from tasks.kpis.benchmarks import NO_BENCHMARK, Benchmark, benchmark_spec, headline_figure_id, rank_basis
 from tasks.core.periods import Period
@@ -179,6 +180,7 @@ def write_scorecard(sheet: Worksheet, rows: list[Figure], months: list[str], fig
                   + "Aggregate figures only: no child-level data.", run)
     headers = scorecard_headers(months, region_name)
     write_header(sheet, headers)
+    target_of = target_lines(sheet.parent, rows, targets, len(months))
     for index, row in enumerate(rows):
         row_number = FIRST_DATA_ROW + index
         cells = _scorecard_cells(row, months, figures, targets, benchmarks.get(row.kpi.id))
@@ -187,7 +189,7 @@ def write_scorecard(sheet: Worksheet, rows: list[Figure], months: list[str], fig
             if column in NUMBER_COLUMNS:
                 cell.number_format = decimal_format(row.precision)
         sheet.row_dimensions[row_number].height = ROW_HEIGHT
-        _add_row_chart(sheet, trend_sheet, row, row_number, index, len(months))
+        _add_row_chart(sheet, trend_sheet, row, row_number, index, len(months), target_of.get(row.id))
     last_row = FIRST_DATA_ROW + len(rows) - 1
     rag_column = get_column_letter(headers.index("RAG") + 1)
     add_rag_fills(sheet, f"{rag_column}{FIRST_DATA_ROW}:{rag_column}{last_row}")
@@ -224,8 +226,9 @@ def _scorecard_cells(row: Figure, months: list[str], figures: dict, targets: dic
 
 
 def _add_row_chart(sheet: Worksheet, trend_sheet: Worksheet, row: Figure, row_number: int,
-                   index: int, month_count: int) -> None:
-    """A small line chart of the trend's months (suppressed months are gaps), in the row."""
+                   index: int, month_count: int, target_line: Reference | None = None) -> None:
+    """A small line chart of the trend's months (suppressed months are gaps), in the row,
+    with the target as a dashed line."""
     data_row = FIRST_DATA_ROW + index
     chart = LineChart()
     chart.height, chart.width = 2.1, 6.2  # cm, fits the row and column
@@ -236,10 +239,12 @@ def _add_row_chart(sheet: Worksheet, trend_sheet: Worksheet, row: Figure, row_nu
     chart.y_axis.majorGridlines = None
     chart.display_blanks = "gap"
     if row.kind == "percent":
-        chart.y_axis.scaling.max = PERCENT_AXIS_MAX
+        chart.y_axis.scaling.min, chart.y_axis.scaling.max = 0, PERCENT_AXIS_MAX
     first, last = 3, 3 + month_count - 1
     chart.series.append(Series(Reference(trend_sheet, min_col=first, max_col=last,
                                          min_row=data_row, max_row=data_row), title=row.id))
+    if target_line is not None:
+        chart.series.append(target_series(target_line))
     chart.set_categories(Reference(trend_sheet, min_col=first, max_col=last,
                                    min_row=HEADER_ROW, max_row=HEADER_ROW))
     sheet.add_chart(chart, f"{get_column_letter(CHART_COLUMN)}{row_number}")

@@ -21,6 +21,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from tasks.core.settings import KpiTarget
 from tasks.publish.cells import number_value, text_value, write_row
+from tasks.publish.charts import target_lines, target_series
 from tasks.kpis.compute import UNALLOCATED
 from tasks.core.periods import Period
 from tasks.publish.dq_sheet import write_data_quality_sheet
@@ -123,14 +124,18 @@ def write_trend_summary(sheet: Worksheet, title: str, note: str, figures: list[F
     add_rag_fills(sheet, f"{rag_column}{FIRST_DATA_ROW}:{rag_column}{max(last_row, FIRST_DATA_ROW)}")
     set_widths(sheet, [id_width, 48, 9, 11] + [9] * len(months) + [9, 8, 18])
     sheet.freeze_panes = sheet.cell(row=FIRST_DATA_ROW, column=first_month_column)
-    _add_trend_charts(sheet, chart_groups, figures, first_month_column, len(months),
+    _add_trend_charts(sheet, chart_groups, figures, targets, first_month_column, len(months),
                       max(last_row, FIRST_DATA_ROW) + 3)
 
 
 def _add_trend_charts(sheet: Worksheet, chart_groups: list[tuple[str, list[Figure]]], figures: list[Figure],
-                      first_month_column: int, month_count: int, top_row: int) -> None:
-    """Line charts of the monthly LA figures, two per row below the table."""
+                      targets: dict[str, KpiTarget], first_month_column: int, month_count: int,
+                      top_row: int) -> None:
+    """Line charts of the monthly LA figures, two per row below the table; a chart of one
+    figure with a target draws the target as a dashed line."""
     rows = {figure.id: row for row, figure in enumerate(figures, start=FIRST_DATA_ROW)}
+    single = [group[0] for _, group in chart_groups if len(group) == 1]
+    targets_of = target_lines(sheet.parent, single, targets, month_count)
     months = Reference(sheet, min_col=first_month_column, max_col=first_month_column + month_count - 1,
                        min_row=HEADER_ROW, max_row=HEADER_ROW)
     for index, (title, group) in enumerate(chart_groups):
@@ -141,13 +146,16 @@ def _add_trend_charts(sheet: Worksheet, chart_groups: list[tuple[str, list[Figur
         chart.x_axis.delete = chart.y_axis.delete = False  # openpyxl 3.1 hides axes otherwise
         if group[0].kind == "percent":
             chart.y_axis.scaling.min, chart.y_axis.scaling.max = 0, 100
-        if len(group) == 1:
+        if len(group) == 1 and group[0].id not in targets_of:
             chart.legend = None
         for figure in group:
             points = Reference(sheet, min_col=first_month_column,
                                max_col=first_month_column + month_count - 1,
                                min_row=rows[figure.id], max_row=rows[figure.id])
             chart.series.append(Series(points, title=figure.id))
+        if len(group) == 1 and group[0].id in targets_of:
+            chart.series.append(target_series(targets_of[group[0].id]))
+            chart.legend.position = "b"
         chart.set_categories(months)
         column = "A" if index % 2 == 0 else "F"
         sheet.add_chart(chart, f"{column}{top_row + (index // 2) * 15}")

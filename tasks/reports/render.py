@@ -166,7 +166,8 @@ def quality_summary(data_quality) -> dict | None:
         failed = failed[failed["table_name"].isin(QA_TABLES)]
     rules = [{"table": r.table_name, "column": r.column_name or "", "rule": r.rule,
               "severity": r.severity, "failing": int(r.unexpected),
-              "pass_rate": f"{100 * float(r.pass_rate):.1f}%"} for r in failed.itertuples(index=False)]
+              "pass_rate": f"{100 * float(r.pass_rate):.1f}%" if int(r.checked) else "not checked"}
+             for r in failed.itertuples(index=False)]
     return {"state": data_quality.state, "rules": rules}
 
 

@@ -35,6 +35,7 @@ from tasks.core.periods import Period
 from tasks.core.settings import ValidationSettings
 from tasks.extract.extracts import Extract
 from tasks.core.sources import CASE_SYSTEM_TABLES, TABLES, SourceTable, row_key
+from tasks.validate.data_docs import make_offline
 
 SUITES_DIR = EXPECTATIONS_DIR
 CRITICAL, WARNING = "critical", "warning"
@@ -284,6 +285,8 @@ def validate_extracts(extracts: dict[str, Extract], extract_date: date,
     results += _row_count_results(extracts, previous_row_counts or {}, defaults)
     results += _supplied_before_results(extracts, previous_row_counts or {}, defaults)
     results += _freshness_results(extracts, suites, defaults, extract_date)
+    if index:
+        index = make_offline(index.parent, results, extract_date)
     return ValidationReport(extract_date, results, index, round(time.perf_counter() - started, 3))
 
 
