@@ -11,10 +11,11 @@ from openpyxl import load_workbook
 
 from tasks.core.paths import REFERENCE_DIR
 from tasks.core.settings import KpiTarget
-from tasks.kpis.benchmarks import (NO_BENCHMARK, benchmark_for, benchmarks_for, load_benchmark_values,
-                              load_neighbours, published_number, read_reference, store_reference)
+from tasks.kpis.benchmarks import (NOT_IN_REFERENCE, benchmark_for, benchmark_spec, benchmarks_for,
+                                   configured_kpis, load_benchmark_values, load_neighbours, published_number,
+                                   read_reference, store_reference, year_label)
 from tasks.core.periods import Period
-from tasks.publish.directorate import publish_directorate, shown_value
+from tasks.publish.directorate import PDF_COLUMNS, _pdf_line, publish_directorate, shown_value
 from tasks.publish.suppression import FOOTNOTE
 from tasks.publish.lineage import RunInfo
 from tasks.kpis.rag import targets_for
@@ -91,7 +92,7 @@ def test_cp_rate_is_computed_from_cpp_at_31_march_and_the_previous_years_populat
     assert benchmark.la_value == 40.4     # 92 / 22771 * 10000 = 40.40
 
 
-def test_headlines_without_a_matching_dfe_measure_have_no_benchmark(reference):
+def test_headlines_without_a_file_in_the_reference_data_have_no_benchmark(reference):
     benchmarks = benchmarks_for(KPIS, "841", *reference)
     assert set(benchmarks) == {"SAF03", "SAF04", "SAF07", "SAF09", "SAF11", "SAF12", "SAF13",
                                "SAF15", "SAF16", "SAF18", "SAF20", "SAF21", "SAF23", "DD10"}
@@ -308,19 +309,27 @@ def test_small_numbers_are_suppressed_with_no_rag_or_direction(workbook):
     assert FOOTNOTE in footnotes  # the one footnote of tasks.publish.suppression
 
 
-def test_benchmark_columns_with_year(workbook):
+def test_benchmark_columns_with_year_source_and_rank_basis(workbook):
     rows = scorecard_rows(workbook)
     saf04 = rows["SAF04"]
-    assert (saf04["England"], saf04["England year"], saf04["Region: North East"], saf04["Region year"]) == \
-        (22.6, 2025, 20.7, 2025)
-    assert (saf04["Statistical neighbours mean"], saf04["SN mean year"],
-            saf04["Statistical neighbours median"], saf04["SN median year"]) == (21.1, 2025, 19.2, 2025)
-    assert (saf04["LA published value (DfE)"], saf04["Rank among LAs"], saf04["Quartile band"],
+    assert (saf04["DfE year"], saf04["England"], saf04["Region: North East"]) == ("2024-25", 22.6, 20.7)
+    assert (saf04["Statistical neighbours mean"], saf04["Statistical neighbours median"]) == (21.1, 19.2)
+    # this month's 18.0 is not what is ranked: Darlington's own published 2024-25 figure is
+    assert saf04["This month (Mar 2024)"] == 18
+    assert (saf04["LA figure on DfE basis"], saf04["Rank among LAs"], saf04["Quartile band"],
             saf04["Rank among LA and its neighbours"]) == (13, "4 of 153", "A", "1 of 11")
-    assert "lower is better" in saf04["Rank basis"]
+    assert saf04["Rank basis"] == "Darlington's own DfE published figure for 2024-25"
+    assert saf04["DfE source (publication and file)"] == (
+        "DfE Children in need, table C1 (c1_children_in_need_referrals_and_rereferrals_2013_to_2025.csv)")
     assert rows["SAF12:rate_per_10k"]["England"] == 40.6
-    assert rows["SAF07"]["England"] == NO_BENCHMARK and rows["SAF07"]["England year"] is None
-    assert rows["SAF23"]["England"] == NO_BENCHMARK
+    assert rows["SAF12:rate_per_10k"]["DfE source (publication and file)"].startswith(
+        "DfE Children in need, table D5 (d5_cpps_at31march_by_duration_")
+    # the workforce census is labelled by its date, not as a year to 31 March
+    assert rows["DD10:mean_caseload"]["DfE year"] == "30 Sep 2025"
+    assert "Children's social work workforce" in rows["DD10:mean_caseload"]["DfE source (publication and file)"]
+    for kpi_id in ("SAF07", "SAF09", "SAF13", "SAF15", "SAF18", "SAF23"):
+        assert rows[kpi_id]["DfE year"] == NOT_IN_REFERENCE == "not in the reference data"
+        assert rows[kpi_id]["Rank among LAs"] is None and rows[kpi_id]["Rank basis"] is None
 
 
 def test_charts_banner_definitions_and_run(workbook):
@@ -329,11 +338,13 @@ def test_charts_banner_definitions_and_run(workbook):
     assert scorecard["A2"].value.startswith("SYNTHETIC DATA")
     definitions = {row[0]: row for row in workbook["Definitions"].iter_rows(min_row=5, values_only=True)
                    if row[0]}
-    assert definitions["SAF21"][7].startswith("la_cla_placement_stability*.csv: children_percent")
+    assert definitions["SAF21"][7].startswith("DfE Children looked after in England, placement stability: "
+                                              "la_cla_placement_stability.csv: children_percent")
     assert "same carer" in definitions["SAF21"][9]
-    assert definitions["SAF12:rate_per_10k"][8] == 2025
+    assert definitions["SAF12:rate_per_10k"][8] == "2024-25"
     assert "no CP rate column" in definitions["SAF12:rate_per_10k"][9]
-    assert definitions["SAF07"][6] == NO_BENCHMARK
+    assert definitions["SAF07"][6] == NOT_IN_REFERENCE
+    assert definitions["SAF07"][9].startswith("Not in the reference data")
     run_cells = [c for row in workbook["Run"].iter_rows(values_only=True) for c in row if c is not None]
     assert "run-dir-1" in run_cells and "Gateshead" in run_cells
 

@@ -89,6 +89,7 @@ class Settings:
     validation: dict = field(default_factory=dict)  # the [validation] section: tasks.validate.validation.settings_from
     freshness: dict = field(default_factory=dict)  # [freshness] working_days_behind: tasks.extract.freshness
     arrival: dict = field(default_factory=dict)  # [arrival] wait_until, poll_seconds: tasks.extract.arrival
+    benchmarks: dict = field(default_factory=dict)  # [benchmarks.<KPI id>]: tasks.kpis.benchmarks.configured_kpis
     # where readers reach the published folder (OUT) by web, e.g. https://intranet/qaloop/:
     # links in notifications point there instead of at the server's disk
     published_url: str = ""
@@ -279,6 +280,7 @@ def _settings_from_mapping(raw: dict) -> Settings:
     return Settings(targets=targets, mappings=mappings, notifications=notifications,
                     qa=dict(raw.get("qa", {})), validation=dict(raw.get("validation", {})),
                     freshness=dict(raw.get("freshness", {})), arrival=dict(raw.get("arrival", {})),
+                    benchmarks=dict(raw.get("benchmarks", {})),
                     archive_keep_months=int(archive.get("keep_months", 24)), **simple)
 
 
