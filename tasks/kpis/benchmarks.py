@@ -430,7 +430,7 @@ def benchmark_for(kpi: Kpi, la_code: str, values: pd.DataFrame, neighbours: pd.D
     if la_value is not None:
         name = own_row.iloc[0]["la_name"] or "the LA"
         ranked = (la_value, "published", f"{name}'s own DfE published figure for {label}",
-                  f"LA's DfE figure {label}")
+                  "LA's own DfE figure")
     else:
         computed = own_dfe_figure(spec, kpi.figure_kind(figure), figure, year, own, period)
         ranked = (computed[0], "computed", computed[1], computed[2]) if computed else (
@@ -473,11 +473,11 @@ def own_dfe_figure(spec: BenchmarkSpec, kind: str, figure: str, year: int, own: 
         if _usable(figure_row, kind):
             what = "the year to" if spec.dfe_basis == "rolling_12_months" else "the month ending"
             return (float(figure_row["value"]), f"qaloop's own figure for {what} 31 March {year} "
-                    f"(DfE basis), against LAs' {year_label(year)}", f"LA's {year_label(year)} (qaloop)")
+                    f"(DfE basis), against LAs' {year_label(year)}", f"qaloop, to 31 Mar {year}")
         latest = by_period.get(period) if period else None
         if spec.dfe_basis == "rolling_12_months" and _usable(latest, kind):
             return (float(latest["value"]), f"qaloop's own rolling 12 months to the end of {period}, "
-                    f"against LAs' {year_label(year)}", f"LA 12 months to {period} (qaloop)")
+                    f"against LAs' {year_label(year)}", f"qaloop, 12 months to {period}")
         return None
     months = [f"{year - 1}-{m:02d}" for m in range(4, 13)] + [f"{year}-{m:02d}" for m in range(1, 4)]
     found = [by_period.get(m) for m in months]
@@ -489,7 +489,7 @@ def own_dfe_figure(spec: BenchmarkSpec, kind: str, figure: str, year: int, own: 
         return None
     return (round_half_up(Decimal(100) * numerator / denominator),
             f"qaloop's own figure for the year to 31 March {year} (its 12 months added up, DfE basis), "
-            f"against LAs' {year_label(year)}", f"LA's {year_label(year)} (qaloop)")
+            f"against LAs' {year_label(year)}", f"qaloop, to 31 Mar {year}")
 
 
 def _usable(row: dict | None, kind: str) -> bool:

@@ -55,10 +55,14 @@ SCORECARD_PAGES = 2  # A4 landscape, for board packs
 PERCENT_AXIS_MAX = 100
 # The Scorecard columns a board paper shows (positions in scorecard_headers): the rank
 # among neighbours, the rank basis in full and the file stay in the workbook (the PDF
-# shows the basis in a few words under the rank, and the publication under the measure).
+# shows the basis in a few words under the rank, and the publication under the DfE year).
 PDF_COLUMNS = (0, 1, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19)
-TREND_COLUMN, RAG_COLUMN, RANK_COLUMN, MEASURE_COLUMN = 7, 9, 18, 1
+TREND_COLUMN, RAG_COLUMN, YEAR_COLUMN, RANK_COLUMN = 7, 9, 12, 18
 BENCHMARK_COLUMNS = range(12, 22)  # DfE year .. Rank basis: one cell when no file serves the KPI
+# shorter headers where the board paper's narrow columns would break a word
+PDF_HEADERS = {"Direction vs same month last year": "vs same month last year",
+               "Statistical neighbours mean": "SN mean", "Statistical neighbours median": "SN median",
+               "LA figure on DfE basis": "LA figure (DfE basis)"}
 
 ROW_HEIGHT = 62       # points: room for the in-row trend chart
 CHART_COLUMN = 8
@@ -131,7 +135,7 @@ def publish_directorate_pdf(kpis: list[Kpi], trend: pd.DataFrame, targets: dict[
     region_name = next((b.region_name for b in benchmarks.values() if b and b.region_name), None)
     headers = scorecard_headers(months, region_name)
     lines = [_pdf_line(row, months, figures, targets, benchmarks.get(row.kpi.id)) for row in rows]
-    shown = [headers[i] for i in PDF_COLUMNS]
+    shown = [PDF_HEADERS.get(headers[i], headers[i]) for i in PDF_COLUMNS]
     html = template_environment().get_template("directorate_scorecard.html").render(
         title=f"{run.la_name}: {TITLE}, {_month_label(run.period)}", run=run, lines=lines,
         headers=shown, period_label=_month_label(run.period),
@@ -147,7 +151,7 @@ def _pdf_line(row: Row, months: list[str], figures: dict, targets: dict[str, Kpi
               benchmark: Benchmark | None) -> list[dict]:
     """One cell per shown column (content, css class, columns spanned, a note in small type
     below): figures formatted as in the workbook, the trend as a small chart, RAG in words
-    on its colour, the DfE publication under the measure and the rank's basis under the rank;
+    on its colour, the DfE publication under its year and the rank's basis under the rank;
     "not in the reference data" as one cell over the benchmark columns."""
     cells = _scorecard_cells(row, months, figures, targets, benchmark)
     values = [_numeric(shown_value(row.kind, figures.get((row.figure_id, m)))) for m in months]
@@ -170,8 +174,8 @@ def _pdf_line(row: Row, months: list[str], figures: dict, targets: dict[str, Kpi
             cell.update(content=f"{value:.{decimals}f}", css="num")
         elif isinstance(value, (int, float)):
             cell.update(css="num")
-        if column == MEASURE_COLUMN and benchmark is not None:
-            cell["note"] = f"{benchmark.publication or benchmark.file_name}, {benchmark.year_label}"
+        if column == YEAR_COLUMN and benchmark is not None:
+            cell["note"] = benchmark.publication or benchmark.file_name
         if column == RANK_COLUMN and benchmark is not None:
             cell["note"] = benchmark.rank_note
         line.append(cell)
