@@ -552,3 +552,13 @@ def test_not_in_the_reference_data_stays_on_one_line(workbook, reference):
 def test_no_workbook_cell_says_no_published_benchmark(workbook):
     cells = [str(v) for sheet in workbook.worksheets for row in sheet.iter_rows(values_only=True) for v in row if v]
     assert not [c for c in cells if "no published benchmark" in c.lower()]
+
+
+def test_qaloop_run_refuses_a_wrong_mapping_before_reading_anything():
+    from qaloop.cli import refused_benchmarks
+    from tasks.core.settings import Settings
+    assert refused_benchmarks(Settings()) is None
+    assert refused_benchmarks(Settings(benchmarks={"SAF04": {"value": "rereferral_child_percent"}})) is None
+    message = refused_benchmarks(Settings(benchmarks={"SAF07": {"file": "nothing_*.csv", "value": "v"}}))
+    assert message.startswith("qaloop: not run: the configuration's [benchmarks.SAF07]: "
+                              "file = 'nothing_*.csv': no such file in ")

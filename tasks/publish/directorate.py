@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 from openpyxl import Workbook
 from openpyxl.chart import LineChart, Reference, Series
+from openpyxl.styles import Alignment
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -67,6 +68,8 @@ PDF_HEADERS = {"Direction vs same month last year": "vs same month last year",
 ROW_HEIGHT = 62       # points: room for the in-row trend chart
 CHART_COLUMN = 8
 NUMBER_COLUMNS = (5, 6, 7, 9, 14, 15, 16, 17, 18)  # figures (not years) on the Scorecard
+RANK_COLUMNS = (19, 20, 21)  # "4 of 153", its band, the rank among neighbours: centred, apart from the figure
+CENTRED = Alignment(wrap_text=True, vertical="top", horizontal="center")
 
 
 @dataclass(frozen=True)
@@ -226,7 +229,7 @@ def write_scorecard(sheet: Worksheet, rows: list[Row], months: list[str], figure
         row_number = FIRST_DATA_ROW + index
         cells = _scorecard_cells(row, months, figures, targets, benchmarks.get(row.kpi.id))
         for column, cell in enumerate(write_row(sheet, row_number, cells), start=1):
-            cell.alignment = WRAP
+            cell.alignment = CENTRED if column in RANK_COLUMNS else WRAP
             if column in NUMBER_COLUMNS:
                 cell.number_format = decimal_format(row.precision)
         if benchmarks.get(row.kpi.id) is None:  # "not in the reference data" on one line
