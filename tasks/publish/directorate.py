@@ -243,7 +243,7 @@ def write_scorecard(sheet: Worksheet, rows: list[Row], months: list[str], figure
     for offset, text in enumerate((FOOTNOTE, BENCHMARK_FOOTNOTE), start=2):
         write_cell(sheet, last_row + offset, 1, text).font = NOTE_FONT
     kpi_width = max(len(row.figure_id) for row in rows) + 2 if rows else 8  # an id never wraps
-    set_widths(sheet, [kpi_width, 36, 12, 12, 12, 12, 12, 32, 8, 8, 12, 12, 9, 10, 13, 13, 13, 13,
+    set_widths(sheet, [kpi_width, 36, 12, 12, 12, 12, 12, 32, 8, 8, 12, 12, 11, 10, 13, 13, 13, 13,
                        10, 8, 12, 30, 34])
     sheet.freeze_panes = sheet.cell(row=FIRST_DATA_ROW, column=3)
 
