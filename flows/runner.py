@@ -412,7 +412,7 @@ def failure_message(flow: str, period: str, flow_run_id, flow_run_name: str, sta
 
 
 def next_step(flow: str, period: str, cause: str) -> str:
-    rerun = f"qaloop run {flow} {'--period' if flow == 'monthly' else '--as-at'} {period} ..."
+    rerun = f"qaloop run {flow} {'--period' if flow in ('monthly', 'quarterly') else '--as-at'} {period} ..."
     if DataQualityFailed.__name__ in cause:
         return (f"read the data-quality alerts and the Data Docs, have the extract corrected, then "
                 f"`{rerun}` (or let the next scheduled run pick it up)")

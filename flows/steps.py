@@ -166,7 +166,7 @@ def send_alerts(report: validate.ValidationReport, extracts: dict[str, extract.E
     if run.flow == "daily":
         send_standing_warnings_digest(run, period, delivery.already_sent, links)
     create_markdown_artifact(alerts.render_markdown(found, data_docs=docs),
-                             key=f"data-quality-{period.id}",
+                             key=f"data-quality-{period.id.lower()}",
                              description=f"Data-quality alerts for {period.id}")
     if docs and not docs.startswith("file:"):  # a browser opens no file link from a web page
         create_link_artifact(docs, link_text="Data Docs (Great Expectations)")
@@ -330,6 +330,25 @@ def render_qa_reports(results: pipeline.PeriodResults, inputs: qa_outputs.QaInpu
     paths = qa_outputs.publish_qa_outputs(inputs, results.values, results.trend, results.records, kpis,
                                           targets, run, out_dir, data_quality)
     get_run_logger().info("QA outputs: %s", ", ".join(p.name for p in paths))
+    return [str(p) for p in paths]
+
+
+@task(name="compute_months", cache_policy=NO_CACHE)
+def compute_months(kpis: list[Kpi], quarter: Period, context, engine_url: str):
+    """The LA figures of a quarter's three months (the quarterly reports show them)."""
+    from tasks.reports import quarterly
+    return quarterly.month_values(pipeline.warehouse_engine(engine_url), kpis, quarter, context)
+
+
+@task(name="render_quarterly_reports", cache_policy=NO_CACHE)
+def render_quarterly_reports(results: pipeline.PeriodResults, months, kpis: list[Kpi], run: RunInfo,
+                             out_dir: Path, engine_url: str, data_quality: DataQuality | None = None) -> list[str]:
+    """The complaints and compliments, DRP and IRO, and participation and survey reports."""
+    from tasks.reports import quarterly
+    questions = quarterly.survey_question_texts(pipeline.warehouse_engine(engine_url))
+    paths = quarterly.render_quarterly_reports(kpis, results.values, results.trend, months, run, out_dir,
+                                               questions, data_quality)
+    get_run_logger().info("quarterly reports: %s", ", ".join(p.name for p in paths))
     return [str(p) for p in paths]
 
 

@@ -5,8 +5,10 @@
     qaloop run monthly --period YYYY-MM --source DIR_OR_URL --out DIR [--config FILE]
                  [--reason TEXT] [--accept-stale] [--wait]
     qaloop run daily|weekly [--as-at YYYY-MM-DD] --source DIR_OR_URL --out DIR [--config FILE]
+    qaloop run quarterly --period YYYY-Qn --source DIR_OR_URL --out DIR [--config FILE]
     qaloop rerun monthly --from YYYY-MM --to YYYY-MM --source DIR_OR_URL --out DIR
                  [--reason TEXT] [--max-parallel N] [--config FILE]
+    qaloop rerun quarterly --from YYYY-Qn --to YYYY-Qn ... (as monthly)
     qaloop serve [--source DIR_OR_URL] [--out DIR] [--config FILE]
     qaloop status [--config FILE] [--alert]
     qaloop versions --period PERIOD [--flow monthly|daily|weekly] [--config FILE]
@@ -71,8 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
                           help="extract date (default: 5 days after the latest complete month)")
 
     run = commands.add_parser("run", help="run a flow for one period")
-    run.add_argument("flow", choices=["monthly", "daily", "weekly"])
-    run.add_argument("--period", help="YYYY-MM (monthly; default: the latest complete month)")
+    run.add_argument("flow", choices=["monthly", "quarterly", "daily", "weekly"])
+    run.add_argument("--period", help="YYYY-MM (monthly; default: the latest complete month) or "
+                                      "YYYY-Qn (quarterly; default: the latest complete quarter)")
     run.add_argument("--as-at", help="YYYY-MM-DD (daily, weekly; default: yesterday)")
     run.add_argument("--source", required=True, help="drop folder or SQLAlchemy URL")
     run.add_argument("--out", required=True, help="folder for the published outputs")
@@ -85,9 +88,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="wait for a late extract until [arrival] wait_until, as scheduled runs do")
 
     rerun = commands.add_parser("rerun", help="re-run historic periods (backfill)")
-    rerun.add_argument("flow", choices=["monthly"])
-    rerun.add_argument("--from", dest="first", required=True, help="first period, YYYY-MM")
-    rerun.add_argument("--to", dest="last", required=True, help="last period, YYYY-MM")
+    rerun.add_argument("flow", choices=["monthly", "quarterly"])
+    rerun.add_argument("--from", dest="first", required=True, help="first period, YYYY-MM or YYYY-Qn")
+    rerun.add_argument("--to", dest="last", required=True, help="last period, YYYY-MM or YYYY-Qn")
     rerun.add_argument("--source", required=True, help="drop folder or SQLAlchemy URL")
     rerun.add_argument("--out", required=True, help="folder for the published outputs")
     rerun.add_argument("--reason", default=None, help="why (kept in the ledger and revisions report)")
@@ -107,14 +110,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     listing = commands.add_parser("versions", help="every run of one period and which is current")
     listing.add_argument("--period", required=True, help="YYYY-MM, or YYYY-MM-DD for daily/weekly")
-    listing.add_argument("--flow", choices=["monthly", "daily", "weekly"], default="monthly")
+    listing.add_argument("--flow", choices=["monthly", "quarterly", "daily", "weekly"], default="monthly")
     listing.add_argument("--config", default=None, help="TOML configuration file")
 
     rollback = commands.add_parser("rollback", help="make an earlier version of a period current again")
     rollback.add_argument("--period", required=True)
     rollback.add_argument("--to", dest="run_id", required=True, help="the run id to make current")
     rollback.add_argument("--reason", required=True, help="why (kept in the ledger)")
-    rollback.add_argument("--flow", choices=["monthly", "daily", "weekly"], default="monthly")
+    rollback.add_argument("--flow", choices=["monthly", "quarterly", "daily", "weekly"], default="monthly")
     rollback.add_argument("--out", default=None, help="the published folder (default: the run's own)")
     rollback.add_argument("--config", default=None, help="TOML configuration file")
 
@@ -251,6 +254,9 @@ def command_run(args) -> int:
     if args.flow == "monthly":
         return _run_monthly(args.period, args.source, args.out, settings.data_dir, config=args.config,
                             reason=args.reason, **knowingly)
+    if args.flow == "quarterly":
+        return _run_quarterly(args.period, args.source, args.out, settings.data_dir, config=args.config,
+                              reason=args.reason, **knowingly)
     prepare_prefect_environment(settings.data_dir)
     from flows import exceptions
     flow = exceptions.daily if args.flow == "daily" else exceptions.weekly
@@ -266,6 +272,16 @@ def _run_monthly(period: str | None, source: str, out: str, data_dir: Path, conf
     prepare_prefect_environment(data_dir)
     from flows.monthly import monthly
     return _report("monthly", period or "the latest month", data_dir, lambda: monthly(
+        period=period, source=source, out=out, config=config, reason=reason,
+        accept_stale=accept_stale, wait_for_extract=wait_for_extract))
+
+
+def _run_quarterly(period: str | None, source: str, out: str, data_dir: Path, config: str | None = None,
+                   reason: str | None = None, accept_stale: bool = False,
+                   wait_for_extract: bool | None = None) -> int:
+    prepare_prefect_environment(data_dir)
+    from flows.quarterly import quarterly
+    return _report("quarterly", period or "the latest quarter", data_dir, lambda: quarterly(
         period=period, source=source, out=out, config=config, reason=reason,
         accept_stale=accept_stale, wait_for_extract=wait_for_extract))
 
@@ -341,10 +357,10 @@ def command_rerun(args) -> int:
     prepare_prefect_environment(settings.data_dir)
     from prefect.task_runners import ThreadPoolTaskRunner
 
-    from flows.backfill import rerun_monthly
-    flow = rerun_monthly
+    from flows.backfill import rerun_monthly, rerun_quarterly
+    flow = rerun_quarterly if args.flow == "quarterly" else rerun_monthly
     if args.max_parallel:
-        flow = rerun_monthly.with_options(task_runner=ThreadPoolTaskRunner(max_workers=args.max_parallel))
+        flow = flow.with_options(task_runner=ThreadPoolTaskRunner(max_workers=args.max_parallel))
     started = time.perf_counter()
     try:
         _start_prefect(settings.data_dir)

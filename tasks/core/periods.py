@@ -161,6 +161,24 @@ def latest_complete_month(today: date) -> Period:
     return Period.containing(today).shift(-1)
 
 
+def latest_complete_quarter(today: date) -> Period:
+    """The calendar quarter before the one containing `today`."""
+    return Period.quarter_containing(today).shift(-1)
+
+
+def periods_between(first: str, last: str) -> list[Period]:
+    """Every period from `first` to `last` inclusive, both of one kind (2023-Q3 .. 2024-Q2)."""
+    start, end = Period.parse(first), Period.parse(last)
+    if start.kind != end.kind:
+        raise ValueError(f"--from {first} and --to {last} are not periods of one kind")
+    if end < start:
+        raise ValueError(f"--to {last} is before --from {first}")
+    periods = [start]
+    while periods[-1] < end:
+        periods.append(periods[-1].shift(1))
+    return periods
+
+
 def months_between(first: str, last: str) -> list[Period]:
     start, end = Period.month(first), Period.month(last)
     if end < start:

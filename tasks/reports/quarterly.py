@@ -1,0 +1,242 @@
+"""The quarterly reports (HTML and PDF): complaints and compliments, DRP and IRO,
+participation and surveys (issue 15; kpis.md "Complaints, compliments, IRO and participation").
+
+Each reads only the stored KPI values of the quarterly run (the quarter's figures at LA
+and team level, the three previous quarters' LA figures for the trend, and the quarter's
+three months at LA level): aggregate figures only, never a child's record. They leave the
+performance team, so every figure goes through tasks.publish.suppression: a count of 1-4
+is `<5`, a percentage on a base under 5 is `*`, and in a table of counts shown beside
+their total a lone `<5` takes the smallest other count with it (`*`, secondary
+suppression); a suppressed figure has no point on a chart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from tasks.core.figure_ids import parse_figure_id
+from tasks.core.periods import Period
+from tasks.kpis.registry import Figure, Kpi
+from tasks.publish.csv_files import write_bytes_atomically
+from tasks.publish.html import line_chart_svg, template_environment, write_pdf
+from tasks.publish.lineage import RunInfo
+from tasks.publish.style import SYNTHETIC_BANNER, month_label
+from tasks.publish.suppression import FOOTNOTE, NOT_AVAILABLE, hidden_counts, shown_figure
+from tasks.reports.render import quality_summary, shown, show_count
+
+TREND_QUARTERS = 4  # the quarter and the three before it
+
+
+@dataclass(frozen=True)
+class QuarterlyReport:
+    key: str            # file name stem: <key>_<quarter>.html / .pdf
+    title: str
+    scorecard: str      # the registry scorecard whose KPIs the report shows
+    breakdowns: dict    # kpi id -> [(dimension, heading)] of LA-level splits shown as tables
+    teams: tuple        # kpi ids shown by team (counts)
+    intro: str
+
+
+REPORTS = (
+    QuarterlyReport(
+        "complaints_compliments", "Complaints and compliments report", "complaints",
+        {"CMP01": [("stage", "Complaints received by stage"),
+                   ("complainant", "Complaints received by complainant type"),
+                   ("service_area", "Complaints received by service area")],
+         "CMP04": [("", "Outcomes of complaints responded to")],
+         "CMP06": [("theme", "Compliments by theme")]},
+        ("CMP01", "CMP06"),
+        "Complaints received and responded to in the quarter; timeliness against the statutory "
+        "10 (extended 20) working days at stage 1 and 25 (extended 65) at stage 2; outcomes; "
+        "escalation to stage 2 of the previous quarter's stage 1 responses; compliments; learning "
+        "actions overdue at the quarter's end."),
+    QuarterlyReport(
+        "drp_iro", "Dispute resolution (DRP) and IRO report", "iro",
+        {"IRO01": [("stage", "DRP alerts raised by stage"), ("theme", "DRP alerts raised by theme")]},
+        ("IRO01",),
+        "Dispute resolution alerts raised and resolved in the quarter (resolution within 20 working "
+        "days), alerts open over 20 working days at the quarter's end, child participation in "
+        "reviews (PN1-PN6 of PN1-PN7) and IRO monitoring-form completion."),
+    QuarterlyReport(
+        "participation_surveys", "Participation and survey report", "participation",
+        {"SUR01": [("survey", "Responses by survey"), ("respondent_type", "Responses by respondent type")]},
+        ("SUR01",),
+        "Survey responses submitted in the quarter and the % positive answers (the top two points of "
+        "the scale) to each question, with the trend over the last four quarters."),
+)
+
+
+def quarter_label(period_id: str) -> str:
+    """"Q1 2024 (January to March 2024)"."""
+    quarter = Period.quarter(period_id)
+    return (f"Q{(quarter.start.month + 2) // 3} {quarter.start.year} "
+            f"({month_label(quarter.months[0].id).split()[0]} to {month_label(quarter.months[-1].id)})")
+
+
+def _row(frame: pd.DataFrame, figure_id: str, period: str, level: str = "la", unit_id=None):
+    rows = frame[(frame["kpi_id"] == figure_id) & (frame["period"] == period) & (frame["level"] == level)]
+    if unit_id is not None:
+        rows = rows[rows["unit_id"].astype(str) == str(unit_id)]
+    return next(rows.itertuples(), None)
+
+
+def _base(figure: Figure, row) -> str:
+    if figure.kind != "percent" or row is None or pd.isna(row.denominator):
+        return ""
+    return show_count(row.denominator)
+
+
+def headline_lines(kpis: list[Kpi], values: pd.DataFrame, trend: pd.DataFrame, months: pd.DataFrame,
+                   quarter: Period) -> list[dict]:
+    """One row per KPI: the quarter (and its base), its three months, the three quarters before."""
+    earlier = [p.id for p in quarter.trailing(TREND_QUARTERS)[:-1]]
+    lines = []
+    for kpi in kpis:
+        figure = Figure.of(kpi, kpi.id)
+        now = _row(values, kpi.id, quarter.id)
+        lines.append({"id": kpi.id, "name": kpi.name, "definition": kpi.definition,
+                      "value": shown(figure, now).text, "base": _base(figure, now),
+                      "months": [shown(figure, _row(months, kpi.id, m.id)).text for m in quarter.months],
+                      "quarters": [shown(figure, _row(trend, kpi.id, q)).text for q in earlier]})
+    return lines
+
+
+def breakdown_table(kpi: Kpi, dimension: str, values: pd.DataFrame, period: str) -> list[dict]:
+    """The LA figures of one split of a KPI (`dimension` "" for its named extras), counts
+    suppressed together with the headline as their total (secondary suppression)."""
+    la = values[(values["level"] == "la") & (values["period"] == period)]
+    rows = []
+    for row in la.itertuples():
+        parsed = parse_figure_id(row.kpi_id)
+        if parsed.kpi_id != kpi.id or row.kpi_id == kpi.id:
+            continue
+        dims = parsed.dimensions
+        if dimension and len(dims) == 1 and dims[0][0] == dimension and not parsed.names:
+            rows.append((row, dims[0][1]))
+        elif not dimension and parsed.names and not dims:
+            rows.append((row, Figure.of(kpi, row.kpi_id).name))
+    if kpi.kind in ("count", "exception"):
+        hidden = hidden_counts([r.value for r, _ in rows])
+        return [{"name": name, "value": hidden.get(i) or shown(Figure.of(kpi, kpi.id), r).text, "base": ""}
+                for i, (r, name) in enumerate(rows)]
+    return [{"name": name, "value": shown(Figure.of(kpi, r.kpi_id), r).text,
+             "base": show_count(r.denominator) if not pd.isna(r.denominator) else ""}
+            for r, name in rows]
+
+
+def team_table(kpi_ids: tuple, values: pd.DataFrame, period: str, teams: pd.DataFrame | None) -> dict:
+    """Counts by team, one column per KPI; in each column a lone `<5` hides the smallest other
+    count too (the LA total is shown)."""
+    rows = values[(values["level"] == "team") & (values["period"] == period) & values["kpi_id"].isin(kpi_ids)]
+    if rows.empty:
+        return {"columns": [], "rows": []}
+    names = dict(zip(rows["unit_id"].astype(str), rows["unit_name"]))
+    units = sorted(names, key=lambda u: str(names[u]))
+    table = {u: {} for u in units}
+    for kpi_id in kpi_ids:
+        counts = [_value(_row(values, kpi_id, period, "team", u)) for u in units]
+        hidden = hidden_counts(counts)
+        for i, u in enumerate(units):
+            table[u][kpi_id] = hidden.get(i) or (show_count(counts[i]) if counts[i] is not None else NOT_AVAILABLE)
+    return {"columns": list(kpi_ids), "rows": [{"name": names[u], "cells": [table[u][k] for k in kpi_ids]}
+                                               for u in units]}
+
+
+def _value(row):
+    return None if row is None or pd.isna(row.value) else row.value
+
+
+def question_lines(values: pd.DataFrame, period: str, questions: dict[str, str]) -> list[dict]:
+    """SUR02 per question, with its text, and per respondent type within it."""
+    lines = []
+    la = values[(values["level"] == "la") & (values["period"] == period)]
+    for row in la.itertuples():
+        parsed = parse_figure_id(row.kpi_id)
+        if parsed.kpi_id != "SUR02" or not parsed.dimensions or parsed.dimensions[0][0] != "question":
+            continue
+        key = parsed.dimensions[0][1]
+        respondent = dict(parsed.dimensions).get("respondent_type", "")
+        lines.append({"question": key, "text": questions.get(key, ""), "respondent": respondent or "All respondents",
+                      "value": shown_figure_text(row), "base": show_count(row.denominator)})
+    return lines
+
+
+def shown_figure_text(row) -> str:
+    shown_value = shown_figure("percent", row.value, denominator=row.denominator)
+    return shown_value if isinstance(shown_value, str) else f"{float(shown_value):.1f}%"
+
+
+def trend_charts(kpis: list[Kpi], values: pd.DataFrame, trend: pd.DataFrame, quarter: Period) -> list:
+    periods = [p.id for p in quarter.trailing(TREND_QUARTERS)]
+    frame = pd.concat([trend, values], ignore_index=True)
+    charts = []
+    for kpi in kpis:
+        if kpi.kind != "percent":
+            continue
+        figure = Figure.of(kpi, kpi.id)
+        points = [shown(figure, _row(frame, kpi.id, p)).value for p in periods]
+        charts.append(line_chart_svg(periods, points, f"{kpi.id} {kpi.name}"))
+    return charts
+
+
+def report_context(report: QuarterlyReport, kpis: list[Kpi], values: pd.DataFrame, trend: pd.DataFrame,
+                   months: pd.DataFrame, run: RunInfo, questions: dict[str, str] | None = None,
+                   data_quality=None) -> dict:
+    quarter = Period.quarter(run.period)
+    shown_kpis = [k for k in kpis if k.scorecard == report.scorecard]
+    by_id = {k.id: k for k in shown_kpis}
+    breakdowns = [{"heading": heading, "kpi": by_id[kpi_id],
+                   "rows": breakdown_table(by_id[kpi_id], dimension, values, quarter.id)}
+                  for kpi_id, tables in report.breakdowns.items() if kpi_id in by_id
+                  for dimension, heading in tables]
+    team_kpis = tuple(k for k in report.teams if k in by_id)
+    return {"run": run, "synthetic_banner": SYNTHETIC_BANNER, "report": report,
+            "period_label": quarter_label(quarter.id), "suppression_note": FOOTNOTE,
+            "month_labels": [month_label(m.id, abbreviated=True) for m in quarter.months],
+            "quarter_labels": [p.id for p in quarter.trailing(TREND_QUARTERS)[:-1]],
+            "headline": headline_lines(shown_kpis, values, trend, months, quarter),
+            "breakdowns": [b for b in breakdowns if b["rows"]],
+            "teams": team_table(team_kpis, values, quarter.id, None),
+            "team_names": [by_id[k].name for k in team_kpis],
+            "questions": question_lines(values, quarter.id, questions or {}) if "SUR02" in by_id else [],
+            "charts": trend_charts(shown_kpis, values, trend, quarter),
+            "quality": quality_summary(data_quality), "scale": 1.0}
+
+
+def render_quarterly_reports(kpis: list[Kpi], values: pd.DataFrame, trend: pd.DataFrame, months: pd.DataFrame,
+                             run: RunInfo, out_dir: Path, questions: dict[str, str] | None = None,
+                             data_quality=None) -> list[Path]:
+    """Each quarterly report with a KPI computed this quarter, as HTML and PDF in `out_dir`."""
+    template = template_environment().get_template("quarterly_report.html")
+    paths = []
+    for report in REPORTS:
+        if not any(k.scorecard == report.scorecard for k in kpis):
+            continue
+        context = report_context(report, kpis, values, trend, months, run, questions, data_quality)
+        html = template.render(**context, title=f"{run.la_name}: {report.title}, {context['period_label']}")
+        stem = Path(out_dir) / f"{report.key}_{run.period}"
+        paths.append(write_bytes_atomically(stem.with_suffix(".html"), html.encode("utf-8")))
+        paths.append(write_pdf(html, stem.with_suffix(".pdf"))[0])
+    return paths
+
+
+def survey_question_texts(engine) -> dict[str, str]:
+    """{"SV01/Q1": "My worker listens to me"} from the loaded survey_questions table
+    (empty when it was never supplied)."""
+    from tasks.warehouse.database import read_sql
+    try:
+        rows = read_sql(engine, "select survey_id, question_id, question_text from survey_questions")
+    except Exception:  # the table was never loaded
+        return {}
+    return {f"{r.survey_id}/{r.question_id}": str(r.question_text) for r in rows.itertuples()}
+
+
+def month_values(engine, kpis: list[Kpi], quarter: Period, context) -> pd.DataFrame:
+    """The LA figures of the quarter's three months, of the KPIs computed for a month."""
+    from tasks.kpis.compute import compute_period
+    monthly = [k for k in kpis if k.computed_for(quarter.months[0])]
+    frames = [compute_period(engine, monthly, month, context, levels=("la",))[0] for month in quarter.months]
+    return pd.concat(frames, ignore_index=True)
