@@ -154,10 +154,10 @@ def source_freshness(engine: Engine) -> pd.DataFrame:
 
 
 def current_version_lines(current: pd.DataFrame, live_periods: int = 3) -> list[str]:
-    """Every monthly period; the latest few days of the daily and weekly lists."""
+    """Every monthly and quarterly period; the latest few days of the daily and weekly lists."""
     if current.empty:
         return ["  no published version yet"]
-    shown = pd.concat([group if flow == "monthly" else group.tail(live_periods)
+    shown = pd.concat([group if flow in ("monthly", "quarterly") else group.tail(live_periods)
                        for flow, group in current.groupby("flow", sort=True)])
     return [f"  {row.flow:<8} {row.period:<11} run {row.run_id}  {row.state:<32} "
             f"since {_london(row.switched_at)} ({row.trigger})" for row in shown.itertuples()]

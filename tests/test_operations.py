@@ -66,9 +66,8 @@ def test_deployments_exist_with_their_schedules_and_next_runs(prefect_server, tm
     from flows.cadences import build_deployments
     deployments, notes = build_deployments({"source": str(tmp_path / "in"), "out": str(tmp_path / "out")})
     assert sorted(d.name for d in deployments) == ["daily-exceptions", "monthly-scorecards",
-                                                   "weekly-team-packs"]
-    assert notes == ["quarterly-qa-report: not served (quarterly QA report flow not built yet)",
-                     "six-monthly-qa-report: not served (six-monthly QA report flow not built yet)"]
+                                                   "quarterly-reports", "weekly-team-packs"]
+    assert notes == ["six-monthly-qa-report: not served (six-monthly QA report flow not built yet)"]
     for deployment in deployments:
         deployment.apply()
 
@@ -81,6 +80,9 @@ def test_deployments_exist_with_their_schedules_and_next_runs(prefect_server, tm
         # second Mondays: 13 April (6 April is the first), 11 May
         "monthly/monthly-scorecards": ("30 7 8-14 * 1", False, ["2026-04-13T06:30:00+00:00",
                                                                 "2026-05-11T06:30:00+00:00"]),
+        # second Tuesdays of each quarter's first month, 08:00 BST: 14 April, 14 July
+        "quarterly/quarterly-reports": ("0 8 8-14 1,4,7,10 2", False, ["2026-04-14T07:00:00+00:00",
+                                                                       "2026-07-14T07:00:00+00:00"]),
     }
     with get_client(sync_client=True) as client:
         for name, (cron, day_or, runs) in expected.items():
@@ -369,7 +371,9 @@ def test_status_shows_latest_runs_next_runs_and_source_freshness(single_and_back
     assert lines[1].startswith("Prefect: not reachable (PREFECT_API_URL is not set)")  # planned, not confirmed
     monthly = next(line for line in lines if line.strip().startswith("monthly-scorecards"))
     assert "planned 2026-04-13 07:30 BST" in monthly
-    assert any(line.strip().startswith("quarterly-qa-report") and "not built yet" in line for line in lines)
+    quarterly = next(line for line in lines if line.strip().startswith("quarterly-reports"))
+    assert "planned 2026-04-14 08:00 BST" in quarterly  # served, like the monthly deployment
+    assert any(line.strip().startswith("six-monthly-qa-report") and "not built yet" in line for line in lines)
     for period in MONTHS:
         current = next(line for line in lines if line.strip().startswith(f"monthly  {period}"))
         assert "Completed" in current and "(backfill)" in current

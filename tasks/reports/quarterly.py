@@ -24,7 +24,7 @@ from tasks.publish.csv_files import write_bytes_atomically
 from tasks.publish.html import line_chart_svg, template_environment, write_pdf
 from tasks.publish.lineage import RunInfo
 from tasks.publish.style import SYNTHETIC_BANNER, month_label
-from tasks.publish.suppression import FOOTNOTE, NOT_AVAILABLE, hidden_counts, shown_figure
+from tasks.publish.suppression import FOOTNOTE, hidden_counts, shown_figure
 from tasks.reports.render import quality_summary, shown, show_count
 
 TREND_QUARTERS = 4  # the quarter and the three before it
@@ -97,9 +97,14 @@ def headline_lines(kpis: list[Kpi], values: pd.DataFrame, trend: pd.DataFrame, m
     for kpi in kpis:
         figure = Figure.of(kpi, kpi.id)
         now = _row(values, kpi.id, quarter.id)
+        in_months = [_row(months, kpi.id, m.id) for m in quarter.months]
+        month_text = [shown(figure, row).text for row in in_months]
+        if kpi.kind == "count":  # the months add up to the quarter shown beside them
+            for i, symbol in hidden_counts([_value(row) for row in in_months]).items():
+                month_text[i] = symbol
         lines.append({"id": kpi.id, "name": kpi.name, "definition": kpi.definition,
                       "value": shown(figure, now).text, "base": _base(figure, now),
-                      "months": [shown(figure, _row(months, kpi.id, m.id)).text for m in quarter.months],
+                      "months": month_text,
                       "quarters": [shown(figure, _row(trend, kpi.id, q)).text for q in earlier]})
     return lines
 
@@ -137,10 +142,11 @@ def team_table(kpi_ids: tuple, values: pd.DataFrame, period: str, teams: pd.Data
     units = sorted(names, key=lambda u: str(names[u]))
     table = {u: {} for u in units}
     for kpi_id in kpi_ids:
-        counts = [_value(_row(values, kpi_id, period, "team", u)) for u in units]
+        # a team with no row had none of them in the quarter (counts are by team on the record)
+        counts = [_value(_row(values, kpi_id, period, "team", u)) or 0 for u in units]
         hidden = hidden_counts(counts)
         for i, u in enumerate(units):
-            table[u][kpi_id] = hidden.get(i) or (show_count(counts[i]) if counts[i] is not None else NOT_AVAILABLE)
+            table[u][kpi_id] = hidden.get(i) or show_count(counts[i])
     return {"columns": list(kpi_ids), "rows": [{"name": names[u], "cells": [table[u][k] for k in kpi_ids]}
                                                for u in units]}
 
