@@ -58,7 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
 
-    demo = commands.add_parser("demo", help="generate the synthetic LA and run the monthly job")
+    demo = commands.add_parser("demo", help="generate the synthetic LA and run the monthly and quarterly jobs")
     demo.add_argument("--out", default="demo-output", help="folder for the published outputs")
     demo.add_argument("--children", type=int, default=DEMO_CHILDREN)
     demo.add_argument("--seed", type=int, default=DEMO_SEED)
@@ -201,7 +201,17 @@ def command_demo(args) -> int:
     if status == EXIT_INFRASTRUCTURE:  # a busy machine: one more try before giving up
         print("qaloop demo: trying once more", file=sys.stderr)
         status = _run_monthly(period, str(extracts_dir), out, settings.data_dir, config=str(config))
+    if status == 0:  # and the latest quarter complete by the month's end, from the same extract
+        quarter = demo_quarter(period)
+        print(f"qaloop demo: quarterly reports for {quarter}")
+        status = _run_quarterly(quarter, str(extracts_dir), out, settings.data_dir, config=str(config))
     return status
+
+
+def demo_quarter(period_id: str) -> str:
+    """The latest calendar quarter complete at the end of the demo's month."""
+    from tasks.core.periods import Period, latest_complete_quarter
+    return latest_complete_quarter(Period.month(period_id).end + timedelta(days=1)).id
 
 
 def write_demo_config(data_dir: Path, themes: dict[str, str]) -> Path:
