@@ -414,7 +414,7 @@ def test_prefect_yaml_mirrors_the_declared_cadences():
     from tasks.core.paths import DEPLOYMENTS_DIR
     from prefect.cli.deploy._models import PrefectYamlModel  # what `prefect deploy` validates
     raw = yaml.safe_load((DEPLOYMENTS_DIR / "prefect.yaml").read_text())
-    assert len(PrefectYamlModel.model_validate(raw).deployments) == 3
+    assert len(PrefectYamlModel.model_validate(raw).deployments) == 4  # daily, weekly, monthly, quarterly
     production = raw["deployments"]
     declared = {c.name: c for c in load_cadences() if c.enabled}
     assert sorted(d["name"] for d in production) == sorted(declared)
