@@ -88,7 +88,13 @@ MARCH = [
     unit("team", "T2", "Early Help East", "QA03", 3),
     unit("worker", "S01", "Ann Auditor", "QA01", 75.0, 3, 4),
     unit("worker", "S03", "Tom Behind", "QA03", 0),
+    unit("service_area", "SV1", "Front Door", "QA01", 84.2, 16, 19),
+    unit("service_area", "SV1", "Front Door", "QA02", 75.0, 3, 4),
+    unit("service_area", "SV1", "Front Door", "QA03", 13),
 ]
+# the real teams (not their parent departments) with their service area (unit_tables)
+TEAMS = pd.DataFrame({"team_id": ["T1", "T2"], "team_name": ["Assessment Team A", "Early Help East"],
+                      "service_area_id": ["SV1", "SV1"], "service_name": ["Front Door", "Front Door"]})
 FEBRUARY = [
     la("QA01", PREVIOUS, 78.0, 39, 50), la("QA02", PREVIOUS, 80.0, 8, 10), la("QA03", PREVIOUS, 18),
     la("QA04", PREVIOUS, 22.2, 4, 18), la("QA05", PREVIOUS, 85.7, 6, 7), la("QA06", PREVIOUS, 50.0, 1, 2),
@@ -199,9 +205,9 @@ def test_qa_workbook_cells(frames, tmp_path):
                                "auditor_id": ["S01", "S02"], "person_id": ["P2001", "P2002"],
                                "team_id": ["T2", "T2"]})
     path = publish_qa_workbook(KPIS, values, trend, records_frame(), STAFF, TARGETS, run_info(),
-                               tmp_path / "qa.xlsx", allocation=allocation)
+                               tmp_path / "qa.xlsx", allocation=allocation, teams=TEAMS)
     book = load_workbook(path)
-    assert book.sheetnames == ["Summary", "By role", "Auditors", "Teams", "Grades", "Moderation",
+    assert book.sheetnames == ["Summary", "By role", "Auditors", "Service areas", "Teams", "Grades", "Moderation",
                                "Closing the loop", "By role and area", "Re-audits", "Allocation",
                                "Definitions", "Run"]
 
@@ -262,8 +268,13 @@ def test_qa_workbook_cells(frames, tmp_path):
     teams = book["Teams"]
     team_header = sheet_rows(teams)[3]
     team_a = dict(zip(team_header, row_starting(teams, "T1")))
-    assert (team_a["Team"], team_a["Service"], team_a["QA01 (%)"], team_a["QA01 denominator"]) == \
-        ("Assessment Team A", "Social Care", 80, 10)
+    assert (team_a["Team"], team_a["Service area"], team_a["QA01 Audits completed on time %"],
+            team_a["QA01 RAG (target 88%)"], team_a["QA01 denominator"]) == \
+        ("Assessment Team A", "Front Door", 80, "Red", 10)  # 88 - 5 tolerance = 83
+    areas = book["Service areas"]
+    area = dict(zip(sheet_rows(areas)[3], row_starting(areas, "SV1")))
+    assert (area["Service area"], area["Teams in it"], area["QA01 Audits completed on time %"],
+            area["QA01 RAG (target 88%)"], area["QA03 Audit grades (audits completed)"]) == ("Front Door", 2, 84.2, "Amber", 13)
 
     assert row_starting(book["Run"], "Run ID")[:2] == ["Run ID", RUN_ID]
     assert row_starting(book["Definitions"], "QA07")[1] == "Follow-up within 2 weeks %"
