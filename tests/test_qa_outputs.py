@@ -362,3 +362,75 @@ def test_a_single_small_count_beside_its_total_hides_the_next_smallest_too():
     assert hidden_counts([9, 3, 2, 8]) == {1: "<5", 2: "<5"}  # two hidden: neither can be worked out
     assert hidden_counts([9, 6, 7, 8]) == {}
     assert hidden_counts([None, 4]) == {1: "<5"}  # nothing else to hide
+
+
+# --- issue 14, point 7: not a wall of <5; senior leaders; learning first -----------------------------
+
+SMALL_TEAMS = [
+    # four teams with 1 to 4 of everything: by team, small numbers hide nearly every figure
+    *[row for team, name in (("T1", "Assessment Team A"), ("T2", "Early Help East"),
+                             ("T3", "Safeguarding North"), ("T4", "Safeguarding South"))
+      for row in (unit("team", team, name, "QA01", 100.0, 3, 3), unit("team", team, name, "QA02", 50.0, 1, 2),
+                  unit("team", team, name, "QA03", 3))],
+    # their service areas (the teams' parent departments): T1 + T2, T3 + T4
+    unit("service_area", "SV1", "Front Door", "QA01", 100.0, 6, 6),
+    unit("service_area", "SV1", "Front Door", "QA02", 50.0, 2, 4),
+    unit("service_area", "SV1", "Front Door", "QA03", 6),
+    unit("service_area", "SV2", "Safeguarding", "QA01", 83.3, 5, 6),
+    unit("service_area", "SV2", "Safeguarding", "QA02", 60.0, 3, 5),
+    unit("service_area", "SV2", "Safeguarding", "QA03", 6),
+    # senior roles: each too few to show alone, 5 together
+    la("QA02:role=DCS", PERIOD, 0.0, 0, 1), la("QA02:role=Assistant Director", PERIOD, 100.0, 2, 2),
+    la("QA02:role=Head of Service", PERIOD, 100.0, 2, 2),
+    la("QA01:role=DCS", PERIOD, 100.0, 1, 1),
+    # what the follow-ups of February's 19 audits found: 12 all done, 3 partly, 4 neither
+    la("QA07:actions_completed", PERIOD, 12), la("QA07:actions_partly_completed", PERIOD, 3),
+]
+
+
+@pytest.fixture
+def small_team_frames(frames):
+    values, trend = frames
+    values = pd.concat([values[values["level"] != "team"], pd.DataFrame(SMALL_TEAMS, columns=VALUE_COLUMNS)],
+                       ignore_index=True)
+    return values, trend
+
+
+def test_audits_by_team_become_audits_by_service_area_when_small_numbers_hide_most(small_team_frames, tmp_path):
+    values, trend = small_team_frames
+    html_path, _ = render_monthly_qa_report(values, trend, KPIS, run_info(), tmp_path, targets=TARGETS)
+    markup = html_path.read_text(encoding="utf-8")
+    text = text_of(markup)
+    assert "Audits by service area" in text and "Audits by team" not in text
+    # by team, all 20 figures would be hidden (due, completed and staff <5; on time and compliance *)
+    assert "small numbers would hide 20 of the 20 figures" in text
+    assert table_row(markup, "Front Door") == ["Front Door", "6", "100.0%", "6", "<5", "*"]
+    assert table_row(markup, "Safeguarding") == ["Safeguarding", "6", "83.3%", "6", "5", "60.0%"]
+    with pytest.raises(AssertionError):
+        table_row(markup, "Assessment Team A")
+    # the senior leaders' compliance shows, together, as soon as there are 5 of them
+    senior = "Senior leaders (DCS, Assistant Director, Head of Service)"
+    assert table_row(markup, senior) == [senior, "<5", "*", "n/a", "5", "80.0%"]
+    assert table_row(markup, "DCS")[1:3] == ["<5", "*"]
+    assert table_row(markup, "Together: DCS, Assistant Director, Head of Service")[1:3] == ["5", "80.0%"]
+
+
+def test_audits_stay_by_team_when_most_team_figures_show(frames, tmp_path):
+    values, trend = frames
+    html_path, _ = render_monthly_qa_report(values, trend, KPIS, run_info(), tmp_path, targets=TARGETS)
+    text = text_of(html_path.read_text(encoding="utf-8"))
+    assert "Audits by team" in text and "Teams are grouped" not in text
+
+
+def test_qa_on_a_page_leads_with_what_changed_and_the_actions_completed(small_team_frames, tmp_path):
+    values, trend = small_team_frames
+    pdf_path = render_qa_on_a_page(values, trend, KPIS, run_info(), tmp_path, targets=TARGETS)
+    pages, pdf_text = pdf_pages_and_text(pdf_path)
+    text = " ".join(pdf_text.split())
+    assert pages == 1
+    assert text.index("What changed since February 2024") < text.index("Actions completed") \
+        < text.index("Audit grades this month")
+    assert "Audits completed on time rose from 78.0% to 84.2%." in text
+    # 12 all done; 3 partly and 4 neither are both 1-4: <5 (two hidden, neither can be worked out)
+    assert ("Of the 19 audits completed in February 2024, the auditor's follow-up found every action "
+            "completed in 12, actions partly completed in <5, and <5 not yet followed up") in text

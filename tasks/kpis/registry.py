@@ -47,6 +47,7 @@ OUTPUTS = {
     "qa_grades",               # audits completed by grade (Grades sheet, grade tables)
     "qa_submission",           # submission timeliness (Auditors sheet)
     "qa_reaudits",             # the Inadequate audits awaiting re-audit (Re-audits sheet)
+    "qa_actions",              # follow-up of audit actions (QA on a page: "Actions completed")
 }
 # Decimal places of a published figure, by kind, unless the registry says otherwise.
 KIND_PRECISION = {"percent": 1, "rate": 1, "mean": 1, "count": 0, "exception": 0}
