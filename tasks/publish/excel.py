@@ -241,12 +241,12 @@ def write_units(sheet: Worksheet, level: str, figures: list[Figure], values: pd.
     for figure in figures:
         headers.append(figure_header(figure))
         formats.append(figure.number_format)
-        widths.append(12)
+        widths.append(8.5)
         target = targets.get(figure.id)
         if target is not None and figure.kind in RAG_KINDS:
             headers.append(rag_header(figure, target.target))
             formats.append(None)
-            widths.append(9)
+            widths.append(7)
             rag_columns.append(len(headers))
             rags.append((figure, target))
         else:
@@ -276,7 +276,7 @@ def write_units(sheet: Worksheet, level: str, figures: list[Figure], values: pd.
         letter = get_column_letter(column)
         add_rag_fills(sheet, f"{letter}{FIRST_DATA_ROW}:{letter}{max(last_row, FIRST_DATA_ROW)}")
     finish_table(sheet, len(headers), last_row, frozen_columns=2)
-    set_widths(sheet, [10, 26, 10 if level == "service_area" else 20] + widths)
+    set_widths(sheet, [9, 24, 8 if level == "service_area" else 18] + widths)
     _fold_numerators_and_denominators(sheet, headers)
 
 

@@ -220,13 +220,14 @@ def hidden_cells(lines: list[dict]) -> tuple[int, int]:
     return sum(is_suppressed(cell) for cell in cells), len(cells)
 
 
-def senior_line(la_rows: pd.DataFrame, period: str, kpis: list[Kpi]) -> dict | None:
+def senior_line(la_rows: pd.DataFrame, period: str, kpis: list[Kpi],
+                outputs: tuple[str, ...] = ("qa_due", "qa_compliance")) -> dict | None:
     """The senior roles' audits together (LA figures by auditor role, summed), so that
     their compliance shows as soon as there are 5 of them; None when no senior role has
-    a figure."""
+    a figure of the KPIs shown in `outputs`."""
     roles = [r for r in SENIOR_ROLES
              if any(la_figure(la_rows, f"{k.id}:{breakdown_name('role', r)}", period) is not None
-                    for k in (kpi_shown_in(kpis, o) for o in ("qa_due", "qa_compliance")) if k)]
+                    for k in (kpi_shown_in(kpis, o) for o in outputs) if k)]
     if not roles:
         return None
     sums = []
@@ -264,7 +265,8 @@ def by_unit_table(values: pd.DataFrame, la_rows: pd.DataFrame, period: str, kpis
 def senior_role_line(la_rows: pd.DataFrame, period: str, kpis: list[Kpi]) -> dict | None:
     """The by-role table's line of the senior roles together (this month and last)."""
     compliance = kpi_shown_in(kpis, "qa_compliance")
-    now, before = senior_line(la_rows, period, kpis), senior_line(la_rows, _previous(period), kpis)
+    now = senior_line(la_rows, period, kpis, ("qa_compliance",))
+    before = senior_line(la_rows, _previous(period), kpis, ("qa_compliance",))
     if compliance is None or now is None or len(now["roles"]) < 2:
         return None
     return {"id": f"{compliance.id}:senior", "label": f"Together: {', '.join(now['roles'])}",
