@@ -73,7 +73,7 @@ def test_outputs_are_published(demo_run):
     frame = published(demo_run)
     assert list(frame.columns) == ["kpi_id", "period", "level", "unit_id", "unit_name", "value",
                                    "numerator", "denominator"]
-    assert set(frame["level"]) == {"la", "team", "worker"}
+    assert set(frame["level"]) == {"la", "service_area", "team", "worker"}
     assert set(frame.loc[frame["level"] == "la", "unit_id"]) == {"841"}
     assert (frame["period"] == PERIOD).all()
 
