@@ -210,8 +210,13 @@ RAG_KINDS = ("percent", "mean")  # a unit's percentage or mean compares with the
 
 def figure_header(figure: Figure) -> str:
     """A column header in words that keeps the id: "SAF07 Assessments completed within
-    45 working days %", "SAF01 Contacts in month (count)"."""
-    name = f"{figure.id} {figure.name}"
+    45 working days %", "SAF01 Contacts in month (count)", "SAF23:eet_pct In education,
+    employment or training %"."""
+    words = figure.name
+    if figure.id != figure.kpi.id:  # an extra: its own label, not the KPI's name again
+        label = figure.kpi.label_of(figure.id)
+        words = label[:1].upper() + label[1:]
+    name = f"{figure.id} {words}"
     unit = figure.unit
     return name if not unit or name.endswith(unit) or name.endswith("%") else f"{name} ({unit})"
 
