@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 from openpyxl import Workbook
 from openpyxl.chart import LineChart, Reference, Series
+from openpyxl.styles import Alignment
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -26,6 +27,7 @@ from tasks.publish.cells import number_value, text_value, write_row
 from tasks.kpis.compute import UNALLOCATED, UNKNOWN_SERVICE_AREA
 from tasks.core.periods import Period
 from tasks.publish.dq_sheet import write_data_quality_sheet
+from tasks.publish.workbook_print import fit_row_height
 from tasks.publish.lineage import RunInfo
 from tasks.publish.style import (BOLD, DECIMAL_FORMAT, FIRST_DATA_ROW, HEADER_ROW, decimal_format,
                                  THOUSANDS_FORMAT, WHOLE_FORMAT, WRAP, add_rag_fills, describe_workbook,
@@ -34,6 +36,7 @@ from tasks.publish.style import (BOLD, DECIMAL_FORMAT, FIRST_DATA_ROW, HEADER_RO
 from tasks.kpis.rag import direction_of_travel, effective_tolerance, rag_status
 from tasks.kpis.registry import Kpi
 
+TOP = Alignment(vertical="top")
 SCORECARD_TITLES = {"safety": "Safety Scorecard", "drift_delay": "Drift and Delay Scorecard"}
 
 INTERNAL_NOTE = ("Internal to the performance team: figures are not suppressed for small numbers "
@@ -246,7 +249,7 @@ def write_units(sheet: Worksheet, level: str, figures: list[Figure], values: pd.
     for figure in figures:
         headers.append(figure_header(figure))
         formats.append(figure.number_format)
-        widths.append(8.5)
+        widths.append(10)  # "Assessments", "placements" unbroken
         target = targets.get(figure.id)
         if target is not None and figure.kind in RAG_KINDS:
             headers.append(rag_header(figure, target.target))
@@ -261,6 +264,7 @@ def write_units(sheet: Worksheet, level: str, figures: list[Figure], values: pd.
             formats += [WHOLE_FORMAT, WHOLE_FORMAT]
             widths += [10, 11]
     write_header(sheet, headers)
+    set_widths(sheet, [12, 22, 8 if level == "service_area" else 17] + widths)  # before the rows fit their heights
     level_values = values[values["level"] == level]
     by_unit_figure = {(str(r.unit_id), r.kpi_id): r for r in level_values.itertuples()}
     for row, unit in enumerate(units.itertuples(index=False), start=FIRST_DATA_ROW):
@@ -272,7 +276,12 @@ def write_units(sheet: Worksheet, level: str, figures: list[Figure], values: pd.
                 tolerance = effective_tolerance(figure.kpi, target.target, target.tolerance, figure.kind)
                 cells.append(rag_status(figure_cells[0], target.target, tolerance, figure.polarity))
             cells += figure_cells[1:]
-        write_row(sheet, row, cells)
+        written = write_row(sheet, row, cells)
+        for column, cell in enumerate(written, start=1):
+            # a long team or service area name wraps rather than widen the page; the
+            # figures beside it align with its first line
+            cell.alignment = WRAP if 1 < column <= len(leading) else TOP
+        fit_row_height(sheet, row)
         for offset, number_format in enumerate(formats, start=len(leading) + 1):
             if number_format:
                 sheet.cell(row=row, column=offset).number_format = number_format
@@ -281,7 +290,6 @@ def write_units(sheet: Worksheet, level: str, figures: list[Figure], values: pd.
         letter = get_column_letter(column)
         add_rag_fills(sheet, f"{letter}{FIRST_DATA_ROW}:{letter}{max(last_row, FIRST_DATA_ROW)}")
     finish_table(sheet, len(headers), last_row, frozen_columns=2)
-    set_widths(sheet, [9, 24, 8 if level == "service_area" else 18] + widths)
     _fold_numerators_and_denominators(sheet, headers)
 
 
