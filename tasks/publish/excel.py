@@ -249,7 +249,7 @@ def write_units(sheet: Worksheet, level: str, figures: list[Figure], values: pd.
     for figure in figures:
         headers.append(figure_header(figure))
         formats.append(figure.number_format)
-        widths.append(10)  # "Assessments", "placements" unbroken
+        widths.append(_word_width(headers[-1]))
         target = targets.get(figure.id)
         if target is not None and figure.kind in RAG_KINDS:
             headers.append(rag_header(figure, target.target))
@@ -264,7 +264,7 @@ def write_units(sheet: Worksheet, level: str, figures: list[Figure], values: pd.
             formats += [WHOLE_FORMAT, WHOLE_FORMAT]
             widths += [10, 11]
     write_header(sheet, headers)
-    set_widths(sheet, [12, 22, 8 if level == "service_area" else 17] + widths)  # before the rows fit their heights
+    set_widths(sheet, [12, 24, 8 if level == "service_area" else 22] + widths)  # before the rows fit their heights
     level_values = values[values["level"] == level]
     by_unit_figure = {(str(r.unit_id), r.kpi_id): r for r in level_values.itertuples()}
     for row, unit in enumerate(units.itertuples(index=False), start=FIRST_DATA_ROW):
@@ -291,6 +291,12 @@ def write_units(sheet: Worksheet, level: str, figures: list[Figure], values: pd.
         add_rag_fills(sheet, f"{letter}{FIRST_DATA_ROW}:{letter}{max(last_row, FIRST_DATA_ROW)}")
     finish_table(sheet, len(headers), last_row, frozen_columns=2)
     _fold_numerators_and_denominators(sheet, headers)
+
+
+def _word_width(header: str) -> float:
+    """A figure column wide enough for the longest word of its header ("Assessments",
+    "(exceptions)"), so that words wrap whole; 10 to 13 characters."""
+    return min(max(10, max(len(word) for word in header.split()) + 1.5), 13)
 
 
 def _fold_numerators_and_denominators(sheet: Worksheet, headers: list[str]) -> None:
