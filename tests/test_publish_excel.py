@@ -154,7 +154,9 @@ def summary_rows(sheet):
 
 
 def test_safety_workbook_sheets_and_properties(safety_book):
-    assert safety_book.sheetnames == ["Summary", "Service areas", "Teams", "Workers", "Definitions", "Run"]
+    assert safety_book.sheetnames == ["Summary", "Service areas", "Teams", "Workers", "Definitions", "Run",
+                                      "Chart targets"]
+    assert safety_book["Chart targets"].sheet_state == "hidden"  # the target lines' data only
     assert safety_book.properties.creator == "qaloop"
     assert safety_book.properties.subject == "period 2024-03, run run-42"
     assert "Safety Scorecard" in safety_book.properties.title
@@ -187,6 +189,18 @@ def test_safety_summary_has_a_chart_per_headline_percentage(safety_book):
     charts = safety_book["Summary"]._charts
     # headline percentages among the five: SAF04, SAF07, SAF11
     assert len(charts) == 3
+
+
+def test_a_trend_chart_draws_its_target_as_a_dashed_line(safety_book):
+    targets = safety_book["Chart targets"]
+    rows = {row[0]: row[1:] for row in targets.iter_rows(values_only=True)}
+    assert rows["SAF07"] == (85,) * 13  # the SAF07 target in each of the 13 months
+    saf07 = next(c for c in safety_book["Summary"]._charts if "SAF07" in str(c.title.tx.rich.p[0].r[0].t))
+    assert len(saf07.series) == 2
+    line = saf07.series[1]
+    assert line.tx.strRef is None and line.tx.v == "Target"
+    assert line.graphicalProperties.line.prstDash == "dash"
+    assert line.val.numRef.f.startswith("'Chart targets'!")
 
 
 SAF07_HEADER = "SAF07 Assessments completed within 45 working days %"
