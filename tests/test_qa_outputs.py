@@ -422,15 +422,39 @@ def test_audits_stay_by_team_when_most_team_figures_show(frames, tmp_path):
     assert "Audits by team" in text and "Teams are grouped" not in text
 
 
+FINDINGS = [k for k in load_registry() if k.shown_in_output("qa_strengths") or k.shown_in_output("qa_development")]
+FOUND = [la("QA12", PERIOD, 15), la("QA12:domain=Voice of the child", PERIOD, 9),
+         la("QA12:domain=Planning", PERIOD, 6), la("QA12:domain=Recording", PERIOD, 2),
+         la("QA12:domain=Supervision", PERIOD, 7), la("QA12:domain=Assessment", PERIOD, 0),
+         la("QA13", PERIOD, 11), la("QA13:domain=Management oversight", PERIOD, 8),
+         la("QA13:domain=Recording", PERIOD, 3)]
+
+
 def test_qa_on_a_page_leads_with_what_changed_and_the_actions_completed(small_team_frames, tmp_path):
     values, trend = small_team_frames
     pdf_path = render_qa_on_a_page(values, trend, KPIS, run_info(), tmp_path, targets=TARGETS)
     pages, pdf_text = pdf_pages_and_text(pdf_path)
     text = " ".join(pdf_text.split())
     assert pages == 1
+    assert "What audits found" not in text  # no audit findings supplied
     assert text.index("What changed since February 2024") < text.index("Actions completed") \
         < text.index("Audit grades this month")
     assert "Audits completed on time rose from 78.0% to 84.2%." in text
     # 12 all done; 3 partly and 4 neither are both 1-4: <5 (two hidden, neither can be worked out)
     assert ("Of the 19 audits completed in February 2024, the auditor's follow-up found every action "
             "completed in 12, actions partly completed in <5, and <5 not yet followed up") in text
+
+
+def test_qa_on_a_page_leads_with_what_the_audits_found_when_findings_exist(small_team_frames, tmp_path):
+    values, trend = small_team_frames
+    values = pd.concat([values, pd.DataFrame(FOUND, columns=VALUE_COLUMNS)], ignore_index=True)
+    pdf_path = render_qa_on_a_page(values, trend, KPIS, run_info(), tmp_path, targets=TARGETS, findings=FINDINGS)
+    pages, pdf_text = pdf_pages_and_text(pdf_path)
+    text = " ".join(pdf_text.split())
+    assert pages == 1
+    assert text.index("What audits found this month") < text.index("What changed since") \
+        < text.index("Actions completed")
+    # the three domains most often found, most first; none with no audit
+    assert ("Strengths most often recorded: Voice of the child (9 audits); Supervision (7 audits); "
+            "Planning (6 audits).") in text
+    assert "Areas for development most often recorded: Management oversight (8 audits); Recording (<5 audits)." in text

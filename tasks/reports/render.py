@@ -398,12 +398,33 @@ def render_monthly_qa_report(values: pd.DataFrame, trend: pd.DataFrame, kpis: li
     return html_path, pdf_path
 
 
+def findings_lines(la_rows: pd.DataFrame, period: str, findings: list[Kpi], output: str,
+                   top: int = 3) -> list[dict]:
+    """The practice domains most often found (audit findings by domain, the KPI shown in
+    `output`), most first: [{domain, count}] with counts of 1-4 as `<5`; none without it."""
+    kpi = kpi_shown_in(findings, output)
+    if kpi is None:
+        return []
+    found = []
+    for row in la_rows[la_rows["period"] == period].itertuples():
+        parsed = parse_figure_id(row.kpi_id)
+        if parsed.kpi_id == kpi.id and not parsed.names and set(parsed.dimension) == {"domain"} \
+                and number_value(row.value):
+            found.append((-float(row.value), parsed.dimension["domain"], row.value))
+    return [{"domain": domain, "count": show_count(value)} for _, domain, value in sorted(found)[:top]]
+
+
 def render_qa_on_a_page(values: pd.DataFrame, trend: pd.DataFrame, kpis: list[Kpi], run: RunInfo,
                         out_dir: Path, targets: dict[str, KpiTarget] | None = None,
-                        data_quality=None) -> Path:
-    """"QA on a page": one A4 page as PDF (the type is scaled down until it fits)."""
+                        data_quality=None, findings: list[Kpi] = ()) -> Path:
+    """"QA on a page": one A4 page as PDF (the type is scaled down until it fits).
+    `findings`: the audit findings KPIs (strengths and areas for development by domain):
+    when they have figures, the page leads with what the audits found."""
     targets = targets if targets is not None else targets_for(kpis, {})
     context = report_context(values, trend, kpis, run, targets, data_quality)
+    la_rows = la_trend_rows(values, trend)
+    context["strengths"] = findings_lines(la_rows, run.period, list(findings), "qa_strengths")
+    context["development"] = findings_lines(la_rows, run.period, list(findings), "qa_development")
     context["tiles"] = [context["lines_by_id"][k.id] | {"name": k.label_in("tile") or context["lines_by_id"][k.id]["name"]}
                         for k in shown_in(kpis, "qa_tile") if k.id in context["lines_by_id"]]
     context["top_changes"] = sorted(context["narrative"], key=lambda s: -s["change"])[:5]
