@@ -184,7 +184,7 @@ def trend_charts(kpis: list[Kpi], values: pd.DataFrame, trend: pd.DataFrame, qua
             continue
         figure = Figure.of(kpi, kpi.id)
         points = [shown(figure, _row(frame, kpi.id, p)).value for p in periods]
-        charts.append(line_chart_svg(periods, points, f"{kpi.id} {kpi.name}"))
+        charts.append(line_chart_svg(periods, points, f"{kpi.id} {kpi.name}", width=340))
     return charts
 
 
