@@ -1,0 +1,60 @@
+"""The quarterly reports' small-number suppression, on hand-made stored values (no flow):
+a count of 1-4 is `<5`, a lone `<5` among counts shown beside their total takes the
+smallest other with it, a percentage on a base under 5 is `*` (tasks/publish/suppression.py)."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from tasks.core.periods import Period
+from tasks.kpis.registry import load_registry
+from tasks.reports.quarterly import REPORTS, breakdown_table, headline_lines, team_table, quarter_label
+
+COLUMNS = ["kpi_id", "period", "level", "unit_id", "unit_name", "value", "numerator", "denominator"]
+
+
+def frame(rows) -> pd.DataFrame:
+    return pd.DataFrame([dict(zip(COLUMNS, row)) for row in rows], columns=COLUMNS)
+
+
+def kpi(kpi_id):
+    return next(k for k in load_registry() if k.id == kpi_id)
+
+
+def test_quarter_label():
+    assert quarter_label("2024-Q1") == "Q1 2024 (January to March 2024)"
+    assert quarter_label("2023-Q4") == "Q4 2023 (October to December 2023)"
+
+
+def test_the_months_of_a_count_are_suppressed_beside_the_quarter():
+    quarter = Period.quarter("2024-Q1")
+    values = frame([("CMP06", "2024-Q1", "la", "841", "LA", 8, 8, None)])
+    months = frame([("CMP06", m, "la", "841", "LA", v, v, None) for m, v in
+                    (("2024-01", 0), ("2024-02", 5), ("2024-03", 3))])
+    [line] = headline_lines([kpi("CMP06")], values, frame([]), months, quarter)
+    assert line["value"] == "8"
+    # the shared rule hides the smallest other count, here January's 0: March is then
+    # 1 to 3, not worked out exactly from 8 - 5
+    assert line["months"] == ["*", "5", "<5"]
+
+
+def test_percent_breakdowns_on_small_bases_are_suppressed():
+    values = frame([("CMP04", "2024-Q1", "la", "841", "LA", 50.0, 2, 4),
+                    ("CMP04:upheld", "2024-Q1", "la", "841", "LA", 25.0, 1, 4),
+                    ("CMP04:partially_upheld", "2024-Q1", "la", "841", "LA", 40.0, 4, 10)])
+    rows = breakdown_table(kpi("CMP04"), "", values, "2024-Q1")
+    assert [(r["value"], r["base"]) for r in rows] == [("*", "<5"), ("40.0%", "10")]
+
+
+def test_counts_by_team_take_a_second_count_with_a_lone_small_one():
+    values = frame([("IRO01", "2024-Q1", "team", "T1", "Team A", 9, 9, None),
+                    ("IRO01", "2024-Q1", "team", "T2", "Team B", 2, 2, None),
+                    ("IRO01", "2024-Q1", "team", "T3", "Team C", 6, 6, None)])
+    table = team_table(("IRO01",), values, "2024-Q1", None)
+    assert [(r["name"], r["cells"]) for r in table["rows"]] == [
+        ("Team A", ["9"]), ("Team B", ["<5"]), ("Team C", ["*"])]
+
+
+def test_every_report_names_a_scorecard_of_the_registry():
+    scorecards = {k.scorecard for k in load_registry()}
+    assert {r.scorecard for r in REPORTS} <= scorecards
