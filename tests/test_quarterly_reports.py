@@ -58,3 +58,13 @@ def test_counts_by_team_take_a_second_count_with_a_lone_small_one():
 def test_every_report_names_a_scorecard_of_the_registry():
     scorecards = {k.scorecard for k in load_registry()}
     assert {r.scorecard for r in REPORTS} <= scorecards
+
+
+def test_questions_show_their_text_and_the_three_quarters_before():
+    from tasks.reports.quarterly import question_lines
+    values = frame([("SUR02:question=SV01/Q1", "2024-Q1", "la", "841", "LA", 75.0, 6, 8)])
+    trend = frame([("SUR02:question=SV01/Q1", "2023-Q3", "la", "841", "LA", 50.0, 2, 4),
+                   ("SUR02:question=SV01/Q1", "2023-Q4", "la", "841", "LA", 60.0, 6, 10)])
+    [line] = question_lines(values, "2024-Q1", {"SV01/Q1": "My worker listens to me"}, trend)
+    assert (line["text"], line["value"], line["base"]) == ("My worker listens to me", "75.0%", "8")
+    assert line["quarters"] == ["n/a", "*", "60.0%"]  # 2023-Q2 none; 2023-Q3 on a base of 4

@@ -155,8 +155,12 @@ def _value(row):
     return None if row is None or pd.isna(row.value) else row.value
 
 
-def question_lines(values: pd.DataFrame, period: str, questions: dict[str, str]) -> list[dict]:
-    """SUR02 per question, with its text, and per respondent type within it."""
+def question_lines(values: pd.DataFrame, period: str, questions: dict[str, str],
+                   trend: pd.DataFrame | None = None) -> list[dict]:
+    """SUR02 per question, with its text, and per respondent type within it; with the
+    three quarters before (each suppressed on its own base) for the trend."""
+    earlier = [p.id for p in Period.quarter(period).trailing(TREND_QUARTERS)[:-1]]
+    trend = trend if trend is not None else values.iloc[0:0]
     lines = []
     la = values[(values["level"] == "la") & (values["period"] == period)]
     for row in la.itertuples():
@@ -166,8 +170,13 @@ def question_lines(values: pd.DataFrame, period: str, questions: dict[str, str])
         key = parsed.dimensions[0][1]
         respondent = dict(parsed.dimensions).get("respondent_type", "")
         lines.append({"question": key, "text": questions.get(key, ""), "respondent": respondent or "All respondents",
-                      "value": shown_figure_text(row), "base": show_count(row.denominator)})
+                      "value": shown_figure_text(row), "base": show_count(row.denominator),
+                      "quarters": [_percent_text(_row(trend, row.kpi_id, q)) for q in earlier]})
     return lines
+
+
+def _percent_text(row) -> str:
+    return "n/a" if row is None else shown_figure_text(row)
 
 
 def shown_figure_text(row) -> str:
@@ -207,7 +216,7 @@ def report_context(report: QuarterlyReport, kpis: list[Kpi], values: pd.DataFram
             "breakdowns": [b for b in breakdowns if b["rows"]],
             "teams": team_table(team_kpis, values, quarter.id, None),
             "team_names": [by_id[k].name for k in team_kpis],
-            "questions": question_lines(values, quarter.id, questions or {}) if "SUR02" in by_id else [],
+            "questions": question_lines(values, quarter.id, questions or {}, trend) if "SUR02" in by_id else [],
             "charts": trend_charts(shown_kpis, values, trend, quarter),
             "quality": quality_summary(data_quality), "scale": 1.0}
 
