@@ -137,16 +137,18 @@ def test_the_reports_read_as_a_reader_sees_them(quarter_run):
         assert "'<5' = a count of 1 to 4" in texts[report]
     complaints, iro, surveys = (texts[r] for r in REPORTS)
     for heading in ("Complaints and compliments report", "Complaints received by stage",
-                    "Complaints received by complainant type", "Complaints received by service area",
-                    "Outcomes of complaints responded to", "Compliments by theme", "By team",
+                    "Complaints received by complainant", "Complaints received by service area",
+                    "Complaints upheld %: upheld %, partially upheld %", "Compliments received by theme", "By team",
                     "Trend over the last four quarters", "Stage 1 responded within timescale",
                     "Learning actions overdue", "Escalated to stage 2"):
         assert heading in complaints, heading
-    for heading in ("Dispute resolution (DRP) and IRO report", "DRP alerts raised by stage",
-                    "DRP alerts raised by theme", "Child participation in reviews", "Monitoring forms completed",
+    for heading in ("Dispute resolution (DRP) and IRO report", "Dispute resolution alerts raised by stage",
+                    "Dispute resolution alerts raised by theme", "Child participation in reviews", "Monitoring forms completed",
                     "DRP alerts open over 20 working days"):
         assert heading in iro, heading
-    assert "Participation and survey report" in surveys and "Positive answers by question" in surveys
+    for heading in ("Participation and survey report", "Positive answers by question", "Survey responses by survey",
+                    "Survey responses by respondent type"):
+        assert heading in surveys, heading
     assert "My worker listens to me" in surveys  # the question's text
     frame = published(quarter_run)
     cmp01 = la_row(frame, "CMP01")["value"]

@@ -65,6 +65,16 @@ def test_questions_show_their_text_and_the_three_quarters_before():
     values = frame([("SUR02:question=SV01/Q1", "2024-Q1", "la", "841", "LA", 75.0, 6, 8)])
     trend = frame([("SUR02:question=SV01/Q1", "2023-Q3", "la", "841", "LA", 50.0, 2, 4),
                    ("SUR02:question=SV01/Q1", "2023-Q4", "la", "841", "LA", 60.0, 6, 10)])
-    [line] = question_lines(values, "2024-Q1", {"SV01/Q1": "My worker listens to me"}, trend)
+    [line] = question_lines(values, "2024-Q1", {"SV01/Q1": "My worker listens to me"}, trend, "SUR02")
     assert (line["text"], line["value"], line["base"]) == ("My worker listens to me", "75.0%", "8")
     assert line["quarters"] == ["n/a", "*", "60.0%"]  # 2023-Q2 none; 2023-Q3 on a base of 4
+
+
+def test_the_tables_follow_the_registry():
+    from tasks.reports.quarterly import breakdowns_of, question_kpi
+    assert breakdowns_of(kpi("CMP01")) == [("stage", "Complaints received by stage"),
+                                           ("complainant", "Complaints received by complainant"),
+                                           ("service_area", "Complaints received by service area")]
+    assert breakdowns_of(kpi("CMP04")) == [("", "Complaints upheld %: upheld %, partially upheld %")]
+    assert breakdowns_of(kpi("SUR02")) == []
+    assert question_kpi([kpi("SUR01"), kpi("SUR02")]).id == "SUR02"

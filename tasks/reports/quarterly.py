@@ -32,41 +32,55 @@ TREND_QUARTERS = 4  # the quarter and the three before it
 
 @dataclass(frozen=True)
 class QuarterlyReport:
+    """One quarterly report: the KPIs of one registry scorecard. What it shows follows the
+    registry (no KPI id is named here): each KPI's quarter, months and trend; a table per
+    split (`CMP01:stage=...`) and one of its named figures (`CMP04:upheld`); a question
+    table for a split within a split (SUR02 per question and respondent type); the count
+    KPIs by team."""
+
     key: str            # file name stem: <key>_<quarter>.html / .pdf
     title: str
     scorecard: str      # the registry scorecard whose KPIs the report shows
-    breakdowns: dict    # kpi id -> [(dimension, heading)] of LA-level splits shown as tables
-    teams: tuple        # kpi ids shown by team (counts)
     intro: str
 
 
 REPORTS = (
     QuarterlyReport(
         "complaints_compliments", "Complaints and compliments report", "complaints",
-        {"CMP01": [("stage", "Complaints received by stage"),
-                   ("complainant", "Complaints received by complainant type"),
-                   ("service_area", "Complaints received by service area")],
-         "CMP04": [("", "Outcomes of complaints responded to")],
-         "CMP06": [("theme", "Compliments by theme")]},
-        ("CMP01", "CMP06"),
         "Complaints received and responded to in the quarter; timeliness against the statutory "
         "10 (extended 20) working days at stage 1 and 25 (extended 65) at stage 2; outcomes; "
         "escalation to stage 2 of the previous quarter's stage 1 responses; compliments; learning "
         "actions overdue at the quarter's end."),
     QuarterlyReport(
         "drp_iro", "Dispute resolution (DRP) and IRO report", "iro",
-        {"IRO01": [("stage", "DRP alerts raised by stage"), ("theme", "DRP alerts raised by theme")]},
-        ("IRO01",),
         "Dispute resolution alerts raised and resolved in the quarter (resolution within 20 working "
         "days), alerts open over 20 working days at the quarter's end, child participation in "
         "reviews (PN1-PN6 of PN1-PN7) and IRO monitoring-form completion."),
     QuarterlyReport(
         "participation_surveys", "Participation and survey report", "participation",
-        {"SUR01": [("survey", "Responses by survey"), ("respondent_type", "Responses by respondent type")]},
-        ("SUR01",),
         "Survey responses submitted in the quarter and the % positive answers (the top two points of "
         "the scale) to each question, with the trend over the last four quarters."),
 )
+
+
+def breakdowns_of(kpi: Kpi) -> list[tuple[str, str]]:
+    """[(dimension, heading)] of the tables of a KPI: one per split (in registry order),
+    and one ("") of its named figures; a split within a split is the question table."""
+    tables, seen = [], set()
+    for extra in kpi.extras:
+        if extra.breakdown == "split" and not extra.within and extra.group not in seen:
+            seen.add(extra.group)
+            tables.append((extra.group, f"{kpi.name} by {extra.group.replace('_', ' ')}"))
+        elif extra.breakdown is None and "" not in seen:
+            seen.add("")
+            named = [e for e in kpi.extras if e.breakdown is None]
+            tables.append(("", f"{kpi.name}: {', '.join((e.label or e.name).replace('_', ' ') for e in named)}"))
+    return tables
+
+
+def question_kpi(kpis: list[Kpi]) -> Kpi | None:
+    """The KPI split by a value within another (SUR02: question, then respondent type)."""
+    return next((k for k in kpis for e in k.extras if e.breakdown == "split" and e.within), None)
 
 
 def quarter_label(period_id: str) -> str:
@@ -156,7 +170,7 @@ def _value(row):
 
 
 def question_lines(values: pd.DataFrame, period: str, questions: dict[str, str],
-                   trend: pd.DataFrame | None = None) -> list[dict]:
+                   trend: pd.DataFrame | None = None, kpi_id: str | None = None) -> list[dict]:
     """SUR02 per question, with its text, and per respondent type within it; with the
     three quarters before (each suppressed on its own base) for the trend."""
     earlier = [p.id for p in Period.quarter(period).trailing(TREND_QUARTERS)[:-1]]
@@ -165,7 +179,7 @@ def question_lines(values: pd.DataFrame, period: str, questions: dict[str, str],
     la = values[(values["level"] == "la") & (values["period"] == period)]
     for row in la.itertuples():
         parsed = parse_figure_id(row.kpi_id)
-        if parsed.kpi_id != "SUR02" or not parsed.dimensions or parsed.dimensions[0][0] != "question":
+        if parsed.kpi_id != kpi_id or not parsed.dimensions or parsed.dimensions[0][0] != "question":
             continue
         key = parsed.dimensions[0][1]
         respondent = dict(parsed.dimensions).get("respondent_type", "")
@@ -202,12 +216,10 @@ def report_context(report: QuarterlyReport, kpis: list[Kpi], values: pd.DataFram
                    data_quality=None) -> dict:
     quarter = Period.quarter(run.period)
     shown_kpis = [k for k in kpis if k.scorecard == report.scorecard]
-    by_id = {k.id: k for k in shown_kpis}
-    breakdowns = [{"heading": heading, "kpi": by_id[kpi_id],
-                   "rows": breakdown_table(by_id[kpi_id], dimension, values, quarter.id)}
-                  for kpi_id, tables in report.breakdowns.items() if kpi_id in by_id
-                  for dimension, heading in tables]
-    team_kpis = tuple(k for k in report.teams if k in by_id)
+    breakdowns = [{"heading": heading, "kpi": kpi, "rows": breakdown_table(kpi, dimension, values, quarter.id)}
+                  for kpi in shown_kpis for dimension, heading in breakdowns_of(kpi)]
+    team_kpis = tuple(k.id for k in shown_kpis if k.kind == "count")
+    by_question = question_kpi(shown_kpis)
     return {"run": run, "synthetic_banner": SYNTHETIC_BANNER, "report": report,
             "period_label": quarter_label(quarter.id), "suppression_note": FOOTNOTE,
             "month_labels": [month_label(m.id, abbreviated=True) for m in quarter.months],
@@ -215,8 +227,9 @@ def report_context(report: QuarterlyReport, kpis: list[Kpi], values: pd.DataFram
             "headline": headline_lines(shown_kpis, values, trend, months, quarter),
             "breakdowns": [b for b in breakdowns if b["rows"]],
             "teams": team_table(team_kpis, values, quarter.id, None),
-            "team_names": [by_id[k].name for k in team_kpis],
-            "questions": question_lines(values, quarter.id, questions or {}, trend) if "SUR02" in by_id else [],
+            "team_names": [k.name for k in shown_kpis if k.id in team_kpis],
+            "questions": question_lines(values, quarter.id, questions or {}, trend, by_question.id)
+            if by_question else [],
             "charts": trend_charts(shown_kpis, values, trend, quarter),
             "quality": quality_summary(data_quality), "scale": 1.0}
 
