@@ -28,15 +28,20 @@ from tasks.publish.html import bar_chart_svg, line_chart_svg, template_environme
 from tasks.publish.excel import la_trend_rows
 from tasks.publish.lineage import RunInfo
 from tasks.publish.style import SYNTHETIC_BANNER, month_label
-from tasks.publish.suppression import (FOOTNOTE, NOT_AVAILABLE, SUPPRESSED, base_too_small, hidden_counts,
-                                       is_suppressed, shown_figure)
+from tasks.publish.suppression import (FOOTNOTE, NOT_AVAILABLE, SMALL_NUMBER, SUPPRESSED, base_too_small,
+                                       hidden_counts, is_suppressed, shown_figure)
 from tasks.core.figure_ids import parse_figure_id
 from tasks.publish.qa_workbook import GRADES, NO_GRADE, figure_label, figure_rag, grade_table, grades_by, \
     la_figure, qa_figures
 from tasks.kpis.rag import direction_of_travel, targets_for
 from tasks.kpis.registry import Figure, Kpi, kpi_shown_in, shown_in
+from tasks.reports import findings
 
 ONE_PAGE_SCALES = (1.0, 0.92, 0.84, 0.76, 0.68)
+# QA on a page: (shareable finding summaries of each type, type scale), tried in turn
+PAGE_SUMMARIES = (2, 1, 0)
+ONE_PAGE_ATTEMPTS = tuple((2, s) for s in ONE_PAGE_SCALES[:3]) + tuple((1, s) for s in ONE_PAGE_SCALES[2:]) \
+    + ((0, ONE_PAGE_SCALES[-1]),)
 # The tables the QA measures read: their data-quality results are the reports' own.
 QA_TABLES = ("qa_audits", "qa_moderations", "qa_observations", "qa_staff")
 
@@ -279,12 +284,16 @@ def _worth_a_line(line: dict) -> bool:
 
 def render_monthly_qa_report(values: pd.DataFrame, trend: pd.DataFrame, kpis: list[Kpi], run: RunInfo,
                              out_dir: Path, targets: dict[str, KpiTarget] | None = None,
-                             data_quality=None) -> tuple[Path, Path]:
+                             data_quality=None, findings_kpis: list[Kpi] = (),
+                             summaries: findings.SharedSummaries | None = None) -> tuple[Path, Path]:
     """The monthly QA report as HTML and PDF in `out_dir`; returns (html_path, pdf_path).
     Targets default to the registry's (tasks.kpis.rag.targets_for); `data_quality` (a
-    tasks.publish.dq_sheet.DataQuality) adds the data-quality section."""
+    tasks.publish.dq_sheet.DataQuality) adds the data-quality section. `findings_kpis`
+    (QA12, QA13 when the optional audit findings were supplied) and `summaries` fill
+    the "Audit findings" section (findings_context)."""
     targets = targets if targets is not None else targets_for(kpis, {})
     context = report_context(values, trend, kpis, run, targets, data_quality)
+    context["findings"] = findings_context(values, trend, [*kpis, *findings_kpis], run.period, summaries)
     html = template_environment().get_template("monthly_qa_report.html").render(
         **context, title=f"{run.la_name}: monthly QA report, {context['period_label']}", scale=1.0)
     out_dir = Path(out_dir)
@@ -295,10 +304,14 @@ def render_monthly_qa_report(values: pd.DataFrame, trend: pd.DataFrame, kpis: li
 
 def render_qa_on_a_page(values: pd.DataFrame, trend: pd.DataFrame, kpis: list[Kpi], run: RunInfo,
                         out_dir: Path, targets: dict[str, KpiTarget] | None = None,
-                        data_quality=None) -> Path:
-    """"QA on a page": one A4 page as PDF (the type is scaled down until it fits)."""
+                        data_quality=None, findings_kpis: list[Kpi] = (),
+                        summaries: findings.SharedSummaries | None = None) -> Path:
+    """"QA on a page": one A4 page as PDF (the type is scaled down until it fits; the
+    shareable finding summaries go first, two of each type, then one, then none)."""
     targets = targets if targets is not None else targets_for(kpis, {})
     context = report_context(values, trend, kpis, run, targets, data_quality)
+    page_findings = {n: findings_context(values, trend, [*kpis, *findings_kpis], run.period, summaries, n)
+                     for n in PAGE_SUMMARIES}
     context["tiles"] = [context["lines_by_id"][k.id] | {"name": k.label_in("tile") or context["lines_by_id"][k.id]["name"]}
                         for k in shown_in(kpis, "qa_tile") if k.id in context["lines_by_id"]]
     context["top_changes"] = sorted(context["narrative"], key=lambda s: -s["change"])[:4]
@@ -308,10 +321,49 @@ def render_qa_on_a_page(values: pd.DataFrame, trend: pd.DataFrame, kpis: list[Kp
                               for f in qa_figures(kpis, la_trend_rows(values, trend)) if f.id in charted]
     template = template_environment().get_template("qa_on_a_page.html")
     pdf_path = Path(out_dir) / f"qa_on_a_page_{run.period}.pdf"
-    for scale in ONE_PAGE_SCALES:
-        html = template.render(**context, title=f"{run.la_name}: QA on a page, {context['period_label']}",
-                               scale=scale)
+    for per_type, scale in ONE_PAGE_ATTEMPTS:
+        html = template.render(**context, findings=page_findings[per_type],
+                               title=f"{run.la_name}: QA on a page, {context['period_label']}", scale=scale)
         pdf_path, pages = write_pdf(html, pdf_path, max_pages=1)
         if pages == 1:
             return pdf_path
     raise RuntimeError(f"QA on a page does not fit on one A4 page even at scale {ONE_PAGE_SCALES[-1]}")
+
+
+# --- Audit findings (QA12, QA13 and the shareable summaries: tasks/reports/findings.py) -------------
+
+
+def findings_context(values: pd.DataFrame, trend: pd.DataFrame, kpis: list[Kpi], period: str,
+                     summaries: findings.SharedSummaries | None, per_type: int = findings.SHOWN_PER_TYPE) -> dict:
+    """The "Audit findings" sections: audits with a strength and with an area for
+    development this month, by practice domain (QA12, QA13 as stored, counts of 1-4 shown
+    as `<5`), the domains most often strong and needing development (only those of 5 or
+    more audits), and up to `per_type` shareable summaries of each type. `kpis`: every
+    KPI of the run; without QA12/QA13 (the optional table not supplied) only a note."""
+    ids = {k.id for k in kpis}
+    if findings.STRENGTHS_KPI not in ids and findings.DEVELOPMENT_KPI not in ids:
+        return {"supplied": False, "note": findings.NOT_SUPPLIED}
+    la_rows = la_trend_rows(values, trend)
+    strong = findings.domain_counts(la_rows, period, findings.STRENGTHS_KPI)
+    develop = findings.domain_counts(la_rows, period, findings.DEVELOPMENT_KPI)
+
+    def headline(kpi_id):
+        row = la_figure(la_rows, kpi_id, period)
+        return show_count(row.value) if row is not None else NOT_AVAILABLE
+
+    grades = kpi_shown_in(kpis, "qa_grades")
+    domains = findings.domain_order(findings.declared_domains(kpis), strong, develop)
+    summaries = summaries or findings.SharedSummaries([], {})
+    return {
+        "supplied": True,
+        "completed": headline(grades.id) if grades else NOT_AVAILABLE,
+        "with_strength": headline(findings.STRENGTHS_KPI),
+        "with_development": headline(findings.DEVELOPMENT_KPI),
+        "domains": [{"domain": d, "strength": findings.count_or_missing(strong, d, show_count),
+                     "development": findings.count_or_missing(develop, d, show_count)} for d in domains],
+        "most_strong": findings.most_often(strong, SMALL_NUMBER),
+        "most_development": findings.most_often(develop, SMALL_NUMBER),
+        "strengths": summaries.of_type(findings.STRENGTH, per_type),
+        "developments": summaries.of_type(findings.DEVELOPMENT, per_type),
+        "dropped": sum(summaries.dropped.values()),
+    }
