@@ -150,3 +150,37 @@ def test_without_the_findings_table_the_sections_say_so_in_one_line(tmp_path):
     for text in (report, page.text):
         assert "Audit findings were not supplied this month" in text
     assert "Practice domain" not in report and page.pages == 1
+
+
+# --- read from the warehouse -----------------------------------------------------------------------
+
+
+def test_the_month_s_shareable_summaries_are_read_from_the_warehouse(warehouse, caplog):
+    from tasks.core.periods import Period
+    from tasks.reports.qa_outputs import shared_summaries
+    from tests.kpi_harness import load_tables
+
+    def finding(finding_id, audit_id, summary, share="Y", finding_type="strength"):
+        return {"finding_id": finding_id, "audit_id": audit_id, "domain": "Planning",
+                "finding_type": finding_type, "summary": summary, "share": share}
+
+    load_tables(warehouse, {
+        "ssd_person": [{"pers_person_id": "P7001"}],
+        "ssd_professionals": [{"prof_professional_id": "W1", "prof_staff_id": "STF-22",
+                               "prof_professional_name": "Priya Patel"}],
+        "qa_staff": [{"staff_id": "S9", "name": "Gareth Jones", "role": "Team Manager"}],
+        "qa_audits": [{"audit_id": "A1", "completed_date": "2024-03-05"},
+                      {"audit_id": "A2", "completed_date": "2024-02-28"}],
+        "qa_audit_findings": [
+            finding("F1", "A1", "The plan is specific"),
+            finding("F2", "A1", "Priya's visits are purposeful"),        # a professional's name
+            finding("F3", "A1", "Gareth gives clear direction"),          # a staff member's name
+            finding("F4", "A1", "Recorded for STF-22 and p7001"),         # ids
+            finding("F5", "A1", "Chronology is not up to date", "N", "area_for_development"),
+            finding("F6", "A2", "Last month's audit"),                    # not this month
+        ]})
+    with caplog.at_level(logging.WARNING, logger="qaloop.qa"):
+        shared = shared_summaries(warehouse, Period.month("2024-03"))
+    assert [s["summary"] for s in shared.shown] == ["The plan is specific."]
+    assert shared.dropped == {PERSON_ID: 1, STAFF: 2} and shared.not_approved == 1
+    assert "3 audit finding summaries approved for sharing not shown" in caplog.text
