@@ -184,3 +184,26 @@ def test_the_month_s_shareable_summaries_are_read_from_the_warehouse(warehouse, 
     assert [s["summary"] for s in shared.shown] == ["The plan is specific."]
     assert shared.dropped == {PERSON_ID: 1, STAFF: 2} and shared.not_approved == 1
     assert "3 audit finding summaries approved for sharing not shown" in caplog.text
+
+
+def test_the_qa_workbook_lists_findings_by_domain_and_the_shareable_summaries(frames, tmp_path):
+    from openpyxl import load_workbook
+    from tasks.publish.qa_workbook import Findings, publish_qa_workbook
+    from tests.test_qa_outputs import STAFF, records_frame, row_starting
+
+    values, trend = frames
+    path = publish_qa_workbook(KPIS, values, trend, records_frame(), STAFF, TARGETS, run_info(),
+                               tmp_path / "qa.xlsx", findings=Findings(FINDINGS_KPIS, SHARED.shown, 1))
+    sheet = load_workbook(path)["Findings"]
+    assert row_starting(sheet, "All domains (audits with any)")[:5] == ["All domains (audits with any)", 14, None,
+                                                                        11, None]
+    assert row_starting(sheet, "Assessment")[:5] == ["Assessment", 3, None, None, None]  # internal: not suppressed
+    assert row_starting(sheet, "Supervision")[:4] == ["Supervision", None, None, 5]
+    assert row_starting(sheet, "Chronology is not up to date.")[:3] == [
+        "Chronology is not up to date.", "Area for development", "Recording"]
+    texts = [c.value for r in sheet.iter_rows() for c in r if isinstance(c.value, str)]
+    assert not any("Tom Behind" in t or "Case recording is not timely" in t for t in texts)
+
+    path = publish_qa_workbook(KPIS, values, trend, records_frame(), STAFF, TARGETS, run_info(),
+                               tmp_path / "qa2.xlsx", findings=Findings([], []))
+    assert "was not supplied" in load_workbook(path)["Findings"]["A3"].value

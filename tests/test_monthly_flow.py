@@ -264,6 +264,29 @@ def test_qa_reports_have_the_figures_fit_their_pages_and_name_no_child(demo_run)
         assert f"{float(qa01['value']):.1f}%" in report.text
 
 
+def test_qa_reports_show_the_audit_findings_and_only_shareable_summaries(demo_run):
+    """Issue 15 point 4: QA12/QA13 as published, and summaries only of share = Y findings."""
+    frame = published(demo_run)
+    with_strength = int(float(la_value(frame, "QA12")))
+    report = read_pdf(demo_run["out"] / "qa_monthly_report_2024-03.pdf").text
+    assert "Audit findings" in report
+    shown = str(with_strength) if with_strength >= 5 else "<5"
+    assert f"audits completed this month, {shown} recorded at least one strength" in report
+    findings = read_extract(demo_run, "qa_audit_findings")
+    audits = read_extract(demo_run, "qa_audits")
+    march = set(audits.loc[as_dates(audits["completed_date"]).map(in_period), "audit_id"])
+    findings = findings[findings["audit_id"].isin(march)]
+    approved = {s.rstrip(".") for s in findings.loc[findings["share"] == "Y", "summary"]}
+    never_approved = {s.rstrip(".") for s in findings.loc[findings["share"] != "Y", "summary"]} - approved
+    html = (demo_run["out"] / "qa_monthly_report_2024-03.html").read_text(encoding="utf-8")
+    assert approved and any(s.replace("'", "&#39;") in html or s in html for s in approved)
+    assert not any(s in report for s in never_approved)
+    page = read_pdf(demo_run["out"] / "qa_on_a_page_2024-03.pdf")
+    assert page.pages == 1 and "Learning for practitioners" in page.text
+    book = openpyxl.load_workbook(demo_run["out"] / "qa_activity_2024-03.xlsx")
+    assert "Findings" in book.sheetnames
+
+
 def test_directorate_pdf_shows_the_published_headlines_on_two_landscape_pages(demo_run):
     frame = published(demo_run)
     pdf = read_pdf(demo_run["out"] / "directorate_scorecard_2024-03.pdf")

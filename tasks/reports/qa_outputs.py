@@ -22,7 +22,7 @@ from tasks.core.paths import SQL_DIR
 from tasks.core.settings import KpiTarget
 from tasks.core.periods import Period
 from tasks.publish.lineage import RunInfo
-from tasks.publish.qa_workbook import publish_qa_workbook
+from tasks.publish.qa_workbook import Findings, publish_qa_workbook
 from tasks.kpis.qa import ALLOCATION_COLUMNS, QaSchedule, monthly_allocation, staff_in_post
 from tasks.kpis.rag import targets_for
 from tasks.kpis.queries import query
@@ -144,7 +144,11 @@ def publish_qa_outputs(inputs: QaInputs, values: pd.DataFrame, trend: pd.DataFra
     workbook = publish_qa_workbook(kpis, values, trend, records, inputs.staff, targets, run,
                                    out_dir / f"qa_activity_{run.period}.xlsx",
                                    allocation=inputs.allocation, data_quality=data_quality,
-                                   allocation_note=inputs.allocation_not_drawn)
+                                   allocation_note=inputs.allocation_not_drawn,
+                                   findings=Findings(findings_of_month,
+                                                     inputs.summaries.shown if inputs.summaries else [],
+                                                     sum(inputs.summaries.dropped.values()) if inputs.summaries
+                                                     else 0))
     html, pdf = render_monthly_qa_report(values, trend, kpis, run, out_dir, targets, data_quality,
                                          findings_of_month, inputs.summaries)
     page = render_qa_on_a_page(values, trend, kpis, run, out_dir, targets, data_quality,
