@@ -61,6 +61,9 @@ def test_only_approved_summaries_naming_no_one_are_shown_and_drops_are_logged_wi
                                                     "Case recording is not timely."]
     assert [s["domain"] for s in shared.of_type(STRENGTH)] == ["Planning"]
     assert [s["domain"] for s in shared.of_type(DEVELOPMENT)] == ["Assessment"]
+    two = shareable_summaries(frame([("F1", "Planning", "strength", "A", "Y"),
+                                     ("F2", "Recording", "strength", "B", "Y")]), IDS)
+    assert [s["domain"] for s in two.of_type(STRENGTH, 1, ["Recording"])] == ["Recording"]  # most often first
     assert shared.dropped == {PERSON_ID: 1, STAFF: 1} and shared.not_approved == 1
     log = caplog.text
     assert "2 audit finding summaries approved for sharing not shown" in log

@@ -107,8 +107,11 @@ class SharedSummaries:
     dropped: dict[str, int]
     not_approved: int = 0
 
-    def of_type(self, finding_type: str, limit: int | None = None) -> list[dict]:
-        found = [s for s in self.shown if s["finding_type"] == finding_type]
+    def of_type(self, finding_type: str, limit: int | None = None, first_domains=()) -> list[dict]:
+        """Those of one finding type, those of `first_domains` (the domains most often
+        found this month) first."""
+        found = sorted((s for s in self.shown if s["finding_type"] == finding_type),
+                       key=lambda s: s["domain"] not in first_domains)
         return found[:limit] if limit is not None else found
 
 

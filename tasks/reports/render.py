@@ -338,7 +338,8 @@ def findings_context(values: pd.DataFrame, trend: pd.DataFrame, kpis: list[Kpi],
     """The "Audit findings" sections: audits with a strength and with an area for
     development this month, by practice domain (QA12, QA13 as stored, counts of 1-4 shown
     as `<5`), the domains most often strong and needing development (only those of 5 or
-    more audits), and up to `per_type` shareable summaries of each type. `kpis`: every
+    more audits), and up to `per_type` shareable summaries of each type (of those
+    domains first). `kpis`: every
     KPI of the run; without QA12/QA13 (the optional table not supplied) only a note."""
     ids = {k.id for k in kpis}
     if findings.STRENGTHS_KPI not in ids and findings.DEVELOPMENT_KPI not in ids:
@@ -354,6 +355,8 @@ def findings_context(values: pd.DataFrame, trend: pd.DataFrame, kpis: list[Kpi],
     grades = kpi_shown_in(kpis, "qa_grades")
     domains = findings.domain_order(findings.declared_domains(kpis), strong, develop)
     summaries = summaries or findings.SharedSummaries([], {})
+    most_strong, most_development = (findings.most_often(strong, SMALL_NUMBER),
+                                     findings.most_often(develop, SMALL_NUMBER))
     return {
         "supplied": True,
         "completed": headline(grades.id) if grades else NOT_AVAILABLE,
@@ -361,9 +364,8 @@ def findings_context(values: pd.DataFrame, trend: pd.DataFrame, kpis: list[Kpi],
         "with_development": headline(findings.DEVELOPMENT_KPI),
         "domains": [{"domain": d, "strength": findings.count_or_missing(strong, d, show_count),
                      "development": findings.count_or_missing(develop, d, show_count)} for d in domains],
-        "most_strong": findings.most_often(strong, SMALL_NUMBER),
-        "most_development": findings.most_often(develop, SMALL_NUMBER),
-        "strengths": summaries.of_type(findings.STRENGTH, per_type),
-        "developments": summaries.of_type(findings.DEVELOPMENT, per_type),
+        "most_strong": most_strong, "most_development": most_development,
+        "strengths": summaries.of_type(findings.STRENGTH, per_type, most_strong),
+        "developments": summaries.of_type(findings.DEVELOPMENT, per_type, most_development),
         "dropped": sum(summaries.dropped.values()),
     }
