@@ -470,7 +470,7 @@ def write_findings(sheet: Worksheet, findings: Findings, la_rows: pd.DataFrame, 
     """Audits with a strength and with an area for development by practice domain, this
     month and last (aggregate figures), then the shareable summaries."""
     previous = Period.month(run.period).shift(-1).id
-    ids = " and ".join(k.id for k in findings.kpis) or "QA12 and QA13"
+    ids = " and ".join(k.id for k in findings.kpis)
     write_heading(sheet, f"{run.la_name}: audit findings, {month_label(run.period)}",
                   f"{ids}: audits completed in the month with at least one strength / area for development, "
                   "by practice domain (an audit counts once in each domain). Summaries: those the QA manager "

@@ -182,12 +182,11 @@ def count_or_missing(counts: dict, domain: str, show) -> str:
     return show(value) if value is not None else NOT_AVAILABLE
 
 
-STRENGTHS_KPI, DEVELOPMENT_KPI = "QA12", "QA13"
+# The registry's roles of the findings KPIs (shown_in): QA12 and QA13
+STRENGTHS, DEVELOPMENTS = "qa_strengths", "qa_development"
 
 
 def declared_domains(kpis) -> list[str]:
-    """The practice domains the registry declares for QA12/QA13 (in its order)."""
-    for kpi in kpis:
-        if kpi.id in (STRENGTHS_KPI, DEVELOPMENT_KPI):
-            return [e.value for e in kpi.extras if e.breakdown and e.group == "domain" and e.value]
-    return []
+    """The practice domains the registry declares for the findings KPIs (in its order)."""
+    declared = [e.value for k in kpis for e in k.extras if e.breakdown and e.group == "domain" and e.value]
+    return list(dict.fromkeys(declared))

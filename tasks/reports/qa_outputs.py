@@ -26,7 +26,7 @@ from tasks.publish.qa_workbook import Findings, publish_qa_workbook
 from tasks.kpis.qa import ALLOCATION_COLUMNS, QaSchedule, monthly_allocation, staff_in_post
 from tasks.kpis.rag import targets_for
 from tasks.kpis.queries import query
-from tasks.kpis.registry import Kpi
+from tasks.kpis.registry import Kpi, shown_in
 from tasks.reports import findings
 from tasks.reports.render import render_monthly_qa_report, render_qa_on_a_page
 from tasks.warehouse.database import read_sql
@@ -94,8 +94,9 @@ def qa_targets(kpis: list[Kpi], configured: dict[str, KpiTarget], schedule: QaSc
 
 
 def findings_kpis(kpis: list[Kpi]) -> list[Kpi]:
-    """QA12, QA13: computed when the optional qa_audit_findings table is supplied."""
-    return [k for k in kpis if k.scorecard == "qa_findings"]
+    """The audit findings KPIs (QA12, QA13: the registry's qa_strengths and qa_development),
+    computed when the optional qa_audit_findings table is supplied."""
+    return shown_in(kpis, findings.STRENGTHS) + shown_in(kpis, findings.DEVELOPMENTS)
 
 
 def shared_summaries(engine: Engine, period: Period) -> findings.SharedSummaries:

@@ -341,27 +341,28 @@ def findings_context(values: pd.DataFrame, trend: pd.DataFrame, kpis: list[Kpi],
     more audits), and up to `per_type` shareable summaries of each type (of those
     domains first). `kpis`: every
     KPI of the run; without QA12/QA13 (the optional table not supplied) only a note."""
-    ids = {k.id for k in kpis}
-    if findings.STRENGTHS_KPI not in ids and findings.DEVELOPMENT_KPI not in ids:
+    strengths, developments = kpi_shown_in(kpis, findings.STRENGTHS), kpi_shown_in(kpis, findings.DEVELOPMENTS)
+    if strengths is None and developments is None:
         return {"supplied": False, "note": findings.NOT_SUPPLIED}
     la_rows = la_trend_rows(values, trend)
-    strong = findings.domain_counts(la_rows, period, findings.STRENGTHS_KPI)
-    develop = findings.domain_counts(la_rows, period, findings.DEVELOPMENT_KPI)
+    strong = findings.domain_counts(la_rows, period, strengths.id) if strengths else {}
+    develop = findings.domain_counts(la_rows, period, developments.id) if developments else {}
 
-    def headline(kpi_id):
-        row = la_figure(la_rows, kpi_id, period)
+    def headline(kpi):
+        row = la_figure(la_rows, kpi.id, period) if kpi else None
         return show_count(row.value) if row is not None else NOT_AVAILABLE
 
     grades = kpi_shown_in(kpis, "qa_grades")
-    domains = findings.domain_order(findings.declared_domains(kpis), strong, develop)
+    domains = findings.domain_order(findings.declared_domains([k for k in (strengths, developments) if k]),
+                                    strong, develop)
     summaries = summaries or findings.SharedSummaries([], {})
     most_strong, most_development = (findings.most_often(strong, SMALL_NUMBER),
                                      findings.most_often(develop, SMALL_NUMBER))
     return {
         "supplied": True,
-        "completed": headline(grades.id) if grades else NOT_AVAILABLE,
-        "with_strength": headline(findings.STRENGTHS_KPI),
-        "with_development": headline(findings.DEVELOPMENT_KPI),
+        "completed": headline(grades),
+        "with_strength": headline(strengths),
+        "with_development": headline(developments),
         "domains": [{"domain": d, "strength": findings.count_or_missing(strong, d, show_count),
                      "development": findings.count_or_missing(develop, d, show_count)} for d in domains],
         "most_strong": most_strong, "most_development": most_development,
