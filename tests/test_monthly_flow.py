@@ -653,3 +653,20 @@ def test_a_qa_table_missing_beside_the_audits_withholds_the_measures_that_read_i
     metadata = json.loads((published_base["published"] / "run_metadata.json").read_text())
     assert metadata["withheld"] == {"QA11": ["qa_observations"]}
     assert "qa_observations not supplied: QA11 withheld" in metadata["data_quality"]
+
+
+def test_audit_findings_missing_now_still_render_the_qa_reports(published_base, tmp_path):
+    """Issue 15 point 4: the optional qa_audit_findings supplied before and missing now:
+    QA12/QA13 are withheld (as last published), the QA reports still render on their
+    pages, and no summary is read from an earlier load."""
+    from flows.monthly import monthly
+    broken = broken_copy(published_base["source"], tmp_path / "no-findings",
+                         lambda folder: (folder / "qa_audit_findings.csv").unlink())
+    monthly(period=PERIOD, source=str(broken), out=str(published_base["out"]), config=published_base["config"])
+    published = published_base["published"]
+    metadata = json.loads((published / "run_metadata.json").read_text())
+    assert set(metadata["withheld"]) == {"QA12", "QA13"} and "qa_finding_summaries" not in metadata
+    page = read_pdf(published / "qa_on_a_page_2024-03.pdf")
+    assert page.pages == 1 and "Learning for practitioners" in page.text
+    report = read_pdf(published / "qa_monthly_report_2024-03.pdf").text
+    assert "Audit findings" in report and "In the auditors' words" not in report
