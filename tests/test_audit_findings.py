@@ -72,10 +72,10 @@ def test_only_approved_summaries_naming_no_one_are_shown_and_drops_are_logged_wi
 
 
 def test_the_most_often_named_domains_leave_out_small_counts():
-    counts = {"Planning": 9.0, "Recording": 9.0, "Assessment": 6.0, "Supervision": 4.0, "Outcomes": None}
-    assert findings.most_often(counts, 5) == ["Planning", "Recording"]
-    assert findings.most_often({"Planning": 7.0, "Recording": 6.0, "Assessment": 6.0}, 5) == \
-        ["Planning", "Assessment", "Recording"]  # a tie at the cut is kept
+    counts = {"Recording": 9.0, "Planning": 9.0, "Assessment": 6.0, "Voice": 5.0, "Supervision": 4.0,
+              "Outcomes": None}
+    assert findings.most_often(counts, 5) == [("Planning", 9.0), ("Recording", 9.0), ("Assessment", 6.0)]
+    assert findings.most_often({"Planning": 7.0, "Supervision": 4.0}, 5) == [("Planning", 7.0)]
     assert findings.most_often({"Planning": 4.0, "Recording": 2.0}, 5) == []
 
 
@@ -112,7 +112,7 @@ def frames():
 def test_the_monthly_report_has_the_audit_findings_section(frames, tmp_path):
     values, trend = frames
     html_path, pdf_path = render_monthly_qa_report(values, trend, KPIS, run_info(), tmp_path, TARGETS,
-                                                   findings_kpis=FINDINGS_KPIS, summaries=SHARED)
+                                                   findings=FINDINGS_KPIS, summaries=SHARED)
     markup = html_path.read_text(encoding="utf-8")
     assert table_row(markup, "Voice of the child") == ["Voice of the child", "8", "0"]
     assert table_row(markup, "Planning") == ["Planning", "8", "<5"]
@@ -123,8 +123,8 @@ def test_the_monthly_report_has_the_audit_findings_section(frames, tmp_path):
     assert "Audit findings" in text
     assert ("Of the 20 audits completed this month, 14 recorded at least one strength and 11 at least one "
             "area for development") in text
-    assert "Most often strong: Planning, Voice of the child." in text
-    assert "Most often needing development: Recording, Supervision." in text
+    assert "Strengths most often recorded: Planning (8 audits); Voice of the child (8 audits)." in text
+    assert "Areas for development most often recorded: Recording (7 audits); Supervision (5 audits)." in text
     assert "The child's wishes and feelings are recorded in their own words." in text
     assert "Chronology is not up to date." in text
     assert "Case recording is not timely" not in text           # share = N
@@ -135,11 +135,11 @@ def test_the_monthly_report_has_the_audit_findings_section(frames, tmp_path):
 def test_qa_on_a_page_leads_the_learning_and_stays_one_page(frames, tmp_path):
     values, trend = frames
     pdf = read_pdf(render_qa_on_a_page(values, trend, KPIS, run_info(), tmp_path, TARGETS,
-                                       findings_kpis=FINDINGS_KPIS, summaries=SHARED))
+                                       findings=FINDINGS_KPIS, summaries=SHARED))
     assert pdf.pages == 1 and pdf.a4_portrait
-    assert "Learning for practitioners" in pdf.text
-    assert "Most often strong this month: Planning, Voice of the child" in pdf.text
-    assert "Most often needing development: Recording, Supervision" in pdf.text
+    assert pdf.text.index("What audits found this month") < pdf.text.index("What changed since")
+    assert "Strengths most often recorded: Planning (8 audits); Voice of the child (8 audits)." in pdf.text
+    assert "Areas for development most often recorded: Recording (7 audits); Supervision (5 audits)." in pdf.text
     assert "Chronology is not up to date." in pdf.text
     assert "Tom Behind" not in pdf.text
 

@@ -160,15 +160,13 @@ def domain_counts(la_rows: pd.DataFrame, period: str, kpi_id: str) -> dict[str, 
     return counts
 
 
-def most_often(counts: dict[str, float | None], smallest: int, at_most: int = 2) -> list[str]:
-    """The domains with the highest count (ties kept, `at_most` names), counting only
-    those of `smallest` or more: a ranking of suppressed counts would give them away."""
-    ranked = sorted(((c, d) for d, c in counts.items() if c is not None and c >= smallest),
-                    key=lambda item: (-item[0], item[1]))
-    if not ranked:
-        return []
-    cut = ranked[min(at_most, len(ranked)) - 1][0]
-    return [d for c, d in ranked if c >= cut][:at_most + 1]
+def most_often(counts: dict[str, float | None], smallest: int, at_most: int = 3) -> list[tuple[str, float]]:
+    """The `at_most` domains with the highest counts, most first (ties A-Z): [(domain,
+    count)], counting only those of `smallest` or more, since a ranking of suppressed
+    counts would give them away."""
+    ranked = sorted(((d, c) for d, c in counts.items() if c is not None and c >= smallest),
+                    key=lambda item: (-item[1], item[0]))
+    return ranked[:at_most]
 
 
 def domain_order(declared: list[str], *counts: dict) -> list[str]:

@@ -138,20 +138,21 @@ def qa_inputs(engine: Engine, period: Period, schedule: QaSchedule, blocked_tabl
 
 def publish_qa_outputs(inputs: QaInputs, values: pd.DataFrame, trend: pd.DataFrame, records: pd.DataFrame,
                        kpis: list[Kpi], targets: dict[str, KpiTarget], run: RunInfo, out_dir: Path,
-                       data_quality=None) -> list[Path]:
-    """Write the QA workbook and both reports for `run.period` into `out_dir`."""
+                       data_quality=None, teams: pd.DataFrame | None = None) -> list[Path]:
+    """Write the QA workbook and both reports for `run.period` into `out_dir`. `teams`:
+    the real teams with their service areas (tasks.operations.pipeline.unit_tables)."""
     findings_of_month = findings_kpis(kpis)
     kpis = qa_kpis(kpis)
     workbook = publish_qa_workbook(kpis, values, trend, records, inputs.staff, targets, run,
                                    out_dir / f"qa_activity_{run.period}.xlsx",
                                    allocation=inputs.allocation, data_quality=data_quality,
-                                   allocation_note=inputs.allocation_not_drawn,
+                                   allocation_note=inputs.allocation_not_drawn, teams=teams,
                                    findings=Findings(findings_of_month,
                                                      inputs.summaries.shown if inputs.summaries else [],
                                                      sum(inputs.summaries.dropped.values()) if inputs.summaries
                                                      else 0))
     html, pdf = render_monthly_qa_report(values, trend, kpis, run, out_dir, targets, data_quality,
-                                         findings_of_month, inputs.summaries)
+                                         findings=findings_of_month, summaries=inputs.summaries)
     page = render_qa_on_a_page(values, trend, kpis, run, out_dir, targets, data_quality,
-                               findings_of_month, inputs.summaries)
+                               findings=findings_of_month, summaries=inputs.summaries)
     return [workbook, html, pdf, page]

@@ -30,12 +30,14 @@ from tasks.publish.lineage import RunInfo
 from tasks.publish.style import SYNTHETIC_BANNER, month_label
 from tasks.publish.suppression import (FOOTNOTE, NOT_AVAILABLE, SMALL_NUMBER, SUPPRESSED, base_too_small,
                                        hidden_counts, is_suppressed, shown_figure)
-from tasks.core.figure_ids import parse_figure_id
+from tasks.core.figure_ids import breakdown_name, parse_figure_id
+from tasks.kpis.compute import percent
+from tasks.publish.cells import number_value
 from tasks.publish.qa_workbook import GRADES, NO_GRADE, figure_label, figure_rag, grade_table, grades_by, \
     la_figure, qa_figures
 from tasks.kpis.rag import direction_of_travel, targets_for
 from tasks.kpis.registry import Figure, Kpi, kpi_shown_in, shown_in
-from tasks.reports import findings
+from tasks.reports import findings as audit_findings
 
 ONE_PAGE_SCALES = (1.0, 0.92, 0.84, 0.76, 0.68)
 # QA on a page: (shareable finding summaries of each type, type scale), tried in turn
@@ -176,26 +178,127 @@ def quality_summary(data_quality) -> dict | None:
     return {"state": data_quality.state, "rules": rules}
 
 
-def team_lines(values: pd.DataFrame, period: str, kpis: list[Kpi]) -> list[dict]:
-    """Audits due and done, and schedule compliance, per team (team-level stored values)."""
+# The table of audits by unit: by team, unless small numbers would hide more than this
+# share of its figures; then by service area (the teams' parent departments).
+MOSTLY_HIDDEN = 0.5
+UNIT_CELLS = ("due", "on_time", "completed", "staff", "compliance")
+# Senior roles whose audit compliance the reports keep in view, together when each alone
+# is too few to show (qa-activity.md: the DCS and Assistant Directors re-audit Inadequate
+# cases; a Head of Service shows here if the LA gives that role a QA02 requirement).
+SENIOR_ROLES = ("DCS", "Assistant Director", "Head of Service")
+UNITS_LAST = ("Unallocated", "Unknown service area")
+
+
+def unit_lines(values: pd.DataFrame, period: str, kpis: list[Kpi], level: str = "team") -> list[dict]:
+    """Audits due and done, and schedule compliance, per team or service area (the stored
+    values of that level), with small numbers suppressed."""
     roles = [kpi_shown_in(kpis, output) for output in ("qa_due", "qa_compliance", "qa_grades")]
-    teams = values[(values["level"] == "team") & (values["period"] == period)]
-    by_team_figure = {(str(r.unit_id), r.kpi_id): r for r in teams.itertuples()}
+    units = values[(values["level"] == level) & (values["period"] == period)]
+    by_unit_figure = {(str(r.unit_id), r.kpi_id): r for r in units.itertuples()}
     lines = []
-    for unit_id, unit_name in sorted({(str(r.unit_id), r.unit_name) for r in teams.itertuples()},
-                                     key=lambda u: (u[0] == "Unallocated", str(u[1]).lower())):
+    for unit_id, unit_name in sorted({(str(r.unit_id), r.unit_name) for r in units.itertuples()},
+                                     key=lambda u: (u[0] in UNITS_LAST, u[0] == "Unallocated", str(u[1]).lower())):
         def get(kpi_id):
-            return by_team_figure.get((unit_id, kpi_id))
+            return by_unit_figure.get((unit_id, kpi_id))
         qa01, qa02, qa03 = (get(kpi.id) if kpi else None for kpi in roles)
-        lines.append({
-            "team": unit_name if isinstance(unit_name, str) else unit_id,
-            "due": show_count(qa01.denominator) if qa01 is not None else NOT_AVAILABLE,
-            "on_time": show_percent(qa01.value, qa01.denominator) if qa01 is not None else NOT_AVAILABLE,
-            "completed": show_count(qa03.value) if qa03 is not None else NOT_AVAILABLE,
-            "staff": show_count(qa02.denominator) if qa02 is not None else NOT_AVAILABLE,
-            "compliance": show_percent(qa02.value, qa02.denominator) if qa02 is not None else NOT_AVAILABLE,
-        })
+        lines.append(_unit_line(unit_name if isinstance(unit_name, str) else unit_id,
+                                *((r.value, r.numerator, r.denominator) if r is not None else None
+                                  for r in (qa01, qa02, qa03))))
     return lines
+
+
+def _unit_line(name: str, due, compliance, completed) -> dict:
+    """A row of the audits-by-unit table from (value, numerator, denominator) triples."""
+    return {
+        "name": name,
+        "due": show_count(due[2]) if due is not None else NOT_AVAILABLE,
+        "on_time": show_percent(due[0], due[2]) if due is not None else NOT_AVAILABLE,
+        "completed": show_count(completed[0]) if completed is not None else NOT_AVAILABLE,
+        "staff": show_count(compliance[2]) if compliance is not None else NOT_AVAILABLE,
+        "compliance": show_percent(compliance[0], compliance[2]) if compliance is not None else NOT_AVAILABLE,
+    }
+
+
+def hidden_cells(lines: list[dict]) -> tuple[int, int]:
+    """(figures hidden by small numbers, figures there are) in a table's rows; `n/a`
+    (nothing to show) is neither."""
+    cells = [line[key] for line in lines for key in UNIT_CELLS if line[key] != NOT_AVAILABLE]
+    return sum(is_suppressed(cell) for cell in cells), len(cells)
+
+
+def senior_line(la_rows: pd.DataFrame, period: str, kpis: list[Kpi],
+                outputs: tuple[str, ...] = ("qa_due", "qa_compliance")) -> dict | None:
+    """The senior roles' audits together (LA figures by auditor role, summed), so that
+    their compliance shows as soon as there are 5 of them; None when no senior role has
+    a figure of the KPIs shown in `outputs`."""
+    roles = [r for r in SENIOR_ROLES
+             if any(la_figure(la_rows, f"{k.id}:{breakdown_name('role', r)}", period) is not None
+                    for k in (kpi_shown_in(kpis, o) for o in outputs) if k)]
+    if not roles:
+        return None
+    sums = []
+    for output in ("qa_due", "qa_compliance", "qa_grades"):
+        kpi = kpi_shown_in(kpis, output)
+        rows = [la_figure(la_rows, f"{kpi.id}:{breakdown_name('role', r)}", period) for r in roles] if kpi else []
+        rows = [r for r in rows if r is not None]
+        if not rows:
+            sums.append(None)
+            continue
+        numerator = sum(int(number_value(r.numerator) or 0) for r in rows)
+        denominators = [r.denominator for r in rows if r.denominator is not None and not pd.isna(r.denominator)]
+        denominator = sum(int(d) for d in denominators) if denominators else None
+        value = percent(numerator, denominator) if denominator is not None else numerator
+        sums.append((value, numerator, denominator))
+    line = _unit_line(f"Senior leaders ({', '.join(roles)})", *sums)
+    return line | {"roles": roles}
+
+
+def by_unit_table(values: pd.DataFrame, la_rows: pd.DataFrame, period: str, kpis: list[Kpi]) -> dict:
+    """Audits by team, or by service area when small numbers would hide most of the
+    teams' figures (issue 14: not a wall of `<5`), and the senior leaders' line."""
+    teams = unit_lines(values, period, kpis, "team")
+    hidden, cells = hidden_cells(teams)
+    table = {"level": "team", "first_header": "Team", "lines": teams, "note": None}
+    if cells and hidden / cells > MOSTLY_HIDDEN:
+        areas = unit_lines(values, period, kpis, "service_area")
+        if areas:
+            table = {"level": "service_area", "first_header": "Service area", "lines": areas,
+                     "note": f"Teams are grouped into their service areas: by team, small numbers would "
+                             f"hide {hidden} of the {cells} figures."}
+    return table | {"senior": senior_line(la_rows, period, kpis)}
+
+
+def senior_role_line(la_rows: pd.DataFrame, period: str, kpis: list[Kpi]) -> dict | None:
+    """The by-role table's line of the senior roles together (this month and last)."""
+    compliance = kpi_shown_in(kpis, "qa_compliance")
+    now = senior_line(la_rows, period, kpis, ("qa_compliance",))
+    before = senior_line(la_rows, _previous(period), kpis, ("qa_compliance",))
+    if compliance is None or now is None or len(now["roles"]) < 2:
+        return None
+    return {"id": f"{compliance.id}:senior", "label": f"Together: {', '.join(now['roles'])}",
+            "name": now["name"], "base": now["staff"], "value": now["compliance"],
+            "last": before["compliance"] if before else NOT_AVAILABLE, "target": "", "rag": None,
+            "direction": "", "suppressed": is_suppressed(now["compliance"])}
+
+
+def actions_summary(la_rows: pd.DataFrame, period: str, kpis: list[Kpi]) -> dict | None:
+    """What the follow-ups of last month's audits found: audits followed up with every
+    action completed, with actions partly completed, and the rest (counts of 1-4 shown
+    as `<5`, one more hidden beside a lone `<5`). None without the follow-up KPI."""
+    kpi = kpi_shown_in(kpis, "qa_actions")
+    headline = la_figure(la_rows, kpi.id, period) if kpi else None
+    if headline is None:
+        return None
+    audits = int(number_value(headline.denominator) or 0)
+    counts = [la_figure(la_rows, f"{kpi.id}:{name}", period)
+              for name in ("actions_completed", "actions_partly_completed")]
+    counts = [int(number_value(c.value) or 0) if c is not None else 0 for c in counts]
+    rest = max(audits - sum(counts), 0)
+    hidden = hidden_counts(counts + [rest])
+    shown = [hidden.get(i) or show_count(c) for i, c in enumerate(counts + [rest])]
+    return {"month": month_label(_previous(period)), "audits": show_count(audits),
+            "completed": shown[0], "partly": shown[1], "not_yet": shown[2],
+            "on_time": show_percent(headline.value, headline.denominator), "kpi": kpi}
 
 
 def breakdown_lines(figures: list[Figure], kpi_id: str, dimension: str, la_rows: pd.DataFrame,
@@ -260,8 +363,10 @@ def report_context(values: pd.DataFrame, trend: pd.DataFrame, kpis: list[Kpi], r
         "quality": quality_summary(data_quality),
         "moderation": moderation,
         "loop": [line for line in headline if line["id"] in {k.id for k in shown_in(kpis, "qa_loop")}],
-        "by_role": breakdown_lines(figures, compliance.id, "role", la_rows, run.period, targets) if compliance else [],
-        "teams": team_lines(values, run.period, kpis),
+        "by_role": (breakdown_lines(figures, compliance.id, "role", la_rows, run.period, targets)
+                    + [line for line in [senior_role_line(la_rows, run.period, kpis)] if line]) if compliance else [],
+        "units": by_unit_table(values, la_rows, run.period, kpis),
+        "actions": actions_summary(la_rows, run.period, kpis),
         "charts": [trend_chart(f, la_rows, run.period, targets, trend_months=run.trend_months)
                    for f in percent_kpis],
         "kpis": kpis, "grades": GRADES, "no_grade": NO_GRADE,
@@ -284,16 +389,16 @@ def _worth_a_line(line: dict) -> bool:
 
 def render_monthly_qa_report(values: pd.DataFrame, trend: pd.DataFrame, kpis: list[Kpi], run: RunInfo,
                              out_dir: Path, targets: dict[str, KpiTarget] | None = None,
-                             data_quality=None, findings_kpis: list[Kpi] = (),
-                             summaries: findings.SharedSummaries | None = None) -> tuple[Path, Path]:
+                             data_quality=None, findings: list[Kpi] = (),
+                             summaries: audit_findings.SharedSummaries | None = None) -> tuple[Path, Path]:
     """The monthly QA report as HTML and PDF in `out_dir`; returns (html_path, pdf_path).
     Targets default to the registry's (tasks.kpis.rag.targets_for); `data_quality` (a
-    tasks.publish.dq_sheet.DataQuality) adds the data-quality section. `findings_kpis`
+    tasks.publish.dq_sheet.DataQuality) adds the data-quality section. `findings`
     (QA12, QA13 when the optional audit findings were supplied) and `summaries` fill
     the "Audit findings" section (findings_context)."""
     targets = targets if targets is not None else targets_for(kpis, {})
     context = report_context(values, trend, kpis, run, targets, data_quality)
-    context["findings"] = findings_context(values, trend, [*kpis, *findings_kpis], run.period, summaries)
+    context["findings"] = findings_context(values, trend, [*kpis, *findings], run.period, summaries)
     html = template_environment().get_template("monthly_qa_report.html").render(
         **context, title=f"{run.la_name}: monthly QA report, {context['period_label']}", scale=1.0)
     out_dir = Path(out_dir)
@@ -304,17 +409,19 @@ def render_monthly_qa_report(values: pd.DataFrame, trend: pd.DataFrame, kpis: li
 
 def render_qa_on_a_page(values: pd.DataFrame, trend: pd.DataFrame, kpis: list[Kpi], run: RunInfo,
                         out_dir: Path, targets: dict[str, KpiTarget] | None = None,
-                        data_quality=None, findings_kpis: list[Kpi] = (),
-                        summaries: findings.SharedSummaries | None = None) -> Path:
+                        data_quality=None, findings: list[Kpi] = (),
+                        summaries: audit_findings.SharedSummaries | None = None) -> Path:
     """"QA on a page": one A4 page as PDF (the type is scaled down until it fits; the
-    shareable finding summaries go first, two of each type, then one, then none)."""
+    shareable finding summaries go first, two of each type, then one, then none).
+    `findings`: the audit findings KPIs (strengths and areas for development by domain,
+    QA12/QA13), with `summaries`: the page leads with what the audits found."""
     targets = targets if targets is not None else targets_for(kpis, {})
     context = report_context(values, trend, kpis, run, targets, data_quality)
-    page_findings = {n: findings_context(values, trend, [*kpis, *findings_kpis], run.period, summaries, n)
+    page_findings = {n: findings_context(values, trend, [*kpis, *findings], run.period, summaries, n)
                      for n in PAGE_SUMMARIES}
     context["tiles"] = [context["lines_by_id"][k.id] | {"name": k.label_in("tile") or context["lines_by_id"][k.id]["name"]}
                         for k in shown_in(kpis, "qa_tile") if k.id in context["lines_by_id"]]
-    context["top_changes"] = sorted(context["narrative"], key=lambda s: -s["change"])[:4]
+    context["top_changes"] = sorted(context["narrative"], key=lambda s: -s["change"])[:5]
     charted = {k.id for k in shown_in(kpis, "qa_page_chart")}
     context["page_charts"] = [trend_chart(f, la_trend_rows(values, trend), run.period, targets, 250, 120,
                                           run.trend_months)
@@ -334,39 +441,41 @@ def render_qa_on_a_page(values: pd.DataFrame, trend: pd.DataFrame, kpis: list[Kp
 
 
 def findings_context(values: pd.DataFrame, trend: pd.DataFrame, kpis: list[Kpi], period: str,
-                     summaries: findings.SharedSummaries | None, per_type: int = findings.SHOWN_PER_TYPE) -> dict:
+                     summaries: audit_findings.SharedSummaries | None,
+                     per_type: int = audit_findings.SHOWN_PER_TYPE) -> dict:
     """The "Audit findings" sections: audits with a strength and with an area for
     development this month, by practice domain (QA12, QA13 as stored, counts of 1-4 shown
-    as `<5`), the domains most often strong and needing development (only those of 5 or
-    more audits), and up to `per_type` shareable summaries of each type (of those
-    domains first). `kpis`: every
-    KPI of the run; without QA12/QA13 (the optional table not supplied) only a note."""
-    strengths, developments = kpi_shown_in(kpis, findings.STRENGTHS), kpi_shown_in(kpis, findings.DEVELOPMENTS)
+    as `<5`), the three domains most often strong and needing development (only those of
+    5 or more audits), and up to `per_type` shareable summaries of each type (of those
+    domains first). `kpis`: the run's KPIs; without the findings KPIs (the optional
+    table not supplied) only a note."""
+    strengths = kpi_shown_in(kpis, audit_findings.STRENGTHS)
+    developments = kpi_shown_in(kpis, audit_findings.DEVELOPMENTS)
     if strengths is None and developments is None:
-        return {"supplied": False, "note": findings.NOT_SUPPLIED}
+        return {"supplied": False, "note": audit_findings.NOT_SUPPLIED}
     la_rows = la_trend_rows(values, trend)
-    strong = findings.domain_counts(la_rows, period, strengths.id) if strengths else {}
-    develop = findings.domain_counts(la_rows, period, developments.id) if developments else {}
+    strong = audit_findings.domain_counts(la_rows, period, strengths.id) if strengths else {}
+    develop = audit_findings.domain_counts(la_rows, period, developments.id) if developments else {}
 
     def headline(kpi):
         row = la_figure(la_rows, kpi.id, period) if kpi else None
         return show_count(row.value) if row is not None else NOT_AVAILABLE
 
-    grades = kpi_shown_in(kpis, "qa_grades")
-    domains = findings.domain_order(findings.declared_domains([k for k in (strengths, developments) if k]),
-                                    strong, develop)
-    summaries = summaries or findings.SharedSummaries([], {})
-    most_strong, most_development = (findings.most_often(strong, SMALL_NUMBER),
-                                     findings.most_often(develop, SMALL_NUMBER))
+    declared = audit_findings.declared_domains([k for k in (strengths, developments) if k])
+    domains = audit_findings.domain_order(declared, strong, develop)
+    summaries = summaries or audit_findings.SharedSummaries([], {})
+    most_strong = audit_findings.most_often(strong, SMALL_NUMBER)
+    most_development = audit_findings.most_often(develop, SMALL_NUMBER)
     return {
         "supplied": True,
-        "completed": headline(grades),
+        "completed": headline(kpi_shown_in(kpis, "qa_grades")),
         "with_strength": headline(strengths),
         "with_development": headline(developments),
-        "domains": [{"domain": d, "strength": findings.count_or_missing(strong, d, show_count),
-                     "development": findings.count_or_missing(develop, d, show_count)} for d in domains],
-        "most_strong": most_strong, "most_development": most_development,
-        "strengths": summaries.of_type(findings.STRENGTH, per_type, most_strong),
-        "developments": summaries.of_type(findings.DEVELOPMENT, per_type, most_development),
+        "domains": [{"domain": d, "strength": audit_findings.count_or_missing(strong, d, show_count),
+                     "development": audit_findings.count_or_missing(develop, d, show_count)} for d in domains],
+        "most_strong": [{"domain": d, "count": show_count(c)} for d, c in most_strong],
+        "most_development": [{"domain": d, "count": show_count(c)} for d, c in most_development],
+        "strengths": summaries.of_type(audit_findings.STRENGTH, per_type, [d for d, _ in most_strong]),
+        "developments": summaries.of_type(audit_findings.DEVELOPMENT, per_type, [d for d, _ in most_development]),
         "dropped": sum(summaries.dropped.values()),
     }
