@@ -1,0 +1,291 @@
+"""Delivery to audiences (tasks/operations/delivery.py): each audience receives only the
+detail and the scope it may, refusals are recorded before anything is sent, and what is
+sent reaches a real SMTP server (aiosmtpd) or a folder. Synthetic data only."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from openpyxl import Workbook, load_workbook
+
+from tasks.core.settings import Settings, SettingsError, load_settings
+from tasks.kpis.registry import load_registry, shown_in
+from tasks.operations import delivery, versions
+from tasks.publish.exceptions import publish_exceptions_workbook, team_pack_name
+from tasks.publish.lineage import RunInfo
+from tasks.warehouse import database as warehouse
+from tests.test_validation import SmtpServer
+
+MONTH, WEEK = "2024-03", "2024-03-17"
+TEAMS = {"T1": "Assessment North", "T2": "Child Protection South"}
+# synthetic children, two per team
+CHILDREN = {"T1": ["P101", "P102"], "T2": ["P201", "P202"]}
+
+
+def _workbook(path: Path, headers: list[str], rows: list[list]) -> Path:
+    book = Workbook()
+    sheet = book.active
+    sheet.append(headers)
+    for row in rows:
+        sheet.append(row)
+    book.save(path)
+    return path
+
+
+def publish_run(engine, out: Path, flow: str, period: str, run_id: str, write) -> Path:
+    """A run of `flow` for `period` whose files `write(folder)` makes, published as the
+    current version the way the flows publish (intent, switch, record)."""
+    warehouse.start_run(engine, run_id, flow, period, "manual", "test", "synthetic", None)
+    folder = versions.run_dir(out, flow, period, run_id)
+    folder.mkdir(parents=True)
+    outputs = [str(p) for p in write(folder)]
+    versions.publish(engine, flow, period, run_id, versions.published_dir(out, flow, period), folder,
+                     "Completed", None, outputs)
+    return folder
+
+
+def monthly_files(folder: Path) -> list[Path]:
+    return [
+        _workbook(folder / f"directorate_scorecard_{MONTH}.xlsx", ["KPI", "This month", "RAG"],
+                  [["SAF01 Contacts", 120, "Green"]]),
+        _write(folder / f"directorate_scorecard_{MONTH}.pdf", b"%PDF-1.4 directorate"),
+        _write(folder / f"qa_monthly_report_{MONTH}.pdf", b"%PDF-1.4 qa report"),
+        _workbook(folder / f"drift_delay_scorecard_{MONTH}.xlsx", ["Person ID", "Record ID", "Team", "Worker"],
+                  [["P101", "R1", "Assessment North", "W1"]]),
+        _write(folder / "run_metadata.json", json.dumps({"data_quality": "Passed", "synthetic": True}).encode()),
+    ]
+
+
+def _write(path: Path, content: bytes) -> Path:
+    path.write_bytes(content)
+    return path
+
+
+def team_packs(folder: Path) -> list[Path]:
+    """The real publisher's team packs (tasks.publish.exceptions), from synthetic rows."""
+    kpis = shown_in(load_registry(), "weekly")
+    listed = next(k for k in kpis if k.kind == "exception")
+    records = pd.DataFrame([{"kpi_id": listed.id, "record_id": f"R-{child}", "person_id": child,
+                             "team_id": team, "worker_id": f"W-{team}", "in_numerator": 1, "measure": 3.0}
+                            for team, children in CHILDREN.items() for child in children])
+    values = pd.DataFrame([{"kpi_id": listed.id, "period": WEEK, "level": "team", "unit_id": team,
+                            "unit_name": name, "value": 2, "numerator": 2, "denominator": None}
+                           for team, name in TEAMS.items()])
+    teams = pd.DataFrame({"team_id": list(TEAMS), "team_name": list(TEAMS.values())})
+    workers = pd.DataFrame({"worker_id": [f"W-{t}" for t in TEAMS], "worker_name": ["Worker One", "Worker Two"]})
+    run = RunInfo(period=WEEK, run_id="week-1", code_version="test", la_code="841", la_name="Testshire",
+                  synthetic=True, started_at="2024-03-18T07:00:00", source="synthetic", population=1000,
+                  population_year=2023)
+    return [publish_exceptions_workbook(folder / team_pack_name(team, WEEK), f"pack {team}", kpis, values,
+                                        records, teams, workers, run, team_id=team) for team in TEAMS]
+
+
+def settings_with(audiences: dict, smtp: SmtpServer | None = None, **delivery_keys) -> Settings:
+    notifications = {}
+    if smtp is not None:
+        notifications = {"smtp_host": smtp.controller.hostname, "smtp_port": smtp.controller.port,
+                         "smtp_from": "qaloop@la.example"}
+    return Settings(delivery={"audiences": audiences, **delivery_keys}, notifications=notifications)
+
+
+DLT = {"recipients": ["dlt@la.example"], "outputs": ["directorate_scorecard", "directorate_scorecard_pdf",
+                                                     "qa_monthly_report"],
+       "cadence": "monthly", "level": "aggregate", "scope": "la", "approval": True}
+
+
+@pytest.fixture
+def month(sqlite_warehouse, tmp_path):
+    publish_run(sqlite_warehouse, tmp_path / "out", "monthly", MONTH, "month-1", monthly_files)
+    return sqlite_warehouse
+
+
+# --- (a) configuration, catalogue, enforcement ---------------------------------------------
+
+def test_the_example_configuration_documents_a_realistic_set_of_audiences():
+    settings = load_settings(Path(__file__).parents[1] / "qaloop.example.toml", resolve_secrets=False)
+    audiences = settings.delivery.audiences
+    assert {"dlt", "extended_dlt", "improvement_board", "corporate_parenting_board", "safeguarding_partnership",
+            "heads_of_service", "team_managers", "iro_forum", "performance_team"} <= set(audiences)
+    for name, audience in audiences.items():
+        for output in audience.outputs:
+            assert output in delivery.CATALOGUE, (name, output)
+    boards = [a for n, a in audiences.items() if "board" in n or n in ("dlt", "safeguarding_partnership")]
+    assert all(a.level == "aggregate" and a.approval for a in boards)
+    assert audiences["team_managers"].scope == "team" and not audiences["team_managers"].approval
+
+
+def test_an_audience_key_not_understood_names_it(tmp_path):
+    config = tmp_path / "qaloop.toml"
+    config.write_text('[delivery.audiences.dlt]\nrecipients = ["a@b"]\nlevle = "child"\n')
+    with pytest.raises(SettingsError, match=r"\[delivery.audiences.dlt\] levle: unknown key"):
+        load_settings(config, resolve_secrets=False)
+    config.write_text('[delivery.audiences.dlt]\nlevel = "everything"\n')
+    with pytest.raises(SettingsError, match=r"\[delivery.audiences.dlt\] level"):
+        load_settings(config, resolve_secrets=False)
+
+
+def test_output_levels_come_from_the_publishers_and_the_registry():
+    kpis = load_registry()
+    levels = {name: delivery.output_level(spec, kpis) for name, spec in delivery.CATALOGUE.items()}
+    assert levels["directorate_scorecard"] == levels["qa_monthly_report"] == "aggregate"
+    assert levels["drift_delay_scorecard"] == levels["team_pack"] == levels["daily_exceptions"] == "child"
+    assert levels["kpi_values"] == "staff"
+    assert delivery.CATALOGUE["team_pack"].split_by_team
+
+
+@pytest.mark.parametrize("level", ["aggregate", "staff"])
+def test_a_child_level_output_never_reaches_a_less_detailed_audience(month, tmp_path, level):
+    audience = {**DLT, "level": level, "approval": False,
+                "outputs": ["directorate_scorecard", "drift_delay_scorecard"]}
+    with SmtpServer() as smtp:
+        settings = settings_with({"dlt": audience}, smtp)
+        planned = delivery.plan_period(month, settings, "monthly", MONTH, load_registry())
+        outcomes = delivery.deliver(month, settings, planned)
+    assert smtp.messages == []  # nothing at all was sent, not even the allowed file
+    assert [o.outcome for o in outcomes] == ["refused"]
+    assert "audience dlt" in outcomes[0].message and "drift_delay_scorecard" in outcomes[0].message
+    recorded = delivery.ledger(month, MONTH)
+    assert list(recorded["outcome"]) == ["refused"] and "drift_delay_scorecard" in recorded["message"][0]
+
+
+def test_a_file_showing_children_is_refused_whatever_its_catalogue_level(sqlite_warehouse, tmp_path):
+    """A Directorate Scorecard that (by a publisher's mistake) carried a child-level sheet
+    is read before sending and refused to an aggregate audience."""
+    def leaky(folder):
+        path = _workbook(folder / f"directorate_scorecard_{MONTH}.xlsx", ["KPI", "This month"], [["SAF01", 1]])
+        book = load_workbook(path)
+        book.create_sheet("Children").append(["Person ID", "Record ID"])
+        book.save(path)
+        return [path]
+    publish_run(sqlite_warehouse, tmp_path / "out", "monthly", MONTH, "leaky-1", leaky)
+    settings = settings_with({"dlt": {**DLT, "approval": False, "outputs": ["directorate_scorecard"]}})
+    [planned] = delivery.plan_period(sqlite_warehouse, settings, "monthly", MONTH)
+    assert planned.refusal and "shows child detail" in planned.refusal and planned.attachments == []
+
+
+def test_rows_outside_the_audience_scope_are_refused(month):
+    audience = {**DLT, "level": "child", "approval": False, "scope": "team:T1",
+                "outputs": ["drift_delay_scorecard"]}
+    [planned] = delivery.plan_period(month, settings_with({"t1": audience}), "monthly", MONTH)
+    assert "outside the audience's scope" in planned.refusal and "t1" in planned.refusal
+
+
+def test_an_unknown_output_or_one_of_another_cadence_is_refused(month):
+    settings = settings_with({"dlt": {**DLT, "outputs": ["directorate_scorecard", "team_pack"]},
+                              "x": {**DLT, "outputs": ["directorate.xlsx"]}})
+    refusals = {p.audience: p.refusal for p in delivery.plan_period(month, settings, "monthly", MONTH)}
+    assert "published by the weekly flow" in refusals["dlt"]
+    assert "not a known output" in refusals["x"]
+
+
+# --- (b) channels, ledger, approval, dry run -------------------------------------------------
+
+def test_an_approved_delivery_reaches_dlt_over_smtp_with_its_attachments(month, tmp_path):
+    with SmtpServer() as smtp:
+        settings = settings_with({"dlt": DLT}, smtp)
+        first = delivery.deliver(month, settings, delivery.plan_period(month, settings, "monthly", MONTH))
+        assert [o.outcome for o in first] == ["awaiting approval"] and smtp.messages == []
+        assert delivery.approve(month, settings, MONTH, "dlt", by="Jo Director") == "month-1"
+        sent = delivery.deliver(month, settings, delivery.plan_period(month, settings, "monthly", MONTH))
+        again = delivery.deliver(month, settings, delivery.plan_period(month, settings, "monthly", MONTH))
+    assert [o.outcome for o in sent] == ["sent"] and [o.outcome for o in again] == ["already sent"]
+    [message] = smtp.messages
+    assert message["To"] == "dlt@la.example" and MONTH in message["Subject"]
+    names = sorted(part.get_filename() for part in message.iter_attachments())
+    assert names == [f"directorate_scorecard_{MONTH}.pdf", f"directorate_scorecard_{MONTH}.xlsx",
+                     f"qa_monthly_report_{MONTH}.pdf"]
+    body = message.get_body(("plain",)).get_content()
+    assert "Run: month-1" in body and "Data quality: Passed" in body and "first delivery" in body
+    workbook = next(p for p in message.iter_attachments() if p.get_filename().endswith(".xlsx"))
+    assert load_workbook(io.BytesIO(workbook.get_content())).active["A1"].value == "KPI"
+    ledger = delivery.ledger(month, MONTH, "dlt")
+    assert list(ledger["outcome"])[::-1] == ["awaiting approval", "sent"]
+    outputs = json.loads(ledger["outputs"][0])
+    assert {o["output"] for o in outputs} == set(DLT["outputs"]) and all(len(o["sha256"]) == 64 for o in outputs)
+    assert "approved by Jo Director" in ledger["message"][0]
+
+
+def test_smtp_with_login_and_a_link_for_an_attachment_over_the_limit(month):
+    with SmtpServer(login=("qaloop", "s3cret")) as smtp:
+        settings = settings_with({"dlt": {**DLT, "approval": False}}, smtp, max_attachment_bytes=19)
+        settings = settings.model_copy(update={"notifications": settings.notifications.model_copy(
+            update={"smtp_username": "qaloop", "smtp_password": __import__("pydantic").SecretStr("s3cret")})})
+        [outcome] = delivery.deliver(month, settings, delivery.plan_period(month, settings, "monthly", MONTH))
+    assert outcome.outcome == "sent" and smtp.logins == ["qaloop"]
+    [message] = smtp.messages
+    attached = [p.get_filename() for p in message.iter_attachments()]
+    assert attached == [f"qa_monthly_report_{MONTH}.pdf"]  # 18 bytes: the only file under 19
+    assert "too large to attach" in message.get_body(("plain",)).get_content()
+
+
+def test_a_dry_run_previews_and_records_nothing(month):
+    with SmtpServer() as smtp:
+        settings = settings_with({"dlt": {**DLT, "approval": False}}, smtp)
+        [outcome] = delivery.deliver(month, settings, delivery.plan_period(month, settings, "monthly", MONTH),
+                                     dry_run=True)
+    assert outcome.outcome == "would send" and smtp.messages == []
+    line = outcome.line()
+    assert "dlt@la.example" in line and f"directorate_scorecard_{MONTH}.xlsx" in line and "Subject" not in line
+    assert delivery.ledger(month, MONTH).empty
+
+
+def test_the_folder_channel_drops_the_files_and_a_manifest(month, tmp_path):
+    audience = {**DLT, "channel": "folder", "recipients": [], "approval": False}
+    settings = settings_with({"board": audience}, folder=str(tmp_path / "shared"))
+    [outcome] = delivery.deliver(month, settings, delivery.plan_period(month, settings, "monthly", MONTH))
+    assert outcome.outcome == "sent"
+    dropped = tmp_path / "shared" / "board" / "la" / MONTH
+    manifest = json.loads((dropped / "manifest.json").read_text())
+    assert sorted(f["file"] for f in manifest["files"]) == sorted(p.name for p in dropped.iterdir()
+                                                                  if p.name != "manifest.json")
+    assert manifest["run_id"] == "month-1" and all(f["level"] == "aggregate" for f in manifest["files"])
+
+
+def test_a_failed_delivery_is_retried_then_recorded_and_alerted(month, monkeypatch):
+    from tasks.operations import notify
+    monkeypatch.setattr(notify, "RETRY_DELAYS_SECONDS", (0.0, 0.0))
+    with SmtpServer() as alerts:
+        settings = settings_with({"dlt": {**DLT, "approval": False}})
+        settings = settings.model_copy(update={"notifications": settings.notifications.model_copy(update={
+            "smtp_host": "127.0.0.1", "smtp_port": 1, "smtp_to": ("ops@la.example",)})})
+        calls = []
+        real = notify.smtp_send
+
+        def smtp_send(notifications, messages):
+            if any(isinstance(m, notify.Outgoing) for m in messages):
+                calls.append(1)
+                raise ConnectionRefusedError("no server")
+            return real(notifications.model_copy(update={"smtp_port": alerts.controller.port}), messages)
+        monkeypatch.setattr(notify, "smtp_send", smtp_send)
+        [outcome] = delivery.deliver(month, settings, delivery.plan_period(month, settings, "monthly", MONTH))
+    assert outcome.outcome == "failed" and len(calls) == 3
+    assert [m["Subject"] for m in alerts.messages] == [f"qaloop: delivery FAILED: dlt [la] {MONTH}"]
+    assert list(delivery.ledger(month, MONTH)["outcome"]) == ["failed"]
+
+
+# --- team packs -------------------------------------------------------------------------------
+
+def test_each_team_manager_receives_only_their_teams_pack(sqlite_warehouse, tmp_path):
+    publish_run(sqlite_warehouse, tmp_path / "out", "weekly", WEEK, "week-1", team_packs)
+    managers = {"team_recipients": {"T1": ["tm.north@la.example"], "T2": ["tm.south@la.example"]},
+                "outputs": ["team_pack"], "cadence": "weekly", "level": "child", "scope": "team",
+                "approval": False}
+    with SmtpServer() as smtp:
+        settings = settings_with({"team_managers": managers, "dlt": DLT}, smtp)
+        planned = delivery.plan_period(sqlite_warehouse, settings, "weekly", WEEK, load_registry())
+        outcomes = delivery.deliver(sqlite_warehouse, settings, planned)
+    assert sorted(o.outcome for o in outcomes) == ["sent", "sent"]  # DLT: monthly, not weekly
+    received = {m["To"]: m for m in smtp.messages}
+    assert set(received) == {"tm.north@la.example", "tm.south@la.example"}
+    for address, team in (("tm.north@la.example", "T1"), ("tm.south@la.example", "T2")):
+        [pack] = list(received[address].iter_attachments())
+        assert pack.get_filename() == team_pack_name(team, WEEK)
+        book = load_workbook(io.BytesIO(pack.get_content()), read_only=True)
+        people = {str(v) for sheet in book.worksheets for row in sheet.iter_rows(values_only=True)
+                  for v in row if isinstance(v, str) and v.startswith("P") and v[1:].isdigit()}
+        assert people == set(CHILDREN[team])  # its own children, and no other team's
+    assert sorted(delivery.ledger(sqlite_warehouse, WEEK)["scope"]) == ["team:T1", "team:T2"]
