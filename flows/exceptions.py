@@ -71,7 +71,8 @@ def weekly_as_at_day(as_at: str | None) -> date:
 
 def _live_run(flow_name: str, choose_kpis, publish, as_at: date, source, out, config, trigger, reason,
               working_days_only, lock_wait_seconds, escalate: bool = False,
-              accept_stale: bool = False, wait_for_extract: bool | None = None) -> dict:
+              accept_stale: bool = False, wait_for_extract: bool | None = None,
+              deliver: bool = False) -> dict:
     steps.require_reason_to_accept_stale(accept_stale, reason)
     wait = steps.waits_for_extract(wait_for_extract, trigger)
     settings = load_settings(config)
@@ -111,8 +112,10 @@ def _live_run(flow_name: str, choose_kpis, publish, as_at: date, source, out, co
         steps.record_live_artifacts(flow_name, values, kpis, info, outputs, quality.state, escalations)
         return outputs
 
-    return runner.prefect_outcome(runner.ledgered_run(flow_name, period, source, out, settings,
-                                                      trigger, reason, work, lock_wait_seconds))
+    result = runner.ledgered_run(flow_name, period, source, out, settings, trigger, reason, work,
+                                 lock_wait_seconds)
+    result["deliveries"] = steps.deliver_outputs(result, settings, trigger, deliver)
+    return runner.prefect_outcome(result)
 
 
 def _loaded(extracts, quality, table: str) -> bool:
@@ -153,13 +156,13 @@ def publish_team_packs(folder: Path, kpis, values, records, teams, workers, info
 def daily(as_at: str | None = None, source: str = "", out: str = "", config: str | None = None,
           trigger: str | None = None, reason: str | None = None, working_days_only: bool = False,
           lock_wait_seconds: float = runner.DEFAULT_LOCK_WAIT_SECONDS,
-          accept_stale: bool = False, wait_for_extract: bool | None = None) -> dict:
+          accept_stale: bool = False, wait_for_extract: bool | None = None, deliver: bool = False) -> dict:
     """The live exception lists as at `as_at` (default yesterday) in one workbook, with
     the audits graded Inadequate not yet escalated by an earlier day's list, for their Head of
     Service. `accept_stale`, `wait_for_extract`: as for the monthly flow."""
     return _live_run("daily", daily_kpis, publish_daily, as_at_day(as_at), source, out, config, trigger,
                      reason, working_days_only, lock_wait_seconds, escalate=True,
-                     accept_stale=accept_stale, wait_for_extract=wait_for_extract)
+                     accept_stale=accept_stale, wait_for_extract=wait_for_extract, deliver=deliver)
 
 
 @flow(name="weekly", log_prints=True, on_failure=[runner.notify_failure],
@@ -167,9 +170,9 @@ def daily(as_at: str | None = None, source: str = "", out: str = "", config: str
 def weekly(as_at: str | None = None, source: str = "", out: str = "", config: str | None = None,
            trigger: str | None = None, reason: str | None = None, working_days_only: bool = False,
            lock_wait_seconds: float = runner.DEFAULT_LOCK_WAIT_SECONDS,
-           accept_stale: bool = False, wait_for_extract: bool | None = None) -> dict:
+           accept_stale: bool = False, wait_for_extract: bool | None = None, deliver: bool = False) -> dict:
     """One team pack per team: the team's figures and listed rows as at `as_at` (default:
     the last complete week's Sunday). `accept_stale`, `wait_for_extract`: as for the monthly flow."""
     return _live_run("weekly", weekly_kpis, publish_team_packs, weekly_as_at_day(as_at), source, out, config,
                      trigger, reason, working_days_only, lock_wait_seconds,
-                     accept_stale=accept_stale, wait_for_extract=wait_for_extract)
+                     accept_stale=accept_stale, wait_for_extract=wait_for_extract, deliver=deliver)

@@ -289,3 +289,43 @@ def test_each_team_manager_receives_only_their_teams_pack(sqlite_warehouse, tmp_
                   for v in row if isinstance(v, str) and v.startswith("P") and v[1:].isdigit()}
         assert people == set(CHILDREN[team])  # its own children, and no other team's
     assert sorted(delivery.ledger(sqlite_warehouse, WEEK)["scope"]) == ["team:T1", "team:T2"]
+
+
+# --- the commands -----------------------------------------------------------------------------
+
+def write_config(tmp_path: Path, engine, audiences: dict, smtp: SmtpServer) -> str:
+    from tasks.core.settings import config_text
+    values = {"warehouse_url": str(engine.url), "data_dir": str(tmp_path / "data"),
+              "notifications": {"smtp_host": smtp.controller.hostname, "smtp_port": smtp.controller.port,
+                                "smtp_from": "qaloop@la.example"},
+              "delivery": {"audiences": audiences}}
+    path = tmp_path / "qaloop.toml"
+    path.write_text(config_text(values))
+    return str(path)
+
+
+def test_deliver_dry_run_approve_deliveries_and_a_resend_by_hand(month, tmp_path, capsys):
+    from qaloop.cli import main
+    with SmtpServer() as smtp:
+        config = write_config(tmp_path, month, {"dlt": DLT}, smtp)
+        assert main(["deliver", "--period", MONTH, "--dry-run", "--config", config]) == 0
+        preview = capsys.readouterr().out
+        assert "DRY RUN" in preview and "dlt@la.example" in preview and "AWAITING APPROVAL" in preview
+        assert f"attachment: directorate_scorecard_{MONTH}.pdf" in preview and "subject: [qaloop]" in preview
+        assert smtp.messages == [] and delivery.ledger(month, MONTH).empty
+
+        assert main(["approve", "--period", MONTH, "--audience", "dlt", "--by", "Jo Director",
+                     "--config", config]) == 0
+        assert "approved: dlt 2024-03 (run month-1)" in capsys.readouterr().out
+        assert len(smtp.messages) == 1
+
+        assert main(["deliver", "--period", MONTH, "--config", config]) == 0  # a re-run: nothing again
+        assert "ALREADY SENT" in capsys.readouterr().out and len(smtp.messages) == 1
+        assert main(["deliver", "--period", MONTH, "--audience", "dlt", "--config", config]) == 0
+        assert len(smtp.messages) == 2  # re-sent by hand
+        assert "dlt [la]: SENT" in capsys.readouterr().out
+
+        assert main(["deliveries", "--period", MONTH, "--config", config]) == 0
+        ledger = capsys.readouterr().out
+        assert ledger.count("  SENT  ") == 2 and "approved by Jo Director" in ledger and "dlt@la.example" in ledger and f"directorate_scorecard_{MONTH}.xlsx" in ledger
+        assert main(["deliver", "--period", MONTH, "--audience", "nobody", "--config", config]) == 2

@@ -357,6 +357,7 @@ def compose(engine: Engine, settings: Settings, planned: Planned, la_name: str =
     state, message = _run_state(engine, planned.run_id)
     folder = run_folder(engine, planned.run_id) if planned.run_id else None
     metadata = _metadata(folder)
+    la_name = la_name or metadata.get("la_name", "")
     partly = state == PARTLY_PUBLISHED
     scope = "" if planned.scope == "la" else f" ({planned.scope.partition(':')[2]})"
     planned.subject = (f"{SUBJECT_PREFIX} {la_name + ': ' if la_name else ''}{planned.flow} outputs "
@@ -616,3 +617,16 @@ def send(settings: Settings, item: Planned) -> None:
 
 def _alert(notifications: Notifications, subject: str, body: str) -> list[str]:
     return notify.send(notifications, subject, body, severity="failure")
+
+
+def deliver_run(engine: Engine, settings: Settings, flow: str, period: str, run_id: str,
+                kpis: list[Kpi] | None = None, force: bool = False, trigger: str = "flow") -> list[Outcome]:
+    """The flows' delivery step: every audience due for this flow and period receives the
+    run's outputs, only when the run is the period's current version and delivery is
+    enabled; an audience already sent this period is not sent again unless `force`."""
+    if not settings.delivery.enabled or not settings.delivery.audiences:
+        return []
+    if warehouse.current_run_id(engine, flow, period) != run_id:
+        return []
+    planned = plan_period(engine, settings, flow, period, kpis, run_id=run_id)
+    return deliver(engine, settings, planned, force=force, trigger=trigger)
