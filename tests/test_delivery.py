@@ -329,3 +329,76 @@ def test_deliver_dry_run_approve_deliveries_and_a_resend_by_hand(month, tmp_path
         ledger = capsys.readouterr().out
         assert ledger.count("  SENT  ") == 2 and "approved by Jo Director" in ledger and "dlt@la.example" in ledger and f"directorate_scorecard_{MONTH}.xlsx" in ledger
         assert main(["deliver", "--period", MONTH, "--audience", "nobody", "--config", config]) == 2
+
+
+# --- the flows: deliver after publishing, approval, no re-send on a re-run, team packs ----------
+
+def test_the_flows_deliver_after_publishing_and_a_rerun_sends_nothing(prefect_server, tmp_path, capsys):
+    """With the example's kind of audiences: an approved monthly run sends the Directorate
+    Scorecard (and its PDF) and the monthly QA report to DLT and nothing child-level to an
+    aggregate audience; a weekly run sends each team manager their own team's pack; a
+    re-run sends nothing; the ledger shows it all."""
+    from datetime import date
+
+    from flows.exceptions import weekly
+    from flows.monthly import monthly
+    from qaloop.cli import main
+    from qaloop.synthetic import TEAMS, generate_la
+    from tests.configs import write_config
+    extracts, out = tmp_path / "extracts", tmp_path / "out"
+    generate_la(extracts, as_at=date(2024, 4, 5), children=150, seed=12)
+    managers = {team[0]: [f"tm.{team[0].lower()}@la.example"] for team in TEAMS}
+    with SmtpServer() as smtp:
+        audiences = {
+            "dlt": DLT,
+            "improvement_board": {**DLT, "recipients": ["board@la.example"],
+                                  "outputs": ["directorate_scorecard_pdf", "drift_delay_scorecard"]},
+            "performance_team": {"channel": "folder", "outputs": ["drift_delay_scorecard", "qa_activity"],
+                                 "level": "child", "approval": False, "folder": str(tmp_path / "drop")},
+            "team_managers": {"team_recipients": managers, "outputs": ["team_pack"], "cadence": "weekly",
+                              "level": "child", "scope": "team", "approval": False},
+        }
+        config, settings = write_config(tmp_path / "data", synthetic=True, la_code="841", trend_months=2,
+                                        notifications={"smtp_host": smtp.controller.hostname,
+                                                       "smtp_port": smtp.controller.port,
+                                                       "smtp_from": "qaloop@la.example"},
+                                        delivery={"audiences": audiences})
+        first = monthly(period=MONTH, source=str(extracts), out=str(out), config=config)
+        engine = delivery.warehouse.make_engine(settings.resolved_warehouse_url)
+        outcomes = {o.split(":")[0]: o for o in first["deliveries"]}
+        assert "AWAITING APPROVAL" in outcomes["dlt [la]"]
+        assert "REFUSED" in outcomes["improvement_board [la]"] and "drift_delay_scorecard" in outcomes["improvement_board [la]"]
+        assert "SENT folder" in outcomes["performance_team [la]"]
+        assert (tmp_path / "drop" / f"drift_delay_scorecard_{MONTH}.xlsx").is_file()
+        assert smtp.messages == []  # DLT waits for approval; the board's delivery was refused whole
+
+        assert main(["approve", "--period", MONTH, "--audience", "dlt", "--by", "Jo Director",
+                     "--config", config]) == 0
+        [to_dlt] = smtp.messages
+        assert sorted(p.get_filename() for p in to_dlt.iter_attachments()) == [
+            f"directorate_scorecard_{MONTH}.pdf", f"directorate_scorecard_{MONTH}.xlsx",
+            f"qa_monthly_report_{MONTH}.pdf"]
+
+        again = monthly(period=MONTH, source=str(extracts), out=str(out), config=config)
+        assert again["run_id"] != first["run_id"] and len(smtp.messages) == 1
+        assert not any(": SENT " in line for line in again["deliveries"])
+        assert any(": ALREADY SENT " in line for line in again["deliveries"])
+
+        week = weekly(as_at="2024-03-31", source=str(extracts), out=str(out), config=config)
+        packs = [p for p in week["outputs"] if "team_pack_" in p]
+        assert packs and len(smtp.messages) == 1 + len(packs)
+        records = delivery.warehouse.read_sql(engine, "select person_id, team_id from kpi_records "
+                                                      "where run_id = :r and in_numerator = 1", {"r": week["run_id"]})
+        for message in smtp.messages[1:]:
+            team = next(t for t, addresses in managers.items() if message["To"] == addresses[0])
+            [pack] = list(message.iter_attachments())
+            assert pack.get_filename() == team_pack_name(team, "2024-03-31")
+            book = load_workbook(io.BytesIO(pack.get_content()), read_only=True)
+            shown = {str(v) for sheet in book.worksheets if sheet.title not in ("Summary", "Workers", "Run")
+                     for row in sheet.iter_rows(min_row=5, values_only=True) for v in row[:1] if v}
+            others = set(records.loc[records["team_id"] != team, "person_id"].astype(str)) - \
+                set(records.loc[records["team_id"] == team, "person_id"].astype(str))
+            assert shown and not (shown & others)  # no child of another team
+        ledger = delivery.ledger(engine)
+        assert set(ledger["outcome"]) == {"awaiting approval", "refused", "sent"}
+        assert (ledger["audience"] == "team_managers").sum() == len(packs)
