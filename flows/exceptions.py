@@ -33,8 +33,8 @@ from tasks.operations import locks
 from tasks.warehouse import database as warehouse
 from tasks.core.periods import MonthToDate
 from tasks.operations.pipeline import la_context
-from tasks.publish.exceptions import (publish_exception_csv, publish_exceptions_workbook,
-                                      team_pack_name)
+from tasks.publish.exceptions import (daily_team_list_name, escalation_name, publish_escalation_workbook,
+                                      publish_exception_csv, publish_exceptions_workbook, team_pack_name)
 from tasks.publish.lineage import RunInfo
 from tasks.kpis.qa import escalation_records
 from tasks.kpis.registry import Kpi, load_registry, shown_in
@@ -130,7 +130,21 @@ def publish_daily(folder: Path, kpis, values, records, teams, workers, info: Run
         f"{info.la_name}: daily exception lists as at {info.period}",
         kpis, values, records, teams, workers, info, escalations=escalations, data_quality=data_quality)
     rows = publish_exception_csv(records, kpis, folder / f"daily_exceptions_{info.period}.csv")
-    return [str(workbook), str(rows)]
+    outputs = [str(workbook), str(rows)]
+    # for delivery (tasks/operations/delivery.py): each team's own list, for its manager, and
+    # each service area's Inadequate audits, for its Head of Service
+    names = dict(zip(teams["team_id"].astype(str), teams["team_name"]))
+    for team_id in teams_with_rows(records, kpis):
+        outputs.append(str(publish_exceptions_workbook(
+            folder / daily_team_list_name(team_id, info.period),
+            f"{info.la_name}: daily exception lists for {names.get(team_id, team_id)}, as at {info.period}",
+            kpis, values, records, teams, workers, info, team_id=team_id, data_quality=data_quality)))
+    if escalations is not None:
+        for area, audits in escalations.groupby(escalations["service_area"].fillna("(no service area)").astype(str)):
+            outputs.append(str(publish_escalation_workbook(
+                folder / escalation_name(area, info.period),
+                f"{info.la_name}: audits graded Inadequate in {area}, as at {info.period}", audits, teams, info)))
+    return outputs
 
 
 def teams_with_rows(records: pd.DataFrame, kpis: list[Kpi]) -> list[str]:

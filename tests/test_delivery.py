@@ -65,9 +65,9 @@ def _write(path: Path, content: bytes) -> Path:
     return path
 
 
-def team_packs(folder: Path) -> list[Path]:
-    """The real publisher's team packs (tasks.publish.exceptions), from synthetic rows."""
-    kpis = shown_in(load_registry(), "weekly")
+def live_frames(output: str = "weekly"):
+    """Synthetic kpis, values, records, teams, workers and run of a live list."""
+    kpis = shown_in(load_registry(), output)
     listed = next(k for k in kpis if k.kind == "exception")
     records = pd.DataFrame([{"kpi_id": listed.id, "record_id": f"R-{child}", "person_id": child,
                              "team_id": team, "worker_id": f"W-{team}", "in_numerator": 1, "measure": 3.0}
@@ -80,6 +80,12 @@ def team_packs(folder: Path) -> list[Path]:
     run = RunInfo(period=WEEK, run_id="week-1", code_version="test", la_code="841", la_name="Testshire",
                   synthetic=True, started_at="2024-03-18T07:00:00", source="synthetic", population=1000,
                   population_year=2023)
+    return kpis, values, records, teams, workers, run
+
+
+def team_packs(folder: Path) -> list[Path]:
+    """The real publisher's team packs (tasks.publish.exceptions), from synthetic rows."""
+    kpis, values, records, teams, workers, run = live_frames()
     return [publish_exceptions_workbook(folder / team_pack_name(team, WEEK), f"pack {team}", kpis, values,
                                         records, teams, workers, run, team_id=team) for team in TEAMS]
 
@@ -134,7 +140,8 @@ def test_output_levels_come_from_the_publishers_and_the_registry():
     assert levels["directorate_scorecard"] == levels["qa_monthly_report"] == "aggregate"
     assert levels["drift_delay_scorecard"] == levels["team_pack"] == levels["daily_exceptions"] == "child"
     assert levels["kpi_values"] == "staff"
-    assert delivery.CATALOGUE["team_pack"].split_by_team
+    assert delivery.CATALOGUE["team_pack"].split_by == delivery.CATALOGUE["daily_team_list"].split_by == "team"
+    assert delivery.CATALOGUE["inadequate_escalation"].split_by == "service_area"
 
 
 @pytest.mark.parametrize("level", ["aggregate", "staff"])
@@ -402,3 +409,53 @@ def test_the_flows_deliver_after_publishing_and_a_rerun_sends_nothing(prefect_se
         ledger = delivery.ledger(engine)
         assert set(ledger["outcome"]) == {"awaiting approval", "refused", "sent"}
         assert (ledger["audience"] == "team_managers").sum() == len(packs)
+
+
+def test_the_daily_lists_reach_each_team_manager_and_escalations_their_head_of_service(sqlite_warehouse, tmp_path):
+    """The daily flow's publisher splits the lists per team and the Inadequate audits per
+    service area; each manager and Head of Service receives only their own."""
+    from flows.exceptions import publish_daily
+    kpis, values, records, teams, workers, run = live_frames("daily")
+    escalations = pd.DataFrame([
+        {"head_of_service_id": "H1", "head_of_service_name": "Hos Social", "service_area": "Social Care",
+         "audit_id": "A1", "completed_date": "2024-03-15", "audit_type": "case_file", "theme": "Neglect",
+         "person_id": "P101", "team_id": "T1", "worker_id": "W-T1", "auditor_id": "S9", "auditor_role": "Team Manager"},
+        {"head_of_service_id": "H2", "head_of_service_name": "Hos Early", "service_area": "Early Help",
+         "audit_id": "A2", "completed_date": "2024-03-16", "audit_type": "case_file", "theme": "Neglect",
+         "person_id": "P201", "team_id": "T2", "worker_id": "W-T2", "auditor_id": "S8", "auditor_role": "Team Manager"}])
+    publish_run(sqlite_warehouse, tmp_path / "out", "daily", WEEK, "day-1",
+                lambda folder: publish_daily(folder, kpis, values, records, teams, workers, run,
+                                             escalations=escalations))
+    audiences = {
+        "team_managers_daily": {"team_recipients": {"T1": ["tm.north@la.example"], "T2": ["tm.south@la.example"]},
+                                "outputs": ["daily_team_list"], "cadence": "daily", "level": "child",
+                                "scope": "team", "approval": False},
+        "heads_of_service": {"service_area_recipients": {"Social Care": ["hos.sc@la.example"],
+                                                         "Early Help": ["hos.eh@la.example"]},
+                             "outputs": ["inadequate_escalation"], "cadence": "daily", "level": "child",
+                             "scope": "service_area", "approval": False},
+        "dlt": DLT}
+    with SmtpServer() as smtp:
+        settings = settings_with(audiences, smtp)
+        outcomes = delivery.deliver(sqlite_warehouse, settings,
+                                    delivery.plan_period(sqlite_warehouse, settings, "daily", WEEK, load_registry()))
+    assert sorted(o.outcome for o in outcomes) == ["sent"] * 4
+    people = {}
+    for message in smtp.messages:
+        [attachment] = list(message.iter_attachments())
+        book = load_workbook(io.BytesIO(attachment.get_content()), read_only=True)
+        people[message["To"]] = {v for sheet in book.worksheets for row in sheet.iter_rows(values_only=True)
+                                 for v in row if isinstance(v, str) and v.startswith("P") and v[1:].isdigit()}
+    assert people == {"tm.north@la.example": set(CHILDREN["T1"]), "tm.south@la.example": set(CHILDREN["T2"]),
+                      "hos.sc@la.example": {"P101"}, "hos.eh@la.example": {"P201"}}
+
+
+def test_a_split_output_never_crosses_its_unit(sqlite_warehouse, tmp_path):
+    publish_run(sqlite_warehouse, tmp_path / "out", "weekly", WEEK, "week-1", team_packs)
+    audiences = {"area": {"recipients": ["x@la.example"], "outputs": ["team_pack"], "cadence": "weekly",
+                          "level": "child", "scope": "service_area:Social Care", "approval": False},
+                 "t1": {"recipients": ["t1@la.example"], "outputs": ["team_pack"], "cadence": "weekly",
+                        "level": "child", "scope": "team:T1", "approval": False}}
+    planned = {p.audience: p for p in delivery.plan_period(sqlite_warehouse, settings_with(audiences), "weekly", WEEK)}
+    assert "split by team, not by service_area" in planned["area"].refusal
+    assert [a.path.name for a in planned["t1"].attachments] == [team_pack_name("T1", WEEK)]

@@ -41,7 +41,7 @@ from sqlalchemy.engine import Engine
 from tasks.core.settings import DELIVERY_LEVELS, Audience, Notifications, Settings
 from tasks.kpis.registry import Kpi, shown_in
 from tasks.operations import notify
-from tasks.publish.exceptions import team_pack_name
+from tasks.publish.exceptions import file_part
 from tasks.warehouse import database as warehouse
 
 SENT, REFUSED, FAILED, AWAITING, NOTHING = "sent", "refused", "failed", "awaiting approval", "nothing to send"
@@ -73,16 +73,16 @@ class OutputSpec:
 
     name: str
     flow: str  # the flow that publishes it: monthly, daily, weekly
-    pattern: str  # the file name, with {period} and (split outputs) {team}
+    pattern: str  # the file name, with {period} and (split outputs) {unit}: the team or service area
     level: str  # what the publisher writes at its most detailed
     description: str
-    split_by_team: bool = False  # one file per team, each with only that team's rows
+    split_by: str | None = None  # "team" or "service_area": one file per unit, each with only its rows
     # the registry's KPIs whose rows (or named staff) the output lists: their `detail`
     # raises the level (("scorecard", "drift_delay") or ("shown_in", "weekly"))
     lists: tuple[str, str] | None = None
 
-    def file_name(self, period: str, team: str | None = None) -> str:
-        return self.pattern.format(period=period, team=team or "")
+    def file_name(self, period: str, unit: str | None = None) -> str:
+        return self.pattern.format(period=period, unit=unit or "")
 
 
 CATALOGUE: dict[str, OutputSpec] = {spec.name: spec for spec in (
@@ -112,8 +112,12 @@ CATALOGUE: dict[str, OutputSpec] = {spec.name: spec for spec in (
                "daily exception lists (every team)", lists=("shown_in", "daily")),
     OutputSpec("daily_exceptions_csv", "daily", "daily_exceptions_{period}.csv", "child",
                "daily exception lists (CSV, every team)", lists=("shown_in", "daily")),
-    OutputSpec("team_pack", "weekly", "team_pack_{team}_{period}.xlsx", "child",
-               "weekly team pack (one team's rows)", split_by_team=True, lists=("shown_in", "weekly")),
+    OutputSpec("daily_team_list", "daily", "daily_team_list_{unit}_{period}.xlsx", "child",
+               "daily exception lists (one team's rows)", split_by="team", lists=("shown_in", "daily")),
+    OutputSpec("inadequate_escalation", "daily", "inadequate_escalation_{unit}_{period}.xlsx", "child",
+               "audits graded Inadequate (one service area's), for its Head of Service", split_by="service_area"),
+    OutputSpec("team_pack", "weekly", "team_pack_{unit}_{period}.xlsx", "child",
+               "weekly team pack (one team's rows)", split_by="team", lists=("shown_in", "weekly")),
 )}
 
 
@@ -163,9 +167,6 @@ def content_level(path: Path) -> str:
     return "aggregate"
 
 
-def safe_team(team_id: str) -> str:
-    """A team id as it appears in a split output's file name (tasks.publish.exceptions)."""
-    return team_pack_name(team_id, "x").removeprefix("team_pack_").removesuffix("_x.xlsx")
 
 
 # --- what is planned -------------------------------------------------------------------------
@@ -246,26 +247,25 @@ def plan_period(engine: Engine, settings: Settings, flow: str, period: str, kpis
 
 def scopes_of(audience: Audience, folder: Path | None, period: str) -> list[tuple[str, tuple[str, ...]]]:
     """(scope, recipients) of each delivery of an audience: one, or one per team
-    (`scope = "team"`: the teams with a split output in the folder, and those configured)
-    or per service area (`scope = "service_area"`)."""
-    if audience.scope == "team":
-        teams = dict(audience.team_recipients)
+    (`scope = "team"`) or service area (`scope = "service_area"`): those configured, and
+    those with a split output in the folder (refused when no recipient is configured)."""
+    if audience.scope in ("team", "service_area"):
+        configured = audience.team_recipients if audience.scope == "team" else audience.service_area_recipients
+        units = {file_part(unit): unit for unit in configured}
         for name in audience.outputs:
             spec = CATALOGUE.get(name)
-            if spec is not None and spec.split_by_team and folder is not None:
-                for team in split_files(spec, folder, period):
-                    teams.setdefault(team, ())
-        return [(f"team:{team}", tuple(audience.team_recipients.get(team, ()))) for team in sorted(teams)]
-    if audience.scope == "service_area":
-        return [(f"service_area:{area}", tuple(addresses))
-                for area, addresses in sorted(audience.service_area_recipients.items())]
+            if spec is not None and spec.split_by == audience.scope and folder is not None:
+                for unit in split_files(spec, folder, period):
+                    units.setdefault(unit, unit)
+        return [(f"{audience.scope}:{unit}", tuple(configured.get(unit, ())))
+                for unit in sorted(set(units.values()))]
     kind, _, name = audience.scope.partition(":")
     by_scope = audience.team_recipients if kind == "team" else audience.service_area_recipients
     return [(audience.scope, tuple(audience.recipients) or tuple(by_scope.get(name, ())))]
 
 
 def split_files(spec: OutputSpec, folder: Path, period: str) -> dict[str, Path]:
-    """{team as in the file name: file} of a split output in a run's folder."""
+    """{team or service area as in the file name: file} of a split output in a run's folder."""
     prefix, _, suffix = spec.file_name(period, "\0").partition("\0")
     found = {}
     for path in sorted(Path(folder).glob(f"{prefix}*{suffix}")):
@@ -307,13 +307,13 @@ def attachments_for(name: str, audience: Audience, scope: str, output: str, flow
         raise DeliveryRefused(f"audience {name} may receive {audience.level} detail only; output {output} "
                               f"carries {level} detail: refused, nothing sent")
     kind, _, unit = scope.partition(":")
-    if spec.split_by_team:
+    if spec.split_by:
         files = split_files(spec, folder, period)
-        if kind == "team":
-            files = {unit: files[safe_team(unit)]} if safe_team(unit) in files else {}
-        elif kind == "service_area":
-            raise DeliveryRefused(f"audience {name} [{scope}]: output {output} is split by team, not by "
-                                  "service area: refused, nothing sent")
+        if kind == spec.split_by:
+            files = {unit: files[file_part(unit)]} if file_part(unit) in files else {}
+        elif kind != "la":
+            raise DeliveryRefused(f"audience {name} [{scope}]: output {output} is split by {spec.split_by}, "
+                                  f"not by {kind}: refused, nothing sent")
         paths = list(files.values())
     else:
         if kind != "la" and level != "aggregate":
