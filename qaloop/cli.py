@@ -213,7 +213,7 @@ def command_demo(args) -> int:
     themes = planned_themes(Period.month(period).start, 8, args.seed)
     settings = load_settings(None, resolve_secrets=False,
                              data_dir=Path(args.data_dir) if args.data_dir else None)
-    config = write_demo_config(settings.data_dir, themes)
+    config = write_demo_config(settings.data_dir, themes, Path(args.out))
     extracts_dir = settings.data_dir / "demo-extracts"
     print(f"qaloop demo: SYNTHETIC local authority ({args.children} children, seed {args.seed}), "
           f"benchmarks of LA {DEMO_LA_CODE}, period {period}")
@@ -224,16 +224,37 @@ def command_demo(args) -> int:
     if status == EXIT_INFRASTRUCTURE:  # a busy machine: one more try before giving up
         print("qaloop demo: trying once more", file=sys.stderr)
         status = _run_monthly(period, str(extracts_dir), out, settings.data_dir, config=str(config))
+    if status == 0:
+        print(f"\ndeliveries (folder drops, each with its manifest.json): {Path(out).resolve() / 'delivered'}\n"
+              f"  the ledger: qaloop deliveries --period {period} --config {config}\n"
+              f"  DLT waits for approval: qaloop approve --period {period} --audience dlt --by NAME --config {config}")
     return status
 
 
-def write_demo_config(data_dir: Path, themes: dict[str, str]) -> Path:
+# the demo's audiences: folder drops under OUT/delivered/<audience>/<scope>/<period>/
+DEMO_AUDIENCES = {
+    "dlt": {"description": "Directorate Leadership Team (waits for approval)", "channel": "folder",
+            "outputs": ["directorate_scorecard", "directorate_scorecard_pdf", "qa_monthly_report"],
+            "cadence": "monthly", "level": "aggregate", "scope": "la", "approval": True},
+    "improvement_board": {"description": "Improvement board (sent without approval in the demo)",
+                          "channel": "folder", "outputs": ["directorate_scorecard_pdf", "qa_on_a_page"],
+                          "cadence": "monthly", "level": "aggregate", "scope": "la", "approval": False},
+    "performance_team": {"description": "Performance team: child-level", "channel": "folder",
+                         "outputs": ["drift_delay_scorecard", "qa_activity", "kpi_values"],
+                         "cadence": "monthly", "level": "child", "scope": "la", "approval": False},
+}
+
+
+def write_demo_config(data_dir: Path, themes: dict[str, str], out: Path | None = None) -> Path:
     """The demo's settings as a configuration file: a flow is given its configuration's
-    path, never the settings themselves (README, "Security")."""
+    path, never the settings themselves (README, "Security"). Its audiences deliver by
+    folder drop into OUT/delivered/ (no mail leaves the machine)."""
     from tasks.core.settings import config_text
     from tasks.publish.csv_files import write_atomically
     values = {"la_code": DEMO_LA_CODE, "synthetic": True, "data_dir": str(data_dir.resolve()),
               "qa": {"themes": themes}}
+    if out is not None:
+        values["delivery"] = {"folder": str((Path(out) / "delivered").resolve()), "audiences": DEMO_AUDIENCES}
     return write_atomically(data_dir / "demo.toml", "# written by `qaloop demo`\n" + config_text(values))
 
 
