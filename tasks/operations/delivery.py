@@ -481,7 +481,7 @@ def ledger_text(engine: Engine, period: str | None = None, audience: str | None 
         lines.append(f"{pd.Timestamp(row.attempted_at):%Y-%m-%d %H:%M}  {row.period}  {row.audience} "
                      f"[{row.scope}]  {row.channel} -> {row.recipients or '-'}  {row.outcome.upper()}  "
                      f"run {row.run_id or '-'}\n    {files or '(no files)'}"
-                     + (f"\n    {row.message}" if row.message else ""))
+                     + (f"\n    {row.message}" if isinstance(row.message, str) and row.message else ""))
     return "\n".join(lines)
 
 
@@ -563,7 +563,7 @@ def deliver(engine: Engine, settings: Settings, planned: list[Planned], la_name:
             outcomes.append(Outcome(item, NOTHING, "no file of its outputs in this version"))
             continue
         if not force and last_sent(engine, item.audience, item.scope, item.period) is not None:
-            outcomes.append(Outcome(item, "already sent", "not sent again (use --deliver or qaloop deliver)"))
+            outcomes.append(Outcome(item, "already sent", "not sent again: `qaloop deliver --period ... --audience ...` re-sends it"))
             continue
         approved = approval_of(engine, item.period, item.audience, item.run_id) if item.approval else None
         if item.approval and approved is None:
