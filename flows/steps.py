@@ -416,9 +416,9 @@ def deliver_outputs(result: dict, settings: Settings, trigger: str | None = None
     Logs audiences, outcomes and file names only."""
     from tasks.kpis.registry import load_registry
     from tasks.operations import delivery
-    logger = get_run_logger()
     if result.get("skipped") or (trigger == "backfill" and not force):
         return []
+    logger = get_run_logger()
     try:
         engine = pipeline.warehouse_engine(settings.resolved_warehouse_url)
         outcomes = delivery.deliver_run(engine, settings, result["flow"], result["period"], result["run_id"],

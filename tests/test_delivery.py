@@ -459,3 +459,34 @@ def test_a_split_output_never_crosses_its_unit(sqlite_warehouse, tmp_path):
     planned = {p.audience: p for p in delivery.plan_period(sqlite_warehouse, settings_with(audiences), "weekly", WEEK)}
     assert "split by team, not by service_area" in planned["area"].refusal
     assert [a.path.name for a in planned["t1"].attachments] == [team_pack_name("T1", WEEK)]
+
+
+def test_a_team_without_a_configured_address_goes_to_its_team_manager_in_qa_staff(sqlite_warehouse, tmp_path):
+    publish_run(sqlite_warehouse, tmp_path / "out", "weekly", WEEK, "week-1", team_packs)
+    pd.DataFrame([
+        {"staff_id": "S1", "name": "Manager North", "role": "Team Manager", "team_id": "T1",
+         "service_area": "Social Care", "start_date": "2023-01-01", "end_date": None},
+        {"staff_id": "S0", "name": "Left North", "role": "Team Manager", "team_id": "T1",
+         "service_area": "Social Care", "start_date": "2020-01-01", "end_date": "2023-12-31"},
+        {"staff_id": "S2", "name": "Manager South", "role": "Team Manager", "team_id": "T2",
+         "service_area": "Social Care", "start_date": "2023-01-01", "end_date": None},
+    ]).to_sql("qa_staff", sqlite_warehouse, index=False, if_exists="append")
+    managers = {"outputs": ["team_pack"], "cadence": "weekly", "level": "child", "scope": "team", "approval": False}
+    settings = settings_with({"team_managers": managers},
+                             staff_addresses={"S0": "left@la.example", "S1": "tm.north@la.example"})
+    planned = {p.scope: p for p in delivery.plan_period(sqlite_warehouse, settings, "weekly", WEEK)}
+    assert planned["team:T1"].recipients == ("tm.north@la.example",) and not planned["team:T1"].refusal
+    assert "no recipients configured" in planned["team:T2"].refusal  # S2 has no address: never guessed
+
+
+def test_a_backfill_delivers_nothing_unless_asked_and_status_lists_deliveries(month, monkeypatch):
+    from flows import steps
+    calls = []
+    monkeypatch.setattr(delivery, "deliver_run", lambda *args, **kwargs: calls.append(kwargs) or [])
+    result = {"flow": "monthly", "period": MONTH, "run_id": "month-1"}
+    settings = settings_with({"dlt": DLT})
+    assert steps.deliver_outputs.fn(result, settings, "backfill") == [] and calls == []
+    assert delivery.status_lines(month) == ["Deliveries: none recorded"]
+    [planned] = delivery.plan_period(month, settings, "monthly", MONTH)
+    delivery.deliver(month, settings, [planned])
+    assert delivery.status_lines(month)[1].endswith(f"{MONTH}  dlt [la]  awaiting approval")

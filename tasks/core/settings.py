@@ -323,6 +323,10 @@ class DeliverySettings(BaseModel):
     sender: str = ""  # From: of deliveries (default [notifications] smtp_from)
     max_attachment_bytes: int = 10_000_000  # larger files are linked, not attached
     folder: Path = Path("")  # channel folder: the root of the folder drop (a mapped or synced drive)
+    # qa_staff.staff_id -> email address: a team (or service area) with no address in its
+    # audience's team_recipients (service_area_recipients) goes to its Team Manager (Head
+    # of Service) in post in qa_staff, at this address; never a guessed one
+    staff_addresses: dict[str, str] = {}
     audiences: dict[str, Audience] = {}
 
 

@@ -32,6 +32,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 import pandas as pd
@@ -241,6 +242,8 @@ def plan_period(engine: Engine, settings: Settings, flow: str, period: str, kpis
         if audience_flow(audience) != flow:
             continue
         for scope, recipients in scopes_of(audience, folder, period):
+            if not recipients and audience.scope in ("team", "service_area"):
+                recipients = staff_recipients(engine, settings, scope, period)
             planned.append(plan_one(name, audience, scope, recipients, flow, period, run_id, folder, kpis))
     return planned
 
@@ -262,6 +265,36 @@ def scopes_of(audience: Audience, folder: Path | None, period: str) -> list[tupl
     kind, _, name = audience.scope.partition(":")
     by_scope = audience.team_recipients if kind == "team" else audience.service_area_recipients
     return [(audience.scope, tuple(audience.recipients) or tuple(by_scope.get(name, ())))]
+
+
+# the role in qa_staff that receives a team's (a service area's) deliveries when the
+# audience names no address for it
+UNIT_ROLES = {"team": ("Team Manager", "team_id"), "service_area": ("Head of Service", "service_area")}
+
+
+def staff_recipients(engine: Engine, settings: Settings, scope: str, period: str) -> tuple[str, ...]:
+    """The addresses (`[delivery] staff_addresses`) of the unit's Team Manager or Head of
+    Service in post at the period's end in qa_staff; empty when qa_staff is not loaded or
+    has no one with an address (the delivery is then refused: no recipients)."""
+    kind, _, unit = scope.partition(":")
+    addresses = settings.delivery.staff_addresses
+    if kind not in UNIT_ROLES or not addresses:
+        return ()
+    role, column = UNIT_ROLES[kind]
+    day = date.fromisoformat(period) if len(period) == 10 else _month_end(period)
+    try:
+        staff = warehouse.read_sql(engine, f"select staff_id, {column} as unit from qa_staff where role = :role "
+                                           "and start_date <= :day and (end_date is null or end_date >= :day)",
+                                   {"role": role, "day": day})
+    except sa.exc.SQLAlchemyError:  # qa_staff never supplied
+        return ()
+    ids = staff.loc[staff["unit"].astype(str) == unit, "staff_id"].astype(str)
+    return tuple(sorted({addresses[i] for i in ids if i in addresses}))
+
+
+def _month_end(month: str) -> date:
+    from tasks.core.periods import Period
+    return Period.month(month).end
 
 
 def split_files(spec: OutputSpec, folder: Path, period: str) -> dict[str, Path]:
