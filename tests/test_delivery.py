@@ -36,7 +36,8 @@ def _workbook(path: Path, headers: list[str], rows: list[list]) -> Path:
     return path
 
 
-def publish_run(engine, out: Path, flow: str, period: str, run_id: str, write) -> Path:
+def publish_run(engine, out: Path, flow: str, period: str, run_id: str, write, state: str = "Completed",
+                message: str | None = None) -> Path:
     """A run of `flow` for `period` whose files `write(folder)` makes, published as the
     current version the way the flows publish (intent, switch, record)."""
     warehouse.start_run(engine, run_id, flow, period, "manual", "test", "synthetic", None)
@@ -44,7 +45,7 @@ def publish_run(engine, out: Path, flow: str, period: str, run_id: str, write) -
     folder.mkdir(parents=True)
     outputs = [str(p) for p in write(folder)]
     versions.publish(engine, flow, period, run_id, versions.published_dir(out, flow, period), folder,
-                     "Completed", None, outputs)
+                     state, message, outputs)
     return folder
 
 
@@ -490,3 +491,15 @@ def test_a_backfill_delivers_nothing_unless_asked_and_status_lists_deliveries(mo
     [planned] = delivery.plan_period(month, settings, "monthly", MONTH)
     delivery.deliver(month, settings, [planned])
     assert delivery.status_lines(month)[1].endswith(f"{MONTH}  dlt [la]  awaiting approval")
+
+
+def test_a_partly_published_run_says_so_in_the_email(sqlite_warehouse, tmp_path):
+    publish_run(sqlite_warehouse, tmp_path / "out", "monthly", MONTH, "partly-1", monthly_files,
+                state="Partly published: data quality", message="SAF12 withheld: ssd_cla_episodes")
+    with SmtpServer() as smtp:
+        settings = settings_with({"dlt": {**DLT, "approval": False}}, smtp)
+        delivery.deliver(sqlite_warehouse, settings, delivery.plan_period(sqlite_warehouse, settings, "monthly", MONTH))
+    [message] = smtp.messages
+    assert message["Subject"].endswith("PARTLY PUBLISHED")
+    assert "PARTLY PUBLISHED" in message.get_body(("plain",)).get_content()
+    assert "SAF12 withheld" in message.get_body(("plain",)).get_content()
