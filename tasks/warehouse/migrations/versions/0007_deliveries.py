@@ -1,15 +1,15 @@
 """Deliveries: every delivery of published outputs to an audience (sent, refused, failed,
 awaiting approval, previewed), and the approvals that release them.
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-06
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
