@@ -84,7 +84,8 @@ def _run_steps(month: Period, run: runner.RunContext, accept_stale: bool = False
         results = steps.compute_scorecards(quality.fresh(kpis), month, context, run.engine_url, settings.trend_months)
         teams, workers = steps.unit_tables(run.engine_url)
         reference = steps.load_reference(kpis, settings, run.engine_url)
-        qa_inputs = steps.read_qa_inputs(month, settings, run.engine_url, quality.critical_tables) \
+        qa_inputs = steps.read_qa_inputs(month, settings, run.engine_url, quality.critical_tables,
+                                         bool(qa_outputs.findings_kpis(kpis)) and "qa_audit_findings" in extracts) \
             if qa_outputs.has_qa(kpis) else None
     carried = None
     if quality.withheld_kpis:  # the withheld KPIs' figures as last published, beside the fresh ones

@@ -308,10 +308,11 @@ def publish_workbooks(results: pipeline.PeriodResults, kpis: list[Kpi], settings
 
 @task(name="read_qa_inputs", cache_policy=NO_CACHE)
 def read_qa_inputs(period: Period, settings: Settings, engine_url: str,
-                   blocked_tables: list[str] = ()) -> qa_outputs.QaInputs:
-    """Staff in post and the coming month's audit allocation (seed recorded)."""
+                   blocked_tables: list[str] = (), with_findings: bool = False) -> qa_outputs.QaInputs:
+    """Staff in post and the coming month's audit allocation (seed recorded); with the
+    optional audit findings, their shareable summaries."""
     inputs = qa_outputs.qa_inputs(pipeline.warehouse_engine(engine_url), period,
-                                  schedule_from_settings(settings.qa), blocked_tables)
+                                  schedule_from_settings(settings.qa), blocked_tables, with_findings)
     get_run_logger().info("QA: %d staff in post; allocation for %s: %d cases, seed %d%s",
                           len(inputs.staff), inputs.allocation_month, len(inputs.allocation),
                           inputs.allocation_seed,

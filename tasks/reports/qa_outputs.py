@@ -22,12 +22,14 @@ from tasks.core.paths import SQL_DIR
 from tasks.core.settings import KpiTarget
 from tasks.core.periods import Period
 from tasks.publish.lineage import RunInfo
-from tasks.publish.qa_workbook import publish_qa_workbook
+from tasks.publish.qa_workbook import Findings, publish_qa_workbook
 from tasks.kpis.qa import ALLOCATION_COLUMNS, QaSchedule, monthly_allocation, staff_in_post
 from tasks.kpis.rag import targets_for
 from tasks.kpis.queries import query
 from tasks.kpis.registry import Kpi, shown_in
+from tasks.reports import findings
 from tasks.reports.render import render_monthly_qa_report, render_qa_on_a_page
+from tasks.warehouse.database import read_sql
 from tasks.validate.validation import tables_read_by
 
 logger = logging.getLogger("qaloop.qa")
@@ -36,6 +38,7 @@ logger = logging.getLogger("qaloop.qa")
 QA_REQUIRED_TABLE = "qa_audits"
 QA_TABLES = ("qa_audits", "qa_moderations", "qa_observations", "qa_staff")
 COHORT_SQL = SQL_DIR / "qa" / "audit_cohort.sql"
+FINDINGS_SQL = SQL_DIR / "qa" / "audit_findings_shared.sql"
 
 
 @dataclass
@@ -49,6 +52,8 @@ class QaInputs:
     allocation_seed: int
     months_without_theme: list[str]
     allocation_not_drawn: str | None = None  # why there is no allocation this month
+    # the month's shareable audit finding summaries (None: qa_audit_findings not read this run)
+    summaries: findings.SharedSummaries | None = None
 
     def metadata(self) -> dict:
         """For run_metadata.json: how to regenerate the allocation."""
@@ -56,7 +61,11 @@ class QaInputs:
         return {"qa_allocation": {"month": self.allocation_month, "seed": self.allocation_seed,
                                   "theme": theme or None, "cases": len(self.allocation),
                                   "not_drawn": self.allocation_not_drawn},
-                "qa_months_without_theme": self.months_without_theme}
+                "qa_months_without_theme": self.months_without_theme,
+                **({"qa_finding_summaries": {"shown": len(self.summaries.shown),
+                                             "not_approved": self.summaries.not_approved,
+                                             "dropped": self.summaries.dropped}}
+                   if self.summaries is not None else {})}
 
 
 def qa_kpis(kpis: list[Kpi]) -> list[Kpi]:
@@ -84,9 +93,33 @@ def qa_targets(kpis: list[Kpi], configured: dict[str, KpiTarget], schedule: QaSc
     return targets | targets_for(kpis, configured)
 
 
-def qa_inputs(engine: Engine, period: Period, schedule: QaSchedule, blocked_tables=()) -> QaInputs:
+def findings_kpis(kpis: list[Kpi]) -> list[Kpi]:
+    """The audit findings KPIs (QA12, QA13: the registry's qa_strengths and qa_development),
+    computed when the optional qa_audit_findings table is supplied."""
+    return shown_in(kpis, findings.STRENGTHS) + shown_in(kpis, findings.DEVELOPMENTS)
+
+
+def shared_summaries(engine: Engine, period: Period) -> findings.SharedSummaries:
+    """The finding summaries of the audits completed in the period that a report may show
+    (share Y, naming no child, professional or staff member of the extracts)."""
+    rows = read_sql(engine, query(FINDINGS_SQL), {"period_start": period.start, "period_end": period.end})
+    people = read_sql(engine, "select pers_person_id from ssd_person")
+    professionals = read_sql(engine, "select prof_professional_id, prof_staff_id, prof_professional_name "
+                                     "from ssd_professionals")
+    staff = read_sql(engine, "select staff_id, name from qa_staff")
+    identifiers = findings.Identifiers.of(
+        person_ids=people["pers_person_id"],
+        staff_ids=[*professionals["prof_professional_id"], *professionals["prof_staff_id"], *staff["staff_id"]],
+        names=[*professionals["prof_professional_name"], *staff["name"]])
+    return findings.shareable_summaries(rows, identifiers)
+
+
+def qa_inputs(engine: Engine, period: Period, schedule: QaSchedule, blocked_tables=(),
+              with_findings: bool = False) -> QaInputs:
     """`blocked_tables`: tables that failed a critical rule; when the allocation's cohort
-    reads one, no allocation is drawn this month (it would use an earlier load)."""
+    reads one, no allocation is drawn this month (it would use an earlier load).
+    `with_findings`: qa_audit_findings was supplied this run (and passed its critical
+    rules): its shareable summaries are read."""
     next_month = period.shift(1).id
     unplanned = schedule.months_without_theme(next_month)
     if unplanned:
@@ -95,9 +128,12 @@ def qa_inputs(engine: Engine, period: Period, schedule: QaSchedule, blocked_tabl
     stale = sorted(tables_read_by(query(COHORT_SQL)) & set(blocked_tables))
     allocation = monthly_allocation(engine, next_month, schedule) if not stale else \
         pd.DataFrame(columns=ALLOCATION_COLUMNS)
+    summaries = shared_summaries(engine, period) \
+        if with_findings and findings.TABLE not in set(blocked_tables) else None
     return QaInputs(staff_in_post(engine, period, schedule), allocation, next_month,
                     schedule.seed_for(next_month), unplanned,
-                    f"not drawn: {', '.join(stale)} failed critical data-quality rules" if stale else None)
+                    f"not drawn: {', '.join(stale)} failed critical data-quality rules" if stale else None,
+                    summaries)
 
 
 def publish_qa_outputs(inputs: QaInputs, values: pd.DataFrame, trend: pd.DataFrame, records: pd.DataFrame,
@@ -105,12 +141,18 @@ def publish_qa_outputs(inputs: QaInputs, values: pd.DataFrame, trend: pd.DataFra
                        data_quality=None, teams: pd.DataFrame | None = None) -> list[Path]:
     """Write the QA workbook and both reports for `run.period` into `out_dir`. `teams`:
     the real teams with their service areas (tasks.operations.pipeline.unit_tables)."""
-    findings = shown_in(kpis, "qa_strengths") + shown_in(kpis, "qa_development")
+    findings_of_month = findings_kpis(kpis)
     kpis = qa_kpis(kpis)
     workbook = publish_qa_workbook(kpis, values, trend, records, inputs.staff, targets, run,
                                    out_dir / f"qa_activity_{run.period}.xlsx",
                                    allocation=inputs.allocation, data_quality=data_quality,
-                                   allocation_note=inputs.allocation_not_drawn, teams=teams)
-    html, pdf = render_monthly_qa_report(values, trend, kpis, run, out_dir, targets, data_quality)
-    page = render_qa_on_a_page(values, trend, kpis, run, out_dir, targets, data_quality, findings)
+                                   allocation_note=inputs.allocation_not_drawn, teams=teams,
+                                   findings=Findings(findings_of_month,
+                                                     inputs.summaries.shown if inputs.summaries else [],
+                                                     sum(inputs.summaries.dropped.values()) if inputs.summaries
+                                                     else 0))
+    html, pdf = render_monthly_qa_report(values, trend, kpis, run, out_dir, targets, data_quality,
+                                         findings=findings_of_month, summaries=inputs.summaries)
+    page = render_qa_on_a_page(values, trend, kpis, run, out_dir, targets, data_quality,
+                               findings=findings_of_month, summaries=inputs.summaries)
     return [workbook, html, pdf, page]
