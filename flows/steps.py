@@ -426,3 +426,31 @@ def record_live_artifacts(flow: str, values, kpis: list[Kpi], run: RunInfo, outp
                              key=f"{flow}-{run.period}",
                              description=f"{flow} exception counts as at {run.period}")
     record_links(outputs)
+
+
+@task(name="deliver_outputs", cache_policy=NO_CACHE)
+def deliver_outputs(result: dict, settings: Settings, trigger: str | None = None, force: bool = False) -> list[str]:
+    """After publishing: deliver the run's outputs to every audience due (only a run that
+    became the current version; a re-run of a period already delivered sends nothing
+    unless `force`, and a backfill delivers only when asked). Never fails the run: a
+    failed or refused delivery is recorded and alerted (tasks/operations/delivery.py).
+    Logs audiences, outcomes and file names only."""
+    from tasks.kpis.registry import load_registry
+    from tasks.operations import delivery
+    if result.get("skipped") or (trigger == "backfill" and not force):
+        return []
+    logger = get_run_logger()
+    try:
+        engine = pipeline.warehouse_engine(settings.resolved_warehouse_url)
+        outcomes = delivery.deliver_run(engine, settings, result["flow"], result["period"], result["run_id"],
+                                        load_registry(settings.kpis.registry), force=force)
+    except Exception as error:  # the run is published; delivery is told and can be repeated by hand
+        line = f"delivery of {result['flow']} {result['period']} stopped: {type(error).__name__}: {error}"
+        logger.error(line)
+        notify.send(settings.notifications, f"qaloop: delivery FAILED: {result['flow']} {result['period']}",
+                    line + f"\nSend it by hand: qaloop deliver --period {result['period']}")
+        return [line]
+    lines = [o.line() for o in outcomes]
+    for line in lines:
+        logger.info("delivery: %s", line)
+    return lines
