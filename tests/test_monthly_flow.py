@@ -225,12 +225,17 @@ def test_qa_workbook_shows_the_published_figures_and_the_allocation(demo_run):
     allocation = metadata["qa_allocation"]
     assert allocation["month"] == "2024-04" and allocation["cases"] > 0
     sheet = book["Allocation"]
-    rows = list(sheet.iter_rows(min_row=5, values_only=True))
+    rows = []
+    for row in sheet.iter_rows(min_row=5, values_only=True):  # the table ends at a blank row (codes below)
+        if row[0] is None:
+            break
+        rows.append(row)
     columns = [c.value for c in sheet[4]]
     assert len(rows) == allocation["cases"]
-    assert {r[columns.index("seed")] for r in rows} == {allocation["seed"]}
-    # an auditor is never given a case from their own team
-    assert all(r[columns.index("team_id")] != r[columns.index("auditor_team_id")] for r in rows)
+    assert f"Seed: {allocation['seed']}" in sheet["A3"].value
+    # names beside ids; an auditor is never given a case from their own team
+    assert all(r[columns.index("Auditor")] for r in rows)
+    assert all(r[columns.index("Case team")] != r[columns.index("Auditor's team")] for r in rows)
 
 
 def test_qa_reports_have_the_figures_fit_their_pages_and_name_no_child(demo_run):

@@ -25,8 +25,8 @@ from openpyxl import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
 from tasks.core.settings import KpiTarget
-from tasks.publish.cells import cell_value, number_value, text_value, write_cell, write_row
-from tasks.kpis.compute import percent
+from tasks.publish.cells import cell_value, is_missing, number_value, text_value, write_cell, write_row
+from tasks.kpis.compute import UNALLOCATED, percent
 from tasks.core.figure_ids import parse_figure_id
 from tasks.core.periods import Period
 from tasks.publish.excel import Figure, finish_internal_workbook, la_trend_rows, write_trend_summary, write_units
@@ -114,7 +114,8 @@ def publish_qa_workbook(kpis: list[Kpi], values: pd.DataFrame, trend: pd.DataFra
                         records: pd.DataFrame, staff: pd.DataFrame, targets: dict[str, KpiTarget],
                         run: RunInfo, out_path: Path,
                         allocation: pd.DataFrame | None = None, data_quality=None,
-                        allocation_note: str | None = None) -> Path:
+                        allocation_note: str | None = None, allocation_warnings: list[str] = (),
+                        allocation_rule: tuple[str, ...] = ()) -> Path:
     """Write the QA workbook for the run's period; returns its path. `staff`: qa_staff
     rows (staff_id, name, role, team_id, service_area, optional audits_required);
     `data_quality`: a tasks.publish.dq_sheet.DataQuality, written as the Data quality sheet."""
@@ -148,7 +149,8 @@ def publish_qa_workbook(kpis: list[Kpi], values: pd.DataFrame, trend: pd.DataFra
     write_reaudits(workbook.create_sheet("Re-audits"), month_records, values, run,
                    kpi_shown_in(kpis, "qa_reaudits"))
     if allocation is not None:
-        write_allocation(workbook.create_sheet("Allocation"), allocation, run, allocation_note)
+        write_allocation(workbook.create_sheet("Allocation"), allocation, run, allocation_note,
+                         allocation_warnings, allocation_rule)
     return finish_internal_workbook(workbook, f"{run.la_name} {QA_TITLE} {run.period}", kpis, targets, run,
                                     Path(out_path), data_quality)
 
@@ -186,7 +188,11 @@ def _compliance_rows(records: pd.DataFrame, staff: pd.DataFrame, compliance: Kpi
     rows["name"] = rows["staff_id"].map(people["name"])
     rows["role"] = rows["staff_id"].map(people["role"]).fillna("Unknown role")
     rows["service_area"] = rows["staff_id"].map(people["service_area"])
-    rows["team_id"] = rows["team_id"].where(rows["team_id"].notna(), rows["staff_id"].map(people["team_id"]))
+    # a staff member with no team (DCS, Assistant Director, elected member) has none: not
+    # a team called "Unallocated" (the attribution's name for a row with no team)
+    own_team = rows["team_id"].notna() & (rows["team_id"].astype(str) != UNALLOCATED)
+    rows["team_id"] = rows["team_id"].where(own_team, rows["staff_id"].map(people["team_id"]))
+    rows["team_id"] = rows["team_id"].astype(object).where(rows["team_id"].notna(), None)
     required = (people["audits_required"] if "audits_required" in people.columns
                 else pd.Series(DEFAULT_AUDITS_REQUIRED, index=people.index))
     rows["required"] = rows["staff_id"].map(required).fillna(DEFAULT_AUDITS_REQUIRED).astype(int)
@@ -418,25 +424,72 @@ def write_reaudits(sheet: Worksheet, records: pd.DataFrame, values: pd.DataFrame
     set_widths(sheet, [14, 14, 28, 28, 11])
 
 
-def write_allocation(sheet: Worksheet, allocation: pd.DataFrame, run: RunInfo, note: str | None = None) -> None:
-    """The month's random allocation of cases to auditors, as given (its columns
-    unchanged); the theme and seed are repeated in the note so the allocation can be
-    regenerated."""
+# the Allocation sheet's columns: (header, the allocation's column, else its id column)
+ALLOCATION_SHEET_COLUMNS = (
+    ("Auditor ID", "auditor_id", None), ("Auditor", "auditor_name", None), ("Auditor role", "auditor_role", None),
+    ("Auditor's team", "auditor_team_name", "auditor_team_id"), ("Round", "round", None),
+    ("Child", "person_id", None), ("Open as", "open_as", None), ("Need code / CP category", "characteristics", None),
+    ("Case worker ID", "worker_id", None), ("Case worker", "worker_name", None),
+    ("Case team", "team_name", "team_id"))
+ALLOCATION_CODES = (
+    "Open as: CIN = an open child in need episode (not NFA); CP = an open child protection plan; "
+    "CLA = looked after (an open care episode).",
+    "Need code (CIN and CLA primary need): N1 abuse or neglect, N2 child's disability, N3 parental illness or "
+    "disability, N4 family in acute stress, N5 family dysfunction, N6 socially unacceptable behaviour,",
+    "N7 low income, N8 absent parenting, N9 cases other than children in need, N0 not stated. "
+    "CP category: NEG neglect, PHY physical abuse, EMO emotional abuse, SAB sexual abuse, MUL multiple.",
+    "Auditor role: the role in the QA schedule (qa-activity.md, settings [qa.requirements]) that asks for "
+    "case file audits (audit type case_file); senior staff with no team show none.",
+    "Round: the auditor's first, second ... case of the month ([qa] audits_per_auditor). Case worker and "
+    "team: the child's allocated worker at the end of the month (else the referral's team).",
+)
+
+
+def write_allocation(sheet: Worksheet, allocation: pd.DataFrame, run: RunInfo, note: str | None = None,
+                     warnings: list[str] = (), rule: tuple[str, ...] = ()) -> None:
+    """The month's random allocation of cases to auditors: names beside ids, headers
+    in words and the codes explained below. The theme, its cohort rule and the seed are
+    in the note so the allocation can be regenerated; an allocation not drawn (`note`)
+    says why in its first row, and the planned themes with no cohort rule (`warnings`)
+    are listed below the table."""
     themes = _distinct(allocation, "theme")
     seeds = _distinct(allocation, "seed")
     month = _distinct(allocation, "month") or run.period
+    rule_text = f" Cohort rule ([qa.theme_keywords]): {', '.join(rule)}." if rule else ""
     write_heading(sheet, f"{run.la_name}: audit allocation for {month_label(month) if len(month) == 7 else month}",
-                  f"Theme: {themes or 'not recorded'}. Seed: {seeds or 'not recorded'} (the same seed "
+                  f"Theme: {themes or 'not recorded'}.{rule_text} Seed: {seeds or 'not recorded'} (the same seed "
                   f"and cohort regenerate it: re-running {run.period} on the same extracts gives the same rows). "
                   f"Cases open at the end of {month_label(run.period)}; no auditor is given a case "
                   f"from a team they manage. Internal to the QA team."
                   + (f" This month's allocation was {note}." if note else ""), run)
-    headers = [str(c) for c in allocation.columns]
+    headers = [header for header, _, _ in ALLOCATION_SHEET_COLUMNS]
     write_header(sheet, headers)
-    for row, record in enumerate(allocation.itertuples(index=False), start=FIRST_DATA_ROW):
-        write_row(sheet, row, [cell_value(v) for v in record])
-    finish_table(sheet, max(len(headers), 1), FIRST_DATA_ROW + len(allocation) - 1, frozen_columns=1)
-    set_widths(sheet, [max(12, len(h) + 2) for h in headers])
+    row = FIRST_DATA_ROW
+    for record in allocation.to_dict("records"):
+        write_row(sheet, row, [_allocation_cell(record, column, fallback)
+                               for _, column, fallback in ALLOCATION_SHEET_COLUMNS])
+        row += 1
+    if allocation.empty and note:
+        write_cell(sheet, row, 1, f"Allocation {note}.").font = BOLD
+        row += 1
+    finish_table(sheet, len(headers), max(row - 1, FIRST_DATA_ROW), frozen_columns=2)
+    set_widths(sheet, [11, 22, 22, 26, 7, 11, 10, 14, 11, 22, 26])
+    row += 1
+    if warnings:
+        write_cell(sheet, row, 1, "Warnings: planned themes with no cohort rule").font = BOLD
+        for row, warning in enumerate(warnings, start=row + 1):
+            write_cell(sheet, row, 1, f"Not drawn when due: {warning}.")
+        row += 2
+    write_cell(sheet, row, 1, "Codes").font = BOLD
+    for row, line in enumerate(ALLOCATION_CODES, start=row + 1):
+        write_cell(sheet, row, 1, line)
+
+
+def _allocation_cell(record: dict, column: str, fallback: str | None):
+    value = record.get(column)
+    if is_missing(value) and fallback:
+        value = record.get(fallback)
+    return cell_value(value)
 
 
 def _distinct(frame: pd.DataFrame, column: str) -> str:
