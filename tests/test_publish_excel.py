@@ -346,3 +346,37 @@ def test_a_list_carried_forward_without_its_dates_still_reads(tmp_path):
     assert [c.value for c in sheet[4]] == ["Child", "CP plan", "Worker", "Team", "CP plan start", "Last review",
                                            "Review due", "Days overdue"]
     assert [c.value for c in sheet[5]] == ["P1", "CP1", "Ann Able", "Assessment East", None, None, None, 9]
+
+
+def test_daily_lists_and_team_packs_show_the_same_columns_most_overdue_first(tmp_path):
+    from tasks.publish.exceptions import publish_exceptions_workbook
+    kpis = [REGISTRY["DD04"], REGISTRY["DD10"]]
+    values = frame([value("DD04", "la", "841", "Darlington", 3), value("DD04", "team", "T1", "Assessment East", 2)],
+                   VALUE_COLUMNS)
+    columns = RECORD_COLUMNS + ["plan_start", "last_visit", "due_date", "overdue"]
+    records = frame([
+        {"period": PERIOD, "kpi_id": "DD04", "record_id": "CP1", "person_id": "P1", "team_id": "T1",
+         "worker_id": "W1", "in_numerator": 1, "measure": 12, "plan_start": "2023-06-01",
+         "last_visit": "2024-03-14", "due_date": "2024-03-28", "overdue": 2},
+        {"period": PERIOD, "kpi_id": "DD04", "record_id": "CP2", "person_id": "P2", "team_id": "T1",
+         "worker_id": "W1", "in_numerator": 1, "measure": 30, "plan_start": "2024-02-16",
+         "last_visit": None, "due_date": "2024-03-01", "overdue": 20},
+        {"period": PERIOD, "kpi_id": "DD04", "record_id": "CP3", "person_id": "P3", "team_id": "T2",
+         "worker_id": "W2", "in_numerator": 1, "measure": 40, "plan_start": "2024-01-02",
+         "last_visit": "2024-02-01", "due_date": "2024-02-15", "overdue": 30},
+        {"period": PERIOD, "kpi_id": "DD10", "record_id": "W2", "person_id": None, "team_id": "T2",
+         "worker_id": "W2", "in_numerator": 1, "measure": 23},
+    ], columns)
+    daily = load_workbook(publish_exceptions_workbook(tmp_path / "daily.xlsx", "Daily", kpis, values, records,
+                                                      TEAMS, WORKERS, run_info()))
+    header = ["Child", "CP plan", "Worker", "Team", "CP plan start", "Last visit", "Visit due",
+              "Working days overdue", "Working days since last visit or plan start"]
+    assert [c.value for c in daily["DD04"][4]] == header
+    assert [r[1] for r in daily["DD04"].iter_rows(min_row=5, values_only=True)] == ["CP3", "CP2", "CP1"]
+    assert [c.value for c in daily["DD10"][4]] == ["Worker", "Name", "Team", "Children allocated"]
+    pack = load_workbook(publish_exceptions_workbook(tmp_path / "pack.xlsx", "Pack", kpis, values, records,
+                                                     TEAMS, WORKERS, run_info(), team_id="T1"))
+    assert [c.value for c in pack["DD04"][4]] == header
+    assert [r[:2] + r[7:] for r in pack["DD04"].iter_rows(min_row=5, values_only=True)] == [
+        ("P2", "CP2", 20, 30), ("P1", "CP1", 2, 12)]
+    assert pack["DD04"]["E5"].number_format == "dd/mm/yyyy"
