@@ -13,7 +13,7 @@ from tasks.kpis.compute import VALUE_COLUMNS
 from tasks.core.periods import MonthToDate, Period
 from tasks.kpis.qa import (DEFAULT_SCHEDULE, NoCohortRule, allocate_audits, audit_cohort, auditors_in_post,
                            escalation_records, inadequate_audits_for_escalation, monthly_allocation,
-                           schedule_from_settings)
+                           schedule_from_settings, with_names)
 from tasks.reports.qa_outputs import qa_inputs
 from tests.kpi_harness import load_tables
 
@@ -119,8 +119,8 @@ CASE_TABLES = {
          "invo_involvement_start_date": "2023-06-01"},
     ],
     "ssd_professionals": [{"prof_professional_id": "W1", "prof_professional_name": "Wendy Worker"}],
-    "ssd_department": [{"dept_team_id": f"T{i}", "dept_team_name": f"Team {name}"}
-                       for i, name in ((1, "One"), (2, "Two"), (3, "Three"))],
+    "ssd_department": [{"dept_team_id": f"T{i}", "dept_team_name": f"Team {name}", "dept_team_parent_id": "S1",
+                        "dept_team_parent_name": "Safeguarding"} for i, name in ((1, "One"), (2, "Two"), (3, "Three"))],
     "qa_staff": [
         {"staff_id": "TM1", "name": "A", "role": "Team Manager", "team_id": "T1", "start_date": "2020-01-01"},
         {"staff_id": "TM3", "name": "B", "role": "Team Manager", "team_id": "T3", "start_date": "2020-01-01"},
@@ -187,6 +187,9 @@ def test_monthly_allocation_uses_the_configured_theme_and_seed(warehouse):
     assert named.loc["C5", ["auditor_name", "auditor_team_name", "worker_id", "worker_name", "team_name"]] \
         .tolist() == ["A", "Team One", "W1", "Wendy Worker", "Team Three"]
     assert named.loc["C1", ["worker_id", "worker_name", "team_name"]].tolist() == [None, None, "Team One"]
+    # a Service Manager's team_id is their service: named as the teams' parent
+    service = with_names(warehouse, allocation.head(1).assign(auditor_team_id="S1"))
+    assert service["auditor_team_name"].tolist() == ["Safeguarding"]
     assert set(allocation["seed"]) == {5} and set(allocation["theme"]) == {"Neglect"}
     again = monthly_allocation(warehouse, "2024-03", schedule)
     pd.testing.assert_frame_equal(allocation, again)

@@ -424,13 +424,17 @@ def monthly_allocation(engine: Engine, month: str, schedule: QaSchedule = DEFAUL
 
 def with_names(engine: Engine, allocation: pd.DataFrame) -> pd.DataFrame:
     """The allocation with auditor_name, auditor_team_name, worker_name and team_name
-    (qa_staff, ssd_professionals and ssd_department): empty where the id has none."""
+    (qa_staff, ssd_professionals and ssd_department, whose parent is the service a
+    Service Manager's team_id names): empty where the id has none."""
     staff = read_sql(engine, "select staff_id, name from qa_staff")
     workers = read_sql(engine, "select prof_professional_id, prof_professional_name from ssd_professionals")
-    teams = read_sql(engine, "select dept_team_id, dept_team_name from ssd_department")
+    teams = read_sql(engine, "select dept_team_id, dept_team_name, dept_team_parent_id, dept_team_parent_name "
+                             "from ssd_department")
     staff_names = dict(zip(staff["staff_id"].astype(str), staff["name"]))
     worker_names = dict(zip(workers["prof_professional_id"].astype(str), workers["prof_professional_name"]))
-    team_names = dict(zip(teams["dept_team_id"].astype(str), teams["dept_team_name"]))
+    services = teams.dropna(subset=["dept_team_parent_id", "dept_team_parent_name"])
+    team_names = dict(zip(services["dept_team_parent_id"].astype(str), services["dept_team_parent_name"])) \
+        | dict(zip(teams["dept_team_id"].astype(str), teams["dept_team_name"]))
 
     def names(column, lookup):
         return [lookup.get(str(v)) if _present(v) else None for v in allocation.get(column, [])]
