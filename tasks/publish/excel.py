@@ -11,6 +11,7 @@ it, and "child-level lists never appear in those reports".
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -114,7 +115,7 @@ SUMMARY_TRAILING = ["Target", "RAG", "Direction of travel"]
 def write_summary(sheet: Worksheet, scorecard: str, figures: list[Figure], la_rows: pd.DataFrame,
                   targets: dict[str, KpiTarget], run: RunInfo) -> None:
     write_trend_summary(sheet, SCORECARD_TITLES[scorecard], INTERNAL_NOTE, figures, la_rows, targets, run,
-                        _chart_groups(scorecard, figures), charts_per_row=3 if scorecard == "drift_delay" else 2)
+                        _chart_groups(scorecard, figures), charts_per_row=4 if scorecard == "drift_delay" else 2)
 
 
 def write_trend_summary(sheet: Worksheet, title: str, note: str, figures: list[Figure], la_rows: pd.DataFrame,
@@ -154,8 +155,9 @@ def write_trend_summary(sheet: Worksheet, title: str, note: str, figures: list[F
                       max(last_row, FIRST_DATA_ROW) + 3, charts_per_row)
 
 
-CHART_WIDTH_CM = {2: 15, 3: 14}  # by charts per row
+CHART_SIZE_CM = {2: (15, 7), 4: (10.5, 6)}  # (width, height) by charts per row
 CHART_GAP_PX = 12
+ROW_CM = 0.53  # a default row (15 points)
 
 
 def _add_trend_charts(sheet: Worksheet, chart_groups: list[tuple[str, list[Figure]]], figures: list[Figure],
@@ -165,11 +167,12 @@ def _add_trend_charts(sheet: Worksheet, chart_groups: list[tuple[str, list[Figur
     rows = {figure.id: row for row, figure in enumerate(figures, start=FIRST_DATA_ROW)}
     months = Reference(sheet, min_col=first_month_column, max_col=first_month_column + month_count - 1,
                        min_row=HEADER_ROW, max_row=HEADER_ROW)
-    width = CHART_WIDTH_CM.get(per_row, 14)
+    width, height = CHART_SIZE_CM.get(per_row, CHART_SIZE_CM[4])
     columns = ["A", "F"] if per_row == 2 else _chart_columns(sheet, per_row, width)
+    rows_apart = 15 if per_row == 2 else math.ceil(height / ROW_CM) + 1
     for index, (title, group) in enumerate(chart_groups):
         chart = LineChart()
-        chart.title, chart.height, chart.width = title, 7, width
+        chart.title, chart.height, chart.width = title, height, width
         chart.y_axis.title = group[0].unit if len(group) == 1 else "exceptions"
         chart.y_axis.number_format = group[0].number_format
         chart.x_axis.delete = chart.y_axis.delete = False  # openpyxl 3.1 hides axes otherwise
@@ -185,7 +188,7 @@ def _add_trend_charts(sheet: Worksheet, chart_groups: list[tuple[str, list[Figur
                                min_row=rows[figure.id], max_row=rows[figure.id])
             chart.series.append(Series(points, title=figure.id))
         chart.set_categories(months)
-        sheet.add_chart(chart, f"{columns[index % per_row]}{top_row + (index // per_row) * 15}")
+        sheet.add_chart(chart, f"{columns[index % per_row]}{top_row + (index // per_row) * rows_apart}")
 
 
 def _chart_columns(sheet: Worksheet, per_row: int, width_cm: float) -> list[str]:
@@ -204,7 +207,8 @@ def _chart_columns(sheet: Worksheet, per_row: int, width_cm: float) -> list[str]
 
 def _chart_groups(scorecard: str, figures: list[Figure]) -> list[tuple[str, list[Figure]]]:
     """Safety: one chart per headline percentage KPI. Drift and delay: one small chart
-    per list (its monthly exception count on its own scale), not one chart of eleven lines."""
+    per list (its monthly exception count on its own scale), four a row, not one chart of
+    eleven lines."""
     if scorecard == "drift_delay":
         return [(f"{f.id} {f.name}", [f]) for f in figures if f.kind == "exception" and f.id == f.kpi.id]
     return [(f"{f.id} {f.name}", [f]) for f in figures

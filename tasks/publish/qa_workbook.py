@@ -473,7 +473,7 @@ def write_allocation(sheet: Worksheet, allocation: pd.DataFrame, run: RunInfo, n
         write_cell(sheet, row, 1, f"Allocation {note}.").font = BOLD
         row += 1
     finish_table(sheet, len(headers), max(row - 1, FIRST_DATA_ROW), frozen_columns=2)
-    set_widths(sheet, [11, 22, 22, 26, 7, 11, 10, 14, 11, 22, 26])
+    set_widths(sheet, [11, 20, 22, 32, 7, 11, 9, 13, 11, 20, 30])
     row += 1
     if warnings:
         write_cell(sheet, row, 1, "Warnings: planned themes with no cohort rule").font = BOLD
