@@ -18,6 +18,9 @@ from pathlib import Path
 import pandas as pd
 from openpyxl import Workbook
 from openpyxl.chart import LineChart, Reference, Series
+from openpyxl.chart.text import RichText, Text
+from openpyxl.chart.title import Title
+from openpyxl.drawing.text import CharacterProperties, Paragraph, ParagraphProperties, RegularTextRun
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -158,6 +161,7 @@ def write_trend_summary(sheet: Worksheet, title: str, note: str, figures: list[F
 CHART_SIZE_CM = {2: (15, 7), 4: (10.5, 6)}  # (width, height) by charts per row
 CHART_GAP_PX = 12
 ROW_CM = 0.53  # a default row (15 points)
+CHART_TITLE_POINTS = 10
 
 
 def _add_trend_charts(sheet: Worksheet, chart_groups: list[tuple[str, list[Figure]]], figures: list[Figure],
@@ -173,6 +177,8 @@ def _add_trend_charts(sheet: Worksheet, chart_groups: list[tuple[str, list[Figur
     for index, (title, group) in enumerate(chart_groups):
         chart = LineChart()
         chart.title, chart.height, chart.width = title, height, width
+        if per_row > 2:  # a small multiple: a smaller title leaves the plot its room
+            chart.title = _title(title, CHART_TITLE_POINTS)
         chart.y_axis.title = group[0].unit if len(group) == 1 else "exceptions"
         chart.y_axis.number_format = group[0].number_format
         chart.x_axis.delete = chart.y_axis.delete = False  # openpyxl 3.1 hides axes otherwise
@@ -189,6 +195,13 @@ def _add_trend_charts(sheet: Worksheet, chart_groups: list[tuple[str, list[Figur
             chart.series.append(Series(points, title=figure.id))
         chart.set_categories(months)
         sheet.add_chart(chart, f"{columns[index % per_row]}{top_row + (index // per_row) * rows_apart}")
+
+
+def _title(text: str, points: int) -> Title:
+    """A chart title in bold of `points` size."""
+    font = CharacterProperties(sz=points * 100, b=True)
+    paragraph = Paragraph(pPr=ParagraphProperties(defRPr=font), r=[RegularTextRun(rPr=font, t=text)])
+    return Title(tx=Text(rich=RichText(p=[paragraph])), overlay=False)
 
 
 def _chart_columns(sheet: Worksheet, per_row: int, width_cm: float) -> list[str]:
