@@ -33,7 +33,7 @@ from tasks.publish.style import DECIMAL_FORMAT, WHOLE_FORMAT
 DATE_FORMAT = "dd/mm/yyyy"
 OVERDUE = "overdue"
 MEASURE = "measure"
-DATE_WIDTH, NUMBER_WIDTH, NAME_WIDTH, ID_WIDTH = 12, 13, 24, 12
+DATE_WIDTH, NUMBER_WIDTH, NAME_WIDTH, TEAM_WIDTH, ID_WIDTH = 12, 13, 24, 38, 12
 
 
 @dataclass
@@ -103,8 +103,8 @@ def list_table(kpi: Kpi, rows: pd.DataFrame, team_names: dict, worker_names: dic
         table.rows.append(cells)
     for offset, (column, _) in enumerate(columns, start=len(leading) + 1):
         table.formats[offset] = numeric.get(column) or DATE_FORMAT
-    table.widths = ([ID_WIDTH, NAME_WIDTH, NAME_WIDTH + 4] if kpi.grain == "worker" else
-                    [ID_WIDTH] + ([ID_WIDTH + 2] if record_header(kpi) else []) + [NAME_WIDTH, NAME_WIDTH + 4])
+    table.widths = ([ID_WIDTH, NAME_WIDTH, TEAM_WIDTH] if kpi.grain == "worker" else
+                    [ID_WIDTH] + ([ID_WIDTH + 2] if record_header(kpi) else []) + [NAME_WIDTH, TEAM_WIDTH])
     table.widths += [NUMBER_WIDTH if column in numeric else DATE_WIDTH for column, _ in columns]
     return table
 
