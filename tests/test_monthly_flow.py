@@ -126,9 +126,10 @@ def test_every_drift_and_delay_list_has_rows_and_matches_its_sheet(demo_run):
         assert count > 0, f"{kpi_id} has no exceptions in the synthetic LA"
         sheet = next(workbook[name] for name in workbook.sheetnames if name.startswith(kpi_id))
         rows = [r for r in sheet.iter_rows(min_row=1, values_only=True) if any(v is not None for v in r)]
-        header_index = next(i for i, r in enumerate(rows) if "person_id" in [str(v).lower() if v else "" for v in r]
-                            or any(str(v).lower().startswith("person") for v in r if v))
+        header_index = next(i for i, r in enumerate(rows) if r[0] in ("Child", "Worker"))
         assert len(rows) - header_index - 1 == count, kpi_id
+        # the worker list's id column says Worker; every other list starts with the child
+        assert rows[header_index][0] == ("Worker" if kpi_id == "DD10" else "Child"), kpi_id
 
 
 def test_safety_workbook_summary_shows_the_published_value(demo_run):
