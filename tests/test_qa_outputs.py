@@ -86,6 +86,7 @@ MARCH = [
     unit("team", "T1", "Assessment Team A", "QA03", 10),
     unit("team", "T2", "Early Help East", "QA01", 88.9, 8, 9),
     unit("team", "T2", "Early Help East", "QA03", 3),
+    unit("team", "Unallocated", "Unallocated", "QA02", 100.0, 2, 2),  # S11 and S12 have no team
     unit("worker", "S01", "Ann Auditor", "QA01", 75.0, 3, 4),
     unit("worker", "S03", "Tom Behind", "QA03", 0),
 ]
@@ -271,6 +272,9 @@ def test_qa_workbook_cells(frames, tmp_path):
     team_a = dict(zip(team_header, row_starting(teams, "T1")))
     assert (team_a["Team"], team_a["Service"], team_a["QA01 (%)"], team_a["QA01 denominator"]) == \
         ("Assessment Team A", "Social Care", 80, 10)
+    # the staff with no team (the Assistant Director, the elected member): not a team called "Unallocated"
+    no_team = dict(zip(team_header, row_starting(teams, UNALLOCATED)))
+    assert no_team["Team"] == "No team recorded"
 
     assert row_starting(book["Run"], "Run ID")[:2] == ["Run ID", RUN_ID]
     assert row_starting(book["Definitions"], "QA07")[1] == "Follow-up within 2 weeks %"

@@ -39,6 +39,7 @@ from tasks.kpis.registry import Kpi, kpi_shown_in, shown_in
 QA_TITLE = "QA Activity"
 GRADES = ("Outstanding", "Good", "Requires improvement", "Inadequate")
 NO_GRADE = "No grade recorded"
+NO_TEAM = "No team recorded"
 # Figures with one breakdown among these are listed (theme breakdowns stay on the Grades
 # sheet); the Summary shows the grade breakdowns and the figures with a target, the
 # "By role and area" sheet the rest.
@@ -272,8 +273,12 @@ def _unit_names(values: pd.DataFrame, level: str) -> dict[str, str]:
 
 
 def _teams_of(values: pd.DataFrame, staff: pd.DataFrame) -> pd.DataFrame:
-    """Teams with figures, with the service area most of their staff work in."""
+    """Teams with figures, with the service area most of their staff work in. The
+    figures of staff and cases with no team (a DCS, Assistant Director or elected member
+    has none) read "No team recorded", not as a team called "Unallocated"."""
     names = _unit_names(values, "team")
+    if UNALLOCATED in names:
+        names[UNALLOCATED] = NO_TEAM
     service = (staff.dropna(subset=["team_id"]).assign(team_id=lambda s: s["team_id"].astype(str))
                .groupby("team_id")["service_area"].agg(lambda s: s.mode().iloc[0] if s.notna().any() else None))
     return pd.DataFrame({"team_id": list(names), "team_name": list(names.values()),
