@@ -13,7 +13,7 @@ from tasks.kpis.compute import VALUE_COLUMNS
 from tasks.core.periods import MonthToDate, Period
 from tasks.kpis.qa import (DEFAULT_SCHEDULE, NoCohortRule, allocate_audits, audit_cohort, auditors_in_post,
                            escalation_records, inadequate_audits_for_escalation, monthly_allocation,
-                           schedule_from_settings, with_names)
+                           schedule_from_settings, staff_in_post, with_names)
 from tasks.reports.qa_outputs import qa_inputs
 from tests.kpi_harness import load_tables
 
@@ -178,6 +178,9 @@ def test_monthly_allocation_uses_the_configured_theme_and_seed(warehouse):
                                        "allocation_seed": 5})
     assert auditors_in_post(warehouse, Period.month("2024-02"), schedule)["staff_id"].tolist() == \
         ["TM1", "TM3"]
+    # staff in post with their team's name; a Head of Service's team id is a service
+    staff = staff_in_post(warehouse, Period.month("2024-02"), schedule).set_index("staff_id")
+    assert staff["team_name"].to_dict() == {"TM1": "Team One", "TM3": "Team Three", "HS1": "Safeguarding"}
     allocation = monthly_allocation(warehouse, "2024-03", schedule)
     # C1 (team T1) can only go to TM3, C5 (team T3) only to TM1
     assert sorted(zip(allocation["auditor_id"], allocation["person_id"])) == \

@@ -411,3 +411,11 @@ def test_allocation_not_drawn_says_why_on_the_sheet(frames, tmp_path):
     sheet = load_workbook(path)["Allocation"]
     assert f"This month's allocation was {note}." in sheet["A3"].value
     assert sheet["A5"].value == f"Allocation {note}." and sheet["A5"].font.bold
+
+
+def test_auditors_sheet_names_a_service_managers_service(frames, tmp_path):
+    values, trend = frames
+    staff = STAFF.assign(team_id=STAFF["team_id"].where(STAFF["staff_id"] != "S04", "SV1"),
+                         team_name=[("Front Door" if s == "S04" else None) for s in STAFF["staff_id"]])
+    path = publish_qa_workbook(KPIS, values, trend, records_frame(), staff, TARGETS, run_info(), tmp_path / "qa.xlsx")
+    assert row_starting(load_workbook(path)["Auditors"], "S04")[3] == "Front Door"

@@ -382,13 +382,16 @@ def allocate_audits(cohort: pd.DataFrame, auditors: pd.DataFrame, theme: str, mo
 
 def staff_in_post(engine: Engine, period: Period, schedule: QaSchedule = DEFAULT_SCHEDULE) -> pd.DataFrame:
     """qa_staff in post at period_end (start <= period_end, end empty or later), with the
-    number of audits their role's requirement asks for (empty: none)."""
+    number of audits their role's requirement asks for (empty: none) and their team's
+    name (`team_names`)."""
     staff = read_sql(engine, "select staff_id, name, role, team_id, service_area from qa_staff "
                              "where start_date <= :period_end "
                              "and (end_date is null or end_date > :period_end)",
                      {"period_end": period.end})
     required = {role: r.count for role, r in schedule.requirement_by_role.items()}
-    return staff.assign(audits_required=staff["role"].map(required))
+    names = team_names(engine)
+    return staff.assign(audits_required=staff["role"].map(required),
+                        team_name=[names.get(str(t)) if _present(t) else None for t in staff["team_id"]])
 
 
 def auditors_in_post(engine: Engine, period: Period,
@@ -422,27 +425,32 @@ def monthly_allocation(engine: Engine, month: str, schedule: QaSchedule = DEFAUL
     return with_names(engine, allocation)
 
 
-def with_names(engine: Engine, allocation: pd.DataFrame) -> pd.DataFrame:
-    """The allocation with auditor_name, auditor_team_name, worker_name and team_name
-    (qa_staff, ssd_professionals and ssd_department, whose parent is the service a
-    Service Manager's team_id names): empty where the id has none."""
-    staff = read_sql(engine, "select staff_id, name from qa_staff")
-    workers = read_sql(engine, "select prof_professional_id, prof_professional_name from ssd_professionals")
+def team_names(engine: Engine) -> dict[str, str]:
+    """Team names by id (ssd_department), and the services their parents are, which a
+    Service Manager's team_id names."""
     teams = read_sql(engine, "select dept_team_id, dept_team_name, dept_team_parent_id, dept_team_parent_name "
                              "from ssd_department")
+    services = teams.dropna(subset=["dept_team_parent_id", "dept_team_parent_name"])
+    return dict(zip(services["dept_team_parent_id"].astype(str), services["dept_team_parent_name"])) \
+        | dict(zip(teams["dept_team_id"].astype(str), teams["dept_team_name"]))
+
+
+def with_names(engine: Engine, allocation: pd.DataFrame) -> pd.DataFrame:
+    """The allocation with auditor_name, auditor_team_name, worker_name and team_name
+    (qa_staff, ssd_professionals and `team_names`): empty where the id has none."""
+    staff = read_sql(engine, "select staff_id, name from qa_staff")
+    workers = read_sql(engine, "select prof_professional_id, prof_professional_name from ssd_professionals")
     staff_names = dict(zip(staff["staff_id"].astype(str), staff["name"]))
     worker_names = dict(zip(workers["prof_professional_id"].astype(str), workers["prof_professional_name"]))
-    services = teams.dropna(subset=["dept_team_parent_id", "dept_team_parent_name"])
-    team_names = dict(zip(services["dept_team_parent_id"].astype(str), services["dept_team_parent_name"])) \
-        | dict(zip(teams["dept_team_id"].astype(str), teams["dept_team_name"]))
+    teams = team_names(engine)
 
     def names(column, lookup):
         return [lookup.get(str(v)) if _present(v) else None for v in allocation.get(column, [])]
 
     named = allocation.assign(auditor_name=names("auditor_id", staff_names),
-                              auditor_team_name=names("auditor_team_id", team_names),
+                              auditor_team_name=names("auditor_team_id", teams),
                               worker_name=names("worker_id", worker_names),
-                              team_name=names("team_id", team_names))
+                              team_name=names("team_id", teams))
     text = [c for c in named.columns if c.endswith(("_id", "_name"))]
     named[text] = named[text].astype(object).where(named[text].notna(), None)
     return named

@@ -194,6 +194,8 @@ def _compliance_rows(records: pd.DataFrame, staff: pd.DataFrame, compliance: Kpi
     own_team = rows["team_id"].notna() & (rows["team_id"].astype(str) != UNALLOCATED)
     rows["team_id"] = rows["team_id"].where(own_team, rows["staff_id"].map(people["team_id"]))
     rows["team_id"] = rows["team_id"].astype(object).where(rows["team_id"].notna(), None)
+    if "team_name" in people.columns:  # staff_in_post: the team's (or service's) name
+        rows["team_name"] = rows["staff_id"].map(people["team_name"])
     required = (people["audits_required"] if "audits_required" in people.columns
                 else pd.Series(DEFAULT_AUDITS_REQUIRED, index=people.index))
     rows["required"] = rows["staff_id"].map(required).fillna(DEFAULT_AUDITS_REQUIRED).astype(int)
@@ -253,8 +255,9 @@ def write_auditors(sheet: Worksheet, qa02: pd.DataFrame, values: pd.DataFrame, r
         qa01, qa03, qa09 = (by_worker.get((person.staff_id, kpi.id)) if kpi else None
                             for kpi in (due, grades, submission))
         team = text_value(person.team_id)
+        team_name = text_value(getattr(person, "team_name", None)) or team_names.get(team, team)
         write_row(sheet, row, [person.staff_id, text_value(person.name), person.role,
-                               team_names.get(team, team), text_value(person.service_area),
+                               team_name, text_value(person.service_area),
                                person.required, person.behind_by,
                                "Yes" if person.met else "No",
                                number_value(qa01.denominator) if qa01 else None,
@@ -277,6 +280,9 @@ def _teams_of(values: pd.DataFrame, staff: pd.DataFrame) -> pd.DataFrame:
     figures of staff and cases with no team (a DCS, Assistant Director or elected member
     has none) read "No team recorded", not as a team called "Unallocated"."""
     names = _unit_names(values, "team")
+    if "team_name" in staff.columns:  # staff_in_post's names (a service for a Service Manager)
+        known = staff.dropna(subset=["team_id", "team_name"])
+        names |= {t: n for t, n in zip(known["team_id"].astype(str), known["team_name"]) if t in names}
     if UNALLOCATED in names:
         names[UNALLOCATED] = NO_TEAM
     service = (staff.dropna(subset=["team_id"]).assign(team_id=lambda s: s["team_id"].astype(str))
