@@ -169,6 +169,12 @@ def test_a_planned_theme_without_a_cohort_rule_is_not_drawn_and_the_run_asks_for
     assert len(logged) == 2 and "Pre-birth" in logged[1]
     assert inputs.metadata()["qa_allocation"]["theme"] == "Quality of supervision"
     assert inputs.metadata()["qa_themes_without_cohort_rule"] == inputs.themes_without_rule
+    # a rule no open case matches: an empty allocation that says so
+    unmatched = qa_inputs(warehouse, Period.month("2024-02"), schedule_from_settings(
+        {"themes": {"2024-03": "Pre-birth"}, "theme_keywords": {"Pre-birth": ["unborn"]}}))
+    assert unmatched.allocation.empty
+    assert unmatched.allocation_not_drawn == ('empty: no case open at the end of 2024-02 matches the cohort rule '
+                                              'of "Pre-birth" (unborn)')
 
 
 def test_monthly_allocation_uses_the_configured_theme_and_seed(warehouse):

@@ -121,6 +121,9 @@ def qa_inputs(engine: Engine, period: Period, schedule: QaSchedule, blocked_tabl
         except NoCohortRule as refusal:
             not_drawn = f"not drawn: {refusal}"
     theme = schedule.theme_for(next_month)
+    if not stale and not_drawn is None and allocation.empty and theme:
+        not_drawn = (f'empty: no case open at the end of {period.id} matches the cohort rule of "{theme}" '
+                     f"({', '.join(schedule.cohort_rule(theme))})")
     return QaInputs(staff_in_post(engine, period, schedule), allocation, next_month,
                     schedule.seed_for(next_month), unplanned, not_drawn, without_rule,
                     theme, schedule.cohort_rule(theme))
