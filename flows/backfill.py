@@ -31,7 +31,7 @@ def run_period(period: str, source: str, out: str, config: str | None, reason: s
                    reason=reason, lock_wait_seconds=lock_wait_seconds)
 
 
-@flow(name="rerun-monthly", log_prints=True,
+@flow(name="rerun-monthly", flow_run_name="rerun-monthly {first} to {last}", log_prints=True,
       task_runner=ThreadPoolTaskRunner(max_workers=MAX_PARALLEL_PERIODS),
       on_failure=[runner.notify_failure], on_crashed=[runner.notify_failure])
 def rerun_monthly(first: str, last: str, source: str, out: str, config: str | None = None,

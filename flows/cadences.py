@@ -1,29 +1,75 @@
-"""The cadences declared in deployments/schedules.yml, turned into Prefect deployments.
+"""The cadences declared in deployments/schedules.yml (the only place they are declared),
+turned into Prefect deployments.
 
     qaloop serve [--source DIR_OR_URL] [--out DIR] [--config FILE]
+    qaloop prefect-yaml [--check]
 
-serves every enabled cadence from one process (Prefect `serve`); `qaloop status` uses
-`next_runs` for the next scheduled time of each.
+`serve` serves every enabled cadence from one process (Prefect `serve`); `qaloop status`
+uses `next_runs` for the next scheduled time of each; `prefect-yaml` writes
+deployments/prefect.yaml (the work-pool set-up) from the same declarations, and `--check`
+fails when the committed file is out of date. The parameters every deployment shares
+(source, out, config) are `SharedParameters`: from --source/--out/--config, else their
+environment variables.
 """
 
 from __future__ import annotations
 
 import asyncio
 import importlib
+import json
 import os
-import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from importlib.metadata import version
 from pathlib import Path
+from typing import ClassVar
 
 import yaml
+from pydantic import BaseModel, ConfigDict, field_validator
 
 from tasks.core.paths import DEPLOYMENTS_DIR
 from tasks.core.settings import refuse_password_in
 
 SCHEDULES_FILE = DEPLOYMENTS_DIR / "schedules.yml"
-ENV_REFERENCE = re.compile(r"\$\{([A-Z0-9_]+)\}")
-REQUIRED_PARAMETERS = ("source", "out")
+PREFECT_YAML = DEPLOYMENTS_DIR / "prefect.yaml"
+
+
+class SharedParameters(BaseModel):
+    """The parameters of every deployment. Prefect stores and shows them, so the source
+    must carry no password (its password is read by the run: QALOOP_SOURCE_PASSWORD or a
+    Secret block)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    # parameter -> the environment variable it is read from when no option gives it
+    ENVIRONMENT: ClassVar[dict[str, str]] = {"source": "QALOOP_SOURCE", "out": "QALOOP_PUBLISH_DIR",
+                                             "config": "QALOOP_CONFIG"}
+    OPTIONS: ClassVar[dict[str, str]] = {"source": "--source", "out": "--out", "config": "--config"}
+
+    source: str                 # drop folder or SQLAlchemy URL of the case system (no password)
+    out: str                    # folder the performance team reads outputs from
+    config: str | None = None   # TOML settings (targets, warehouse, notifications)
+
+    @field_validator("source")
+    @classmethod
+    def _no_password(cls, value: str) -> str:
+        refuse_password_in(value)
+        return value
+
+    @classmethod
+    def resolve(cls, overrides: dict | None = None) -> "SharedParameters":
+        """From the options given (`overrides`), else the environment; a clear error naming
+        the option and the variable for a required one missing."""
+        values = {name: os.environ.get(variable) or None for name, variable in cls.ENVIRONMENT.items()}
+        values.update({k: v for k, v in (overrides or {}).items() if v})
+        missing = [name for name in ("source", "out") if not values.get(name)]
+        if missing:
+            raise ValueError("set " + ", ".join(f"{cls.OPTIONS[m]} (or {cls.ENVIRONMENT[m]})" for m in missing)
+                             + " for the scheduled runs")
+        refuse_password_in(values["source"])  # before validation: PasswordInParameter, not wrapped
+        return cls(**{k: v for k, v in values.items() if v is not None})
+
+    def as_parameters(self) -> dict:
+        return self.model_dump(exclude_none=True)
 
 
 @dataclass(frozen=True)
@@ -45,29 +91,18 @@ class Cadence:
 
 def load_cadences(path: Path = SCHEDULES_FILE) -> list[Cadence]:
     raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    shared = raw.get("parameters") or {}
     return [Cadence(name=entry["name"], flow=entry["flow"], cron=entry["cron"],
                     timezone=entry.get("timezone", raw["timezone"]),
                     day_or=entry.get("day_or", True), enabled=entry.get("enabled", True),
                     description=entry.get("description", ""), note=entry.get("note", ""),
-                    parameters={**shared, **(entry.get("parameters") or {})})
+                    parameters=dict(entry.get("parameters") or {}))
             for entry in raw["deployments"]]
 
 
 def resolve_parameters(parameters: dict, overrides: dict | None = None) -> dict:
-    """Fill ${VAR} from the environment (unset: empty), then apply explicit overrides;
-    an empty optional parameter is dropped so the flow's default applies. A deployment's
-    parameters are stored by Prefect: a source carrying a password is refused (its
-    password belongs in QALOOP_SOURCE_PASSWORD or a Secret block, read by the run)."""
-    resolved = {key: ENV_REFERENCE.sub(lambda m: os.environ.get(m.group(1), ""), value)
-                if isinstance(value, str) else value for key, value in parameters.items()}
-    resolved.update({k: v for k, v in (overrides or {}).items() if v})
-    refuse_password_in(resolved.get("source"))
-    missing = [key for key in REQUIRED_PARAMETERS if not resolved.get(key)]
-    if missing:
-        raise ValueError(f"set {', '.join(missing)} for the scheduled runs: pass --{' --'.join(missing)} "
-                         "or the environment variables named in deployments/schedules.yml")
-    return {key: value for key, value in resolved.items() if value not in ("", None)}
+    """A deployment's parameters: the shared ones (`SharedParameters`: options, else the
+    environment), then the cadence's own."""
+    return {**SharedParameters.resolve(overrides).as_parameters(), **parameters}
 
 
 def schedule_of(cadence: Cadence):
@@ -117,3 +152,77 @@ def serve_all(overrides: dict | None = None) -> None:
     for note in notes:
         print(note)
     serve(*deployments)
+
+
+# --- deployments/prefect.yaml, generated ----------------------------------------------------
+
+PREFECT_YAML_HEADER = """\
+# GENERATED from deployments/schedules.yml by `qaloop prefect-yaml`: do not edit; change
+# schedules.yml and run it again (`qaloop prefect-yaml --check`, run by the tests, fails
+# when this file is out of date).
+#
+# Production set-up: a PostgreSQL-backed Prefect server, a process work pool and a
+# worker on the server that can read the case-system source and write the outputs.
+# From the repository root:
+#
+#   prefect work-pool create qaloop --type process
+#   prefect deploy --prefect-file deployments/prefect.yaml --all
+#   prefect worker start --pool qaloop
+#
+# Environment of `prefect deploy` (templated below): QALOOP_HOME (the installed
+# checkout), {variables}. These are stored with the deployments and shown in the UI:
+# QALOOP_SOURCE is a folder or a database URL WITHOUT its password (the run reads
+# QALOOP_SOURCE_PASSWORD or a Secret block, see [secrets] in qaloop.example.toml); no
+# other secret is a parameter.
+#
+# The server requires authentication (deployments/README.md, "Security of the Prefect
+# server"): PREFECT_SERVER_API_AUTH_STRING="user:password" where `prefect server start`
+# runs, and the same PREFECT_API_AUTH_STRING for `prefect deploy` and the worker.
+"""
+
+
+def prefect_yaml_text(cadences: list[Cadence] | None = None) -> str:
+    """deployments/prefect.yaml for `prefect deploy`: every enabled cadence, its schedule
+    and the shared parameters templated from their environment variables."""
+    cadences = load_cadences() if cadences is None else cadences
+    variables = ", ".join(SharedParameters.ENVIRONMENT.values())
+    lines = [PREFECT_YAML_HEADER.format(variables=variables).rstrip("\n"),
+             "name: qaloop", f"prefect-version: {version('prefect')}", "",
+             "pull:", "  - prefect.deployments.steps.set_working_directory:",
+             '      directory: "{{ $QALOOP_HOME }}"', "",
+             "definitions:", "  parameters: &shared"]
+    lines += [f'    {name}: "{{{{ ${variable} }}}}"' for name, variable in SharedParameters.ENVIRONMENT.items()]
+    lines += ["  work_pool: &pool", "    name: qaloop", "    work_queue_name: default", "", "deployments:"]
+    for cadence in cadences:
+        if not cadence.enabled:
+            continue
+        module, function = cadence.flow.split(":")
+        lines += [f"  - name: {cadence.name}",
+                  f"    entrypoint: {module.replace('.', '/')}.py:{function}",
+                  f"    description: {json.dumps(' '.join(cadence.description.split()))}",
+                  f"    tags: [qaloop, {cadence.flow_name}]"]
+        if cadence.parameters:
+            lines += ["    parameters:", "      <<: *shared"]
+            lines += [f"      {key}: {json.dumps(value)}" for key, value in cadence.parameters.items()]
+        else:
+            lines.append("    parameters: *shared")
+        lines += ["    schedules:", f"      - cron: {json.dumps(cadence.cron)}",
+                  f"        timezone: {cadence.timezone}", f"        day_or: {json.dumps(cadence.day_or)}",
+                  "    work_pool: *pool", ""]
+    left_out = [c.name for c in cadences if not c.enabled]
+    if left_out:
+        lines.append(f"  # not deployed until their flows exist (schedules.yml: enabled: false): "
+                     f"{', '.join(left_out)}")
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def write_prefect_yaml(path: Path | None = None, check: bool = False) -> bool:
+    """Write prefect.yaml from schedules.yml; with `check`, only say whether it is up to date."""
+    path = path or PREFECT_YAML
+    text = prefect_yaml_text()
+    current = Path(path).read_text(encoding="utf-8") if Path(path).is_file() else None
+    if check:
+        return current == text
+    if current != text:
+        Path(path).write_text(text, encoding="utf-8")
+    return True

@@ -82,7 +82,7 @@ def _live_run(flow_name: str, choose_kpis, publish, as_at: date, source, out, co
                                      f"{today} is not a working day: no {flow_name} lists published")
 
     def work(run: runner.RunContext) -> list[str]:
-        kpis = choose_kpis(load_registry())
+        kpis = choose_kpis(load_registry(run.settings.kpis.registry))
         context, population_year = la_context(settings, period)
         steps.await_extract(run.source, settings, flow_name, period, run.run_id, wait)
         extracts = steps.extract_sources(run.source, settings)

@@ -66,7 +66,7 @@ def _run_steps(month: Period, run: runner.RunContext, accept_stale: bool = False
     steps.await_extract(run.source, settings, run.flow, month, run.run_id, wait)
     extracts = steps.extract_sources(run.source, settings)
     manifest = steps.archive_extracts(extracts, settings, run.run_id, run.engine_url)
-    kpis = qa_outputs.with_qa_if_supplied(load_registry(), extracts, validate.loaded_row_counts(run.engine))
+    kpis = qa_outputs.with_qa_if_supplied(load_registry(settings.kpis.registry), extracts, validate.loaded_row_counts(run.engine))
     quality = steps.validate_extracts(extracts, kpis, month, run, accept_stale)
     quality = quality.with_tables_not_supplied(qa_outputs.blocked_by_missing_qa_tables(kpis, extracts))
     refusal = quality.refusal(kpis)

@@ -142,6 +142,23 @@ def first_line(error: BaseException) -> str:
     return (str(getattr(error, "orig", None) or error).strip().splitlines() or [""])[0]
 
 
+def run_tags(flow: str, la_code: str, trigger: str) -> list[str]:
+    return [f"la:{la_code}", f"cadence:{flow}", f"trigger:{trigger}"]
+
+
+def name_flow_run(flow: str, period: str, la_code: str, trigger: str) -> None:
+    """Name the Prefect flow run by flow and period (`monthly 2024-03`) and tag it with the
+    LA, the cadence and the trigger, so that the UI's runs page reads as a log."""
+    flow_run_id = runtime_flow_run.get_id()
+    if flow_run_id is None:
+        return
+    from prefect.client.orchestration import get_client
+    with get_client(sync_client=True) as client:
+        tags = set(client.read_flow_run(uuid.UUID(flow_run_id)).tags)
+        client.update_flow_run(uuid.UUID(flow_run_id), name=f"{flow} {period}",
+                               tags=sorted(tags | set(run_tags(flow, la_code, trigger))))
+
+
 def new_run_id() -> str:
     return str(runtime_flow_run.get_id() or uuid.uuid4())
 
@@ -167,7 +184,9 @@ def ledgered_run(flow: str, run_period: Period, source: str, out: str, settings:
     _facts_of_run[run_id] = RunFacts(settings, period, str(out))
     engine = migrated_engine(settings)
     reconcile_dead_runs(engine)
-    warehouse.start_run(engine, run_id, flow, period, resolve_trigger(trigger), code_version(),
+    trigger = resolve_trigger(trigger)
+    name_flow_run(flow, period, settings.la_code, trigger)
+    warehouse.start_run(engine, run_id, flow, period, trigger, code_version(),
                         redact_url(str(source)), reason)
     logger = get_run_logger()
 

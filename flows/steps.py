@@ -74,7 +74,7 @@ def await_extract(source: str, settings: Settings, flow: str, period: Period, ru
                 f"the drop folder {source} holds none of the case tables: no extract has "
                 f"arrived for {flow} {period.id}; nothing was published")
         return
-    config = arrival.arrival_settings(settings.arrival)
+    config = settings.arrival
     deadline = arrival.deadline_on(CLOCK(), config)
     run_line = _run_line(run_id)
 
@@ -117,7 +117,7 @@ def extract_sources(source: str, settings: Settings) -> dict[str, extract.Extrac
     it is reported by validate_extracts (strict=False), never raised here. `source` has
     no password: the source password is put in here, from the settings."""
     try:
-        extracts = extract.extract_sources(settings.source_to_read(source), settings.mappings, strict=False)
+        extracts = extract.extract_sources(settings.source_to_read(source), settings.mapping, strict=False)
     except sa.exc.SQLAlchemyError as error:  # unreachable, login refused, dropped: retried
         raise runner.SourceUnavailable(f"the source database {redact_url(source)} cannot be read: "
                                        f"{runner.first_line(error)}") from error
@@ -139,7 +139,7 @@ def validate_extracts(extracts: dict[str, extract.Extract], kpis: list[Kpi], per
     docs_dir = versions.data_quality_dir(run.work_dir, period, run.run_id)
     previous = validate.loaded_row_counts(run.engine)  # the last good load, whatever the source path
     report = validate.validate_extracts(extracts, dated.extract_date.day, previous,
-                                        validate.settings_from(run.settings.validation), docs_dir=docs_dir)
+                                        run.settings.validation, docs_dir=docs_dir)
     validate.store_dq_results(run.engine, run.run_id, period, report)
     send_alerts(report, extracts, period, run)
     quality = assess(report, kpis, dated.notes, validate.dq_trend(run.engine, up_to=period))
@@ -152,9 +152,8 @@ def send_alerts(report: validate.ValidationReport, extracts: dict[str, extract.E
     """One alert per rule that did not pass, to the log, the configured channels and a
     Prefect artifact (with the Data Docs link); the daily flow adds the standing warnings' digest."""
     logger = get_run_logger()
-    index = str(report.data_docs_index) if report.data_docs_index else None
-    links = alerts.RunLinks(run.flow, run.run_id, notify.prefect_run_url(run.run_id),
-                            Path(index).resolve().as_uri() if index else None)
+    docs = data_docs_link(report.data_docs_index, run)
+    links = alerts.RunLinks(run.flow, run.run_id, notify.prefect_run_url(run.run_id), docs)
     found = alerts.build_alerts(report, period, {n: e.sha256 for n, e in extracts.items()}, links)
     for alert in found:
         logger.warning("data quality: %s", alert.one_line())
@@ -166,16 +165,24 @@ def send_alerts(report: validate.ValidationReport, extracts: dict[str, extract.E
                     "digest lists the standing warnings)", len(delivery.already_sent))
     if run.flow == "daily":
         send_standing_warnings_digest(run, period, delivery.already_sent, links)
-    create_markdown_artifact(alerts.render_markdown(found, data_docs=index),
+    create_markdown_artifact(alerts.render_markdown(found, data_docs=docs),
                              key=f"data-quality-{period.id}",
                              description=f"Data-quality alerts for {period.id}")
-    if index:
-        create_link_artifact(Path(index).resolve().as_uri(), link_text="Great Expectations Data Docs")
+    if docs and not docs.startswith("file:"):  # a browser opens no file link from a web page
+        create_link_artifact(docs, link_text="Data Docs (Great Expectations)")
+
+
+def data_docs_link(index: Path | None, run) -> str | None:
+    """The Data Docs' address for readers: under `published_url` when the LA publishes the
+    output folder on its intranet, else the file on the server's disk."""
+    if index is None:
+        return None
+    return notify.published_link(index, versions.output_root(run.work_dir), run.settings.published_url)
 
 
 def _channels(settings: Settings) -> dict:
     return {"email": alerts.EmailSettings.from_notifications(settings.notifications),
-            "webhook_urls": [u for u in [settings.notifications.webhook_url] if u]}
+            "webhook_urls": [u for u in [settings.notifications.webhook_url.get_secret_value()] if u]}
 
 
 def check_extract_date(extracts: dict[str, extract.Extract], period: Period, run,
@@ -213,7 +220,7 @@ def archive_extracts(extracts, settings: Settings, run_id: str, engine_url: str)
     engine = pipeline.warehouse_engine(engine_url)
     manifest = extract.archive_extracts(extracts, settings.archive_dir, run_id)
     warehouse.record_extracts(engine, run_id, manifest)
-    deleted = archive.delete_old_archives(engine, settings.archive_dir, settings.archive_keep_months,
+    deleted = archive.delete_old_archives(engine, settings.archive_dir, settings.archive.keep_months,
                                           warehouse.utcnow().date(), run_id)
     if deleted:
         get_run_logger().info(deleted)

@@ -11,13 +11,16 @@
     qaloop status [--config FILE] [--alert]
     qaloop versions --period PERIOD [--flow monthly|daily|weekly] [--config FILE]
     qaloop rollback --period PERIOD --to RUN_ID --reason TEXT [--flow ...] [--out DIR] [--config FILE]
+    qaloop settings [--config FILE]
+    qaloop prefect-yaml [--check]
 
 Exit statuses: 0 done (published in full or in part; for `status --alert`, nothing to
 report), 1 an unexpected error (a bug: the traceback is printed), 2 the source could not
 be read, 3 refused (the same period was being run) or a rollback refused, 4 failed on
 data quality (nothing published), 5 infrastructure: the Prefect server or the warehouse
 could not be used (nothing run), 6 `status --alert` found something and told people,
-7 the run was cancelled (nothing published).
+7 the run was cancelled (nothing published). `prefect-yaml --check` exits 1 when the
+committed deployments/prefect.yaml is out of date with deployments/schedules.yml.
 """
 
 from __future__ import annotations
@@ -114,7 +117,41 @@ def build_parser() -> argparse.ArgumentParser:
     rollback.add_argument("--flow", choices=["monthly", "daily", "weekly"], default="monthly")
     rollback.add_argument("--out", default=None, help="the published folder (default: the run's own)")
     rollback.add_argument("--config", default=None, help="TOML configuration file")
+
+    shown = commands.add_parser("settings", help="print the effective settings as TOML (secrets masked)")
+    shown.add_argument("--config", default=None, help="TOML configuration file (default: $QALOOP_CONFIG)")
+
+    generated = commands.add_parser("prefect-yaml",
+                                    help="write deployments/prefect.yaml from deployments/schedules.yml")
+    generated.add_argument("--check", action="store_true",
+                           help="write nothing; exit 1 when the committed prefect.yaml is out of date")
     return parser
+
+
+def command_settings(args) -> int:
+    """The effective settings as TOML, each value with where it came from; secrets masked."""
+    from tasks.core.settings import SettingsError, load_settings, settings_text, value_sources
+    try:
+        settings = load_settings(args.config, resolve_secrets=False)
+    except (SettingsError, FileNotFoundError) as error:
+        print(f"qaloop: {error}", file=sys.stderr)
+        return 2
+    print(settings_text(settings, value_sources(args.config)), end="")
+    return 0
+
+
+def command_prefect_yaml(args) -> int:
+    from flows.cadences import PREFECT_YAML, write_prefect_yaml
+    if args.check:
+        if write_prefect_yaml(check=True):
+            print(f"{PREFECT_YAML} is up to date with deployments/schedules.yml")
+            return 0
+        print(f"qaloop: {PREFECT_YAML} is out of date: run `qaloop prefect-yaml` and commit it",
+              file=sys.stderr)
+        return 1
+    write_prefect_yaml()
+    print(f"wrote {PREFECT_YAML}")
+    return 0
 
 
 def default_period() -> str:
@@ -396,7 +433,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handlers = {"demo": command_demo, "generate": command_generate, "run": command_run,
                 "rerun": command_rerun, "serve": command_serve, "status": command_status,
-                "versions": command_versions, "rollback": command_rollback}
+                "versions": command_versions, "rollback": command_rollback,
+                "settings": command_settings, "prefect-yaml": command_prefect_yaml}
     return handlers[args.command](args)
 
 

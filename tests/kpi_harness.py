@@ -15,7 +15,7 @@ import pandas as pd
 from tasks.kpis.compute import LaContext, compute_period
 from tasks.extract.extracts import conform
 from tasks.core.periods import Period
-from tasks.kpis.registry import load_registry
+from tasks.kpis.registry import Kpi, load_registry
 from tasks.core.sources import TABLES
 from tasks.warehouse.database import replace_source_tables
 
@@ -69,10 +69,12 @@ def load_tables(engine, tables: dict[str, list[dict]]) -> None:
 
 
 def run_kpi(engine, kpi_ids: str | list[str], period: str, tables: dict[str, list[dict]],
-            context: LaContext = CONTEXT) -> Figures:
+            context: LaContext = CONTEXT, registry: list[Kpi] | None = None) -> Figures:
+    """`registry`: the KPIs to look the ids up in (default: sql/registry.yml)."""
     load_tables(engine, tables)
     ids = [kpi_ids] if isinstance(kpi_ids, str) else kpi_ids
-    values, records = compute_period(engine, [REGISTRY[i] for i in ids], Period.month(period), context)
+    by_id = REGISTRY if registry is None else {kpi.id: kpi for kpi in registry}
+    values, records = compute_period(engine, [by_id[i] for i in ids], Period.month(period), context)
     return Figures(values, records)
 
 

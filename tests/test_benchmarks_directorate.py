@@ -271,7 +271,19 @@ def test_one_row_per_headline_figure_in_registry_order(workbook):
     assert list(scorecard_rows(workbook)) == [
         "SAF03", "SAF04", "SAF07", "SAF09", "SAF11", "SAF12:rate_per_10k", "SAF13", "SAF15",
         "SAF16:rate_per_10k", "SAF18", "SAF20", "SAF21", "SAF23", "DD10:mean_caseload"]
-    assert workbook.sheetnames == ["Scorecard", "Definitions", "Run", "Trend data"]
+    assert workbook.sheetnames[:3] == ["Scorecard", "Definitions", "Run"]
+    assert set(workbook.sheetnames[3:]) == {"Trend data", "Chart targets"}  # hidden chart data
+
+
+def test_each_row_chart_draws_the_target_as_a_dashed_line(workbook):
+    charts = workbook["Scorecard"]._charts
+    with_target = [c for c in charts if len(c.series) == 2]
+    assert with_target and all(c.series[1].tx.v == "Target" for c in with_target)
+    targets = {row[0]: row[1] for row in workbook["Chart targets"].iter_rows(values_only=True)}
+    assert targets["SAF07"] == 85
+    assert len(with_target) == len(targets)
+    saf07 = next(c for c in with_target if c.series[0].tx.v == "SAF07")
+    assert (saf07.y_axis.scaling.min, saf07.y_axis.scaling.max) == (0, 100)  # a percentage axis stops at 100
 
 
 def test_months_target_rag_and_direction_for_both_polarities(workbook):

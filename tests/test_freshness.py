@@ -21,6 +21,7 @@ from tasks.operations.alerts import (RunLinks, build_alerts, deliver_alerts, sen
                           standing_warnings_digest)
 from tasks.extract.extracts import extract_sources
 from tasks.core.periods import MonthToDate, Period
+from tasks.core.settings import ArrivalSettings, SettingsError, section
 from tasks.core.sources import CASE_SYSTEM_TABLES
 from test_validation import PEOPLE, SmtpServer, drop_folder, validate
 
@@ -144,7 +145,7 @@ def test_a_run_waits_until_the_window_closes_and_tells_once(tmp_path):
     folder = tmp_path / "drop"
     folder.mkdir()
     clock = FakeClock(datetime(2024, 4, 8, 7, 30, tzinfo=arrival.LONDON))
-    settings = arrival.arrival_settings({"wait_until": "12:00", "poll_seconds": 600})
+    settings = ArrivalSettings(wait_until="12:00", poll_seconds=600)
     deadline = arrival.deadline_on(clock(), settings)
     notices = []
     started = time.perf_counter()
@@ -166,7 +167,7 @@ def test_a_run_goes_ahead_as_soon_as_the_last_table_arrives(tmp_path):
             drop_folder(tmp_path)
     notices = []
     missing = arrival.wait_for_extract(lambda: arrival.missing_tables(str(folder)),
-                                       arrival.deadline_on(clock(), arrival.ArrivalSettings()),
+                                       arrival.deadline_on(clock(), ArrivalSettings()),
                                        clock, sleep, 300, notices.append)
     assert missing == [] and clock.now == datetime(2024, 4, 8, 6, 45, tzinfo=arrival.LONDON)
     assert notices == [[t for t in CASE_SYSTEM_TABLES if t in ("ssd_contacts", "ssd_person")]]
@@ -187,8 +188,8 @@ def test_a_database_source_is_complete_when_every_case_table_or_view_is_there(tm
 
 
 def test_arrival_settings_reject_unknown_keys():
-    with pytest.raises(ValueError, match="unknown key"):
-        arrival.arrival_settings({"wait_untill": "12:00"})
+    with pytest.raises(SettingsError, match=r"\[arrival\] wait_untill: unknown key"):
+        section(ArrivalSettings, {"wait_untill": "12:00"}, "arrival")
 
 
 # --- alerts: once per extract and rule, a daily digest, severity and links ----------------

@@ -4,6 +4,7 @@ tables, on SQLite and PostgreSQL. Period 2024-03: previous month February 2024, 
 
 from dataclasses import replace
 
+from tasks.kpis.registry import load_registry
 from tasks.kpis.qa import schedule_from_settings
 from tests.kpi_harness import CONTEXT, run_kpi
 
@@ -219,13 +220,13 @@ def test_qa04_moderation_coverage_of_last_months_audits_by_area_and_inadequate(w
 
 def test_qa04_targets_are_configuration():
     default = schedule_from_settings({})
-    assert default.figure_targets() == {"QA04:service_area=Social Care": 20.0,
+    assert default.figure_targets(load_registry()) == {"QA04:service_area=Social Care": 20.0,
                                         "QA04:service_area=Early Help": 10.0,
                                         "QA04:grade=Inadequate": 100.0}
     changed = schedule_from_settings({"moderation_targets": {"SEND": 10, "Social Care": 25}})
-    assert changed.figure_targets()["QA04:service_area=SEND"] == 10.0
-    assert changed.figure_targets()["QA04:service_area=Social Care"] == 25.0
-    assert changed.figure_targets()["QA04:service_area=Early Help"] == 10.0
+    assert changed.figure_targets(load_registry())["QA04:service_area=SEND"] == 10.0
+    assert changed.figure_targets(load_registry())["QA04:service_area=Social Care"] == 25.0
+    assert changed.figure_targets(load_registry())["QA04:service_area=Early Help"] == 10.0
 
 
 # --- QA05 -----------------------------------------------------------------------------

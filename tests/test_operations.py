@@ -386,6 +386,32 @@ def test_status_shows_latest_runs_next_runs_and_source_freshness(single_and_back
     assert sha256_of((source / "ssd_contacts.csv").read_bytes())[:12] in contacts
 
 
+def test_prefect_yaml_is_generated_from_the_declared_cadences(tmp_path, monkeypatch):
+    from flows import cadences
+    from qaloop.cli import main
+    assert main(["prefect-yaml", "--check"]) == 0  # the committed file is up to date
+    stale = tmp_path / "prefect.yaml"
+    stale.write_text(cadences.PREFECT_YAML.read_text().replace('"30 6 * * 1-5"', '"0 6 * * 1-5"'))
+    monkeypatch.setattr(cadences, "PREFECT_YAML", stale)
+    assert main(["prefect-yaml", "--check"]) == 1
+    assert main(["prefect-yaml"]) == 0 and main(["prefect-yaml", "--check"]) == 0
+    assert '"30 6 * * 1-5"' in stale.read_text()
+
+
+def test_shared_parameters_come_from_the_options_else_the_environment(monkeypatch):
+    from flows.cadences import SharedParameters, resolve_parameters
+    for variable in SharedParameters.ENVIRONMENT.values():
+        monkeypatch.delenv(variable, raising=False)
+    with pytest.raises(ValueError, match=r"--source \(or QALOOP_SOURCE\), --out \(or QALOOP_PUBLISH_DIR\)"):
+        SharedParameters.resolve()
+    monkeypatch.setenv("QALOOP_SOURCE", "/data/drop")
+    monkeypatch.setenv("QALOOP_PUBLISH_DIR", "/data/published")
+    assert resolve_parameters({"working_days_only": True}, {"out": "/elsewhere"}) == {
+        "source": "/data/drop", "out": "/elsewhere", "working_days_only": True}
+    monkeypatch.setenv("QALOOP_CONFIG", "/etc/qaloop.toml")
+    assert SharedParameters.resolve().config == "/etc/qaloop.toml"
+
+
 def test_prefect_yaml_mirrors_the_declared_cadences():
     import yaml
 

@@ -151,7 +151,8 @@ def summary_rows(sheet):
 
 
 def test_safety_workbook_sheets_and_properties(safety_book):
-    assert safety_book.sheetnames == ["Summary", "Teams", "Workers", "Definitions", "Run"]
+    assert safety_book.sheetnames == ["Summary", "Teams", "Workers", "Definitions", "Run", "Chart targets"]
+    assert safety_book["Chart targets"].sheet_state == "hidden"  # the target lines' data only
     assert safety_book.properties.creator == "qaloop"
     assert safety_book.properties.subject == "period 2024-03, run run-42"
     assert "Safety Scorecard" in safety_book.properties.title
@@ -184,6 +185,18 @@ def test_safety_summary_has_a_chart_per_headline_percentage(safety_book):
     charts = safety_book["Summary"]._charts
     # headline percentages among the five: SAF04, SAF07, SAF11
     assert len(charts) == 3
+
+
+def test_a_trend_chart_draws_its_target_as_a_dashed_line(safety_book):
+    targets = safety_book["Chart targets"]
+    rows = {row[0]: row[1:] for row in targets.iter_rows(values_only=True)}
+    assert rows["SAF07"] == (85,) * 13  # the SAF07 target in each of the 13 months
+    saf07 = next(c for c in safety_book["Summary"]._charts if "SAF07" in str(c.title.tx.rich.p[0].r[0].t))
+    assert len(saf07.series) == 2
+    line = saf07.series[1]
+    assert line.tx.strRef is None and line.tx.v == "Target"
+    assert line.graphicalProperties.line.prstDash == "dash"
+    assert line.val.numRef.f.startswith("'Chart targets'!")
 
 
 def test_teams_and_workers_sheets(safety_book):
@@ -273,7 +286,8 @@ def drift_book(tmp_path):
 
 
 def test_drift_delay_summary(drift_book):
-    assert drift_book.sheetnames == ["Summary", "Teams", "Workers", "DD02", "DD04", "DD10", "Definitions", "Run"]
+    assert drift_book.sheetnames == ["Summary", "Teams", "Workers", "DD02", "DD04", "DD10", "Definitions", "Run",
+                                     "Chart targets"]
     rows = summary_rows(drift_book["Summary"])
     dd02 = rows["DD02"]
     assert (dd02["2024-01"], dd02["2024-02"], dd02["2024-03"]) == (4, 3, 2)
@@ -285,7 +299,9 @@ def test_drift_delay_summary(drift_book):
     charts = drift_book["Summary"]._charts
     assert [c.title.tx.rich.p[0].r[0].t for c in charts] == [
         "DD02 Assessment open over 45 working days", "DD04 CP visit overdue", "DD10 Caseload above threshold"]
-    assert all(len(c.series) == 1 and c.legend is None for c in charts)
+    # each list's own line; DD02's configured target as a dashed line beside it
+    assert [len(c.series) for c in charts] == [2, 1, 1]
+    assert charts[1].legend is None and charts[2].legend is None
     anchors = [c.anchor._from for c in charts]
     assert len({a.row for a in anchors}) == 1 and len({a.col for a in anchors}) == 3
 

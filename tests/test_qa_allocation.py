@@ -11,6 +11,7 @@ from tasks.core.settings import load_settings
 from tasks.warehouse import database as warehouse_module
 from tasks.kpis.compute import VALUE_COLUMNS
 from tasks.core.periods import MonthToDate, Period
+from tasks.kpis.registry import load_registry
 from tasks.kpis.qa import (DEFAULT_SCHEDULE, NoCohortRule, allocate_audits, audit_cohort, auditors_in_post,
                            escalation_records, inadequate_audits_for_escalation, monthly_allocation,
                            schedule_from_settings, staff_in_post, with_names)
@@ -82,7 +83,7 @@ count = 0
     assert schedule.requirement_by_role["Team Manager"].window_months == 2
     assert "Service Manager" not in schedule.requirement_by_role
     assert schedule.requirement_by_role["Residential Manager"].window_months == 3  # default kept
-    assert schedule.figure_targets()["QA04:service_area=SEND"] == 10.0
+    assert schedule.figure_targets(load_registry())["QA04:service_area=SEND"] == 10.0
     assert schedule.theme_for("2024-03") == "Neglect"
     assert schedule.months_without_theme("2024-03") == ["2024-05", "2024-06", "2024-07",
                                                         "2024-08", "2024-09"]

@@ -205,7 +205,7 @@ def test_qa_workbook_cells(frames, tmp_path):
     book = load_workbook(path)
     assert book.sheetnames == ["Summary", "By role", "Auditors", "Teams", "Grades", "Moderation",
                                "Closing the loop", "By role and area", "Re-audits", "Allocation",
-                               "Definitions", "Run"]
+                               "Definitions", "Run", "Chart targets"]
 
     summary = book["Summary"]
     assert summary["A1"].value == "Testshire: QA Activity, March 2024"

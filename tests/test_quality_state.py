@@ -205,3 +205,22 @@ def test_run_metadata_says_what_was_withheld_and_from_which_run():
     assert metadata["data_quality"] == quality.state and metadata["withheld"] == quality.withheld
     assert metadata["withheld_as_last_published_from"] == "run-0" and metadata["qa_allocation"] is None
     assert run_metadata(run_info(), [], None, assess(report(), KPIS))["withheld_as_last_published_from"] is None
+
+
+def test_a_rule_that_checked_no_row_shows_no_pass_rate_in_the_sheet_or_the_report():
+    """A missing column fails without a row checked: "0%" would read as every row failing."""
+    from openpyxl import Workbook
+    from tasks.publish.dq_sheet import write_data_quality_sheet
+    from tasks.reports.render import quality_summary
+    report = ValidationReport(date(2024, 4, 5), [
+        RuleResult("qa_audits.csv", "qa_audits", "grade", "column_present", WARNING, False, 0, 0, [], "column missing"),
+        RuleResult("qa_audits.csv", "qa_audits", "audit_date", "not_null", WARNING, False, 10, 1, [], "dates")])
+    quality = assess(report, [])
+    workbook = Workbook()
+    run = RunInfo("2024-03", "run-1", "0.1", "841", "Darlington", True, "2024-04-05T07:00:00", "x", 1000, 2023)
+    write_data_quality_sheet(workbook, quality, run, with_record_ids=False)
+    rows = {row[2]: row for row in workbook["Data quality"].iter_rows(values_only=True) if row and row[0] == "qa_audits"}
+    assert rows["column_present"][6] is None and rows["not_null"][6] == 90.0
+    shown = {rule["rule"]: rule["pass_rate"] for rule in quality_summary(quality)["rules"]}
+    assert shown == {"column_present": "not checked", "not_null": "90.0%"}
+    assert quality.state == "passed, 2 warnings"

@@ -8,6 +8,7 @@ once; a real SMTP delivery; Data Docs; the pass-rate trend.
 from __future__ import annotations
 
 import hashlib
+import re
 import socket
 import time
 from datetime import date, datetime, timezone
@@ -319,6 +320,34 @@ def test_a_valid_extract_passes_every_critical_rule_and_builds_data_docs(synthet
     assert (tmp_path / "docs" / "expectations" / "ssd_cp_visits.html").exists()
 
 
+OUTSIDE_FETCH = re.compile(r"<(?:link|script|img)\b[^>]*(?:href|src)=\"https?://", re.I)
+
+
+def test_data_docs_read_offline_and_show_a_warning_as_a_warning(synthetic_extracts, tmp_path):
+    """GE's pages fetch Bootstrap, jQuery and icons from CDNs and fill the index by script:
+    on a network without internet they were blank. Here nothing is fetched from outside."""
+    extracts = {n: synthetic_extracts[n] for n in ("ssd_contacts", "ssd_person")}
+    now = {n: len(e.frame) for n, e in extracts.items()}
+    previous = {"ssd_contacts": int(now["ssd_contacts"] / 1.4), "ssd_person": now["ssd_person"]}
+    report = validate_extracts(extracts, EXTRACT_DATE, previous,
+                               ValidationSettings(row_change_limit=0.3, row_shrink_limit=0.5),
+                               docs_dir=tmp_path / "docs")
+    assert report.failures == [] and [w.rule for w in report.warnings] == ["row_count_change"]
+    pages = list((tmp_path / "docs").rglob("*.html"))
+    assert len(pages) >= 5
+    assert [p for p in pages if OUTSIDE_FETCH.search(p.read_text(encoding="utf-8"))] == []
+    assert [p for p in pages if "<script" in p.read_text(encoding="utf-8")] == []
+    assert (tmp_path / "docs" / "static" / "styles" / "qaloop_offline.css").is_file()
+    index = report.data_docs_index.read_text(encoding="utf-8")
+    assert "1 warning(s), no critical rule broken." in index
+    assert "Warning: 1 rule(s) not met; figures published" in index  # ssd_contacts' row
+    assert "row_count_change" in index and "Failed" not in index
+    results_page = next((tmp_path / "docs" / "validations" / "ssd_contacts").rglob("*.html"))
+    html = results_page.read_text(encoding="utf-8")
+    assert "Warning: 1 rule(s) not met (no critical rule broken)" in html and "Failed</" not in html
+    assert 'class="met">Met</span>' in html and "fa-check-circle" not in html
+
+
 def test_row_count_change_warns_and_drastic_shrinkage_blocks(synthetic_extracts):
     extracts = {n: synthetic_extracts[n] for n in ("ssd_contacts", "ssd_person", "ssd_cp_plans")}
     now = {n: len(e.frame) for n, e in extracts.items()}
@@ -508,12 +537,11 @@ def test_row_counts_are_those_of_the_tables_last_good_load_whatever_its_source(s
 
 
 def test_validation_limits_come_from_the_settings_file(tmp_path):
-    from tasks.core.settings import load_settings
-    from tasks.validate.validation import settings_from
+    from tasks.core.settings import SettingsError, load_settings
     config = tmp_path / "qaloop.toml"
     config.write_text("[validation]\nrow_change_limit = 0.1\nmax_file_age_days = 2\n", encoding="utf-8")
-    limits = settings_from(load_settings(config).validation)
-    assert (limits.row_change_limit, limits.row_shrink_limit, limits.max_file_age_days) == (0.1, None, 2)
+    limits = load_settings(config).validation
+    assert (limits.row_change_limit, limits.row_shrink_limit, limits.max_file_age_days) == (0.1, 0.5, 2)
     people = [{"pers_person_id": f"P{i}", "pers_sex": "F", "pers_dob": "2015-01-02"} for i in range(8)]
     folder = drop_folder(tmp_path, {"ssd_person": people})
     _, by_default = validate(folder, only=["ssd_person"], previous_row_counts={"ssd_person": 10})
@@ -522,5 +550,6 @@ def test_validation_limits_come_from_the_settings_file(tmp_path):
                          settings=limits)
     moved = failed(report, "ssd_person", "row_count_change")  # 8 rows against 10: -20% > 10%
     assert moved.severity == "warning" and "limits 10% change" in moved.detail
-    with pytest.raises(ValueError, match="unknown key"):
-        settings_from({"row_limit": 1})
+    config.write_text("[validation]\nrow_limit = 1\n", encoding="utf-8")
+    with pytest.raises(SettingsError, match=r"\[validation\] row_limit: unknown key"):
+        load_settings(config)

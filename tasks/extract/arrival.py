@@ -6,47 +6,29 @@ is there or its window closes (by default 12:00 Europe/London on the run's day).
 
 `clock` and `sleep` are passed in (tests give a fake clock that `sleep` advances), so no
 computation here reads the wall clock. Settings: `[arrival]` in the configuration
-(`wait_until = "12:00"`, `poll_seconds = 300`).
+(tasks.core.settings.ArrivalSettings: `wait_until`, `poll_seconds`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
 from tasks.core.periods import Period
+from tasks.core.settings import ArrivalSettings
 from tasks.extract.extracts import FILE_SUFFIXES, ExtractError, is_database_url
 from tasks.core.sources import CASE_SYSTEM_TABLES
 
 LONDON = ZoneInfo("Europe/London")
-DEFAULT_WAIT_UNTIL = "12:00"
-DEFAULT_POLL_SECONDS = 300.0
 
 
 class ExtractNotArrived(ExtractError):
     """The extract was still incomplete when the run's window closed (or, for a run
     that does not wait, the drop folder holds none of the case tables)."""
-
-
-@dataclass(frozen=True)
-class ArrivalSettings:
-    wait_until: time = time.fromisoformat(DEFAULT_WAIT_UNTIL)  # Europe/London, on the run's day
-    poll_seconds: float = DEFAULT_POLL_SECONDS
-
-
-def arrival_settings(raw: dict | None) -> ArrivalSettings:
-    """The `[arrival]` settings section: wait_until ("HH:MM", Europe/London), poll_seconds."""
-    raw = dict(raw or {})
-    unknown = set(raw) - {"wait_until", "poll_seconds"}
-    if unknown:
-        raise ValueError(f"[arrival] settings: unknown key(s) {', '.join(sorted(unknown))}")
-    return ArrivalSettings(time.fromisoformat(str(raw.get("wait_until", DEFAULT_WAIT_UNTIL))),
-                           float(raw.get("poll_seconds", DEFAULT_POLL_SECONDS)))
 
 
 def deadline_on(now: datetime, settings: ArrivalSettings) -> datetime:
@@ -74,7 +56,7 @@ def missing_tables(source: str, required: list[str] | tuple[str, ...] = CASE_SYS
 
 def wait_for_extract(check: Callable[[], list[str]], deadline: datetime,
                      clock: Callable[[], datetime], sleep: Callable[[float], None],
-                     poll_seconds: float = DEFAULT_POLL_SECONDS,
+                     poll_seconds: float = ArrivalSettings().poll_seconds,
                      on_first_wait: Callable[[list[str]], None] | None = None) -> list[str]:
     """Poll `check` (the tables still missing) until nothing is missing or `deadline`
     passes; call `on_first_wait` once, the first time it has to wait. Returns what is

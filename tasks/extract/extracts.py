@@ -14,11 +14,8 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
 import csv
 import difflib
-import shutil
-import stat
 import zipfile
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
@@ -534,11 +531,3 @@ def archive_extracts(extracts: dict[str, Extract], archive_dir: Path, run_id: st
     (target / "SHA256SUMS").write_text(checksums, encoding="utf-8")
     seal_file(target / "SHA256SUMS")
     return manifest
-
-
-def remove_archive(archive_dir: Path, run_id: str) -> None:
-    """Used by tests only: archives are read-only by design."""
-    target = Path(archive_dir) / run_id
-    for path in target.glob("*"):
-        os.chmod(path, stat.S_IWUSR | stat.S_IRUSR)
-    shutil.rmtree(target, ignore_errors=True)

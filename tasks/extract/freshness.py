@@ -10,7 +10,7 @@ The extract date comes from the source where it says so:
 
 The extract is **stale** for a period (a critical finding, the run is refused) when
 - the latest activity date across the case tables (each table's `freshness` column in
-  expectations/) is more than `working_days_behind` working days (default 3, so a quiet
+  expectations/) is more than `working_days_behind` working days (`[freshness]`, default 3 in tasks.core.settings, so a quiet
   weekend is fine) before the period end (monthly) or the as-at day (daily, weekly); or
 - its extract date is older than the extract of the period's current version.
 A re-run of a period with an extract it was already published from (its archived
@@ -37,7 +37,6 @@ from tasks.extract.extracts import Extract, ExtractError, is_database_url
 from tasks.core.sources import CASE_SYSTEM_TABLES
 
 MANIFEST_NAME = "extract_manifest.json"
-DEFAULT_WORKING_DAYS_BEHIND = 3
 PUBLISHED_STATES = ("Completed", "Partly published: data quality")
 
 

@@ -36,7 +36,6 @@ POPULATION_PATTERN = "ons_mid-year_population_estimates_*.csv"
 NEIGHBOUR_PATTERN = "sn_model_*_wide.csv"
 NEIGHBOUR_COUNT = 10
 NATIONAL, REGIONAL, LOCAL = "National", "Regional", "Local authority"
-ENGLAND_CODE = "E92000001"
 # Documented DfE suppression codes; any other non-numeric cell is missing as well.
 SUPPRESSION_CODES = ("c", "k", "low", "u", "x", "z", ":", "..", "~")
 TIDY_COLUMNS = ["measure", "time_period", "geographic_level", "region_code", "region_name",
@@ -58,10 +57,6 @@ def headline_figure_id(kpi: Kpi) -> str:
     registry shows in `directorate` (kpis.md: "SAF12 (rate), SAF16 (rate), DD10 (mean
     caseload)"), else its headline."""
     return kpi.directorate_figure or kpi.id
-
-
-def headline_figure_kind(kpi: Kpi) -> str:
-    return kpi.figure_kind(headline_figure_id(kpi))
 
 
 # --- Registry blocks --------------------------------------------------------------------------

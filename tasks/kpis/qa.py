@@ -3,8 +3,9 @@ QA02's compliance rule, the monthly random allocation of cases to auditors and t
 escalation of Inadequate audits to the Head of Service.
 
 The schedule is configuration, so an LA with a different framework changes numbers,
-not code. Defaults follow qa-activity.md; the `[qa]` section of the settings TOML
-overrides them (every key optional):
+not code. The defaults follow qa-activity.md and are declared once, in
+tasks.core.settings.QaSettings; the `[qa]` section of the settings TOML overrides them
+(every key optional), for example:
 
     [qa]
     follow_up_days = 14               # QA07: follow-up within N calendar days
@@ -60,77 +61,32 @@ from sqlalchemy.engine import Engine
 from tasks.core.paths import SQL_DIR
 from tasks.core.figure_ids import breakdown_name
 from tasks.core.periods import Period, add_months
+from tasks.core.settings import (ANY_TYPE, HEAD_OF_SERVICE, AuditRequirement, ObservationRequirement,  # noqa: F401
+                                 QaSettings, Settings, section)
 from tasks.kpis.queries import query
 from tasks.warehouse.database import read_sql
-from tasks.kpis.registry import Kpi, default_registry, kpi_shown_in
+from tasks.kpis.registry import Kpi, kpi_shown_in
 
-ANY_TYPE = "any"
-HEAD_OF_SERVICE = "Head of Service"
-
-
-@dataclass(frozen=True)
-class AuditRequirement:
-    """What one role must complete (QA02)."""
-
-    audit_types: tuple[str, ...] = ("case_file",)  # "any": every audit type counts
-    count: int = 1
-    window_months: int = 1  # the calendar months ending with the period month
-    other_team_only: bool = False  # only cases whose team_id is not the auditor's team
-
-    def counts_type(self, audit_type) -> bool:
-        return ANY_TYPE in self.audit_types or audit_type in self.audit_types
-
-
-@dataclass(frozen=True)
-class ObservationRequirement:
-    observer_role: str
-    observed_role: str
-    observation_type: str
-    count: int = 1
-    window_days: int = 365  # "rolling 12 months" = [period_end - 364, period_end]
-
-
-DEFAULT_REQUIREMENTS: dict[str, AuditRequirement] = {
-    "Team Manager": AuditRequirement(("case_file",), 1, 1, other_team_only=True),
-    "Family Solutions Manager": AuditRequirement(("case_file",), 1, 1),
-    "Service Manager": AuditRequirement(("case_file",), 1, 1),
-    "Residential Manager": AuditRequirement(("case_file",), 1, 3),
-    "IRO Service Manager": AuditRequirement((ANY_TYPE,), 1, 1),
-    # Head of Service: measured by QA06, not QA02 (kpis.md), so no requirement here.
-    "Assistant Director": AuditRequirement(("re_audit",), 1, 3),
-    "DCS": AuditRequirement(("re_audit",), 1, 3),
-    "Elected Member": AuditRequirement(("re_audit",), 1, 3),
-}
-DEFAULT_MODERATION_TARGETS = {"Social Care": 20.0, "Early Help": 10.0}
-# Cohort filters for a theme (case-insensitive substrings of the CP category or CIN/CLA
-# primary need code): SSD CP categories NEG/PHY/EMO/SAB/MUL; CIN need codes N1 abuse or
-# neglect, N2 child's disability.
-DEFAULT_THEME_KEYWORDS = {"Neglect": ("neglect", "NEG", "N1"), "Disabled children": ("N2",)}
 ALL_OPEN_CASES = "*"  # a theme's rule drawing from every open case, said explicitly
 OPEN_AS = ("CIN", "CP", "CLA")  # a keyword naming how the case is open matches that exactly
-DEFAULT_ALLOCATED_ROLE = "ALLOCATED CASE WORKER"  # settings allocated_worker_role
-DEFAULT_OBSERVATIONS = (
-    ObservationRequirement("Team Manager", "Practitioner", "practice"),
-    ObservationRequirement("Service Manager", "Team Manager", "welfare_supervision_audit"),
-    ObservationRequirement("Service Manager", "Team Manager", "supervision"),
-    ObservationRequirement("IRO Service Manager", "IRO", "iro_chairing"),
-)
+DEFAULT_ALLOCATED_ROLE = Settings.model_fields["allocated_worker_role"].default
 
 
 @dataclass(frozen=True)
 class QaSchedule:
-    """The LA's QA framework. Tuples of pairs (not dicts) so that it is hashable."""
+    """The LA's QA framework, from the `[qa]` settings (tasks.core.settings.QaSettings,
+    where every default is). Tuples of pairs (not dicts) so that it is hashable."""
 
-    requirements: tuple[tuple[str, AuditRequirement], ...] = tuple(DEFAULT_REQUIREMENTS.items())
-    moderation_targets: tuple[tuple[str, float], ...] = tuple(DEFAULT_MODERATION_TARGETS.items())
-    inadequate_moderation_target: float = 100.0
-    follow_up_days: int = 14
-    submission_working_days: int = 5
-    observations: tuple[ObservationRequirement, ...] = DEFAULT_OBSERVATIONS
-    themes: tuple[tuple[str, str], ...] = ()
-    theme_keywords: tuple[tuple[str, tuple[str, ...]], ...] = tuple(DEFAULT_THEME_KEYWORDS.items())
-    audits_per_auditor: int = 1
-    allocation_seed: int | None = None
+    requirements: tuple[tuple[str, AuditRequirement], ...]
+    moderation_targets: tuple[tuple[str, float], ...]
+    inadequate_moderation_target: float
+    follow_up_days: int
+    submission_working_days: int
+    observations: tuple[ObservationRequirement, ...]
+    themes: tuple[tuple[str, str], ...]
+    theme_keywords: tuple[tuple[str, tuple[str, ...]], ...]
+    audits_per_auditor: int
+    allocation_seed: int | None
 
     @property
     def requirement_by_role(self) -> dict[str, AuditRequirement]:
@@ -140,12 +96,12 @@ class QaSchedule:
     def practice_observation(self) -> ObservationRequirement:
         """The requirement QA11 measures (observation_type "practice")."""
         return next((o for o in self.observations if o.observation_type == "practice"),
-                    DEFAULT_OBSERVATIONS[0])
+                    QaSettings.model_fields["observations"].default[0])
 
-    def figure_targets(self, kpis: list[Kpi] | None = None) -> dict[str, float]:
+    def figure_targets(self, kpis: list[Kpi]) -> dict[str, float]:
         """The moderation coverage KPI's targets (registry: qa_moderation_coverage, QA04) by
         published figure id (for RAG in the QA workbook and reports)."""
-        coverage = kpi_shown_in(list(kpis if kpis is not None else default_registry()), "qa_moderation_coverage")
+        coverage = kpi_shown_in(list(kpis), "qa_moderation_coverage")
         if coverage is None:
             return {}
         targets = {f"{coverage.id}:{breakdown_name('service_area', area)}": t for area, t in self.moderation_targets}
@@ -192,48 +148,25 @@ class QaSchedule:
         }
 
 
-DEFAULT_SCHEDULE = QaSchedule()
-
-
-def schedule_from_settings(raw: dict | None) -> QaSchedule:
-    """The schedule from the `[qa]` TOML section (Settings.qa); defaults for the rest."""
-    raw = dict(raw or {})
-    requirements = dict(DEFAULT_REQUIREMENTS)
-    for role, spec in raw.get("requirements", {}).items():
-        requirements[role] = _requirement(role, spec, requirements.get(role, AuditRequirement()))
-    targets = {**DEFAULT_MODERATION_TARGETS,
-               **{area: float(t) for area, t in raw.get("moderation_targets", {}).items()}}
-    observations = tuple(ObservationRequirement(**spec) for spec in raw["observations"]) \
-        if "observations" in raw else DEFAULT_OBSERVATIONS
-    keywords = {**DEFAULT_THEME_KEYWORDS,
-                **{theme: tuple(words) for theme, words in raw.get("theme_keywords", {}).items()}}
-    seed = raw.get("allocation_seed")
+def schedule_from_settings(qa: QaSettings | dict | None) -> QaSchedule:
+    """The schedule of the `[qa]` settings (Settings.qa). A plain mapping (tests) is read
+    as that section: a key not understood raises SettingsError naming `[qa] key`."""
+    qa = section(QaSettings, qa, "qa")
     return QaSchedule(
-        requirements=tuple(requirements.items()),
-        moderation_targets=tuple(targets.items()),
-        inadequate_moderation_target=float(raw.get("inadequate_moderation_target", 100)),
-        follow_up_days=int(raw.get("follow_up_days", 14)),
-        submission_working_days=int(raw.get("submission_working_days", 5)),
-        observations=observations,
-        themes=tuple(sorted((str(m), str(t)) for m, t in raw.get("themes", {}).items())),
-        theme_keywords=tuple(sorted(keywords.items())),
-        audits_per_auditor=int(raw.get("audits_per_auditor", 1)),
-        allocation_seed=None if seed is None else int(seed),
+        requirements=tuple(qa.requirements.items()),
+        moderation_targets=tuple(qa.moderation_targets.items()),
+        inadequate_moderation_target=qa.inadequate_moderation_target,
+        follow_up_days=qa.follow_up_days,
+        submission_working_days=qa.submission_working_days,
+        observations=tuple(qa.observations),
+        themes=tuple(sorted(qa.themes.items())),
+        theme_keywords=tuple(sorted(qa.theme_keywords.items())),
+        audits_per_auditor=qa.audits_per_auditor,
+        allocation_seed=qa.allocation_seed,
     )
 
 
-def _requirement(role: str, spec: dict, default: AuditRequirement) -> AuditRequirement:
-    """A role's requirement from settings: the keys given replace the role's default
-    (so changing a Team Manager's window keeps the other-team rule)."""
-    if role == HEAD_OF_SERVICE:
-        raise ValueError("[qa.requirements] Head of Service: kpis.md measures Heads of Service "
-                         "by the re-audits of Inadequate cases, not by audit compliance")
-    types = spec.get("audit_types", default.audit_types)
-    return AuditRequirement(
-        audit_types=tuple([types] if isinstance(types, str) else types),
-        count=int(spec.get("count", default.count)),
-        window_months=int(spec.get("window_months", default.window_months)),
-        other_team_only=bool(spec.get("other_team_only", default.other_team_only)))
+DEFAULT_SCHEDULE = schedule_from_settings(QaSettings())
 
 
 # --- QA02: audit compliance by auditor -------------------------------------------------

@@ -117,6 +117,8 @@ class Kpi:
     # "module:function" applied to the SQL's rows before the contract check, for a rule
     # driven by configuration that portable SQL cannot bind (QA02's audit schedule)
     postprocess: str | None = None
+    # the folder of the registry file it came from: `sql` is read there first, then in sql/
+    registry_dir: Path = field(default=SQL_DIR, hash=False, compare=False, repr=False)
 
     def figure_kind(self, figure_id: str) -> str:
         """The kind of one published figure of this KPI (`ID`, `ID:name`, `ID:name=value`,
@@ -207,7 +209,10 @@ class Kpi:
 
     @property
     def sql_path(self) -> Path:
-        return SQL_DIR / self.sql
+        """`sql` in the registry's folder, else in sql/ (a registry kept elsewhere, such
+        as a test's, can add KPIs of its own and reuse the project's SQL)."""
+        local = self.registry_dir / self.sql
+        return local if local.is_file() else SQL_DIR / self.sql
 
     def sql_text(self) -> str:
         """The runnable SQL, with the shared SQL files it reads (tasks.kpis.queries)."""
@@ -226,6 +231,37 @@ class Kpi:
             for table, columns in columns_read_by(ALLOCATION_SQL, frozenset()).items():
                 reads[table] = reads.get(table, frozenset()) | columns
         return reads
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One published figure of a KPI, its headline (`SAF12`) or another (`SAF12:rate_per_10k`),
+    read through the registry. `kind` is the registry's unless the output knows better (the
+    QA workbook takes a breakdown's from its rows)."""
+
+    kpi: Kpi
+    id: str
+    kind: str
+
+    @classmethod
+    def of(cls, kpi: Kpi, figure_id: str) -> "Figure":
+        return cls(kpi, figure_id, kpi.figure_kind(figure_id))
+
+    @property
+    def name(self) -> str:
+        return self.kpi.name_of(self.id)
+
+    @property
+    def polarity(self) -> str:
+        return self.kpi.polarity_of(self.id)
+
+    @property
+    def precision(self) -> int:
+        return self.kpi.precision_of(self.id)
+
+    @property
+    def unit(self) -> str:
+        return self.kpi.unit_of(self.id)
 
 
 ALLOCATION_SQL = SQL_DIR / "common" / "allocation.sql"
@@ -272,9 +308,11 @@ CALENDAR_COLUMNS = ("cal_date", "day_number", "is_working_day", "wd_index", "plu
                     "plus_3_months", "plus_6_months")
 
 
-def load_registry(path: Path = REGISTRY_FILE) -> list[Kpi]:
+def load_registry(path: Path | str = REGISTRY_FILE) -> list[Kpi]:
+    """The KPIs of a registry file (settings `[kpis] registry`, sql/registry.yml by default)."""
+    path = Path(path)
     entries = yaml.safe_load(path.read_text(encoding="utf-8"))["kpis"]
-    kpis = [_kpi_from_entry(entry) for entry in entries]
+    kpis = [_kpi_from_entry(entry, path.resolve().parent) for entry in entries]
     ids = [k.id for k in kpis]
     duplicates = {i for i in ids if ids.count(i) > 1}
     if duplicates:
@@ -282,8 +320,8 @@ def load_registry(path: Path = REGISTRY_FILE) -> list[Kpi]:
     return kpis
 
 
-def _kpi_from_entry(entry: dict) -> Kpi:
-    entry = dict(entry)
+def _kpi_from_entry(entry: dict, registry_dir: Path = SQL_DIR) -> Kpi:
+    entry = dict(entry, registry_dir=registry_dir)
     extras = tuple(e for extra in entry.pop("extras", []) for e in _expand(extra, entry["kind"]))
     list_columns = tuple((str(c), str(h)) for c, h in (entry.pop("list_columns", None) or {}).items())
     kpi = Kpi(extras=extras, shown_in=tuple(entry.pop("shown_in", ())), labels=entry.pop("labels", None) or {},

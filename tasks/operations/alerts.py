@@ -184,17 +184,14 @@ def build_alerts(report: ValidationReport, period: Period,
         withholds_readers=r.severity == CRITICAL) for r in failed]
 
 
-def render_text(alerts: list[Alert]) -> str:
-    if not alerts:
-        return "No data-quality failures or warnings."
-    return "\n\n".join(alert.text() for alert in alerts)
-
-
 def render_markdown(alerts: list[Alert], data_docs: str | None = None) -> str:
     """The run's data-quality artifact: one row per alert."""
     lines = ["# Data quality", ""]
-    if data_docs:
-        lines += [f"Great Expectations Data Docs: [{data_docs}]({data_docs})", ""]
+    if data_docs and data_docs.startswith("file:"):
+        lines += [f"Data Docs (Great Expectations), on the server: `{data_docs.removeprefix('file://')}`. "
+                  "Set `published_url` in the configuration to link them from here.", ""]
+    elif data_docs:
+        lines += [f"Data Docs (Great Expectations): [{data_docs}]({data_docs})", ""]
     if not alerts:
         return "\n".join(lines + ["No failures or warnings."])
     lines += ["| severity | source | table | column | rule | rows | example ids | what to do |",
@@ -225,7 +222,7 @@ class EmailSettings:
             return None
         return cls(notifications.smtp_host, int(notifications.smtp_port),
                    notifications.smtp_from, tuple(notifications.smtp_to),
-                   notifications.smtp_username or None, notifications.smtp_password or None,
+                   notifications.smtp_username or None, notifications.smtp_password.get_secret_value() or None,
                    notifications.smtp_starttls)
 
     def as_notifications(self) -> Notifications:

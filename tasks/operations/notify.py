@@ -40,7 +40,7 @@ def smtp_send(notifications: Notifications, messages: list[tuple[str, str]]) -> 
         if notifications.smtp_starttls:
             smtp.starttls()
         if notifications.smtp_username:
-            smtp.login(notifications.smtp_username, notifications.smtp_password)
+            smtp.login(notifications.smtp_username, notifications.smtp_password.get_secret_value())
         for subject, body in messages:
             message = EmailMessage()
             message["Subject"] = subject
@@ -56,8 +56,9 @@ def send(notifications: Notifications, subject: str, body: str, severity: str = 
     outcomes = []
     if notifications.smtp_host and notifications.smtp_to:
         outcomes.append(_attempt("email", lambda: send_email(notifications, subject, body)))
-    if notifications.webhook_url:
-        outcomes.append(_attempt("webhook", lambda: post_webhook(notifications.webhook_url,
+    webhook_url = notifications.webhook_url.get_secret_value()
+    if webhook_url:
+        outcomes.append(_attempt("webhook", lambda: post_webhook(webhook_url,
                                                                  subject, body, severity)))
     return outcomes or ["no notification channel configured"]
 

@@ -51,11 +51,15 @@ def run_dir(out: Path, flow: str, period: str, run_id: str) -> Path:
     return Path(out) / "runs" / flow / period / run_id
 
 
+def output_root(work_dir: Path) -> Path:
+    """OUT, the published folder, of a run whose own folder is OUT/runs/<flow>/<period>/<run_id>."""
+    return Path(work_dir).parents[3]
+
+
 def data_quality_dir(work_dir: Path, period: Period, run_id: str) -> Path:
     """Data Docs of a run, kept whatever the run's outcome (a run blocked on data quality
-    publishes nothing else): OUT/data_quality/<period>/<run_id>/. `work_dir` is the run's
-    own folder OUT/runs/<flow>/<period>/<run_id>."""
-    return Path(work_dir).parents[3] / "data_quality" / period.id / run_id
+    publishes nothing else): OUT/data_quality/<period>/<run_id>/."""
+    return output_root(work_dir) / "data_quality" / period.id / run_id
 
 
 def switch_current(published: Path, target: Path) -> None:

@@ -12,7 +12,6 @@ denominator is under 5 as `*`, with the footnote; no child-level data is read or
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -23,9 +22,9 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from tasks.core.settings import KpiTarget
 from tasks.publish.cells import write_cell, write_row
+from tasks.publish.charts import target_lines, target_series
 from tasks.publish.dq_sheet import write_data_quality_sheet
-from tasks.kpis.benchmarks import (NO_BENCHMARK, Benchmark, benchmark_spec, headline_figure_id,
-                              headline_figure_kind, rank_basis)
+from tasks.kpis.benchmarks import NO_BENCHMARK, Benchmark, benchmark_spec, headline_figure_id, rank_basis
 from tasks.core.periods import Period
 from tasks.publish.html import line_chart_svg, template_environment, write_pdf
 from tasks.publish.excel import write_run
@@ -35,7 +34,7 @@ from tasks.publish.style import (DECIMAL_FORMAT, FIRST_DATA_ROW, HEADER_ROW, NOT
                                  save_workbook, set_widths, write_header, write_heading)
 from tasks.publish.suppression import FOOTNOTE, shown_figure
 from tasks.kpis.rag import direction_of_travel, effective_tolerance, rag_status
-from tasks.kpis.registry import Kpi
+from tasks.kpis.registry import Figure, Kpi
 
 TITLE = "Directorate Scorecard"
 BENCHMARK_FOOTNOTE = (
@@ -60,33 +59,13 @@ CHART_COLUMN = 8
 NUMBER_COLUMNS = (5, 6, 7, 9, 13, 15, 17, 19, 21)  # figures (not years) on the Scorecard
 
 
-@dataclass(frozen=True)
-class Row:
-    """One headline figure of the scorecard."""
-
-    kpi: Kpi
-    figure_id: str
-    kind: str
-
-    @property
-    def name(self) -> str:
-        return self.kpi.name_of(self.figure_id)
-
-    @property
-    def polarity(self) -> str:
-        return self.kpi.polarity_of(self.figure_id)
-
-    @property
-    def precision(self) -> int:
-        return self.kpi.precision_of(self.figure_id)
-
-    @property
-    def unit(self) -> str:
-        return KIND_UNITS.get(self.kind, self.kpi.unit)
+def headline_rows(kpis: list[Kpi]) -> list[Figure]:
+    return [Figure.of(kpi, headline_figure_id(kpi)) for kpi in kpis if kpi.headline]
 
 
-def headline_rows(kpis: list[Kpi]) -> list[Row]:
-    return [Row(kpi, headline_figure_id(kpi), headline_figure_kind(kpi)) for kpi in kpis if kpi.headline]
+def unit_words(row: Figure) -> str:
+    """The unit a board reader sees ("children", "per 10,000 aged 0-17")."""
+    return KIND_UNITS.get(row.kind, row.kpi.unit)
 
 
 def publish_directorate(kpis: list[Kpi], trend: pd.DataFrame, targets: dict[str, KpiTarget],
@@ -137,13 +116,13 @@ def publish_directorate_pdf(kpis: list[Kpi], trend: pd.DataFrame, targets: dict[
     return path
 
 
-def _pdf_line(row: Row, months: list[str], figures: dict, targets: dict[str, KpiTarget],
+def _pdf_line(row: Figure, months: list[str], figures: dict, targets: dict[str, KpiTarget],
               benchmark: Benchmark | None) -> list[tuple[object, str]]:
     """(content, css class) per shown column: figures formatted as in the workbook, the
     trend as a small chart, RAG in words on its colour."""
     cells = _scorecard_cells(row, months, figures, targets, benchmark)
-    values = [_numeric(shown_value(row.kind, figures.get((row.figure_id, m)))) for m in months]
-    target = targets.get(row.figure_id)
+    values = [_numeric(shown_value(row.kind, figures.get((row.id, m)))) for m in months]
+    target = targets.get(row.id)
     decimals = row.precision
     line = []
     for column in PDF_COLUMNS:
@@ -189,7 +168,7 @@ def scorecard_headers(months: list[str], region_name: str | None) -> list[str]:
             "Rank among LAs", "Quartile band", "Rank among LA and its neighbours", "Rank basis"]
 
 
-def write_scorecard(sheet: Worksheet, rows: list[Row], months: list[str], figures: dict,
+def write_scorecard(sheet: Worksheet, rows: list[Figure], months: list[str], figures: dict,
                     targets: dict[str, KpiTarget], benchmarks: dict[str, Benchmark | None],
                     run: RunInfo, trend_sheet: Worksheet) -> None:
     sheet.title = "Scorecard"
@@ -201,6 +180,7 @@ def write_scorecard(sheet: Worksheet, rows: list[Row], months: list[str], figure
                   + "Aggregate figures only: no child-level data.", run)
     headers = scorecard_headers(months, region_name)
     write_header(sheet, headers)
+    target_of = target_lines(sheet.parent, rows, targets, len(months))
     for index, row in enumerate(rows):
         row_number = FIRST_DATA_ROW + index
         cells = _scorecard_cells(row, months, figures, targets, benchmarks.get(row.kpi.id))
@@ -209,29 +189,29 @@ def write_scorecard(sheet: Worksheet, rows: list[Row], months: list[str], figure
             if column in NUMBER_COLUMNS:
                 cell.number_format = decimal_format(row.precision)
         sheet.row_dimensions[row_number].height = ROW_HEIGHT
-        _add_row_chart(sheet, trend_sheet, row, row_number, index, len(months))
+        _add_row_chart(sheet, trend_sheet, row, row_number, index, len(months), target_of.get(row.id))
     last_row = FIRST_DATA_ROW + len(rows) - 1
     rag_column = get_column_letter(headers.index("RAG") + 1)
     add_rag_fills(sheet, f"{rag_column}{FIRST_DATA_ROW}:{rag_column}{last_row}")
     for offset, text in enumerate((FOOTNOTE, BENCHMARK_FOOTNOTE), start=2):
         write_cell(sheet, last_row + offset, 1, text).font = NOTE_FONT
-    kpi_width = max(len(row.figure_id) for row in rows) + 2 if rows else 8  # an id never wraps
+    kpi_width = max(len(row.id) for row in rows) + 2 if rows else 8  # an id never wraps
     set_widths(sheet, [kpi_width, 36, 12, 12, 12, 12, 12, 32, 8, 8, 12, 12, 13, 8, 13, 8, 13, 8, 13, 8, 13, 8,
                        10, 8, 12, 26])
     sheet.freeze_panes = sheet.cell(row=FIRST_DATA_ROW, column=3)
 
 
-def _scorecard_cells(row: Row, months: list[str], figures: dict, targets: dict[str, KpiTarget],
+def _scorecard_cells(row: Figure, months: list[str], figures: dict, targets: dict[str, KpiTarget],
                      benchmark: Benchmark | None) -> list:
-    this_month, last_month, last_year = (shown_value(row.kind, figures.get((row.figure_id, m)))
+    this_month, last_month, last_year = (shown_value(row.kind, figures.get((row.id, m)))
                                          for m in (months[-1], months[-2], _same_month_last_year(months)))
-    target = targets.get(row.figure_id)
+    target = targets.get(row.id)
     rag = None
     if target is not None:
         tolerance = effective_tolerance(row.kpi, target.target, target.tolerance, row.kind)
         rag = rag_status(_numeric(this_month), target.target, tolerance, row.polarity)
     polarity = row.polarity
-    cells = [row.figure_id, row.name, POLARITY_LABELS[polarity], row.unit,
+    cells = [row.id, row.name, POLARITY_LABELS[polarity], unit_words(row),
              this_month, last_month, last_year, None,
              target.target if target else None, rag,
              direction_of_travel(_numeric(this_month), _numeric(last_month), polarity),
@@ -245,9 +225,10 @@ def _scorecard_cells(row: Row, months: list[str], figures: dict, targets: dict[s
                     f"{b.sn_rank} of {b.sn_rank_of}" if b.sn_rank else None, b.rank_basis]
 
 
-def _add_row_chart(sheet: Worksheet, trend_sheet: Worksheet, row: Row, row_number: int,
-                   index: int, month_count: int) -> None:
-    """A small line chart of the trend's months (suppressed months are gaps), in the row."""
+def _add_row_chart(sheet: Worksheet, trend_sheet: Worksheet, row: Figure, row_number: int,
+                   index: int, month_count: int, target_line: Reference | None = None) -> None:
+    """A small line chart of the trend's months (suppressed months are gaps), in the row,
+    with the target as a dashed line."""
     data_row = FIRST_DATA_ROW + index
     chart = LineChart()
     chart.height, chart.width = 2.1, 6.2  # cm, fits the row and column
@@ -258,24 +239,26 @@ def _add_row_chart(sheet: Worksheet, trend_sheet: Worksheet, row: Row, row_numbe
     chart.y_axis.majorGridlines = None
     chart.display_blanks = "gap"
     if row.kind == "percent":
-        chart.y_axis.scaling.max = PERCENT_AXIS_MAX
+        chart.y_axis.scaling.min, chart.y_axis.scaling.max = 0, PERCENT_AXIS_MAX
     first, last = 3, 3 + month_count - 1
     chart.series.append(Series(Reference(trend_sheet, min_col=first, max_col=last,
-                                         min_row=data_row, max_row=data_row), title=row.figure_id))
+                                         min_row=data_row, max_row=data_row), title=row.id))
+    if target_line is not None:
+        chart.series.append(target_series(target_line))
     chart.set_categories(Reference(trend_sheet, min_col=first, max_col=last,
                                    min_row=HEADER_ROW, max_row=HEADER_ROW))
     sheet.add_chart(chart, f"{get_column_letter(CHART_COLUMN)}{row_number}")
 
 
-def write_trend_data(sheet: Worksheet, rows: list[Row], months: list[str], figures: dict,
+def write_trend_data(sheet: Worksheet, rows: list[Figure], months: list[str], figures: dict,
                      run: RunInfo) -> None:
     """The charts' data: the monthly LA figures, suppressed ones left empty."""
     write_heading(sheet, f"{run.la_name}: {TITLE}, {len(months)}-month trend to {_month_label(run.period)}",
                   "Data of the trend charts. Empty: suppressed (small numbers) or no figure.", run)
     write_header(sheet, ["KPI", "Measure", *months])
     for row_number, row in enumerate(rows, start=FIRST_DATA_ROW):
-        values = [_numeric(shown_value(row.kind, figures.get((row.figure_id, m)))) for m in months]
-        for cell in write_row(sheet, row_number, [row.figure_id, row.name, *values])[2:]:
+        values = [_numeric(shown_value(row.kind, figures.get((row.id, m)))) for m in months]
+        for cell in write_row(sheet, row_number, [row.id, row.name, *values])[2:]:
             cell.number_format = DECIMAL_FORMAT
     sheet.column_dimensions["B"].width = 40
 
@@ -288,7 +271,7 @@ DEFINITION_HEADERS = ["KPI", "Measure", "Polarity", "Definition (kpis.md)", "Tar
                       "How the published measure differs from the monthly KPI", "Rank basis"]
 
 
-def write_definitions(sheet: Worksheet, rows: list[Row], targets: dict[str, KpiTarget],
+def write_definitions(sheet: Worksheet, rows: list[Figure], targets: dict[str, KpiTarget],
                       benchmarks: dict[str, Benchmark | None], run: RunInfo) -> None:
     write_heading(sheet, "Definitions",
                   "From the KPI registry (sql/registry.yml), which quotes kpis.md. RAG: Green = meets "
@@ -296,12 +279,12 @@ def write_definitions(sheet: Worksheet, rows: list[Row], targets: dict[str, KpiT
                   "points for a %, 10% of the target for counts and rates); Red = worse.", run)
     write_header(sheet, DEFINITION_HEADERS)
     for row_number, row in enumerate(rows, start=FIRST_DATA_ROW):
-        target = targets.get(row.figure_id)
+        target = targets.get(row.id)
         tolerance = (effective_tolerance(row.kpi, target.target, target.tolerance, row.kind)
                      if target else None)
         spec, benchmark = benchmark_spec(row.kpi), benchmarks.get(row.kpi.id)
         published = spec is not None and spec.published
-        cells = [row.figure_id, row.name, POLARITY_LABELS[row.polarity], row.kpi.definition,
+        cells = [row.id, row.name, POLARITY_LABELS[row.polarity], row.kpi.definition,
                  target.target if target else None, tolerance,
                  spec.measure if published else NO_BENCHMARK,
                  spec.source if published else None,

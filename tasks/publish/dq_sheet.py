@@ -33,7 +33,7 @@ def write_data_quality_sheet(workbook: Workbook, quality: DataQuality, run: RunI
     for result in quality.not_passed.itertuples(index=False):
         row += 1
         cells = [result.table_name, result.column_name or None, result.rule, result.severity,
-                 int(result.checked), int(result.unexpected), round(100 * float(result.pass_rate), 1),
+                 int(result.checked), int(result.unexpected), pass_rate_percent(result.checked, result.pass_rate),
                  result.detail or None]
         write_row(sheet, row, cells + ([result.example_ids or None] if with_record_ids else []))
         sheet.cell(row=row, column=7).number_format = DECIMAL_FORMAT
@@ -43,6 +43,12 @@ def write_data_quality_sheet(workbook: Workbook, quality: DataQuality, run: RunI
     finish_table(sheet, len(headers), row, frozen_columns=1)
     _write_trend(sheet, quality.trend, row + 3)
     set_widths(sheet, [24, 26, 26, 10, 12, 12, 11, 60, 40])
+
+
+def pass_rate_percent(checked, pass_rate) -> float | None:
+    """The pass rate in %, empty where no row was checked (a missing file or column):
+    such a rule did not pass, but "0%" would misread as every row failing."""
+    return round(100 * float(pass_rate), 1) if int(checked) else None
 
 
 def _write_trend(sheet, trend: pd.DataFrame, start_row: int) -> None:

@@ -12,7 +12,6 @@ it, and "child-level lists never appear in those reports".
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -26,6 +25,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from tasks.core.settings import KpiTarget
 from tasks.publish.cells import number_value, write_row
+from tasks.publish.charts import target_lines, target_series
 from tasks.kpis.compute import UNALLOCATED
 from tasks.core.periods import Period
 from tasks.publish.dq_sheet import write_data_quality_sheet
@@ -36,7 +36,7 @@ from tasks.publish.style import (BOLD, DECIMAL_FORMAT, FIRST_DATA_ROW, HEADER_RO
                                  finish_table, month_label, save_workbook, set_widths, write_header,
                                  write_heading)
 from tasks.kpis.rag import direction_of_travel, effective_tolerance, rag_status
-from tasks.kpis.registry import Kpi
+from tasks.kpis.registry import Figure, Kpi
 
 SCORECARD_TITLES = {"safety": "Safety Scorecard", "drift_delay": "Drift and Delay Scorecard"}
 
@@ -44,35 +44,11 @@ INTERNAL_NOTE = ("Internal to the performance team: figures are not suppressed f
                  "and name teams and workers (kpis.md, Small numbers).")
 
 
-@dataclass(frozen=True)
-class Figure:
-    """One published figure of a KPI: its headline (`SAF12`) or an extra (`SAF12:rate_per_10k`)."""
-
-    id: str
-    name: str
-    kind: str
-    kpi: Kpi
-
-    @property
-    def number_format(self) -> str:
-        return decimal_format(self.kpi.precision_of(self.id))
-
-    @property
-    def unit(self) -> str:
-        return self.kpi.unit_of(self.id)
-
-    @property
-    def polarity(self) -> str:
-        return self.kpi.polarity_of(self.id)
-
-
 def figures_of(kpis: list[Kpi]) -> list[Figure]:
     figures = []
     for kpi in kpis:
-        figures.append(Figure(kpi.id, kpi.name, kpi.kind, kpi))
-        for extra in kpi.extras:
-            figure_id = f"{kpi.id}:{extra.name}"
-            figures.append(Figure(figure_id, f"{kpi.name}: {kpi.label_of(figure_id)}", extra.kind, kpi))
+        figures.append(Figure.of(kpi, kpi.id))
+        figures.extend(Figure(kpi, f"{kpi.id}:{extra.name}", extra.kind) for extra in kpi.extras)
     return figures
 
 
@@ -148,13 +124,13 @@ def write_trend_summary(sheet: Worksheet, title: str, note: str, figures: list[F
                  *trend_values, target_value, rag, direction]
         write_row(sheet, row, cells)
         for column in range(first_month_column, first_month_column + len(months) + 1):
-            sheet.cell(row=row, column=column).number_format = figure.number_format
+            sheet.cell(row=row, column=column).number_format = decimal_format(figure.precision)
     last_row = FIRST_DATA_ROW + len(figures) - 1
     rag_column = get_column_letter(first_month_column + len(months) + 1)
     add_rag_fills(sheet, f"{rag_column}{FIRST_DATA_ROW}:{rag_column}{max(last_row, FIRST_DATA_ROW)}")
     set_widths(sheet, [id_width, 48, 9, 11] + [9] * len(months) + [9, 8, 18])
     sheet.freeze_panes = sheet.cell(row=FIRST_DATA_ROW, column=first_month_column)
-    _add_trend_charts(sheet, chart_groups, figures, first_month_column, len(months),
+    _add_trend_charts(sheet, chart_groups, figures, targets, first_month_column, len(months),
                       max(last_row, FIRST_DATA_ROW) + 3, charts_per_row)
 
 
@@ -165,10 +141,14 @@ CHART_TITLE_POINTS = 10
 
 
 def _add_trend_charts(sheet: Worksheet, chart_groups: list[tuple[str, list[Figure]]], figures: list[Figure],
-                      first_month_column: int, month_count: int, top_row: int, per_row: int = 2) -> None:
+                      targets: dict[str, KpiTarget], first_month_column: int, month_count: int,
+                      top_row: int, per_row: int = 2) -> None:
     """Line charts of the monthly LA figures below the table, `per_row` side by side
-    (small multiples: one chart per figure, each on its own scale)."""
+    (small multiples: one chart per figure, each on its own scale); a chart of one figure
+    with a target draws the target as a dashed line."""
     rows = {figure.id: row for row, figure in enumerate(figures, start=FIRST_DATA_ROW)}
+    single = [group[0] for _, group in chart_groups if len(group) == 1]
+    targets_of = target_lines(sheet.parent, single, targets, month_count)
     months = Reference(sheet, min_col=first_month_column, max_col=first_month_column + month_count - 1,
                        min_row=HEADER_ROW, max_row=HEADER_ROW)
     width, height = CHART_SIZE_CM.get(per_row, CHART_SIZE_CM[4])
@@ -180,19 +160,22 @@ def _add_trend_charts(sheet: Worksheet, chart_groups: list[tuple[str, list[Figur
         if per_row > 2:  # a small multiple: a smaller title leaves the plot its room
             chart.title = _title(title, CHART_TITLE_POINTS)
         chart.y_axis.title = group[0].unit if len(group) == 1 else "exceptions"
-        chart.y_axis.number_format = group[0].number_format
+        chart.y_axis.number_format = decimal_format(group[0].precision)
         chart.x_axis.delete = chart.y_axis.delete = False  # openpyxl 3.1 hides axes otherwise
         if group[0].kind == "percent":
             chart.y_axis.scaling.min, chart.y_axis.scaling.max = 0, 100
         elif group[0].kind in ("exception", "count"):
             chart.y_axis.scaling.min = 0
-        if len(group) == 1:
+        if len(group) == 1 and group[0].id not in targets_of:
             chart.legend = None
         for figure in group:
             points = Reference(sheet, min_col=first_month_column,
                                max_col=first_month_column + month_count - 1,
                                min_row=rows[figure.id], max_row=rows[figure.id])
             chart.series.append(Series(points, title=figure.id))
+        if len(group) == 1 and group[0].id in targets_of:
+            chart.series.append(target_series(targets_of[group[0].id]))
+            chart.legend.position = "b"
         chart.set_categories(months)
         sheet.add_chart(chart, f"{columns[index % per_row]}{top_row + (index // per_row) * rows_apart}")
 
@@ -246,7 +229,7 @@ def write_units(sheet: Worksheet, level: str, figures: list[Figure], values: pd.
     headers, formats = list(leading), []
     for figure in figures:
         headers.append(f"{figure.id} ({figure.unit})" if figure.unit else figure.id)
-        formats.append(figure.number_format)
+        formats.append(decimal_format(figure.precision))
         if figure.kind == "percent":
             headers += [f"{figure.id} numerator", f"{figure.id} denominator"]
             formats += [WHOLE_FORMAT, WHOLE_FORMAT]

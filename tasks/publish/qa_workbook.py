@@ -29,12 +29,12 @@ from tasks.publish.cells import cell_value, is_missing, number_value, text_value
 from tasks.kpis.compute import UNALLOCATED, percent
 from tasks.core.figure_ids import parse_figure_id
 from tasks.core.periods import Period
-from tasks.publish.excel import Figure, finish_internal_workbook, la_trend_rows, write_trend_summary, write_units
+from tasks.publish.excel import finish_internal_workbook, la_trend_rows, write_trend_summary, write_units
 from tasks.publish.lineage import RunInfo
 from tasks.publish.style import (BOLD, DECIMAL_FORMAT, FIRST_DATA_ROW, WHOLE_FORMAT, add_rag_fills,
                                  finish_table, month_label, set_widths, write_header, write_heading)
 from tasks.kpis.rag import direction_of_travel, effective_tolerance, rag_status
-from tasks.kpis.registry import Kpi, kpi_shown_in, shown_in
+from tasks.kpis.registry import Figure, Kpi, kpi_shown_in, shown_in
 
 QA_TITLE = "QA Activity"
 GRADES = ("Outstanding", "Good", "Requires improvement", "Inadequate")
@@ -77,14 +77,13 @@ def qa_figures(kpis: list[Kpi], la_rows: pd.DataFrame,
     published = set(la_rows["kpi_id"])
     figures = []
     for kpi in kpis:
-        figures.append(Figure(kpi.id, kpi.name, kpi.kind, kpi))
+        figures.append(Figure.of(kpi, kpi.id))
         others = [i for i in published if parse_figure_id(i).kpi_id == kpi.id and i != kpi.id]
         for figure_id in sorted(others, key=_figure_order):
             keys = [k for k, _ in parse_figure_id(figure_id).dimensions]
             if len(keys) > 1 or any(k not in dimensions for k in keys):
                 continue
-            figures.append(Figure(figure_id, f"{kpi.name}: {kpi.label_of(figure_id)}",
-                                  _kind_of(figure_id, la_rows), kpi))
+            figures.append(Figure(kpi, figure_id, _kind_of(figure_id, la_rows)))
     return figures
 
 

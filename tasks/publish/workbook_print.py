@@ -23,7 +23,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 SYNTHETIC_KEYWORD = "synthetic"
 SYNTHETIC_FOOTER = "SYNTHETIC DATA"
 # Sheet names whose rows feed charts and are not read on paper.
-CHART_DATA_SHEETS = ("Trend data",)
+CHART_DATA_SHEETS = ("Trend data", "Chart targets")
 LINE_HEIGHT = 15  # points per line of 11-point text
 DEFAULT_COLUMN_WIDTH = 9.14  # openpyxl's default, in characters
 
@@ -35,9 +35,8 @@ def apply_print_layout(workbook: Workbook, pages_tall: dict[str, int] | None = N
     title = workbook.properties.title or ""
     run = _run_of(workbook.properties.subject)
     synthetic = (workbook.properties.keywords or "") == SYNTHETIC_KEYWORD
+    _hide_chart_data(workbook)
     for sheet in workbook.worksheets:
-        if sheet.title in CHART_DATA_SHEETS and len(workbook.worksheets) > 1:
-            sheet.sheet_state = "hidden"
         _page_setup(sheet, pages_tall.get(sheet.title, 0))
         _wrap_long_notes(sheet)
         header_row = _header_row(sheet)
@@ -46,6 +45,16 @@ def apply_print_layout(workbook: Workbook, pages_tall: dict[str, int] | None = N
             sheet.print_title_rows = f"1:{header_row}"
         _header_and_footer(sheet, title, run, synthetic)
         _straight_lines(sheet)
+
+
+def _hide_chart_data(workbook: Workbook) -> None:
+    """Sheets that only feed charts: hidden, after the sheets people read."""
+    chart_data = [s for s in workbook.worksheets if s.title in CHART_DATA_SHEETS]
+    if len(chart_data) == len(workbook.worksheets):
+        return
+    for sheet in chart_data:
+        sheet.sheet_state = "hidden"
+        workbook.move_sheet(sheet, len(workbook.worksheets) - 1 - workbook.worksheets.index(sheet))
 
 
 def _page_setup(sheet: Worksheet, pages_tall: int) -> None:

@@ -25,7 +25,7 @@ from tasks.core.settings import KpiTarget
 from tasks.core.periods import Period
 from tasks.publish.csv_files import write_bytes_atomically
 from tasks.publish.html import bar_chart_svg, line_chart_svg, template_environment, write_pdf
-from tasks.publish.excel import Figure, la_trend_rows
+from tasks.publish.excel import la_trend_rows
 from tasks.publish.lineage import RunInfo
 from tasks.publish.style import SYNTHETIC_BANNER, month_label
 from tasks.publish.suppression import (FOOTNOTE, NOT_AVAILABLE, SUPPRESSED, base_too_small, hidden_counts,
@@ -34,7 +34,7 @@ from tasks.core.figure_ids import parse_figure_id
 from tasks.publish.qa_workbook import GRADES, NO_GRADE, figure_label, figure_rag, grade_table, grades_by, \
     la_figure, qa_figures
 from tasks.kpis.rag import direction_of_travel, targets_for
-from tasks.kpis.registry import Kpi, kpi_shown_in, shown_in
+from tasks.kpis.registry import Figure, Kpi, kpi_shown_in, shown_in
 
 ONE_PAGE_SCALES = (1.0, 0.92, 0.84, 0.76, 0.68)
 # The tables the QA measures read: their data-quality results are the reports' own.
@@ -107,7 +107,7 @@ def narrative(kpis: list[Kpi], la_rows: pd.DataFrame, period: str) -> tuple[list
     publishable: ([{id, sentence, change}], number of KPIs left out for small numbers)."""
     sentences, left_out = [], 0
     for kpi in kpis:
-        figure = Figure(kpi.id, kpi.name, kpi.kind, kpi)
+        figure = Figure.of(kpi, kpi.id)
         now = shown(figure, la_figure(la_rows, kpi.id, period))
         before = shown(figure, la_figure(la_rows, kpi.id, _previous(period)))
         if now.suppressed or before.suppressed:
@@ -166,7 +166,8 @@ def quality_summary(data_quality) -> dict | None:
         failed = failed[failed["table_name"].isin(QA_TABLES)]
     rules = [{"table": r.table_name, "column": r.column_name or "", "rule": r.rule,
               "severity": r.severity, "failing": int(r.unexpected),
-              "pass_rate": f"{100 * float(r.pass_rate):.1f}%"} for r in failed.itertuples(index=False)]
+              "pass_rate": f"{100 * float(r.pass_rate):.1f}%" if int(r.checked) else "not checked"}
+             for r in failed.itertuples(index=False)]
     return {"state": data_quality.state, "rules": rules}
 
 

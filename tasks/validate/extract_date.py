@@ -78,9 +78,9 @@ def check_extract_date(engine: Engine, flow: str, run_id: str, source: str, sett
 
 def _activity_columns(settings: Settings) -> dict[str, str]:
     """{table: the column whose newest date is the extract's latest activity}."""
-    suites = validation.load_suites(validation.settings_from(settings.validation).suites_dir)[1]
+    suites = validation.load_suites(settings.validation.suites_dir)[1]
     return {t: s["freshness"]["column"] for t, s in suites.items() if s.get("freshness")}
 
 
 def _working_days_behind(settings: Settings) -> int:
-    return int(settings.freshness.get("working_days_behind", freshness.DEFAULT_WORKING_DAYS_BEHIND))
+    return settings.freshness.working_days_behind

@@ -32,8 +32,10 @@ from sqlalchemy.engine import Engine
 
 from tasks.core.paths import EXPECTATIONS_DIR
 from tasks.core.periods import Period
+from tasks.core.settings import ValidationSettings
 from tasks.extract.extracts import Extract
 from tasks.core.sources import CASE_SYSTEM_TABLES, TABLES, SourceTable, row_key
+from tasks.validate.data_docs import make_offline
 
 SUITES_DIR = EXPECTATIONS_DIR
 CRITICAL, WARNING = "critical", "warning"
@@ -143,9 +145,6 @@ class ValidationReport:
         """Every table with any critical failure, table- or column-level."""
         return sorted({r.table for r in self.failures})
 
-    def for_table(self, table: str) -> list[RuleResult]:
-        return [r for r in self.results if r.table == table]
-
     def frame(self) -> pd.DataFrame:
         """One row per rule checked: for the data-quality sheet and the dq_results table."""
         return pd.DataFrame([{
@@ -156,28 +155,6 @@ class ValidationReport:
         } for r in self.results], columns=["table_name", "column_name", "rule", "severity",
                                            "success", "checked", "unexpected", "pass_rate",
                                            "example_ids", "detail", "source"])
-
-
-@dataclass(frozen=True)
-class ValidationSettings:
-    """Overrides of expectations/defaults.yml; None keeps the default."""
-
-    suites_dir: Path = SUITES_DIR
-    row_change_limit: float | None = None    # warn when the row count moves by more
-    row_shrink_limit: float | None = None    # critical when it shrinks by more
-    max_file_age_days: int | None = None
-
-
-def settings_from(raw: dict | None) -> ValidationSettings:
-    """The `[validation]` settings section: row_change_limit, row_shrink_limit (fractions),
-    max_file_age_days, suites_dir (a folder of suites replacing expectations/)."""
-    raw = dict(raw or {})
-    unknown = set(raw) - {"row_change_limit", "row_shrink_limit", "max_file_age_days", "suites_dir"}
-    if unknown:
-        raise ValueError(f"[validation] settings: unknown key(s) {', '.join(sorted(unknown))}")
-    if "suites_dir" in raw:
-        raw["suites_dir"] = Path(raw["suites_dir"])
-    return ValidationSettings(**raw)
 
 
 # --- the declared suites ---------------------------------------------------------------
@@ -308,17 +285,17 @@ def validate_extracts(extracts: dict[str, Extract], extract_date: date,
     results += _row_count_results(extracts, previous_row_counts or {}, defaults)
     results += _supplied_before_results(extracts, previous_row_counts or {}, defaults)
     results += _freshness_results(extracts, suites, defaults, extract_date)
+    if index:
+        index = make_offline(index.parent, results, extract_date)
     return ValidationReport(extract_date, results, index, round(time.perf_counter() - started, 3))
 
 
 def _with_overrides(defaults: dict, settings: ValidationSettings) -> dict:
+    """defaults.yml with the limits of the `[validation]` settings (their only defaults)."""
     defaults = {k: dict(v) for k, v in defaults.items()}
-    if settings.row_change_limit is not None:
-        defaults["row_count_change"]["limit"] = settings.row_change_limit
-    if settings.row_shrink_limit is not None:
-        defaults["row_count_shrunk"]["limit"] = settings.row_shrink_limit
-    if settings.max_file_age_days is not None:
-        defaults["file_age"]["days"] = settings.max_file_age_days
+    defaults["row_count_change"]["limit"] = settings.row_change_limit
+    defaults["row_count_shrunk"]["limit"] = settings.row_shrink_limit
+    defaults["file_age"]["days"] = settings.max_file_age_days
     return defaults
 
 
