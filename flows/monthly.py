@@ -35,7 +35,8 @@ from tasks.warehouse import database as warehouse
 from tasks.core.periods import Period, latest_complete_month
 from tasks.operations.pipeline import la_context
 from tasks.publish.lineage import RunInfo
-from tasks.kpis.registry import load_registry
+from tasks.kpis.registry import computed_for, load_registry
+from tasks.validate.withheld import missing_local_tables, with_supplied_sources
 
 
 @flow(name="monthly", log_prints=True, on_failure=[runner.notify_failure],
@@ -66,9 +67,11 @@ def _run_steps(month: Period, run: runner.RunContext, accept_stale: bool = False
     steps.await_extract(run.source, settings, run.flow, month, run.run_id, wait)
     extracts = steps.extract_sources(run.source, settings)
     manifest = steps.archive_extracts(extracts, settings, run.run_id, run.engine_url)
-    kpis = qa_outputs.with_qa_if_supplied(load_registry(settings.kpis.registry), extracts, validate.loaded_row_counts(run.engine))
+    loaded = validate.loaded_row_counts(run.engine)
+    kpis = qa_outputs.with_qa_if_supplied(computed_for(load_registry(settings.kpis.registry), month), extracts, loaded)
+    kpis = with_supplied_sources(kpis, extracts, loaded)
     quality = steps.validate_extracts(extracts, kpis, month, run, accept_stale)
-    quality = quality.with_tables_not_supplied(qa_outputs.blocked_by_missing_qa_tables(kpis, extracts))
+    quality = quality.with_tables_not_supplied(missing_local_tables(kpis, extracts))
     refusal = quality.refusal(kpis)
     if refusal:  # nothing of this period is replaced: the previous outputs stay current
         raise runner.DataQualityFailed(f"{month.id} not published: {refusal}. Data Docs: {quality.data_docs}")

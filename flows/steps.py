@@ -242,6 +242,7 @@ def load_reference(kpis: list[Kpi], settings: Settings, engine_url: str):
     """The DfE benchmark files of the reference folder into the warehouse's reference
     tables (a new year's file dropped there is picked up), read back for publishing."""
     engine = pipeline.warehouse_engine(engine_url)
+    kpis = benchmarks.configured_kpis(kpis, settings.benchmarks, settings.reference_dir)
     rows = benchmarks.refresh_reference(engine, settings.reference_dir, kpis)
     get_run_logger().info("loaded %d DfE benchmark values into the reference tables", rows)
     return benchmarks.read_reference(engine)
@@ -291,11 +292,15 @@ def publish_workbooks(results: pipeline.PeriodResults, kpis: list[Kpi], settings
         outputs.append(str(path))
     reference, neighbours = reference_data
     year = benchmarks.latest_reporting_year(period.end)
-    headline_benchmarks = benchmarks.benchmarks_for(kpis, settings.la_code, reference, neighbours, year)
+    # the LA's [benchmarks] mapping over the registry's blocks; the trend's figures are
+    # what qaloop's own figure on DfE's basis is computed from when the LA's is not published
+    headline = benchmarks.configured_kpis(kpis, settings.benchmarks, settings.reference_dir)
+    headline_benchmarks = benchmarks.benchmarks_for(headline, settings.la_code, reference, neighbours, year,
+                                                    own=results.trend, period=period.id)
     directorate = out_dir / f"directorate_scorecard_{run.period}"
-    outputs.append(str(publish_directorate(kpis, results.trend, targets, headline_benchmarks, run,
+    outputs.append(str(publish_directorate(headline, results.trend, targets, headline_benchmarks, run,
                                            directorate.with_suffix(".xlsx"), data_quality)))
-    outputs.append(str(publish_directorate_pdf(kpis, results.trend, targets, headline_benchmarks, run,
+    outputs.append(str(publish_directorate_pdf(headline, results.trend, targets, headline_benchmarks, run,
                                                directorate.with_suffix(".pdf"))))
     outputs.append(str(publish_csv.publish_kpi_values(results.values, kpis, out_dir / "kpi_values.csv")))
     return outputs

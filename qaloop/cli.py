@@ -221,6 +221,20 @@ def refused_source(source: str | None) -> str | None:
     return None
 
 
+def refused_benchmarks(settings) -> str | None:
+    """Why the configuration's [benchmarks] mapping cannot be used (a KPI id, key, file,
+    column or filter it names is wrong), or None: checked before anything is read."""
+    if not settings.benchmarks:
+        return None
+    from tasks.kpis.benchmarks import configured_kpis
+    from tasks.kpis.registry import load_registry
+    try:
+        configured_kpis(load_registry(), settings.benchmarks, settings.reference_dir)
+    except (ValueError, FileNotFoundError) as error:
+        return f"qaloop: not run: the configuration's {error}"
+    return None
+
+
 def command_run(args) -> int:
     from tasks.core.settings import load_settings
     if refused := refused_source(args.source):
@@ -230,6 +244,9 @@ def command_run(args) -> int:
         print("qaloop: --accept-stale needs --reason TEXT (kept in the run ledger)", file=sys.stderr)
         return 2
     settings = load_settings(args.config, resolve_secrets=False)
+    if refused := refused_benchmarks(settings):
+        print(refused, file=sys.stderr)
+        return 2
     knowingly = {"accept_stale": args.accept_stale, "wait_for_extract": args.wait or None}
     if args.flow == "monthly":
         return _run_monthly(args.period, args.source, args.out, settings.data_dir, config=args.config,

@@ -147,6 +147,21 @@ COMPLAINT_CATEGORIES = ["Communication", "Quality of service", "Delay", "Staff c
 LEARNING_TEXTS = ["Share learning at team meeting", "Update practice guidance",
                   "Refresh training on chronologies", "Review supervision recording",
                   "Apologise and review the plan with the family", "Escalate to service manager"]
+FINDING_DOMAINS = ["Voice of the child", "Assessment", "Planning", "Management oversight", "Supervision",
+                   "Recording", "Multi-agency working", "Outcomes for the child"]
+# Findings written for sharing: no names, no ids (the QA manager approves them: share Y)
+FINDING_SUMMARIES = {
+    "strength": ["The child's wishes and feelings are recorded in their own words",
+                 "The plan is specific, with clear timescales for each action",
+                 "Partner agencies contributed to the assessment",
+                 "Management oversight gives clear direction on next steps",
+                 "Visits are purposeful and linked to the plan"],
+    "area_for_development": ["Chronology is not up to date",
+                             "The plan lacks measurable outcomes",
+                             "Supervision records do not show reflective discussion",
+                             "The child's views are not reflected in the assessment",
+                             "Case recording is not timely"],
+}
 SURVEYS = [
     ("SV01", "Children and young people feedback", "child or young person", [
         ("Q1", "My worker listens to me", "likert5"),
@@ -337,6 +352,7 @@ class SyntheticLa:
         self.make_qa()
         self.make_complaints()
         self.make_surveys()
+        self.make_audit_findings()
 
     def make_departments(self) -> None:
         for team_id, name, service_id, service, _ in TEAMS:
@@ -1198,6 +1214,19 @@ class SyntheticLa:
         self.audits.append(audit)
         if grade == "Inadequate" and self.chance(0.7):
             self.learning_action("audit", audit_id, completed, team_id)
+
+    def make_audit_findings(self) -> None:
+        """The optional qa_audit_findings table: one to four findings per completed audit,
+        drawn from a generator of their own so that no other table changes with them."""
+        rng = random.Random(f"{self.seed}-audit-findings")
+        for audit in self.audits:
+            if not audit.completed:
+                continue
+            for _ in range(rng.randint(1, 4)):
+                finding_type = rng.choices(["strength", "area_for_development"], weights=[55, 45])[0]
+                self.rows["qa_audit_findings"].append([
+                    self.new_id("FN"), audit.audit_id, rng.choice(FINDING_DOMAINS), finding_type,
+                    rng.choice(FINDING_SUMMARIES[finding_type]), "Y" if rng.random() < 0.7 else "N"])
 
     def theme_of(self, month: date) -> str:
         return audit_theme(month, self.seed)

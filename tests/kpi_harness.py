@@ -1,6 +1,7 @@
 """Run one KPI on tiny hand-written tables: the given/expect pattern of SQL tests.
 
     figures = run_kpi(warehouse, "SAF07", "2024-03", {"ssd_cin_assessments": [...]})
+    figures = run_kpi(warehouse, "CMP02", "2024-Q1", {"complaints": [...]})  # any period id
     assert figures.la("SAF07") == (50.0, 1, 2)
 
 Tables not given are empty. Columns not given are empty (NULL). Dates are ISO strings.
@@ -36,6 +37,11 @@ class Figures:
         assert len(rows) == 1, f"expected one {kpi_id} {level} {unit_id} row, got {len(rows)}"
         row = rows.iloc[0]
         return tuple(None if pd.isna(row[c]) else row[c] for c in ("value", "numerator", "denominator"))
+
+    def ids(self, prefix: str) -> list[str]:
+        """The LA-level figure ids of one KPI (`prefix` = its id), sorted."""
+        rows = self.values[(self.values["level"] == "la") & self.values["kpi_id"].str.startswith(prefix)]
+        return sorted(rows["kpi_id"])
 
     def la(self, kpi_id: str) -> tuple:
         return self.get(kpi_id, "la")
@@ -74,7 +80,7 @@ def run_kpi(engine, kpi_ids: str | list[str], period: str, tables: dict[str, lis
     load_tables(engine, tables)
     ids = [kpi_ids] if isinstance(kpi_ids, str) else kpi_ids
     by_id = REGISTRY if registry is None else {kpi.id: kpi for kpi in registry}
-    values, records = compute_period(engine, [by_id[i] for i in ids], Period.month(period), context)
+    values, records = compute_period(engine, [by_id[i] for i in ids], Period.parse(period), context)
     return Figures(values, records)
 
 

@@ -11,10 +11,11 @@ from openpyxl import load_workbook
 
 from tasks.core.paths import REFERENCE_DIR
 from tasks.core.settings import KpiTarget
-from tasks.kpis.benchmarks import (NO_BENCHMARK, benchmark_for, benchmarks_for, load_benchmark_values,
-                              load_neighbours, published_number, read_reference, store_reference)
+from tasks.kpis.benchmarks import (NOT_IN_REFERENCE, benchmark_for, benchmark_spec, benchmarks_for,
+                                   configured_kpis, load_benchmark_values, load_neighbours, published_number,
+                                   read_reference, store_reference, year_label)
 from tasks.core.periods import Period
-from tasks.publish.directorate import publish_directorate, shown_value
+from tasks.publish.directorate import PDF_COLUMNS, _pdf_line, publish_directorate, shown_value
 from tasks.publish.suppression import FOOTNOTE
 from tasks.publish.lineage import RunInfo
 from tasks.kpis.rag import targets_for
@@ -91,7 +92,7 @@ def test_cp_rate_is_computed_from_cpp_at_31_march_and_the_previous_years_populat
     assert benchmark.la_value == 40.4     # 92 / 22771 * 10000 = 40.40
 
 
-def test_headlines_without_a_matching_dfe_measure_have_no_benchmark(reference):
+def test_headlines_without_a_file_in_the_reference_data_have_no_benchmark(reference):
     benchmarks = benchmarks_for(KPIS, "841", *reference)
     assert set(benchmarks) == {"SAF03", "SAF04", "SAF07", "SAF09", "SAF11", "SAF12", "SAF13",
                                "SAF15", "SAF16", "SAF18", "SAF20", "SAF21", "SAF23", "DD10"}
@@ -320,19 +321,27 @@ def test_small_numbers_are_suppressed_with_no_rag_or_direction(workbook):
     assert FOOTNOTE in footnotes  # the one footnote of tasks.publish.suppression
 
 
-def test_benchmark_columns_with_year(workbook):
+def test_benchmark_columns_with_year_source_and_rank_basis(workbook):
     rows = scorecard_rows(workbook)
     saf04 = rows["SAF04"]
-    assert (saf04["England"], saf04["England year"], saf04["Region: North East"], saf04["Region year"]) == \
-        (22.6, 2025, 20.7, 2025)
-    assert (saf04["Statistical neighbours mean"], saf04["SN mean year"],
-            saf04["Statistical neighbours median"], saf04["SN median year"]) == (21.1, 2025, 19.2, 2025)
-    assert (saf04["LA published value (DfE)"], saf04["Rank among LAs"], saf04["Quartile band"],
+    assert (saf04["DfE year"], saf04["England"], saf04["Region: North East"]) == ("2024-25", 22.6, 20.7)
+    assert (saf04["Statistical neighbours mean"], saf04["Statistical neighbours median"]) == (21.1, 19.2)
+    # this month's 18.0 is not what is ranked: Darlington's own published 2024-25 figure is
+    assert saf04["This month (Mar 2024)"] == 18
+    assert (saf04["LA figure on DfE basis"], saf04["Rank among LAs"], saf04["Quartile band"],
             saf04["Rank among LA and its neighbours"]) == (13, "4 of 153", "A", "1 of 11")
-    assert "lower is better" in saf04["Rank basis"]
+    assert saf04["Rank basis"] == "Darlington's own DfE published figure for 2024-25"
+    assert saf04["DfE source (publication and file)"] == (
+        "DfE Children in need, table C1 (c1_children_in_need_referrals_and_rereferrals_2013_to_2025.csv)")
     assert rows["SAF12:rate_per_10k"]["England"] == 40.6
-    assert rows["SAF07"]["England"] == NO_BENCHMARK and rows["SAF07"]["England year"] is None
-    assert rows["SAF23"]["England"] == NO_BENCHMARK
+    assert rows["SAF12:rate_per_10k"]["DfE source (publication and file)"].startswith(
+        "DfE Children in need, table D5 (d5_cpps_at31march_by_duration_")
+    # the workforce census is labelled by its date, not as a year to 31 March
+    assert rows["DD10:mean_caseload"]["DfE year"] == "30 Sep 2025"
+    assert "DfE social work workforce" in rows["DD10:mean_caseload"]["DfE source (publication and file)"]
+    for kpi_id in ("SAF07", "SAF09", "SAF13", "SAF15", "SAF18", "SAF23"):
+        assert rows[kpi_id]["DfE year"] == NOT_IN_REFERENCE == "not in the reference data"
+        assert rows[kpi_id]["Rank among LAs"] is None and rows[kpi_id]["Rank basis"] is None
 
 
 def test_charts_banner_definitions_and_run(workbook):
@@ -341,11 +350,13 @@ def test_charts_banner_definitions_and_run(workbook):
     assert scorecard["A2"].value.startswith("SYNTHETIC DATA")
     definitions = {row[0]: row for row in workbook["Definitions"].iter_rows(min_row=5, values_only=True)
                    if row[0]}
-    assert definitions["SAF21"][7].startswith("la_cla_placement_stability*.csv: children_percent")
+    assert definitions["SAF21"][7].startswith("DfE CLA in England, placement stability: "
+                                              "la_cla_placement_stability.csv: children_percent")
     assert "same carer" in definitions["SAF21"][9]
-    assert definitions["SAF12:rate_per_10k"][8] == 2025
+    assert definitions["SAF12:rate_per_10k"][8] == "2024-25"
     assert "no CP rate column" in definitions["SAF12:rate_per_10k"][9]
-    assert definitions["SAF07"][6] == NO_BENCHMARK
+    assert definitions["SAF07"][6] == NOT_IN_REFERENCE
+    assert definitions["SAF07"][9].startswith("Not in the reference data")
     run_cells = [c for row in workbook["Run"].iter_rows(values_only=True) for c in row if c is not None]
     assert "run-dir-1" in run_cells and "Gateshead" in run_cells
 
@@ -359,3 +370,207 @@ def test_no_child_level_data_anywhere(reference, tmp_path):
              for row in sheet.iter_rows(values_only=True) for value in row if value is not None]
     assert not [c for c in cells if "P000123" in c or "R000456" in c or c.lower() == "person id"]
     assert not [c for c in cells if len(c) == 7 and c[0] == "P" and c[1:].isdigit()]
+
+
+# --- Like with like: what is ranked, and the years, files and mapping ---------------------------
+
+
+def without_la(values: pd.DataFrame, la_code: str) -> pd.DataFrame:
+    """The reference values without the LA's own rows (as when DfE suppresses or lacks them)."""
+    return values[values["old_la_code"].fillna("") != la_code].reset_index(drop=True)
+
+
+def test_years_are_written_as_dfe_writes_them():
+    assert year_label(2025) == "2024-25"
+    assert year_label(2000) == "1999-00"
+    assert year_label(2025, "30 September") == "30 Sep 2025"
+
+
+def test_a_months_figure_is_never_ranked_against_a_years(reference):
+    values, neighbours = reference
+    values = without_la(values, "841")
+    trend = directorate_trend()
+    # only this month's figure (18.0%) of the re-referrals: England and neighbours are shown, no rank
+    one_month = trend[trend["period"] == PERIOD]
+    benchmark = benchmark_for(REGISTRY["SAF04"], "841", values, neighbours, 2024, one_month, PERIOD)
+    assert (benchmark.year_label, benchmark.england) == ("2023-24", 22.4)   # c1 2024 National
+    assert benchmark.la_value is None
+    assert (benchmark.ranked_value, benchmark.rank, benchmark.quartile, benchmark.sn_rank) == (None, None, None, None)
+    assert benchmark.rank_basis.startswith("Not ranked: no LA figure on DfE's basis for 2023-24")
+    # the 12 months of the year to 31 March 2024 (April 2023 to March 2024) added up are on
+    # DfE's basis: 29 + 28 + ... + 18 = 282 re-referrals of 1,200 referrals = 23.5%
+    benchmark = benchmark_for(REGISTRY["SAF04"], "841", values, neighbours, 2024, trend, PERIOD)
+    assert (benchmark.ranked_value, benchmark.ranked_from) == (23.5, "computed")
+    assert "year to 31 March 2024" in benchmark.rank_basis and "2023-24" in benchmark.rank_basis
+    local = values[(values["measure"] == "SAF04") & (values["time_period"] == 2024)
+                   & (values["geographic_level"] == "Local authority")]["value"].dropna()
+    assert (benchmark.rank, benchmark.rank_of) == (int((local < 23.5).sum()) + 1, len(local))
+    # a figure at the month end is on DfE's basis only at 31 March: the CP rate of March 2024
+    saf12 = benchmark_for(REGISTRY["SAF12"], "841", values, neighbours, 2024, trend, PERIOD)
+    assert (saf12.ranked_value, saf12.ranked_from) == (40.0, "computed")
+    saf12 = benchmark_for(REGISTRY["SAF12"], "841", values, neighbours, 2024,
+                          trend[trend["period"] != "2024-03"], PERIOD)
+    assert saf12.rank is None
+    # no dfe_basis (caseload per FTE against children per worker): never ranked on qaloop's figure
+    dd10 = benchmark_for(REGISTRY["DD10"], "841", values, neighbours, 2024, trend, PERIOD)
+    assert dd10.rank is None and dd10.rank_basis.startswith("Not ranked")
+
+
+def test_the_las_published_figure_is_ranked_and_labelled(reference):
+    benchmark = benchmark_for(REGISTRY["SAF04"], "841", *reference, own=directorate_trend(), period=PERIOD)
+    assert (benchmark.la_value, benchmark.ranked_value, benchmark.ranked_from) == (13.0, 13.0, "published")
+    assert benchmark.rank_basis == "Darlington's own DfE published figure for 2024-25"
+    assert benchmark.rank_note == "LA's own DfE figure"
+
+
+# The reference folder's files and the Directorate rows they serve (file pattern, value
+# column); None: no file of the folder serves the KPI. A new file in reference/dfe-benchmarks
+# is either mapped here and in sql/registry.yml or listed in NOT_A_DIRECTORATE_MEASURE.
+DIRECTORATE_BENCHMARKS = {
+    "SAF03": ("c1_children_in_need_referrals_and_rereferrals_*.csv", "referral_count"),
+    "SAF04": ("c1_children_in_need_referrals_and_rereferrals_*.csv", "rereferral_percent"),
+    "SAF07": None,   # assessments within 45 working days: no such file
+    "SAF09": None,   # ICPCs within 15 working days: no such file
+    "SAF11": ("d3_cpps_subsequent_plan_*.csv", "CPP_subsequent_percent"),
+    "SAF12": ("d5_cpps_at31march_by_duration_*.csv", "CPP_At31"),
+    "SAF13": None,   # CP visits: no such file
+    "SAF15": None,   # CP plans ending by length: no such file (d5 is plans open at 31 March)
+    "SAF16": ("cla_number_and_rate_per_10k_children*.csv", "rate_per_10000"),
+    "SAF18": None,   # CLA reviews: no such file
+    "SAF20": ("la_cla_placement_stability*.csv", "children_percent"),
+    "SAF21": ("la_cla_placement_stability*.csv", "children_percent"),
+    "SAF23": None,   # care leavers in touch: no such file (the accommodation file is another measure)
+    "DD10": ("csww_indicators_*.csv", "caseload_fte"),
+}
+NOT_A_DIRECTORATE_MEASURE = {
+    "b1_children_in_need_2013_to_2025.csv": "children in need numbers: no Directorate row",
+    "la_care_leavers_accommodation_suitability.csv": "suitable accommodation, SAF23:accom_suitable_pct, "
+                                                     "not a Directorate row",
+    "la_cla_swcount.csv": "CLA with 3+ social workers: DD11 is not a Directorate row (and counts exceptions)",
+    "ons_mid-year_population_estimates_2012_to_2024.csv": "population for the rates",
+    "sn_model_2025_wide.csv": "statistical neighbours",
+    "New_Statistical_Neighbour_Groupings_April_2021.csv": "the earlier neighbour model",
+}
+
+
+def test_every_directorate_kpi_the_reference_folder_serves_is_mapped():
+    headline = {kpi.id: kpi for kpi in KPIS if kpi.headline}
+    assert set(headline) == set(DIRECTORATE_BENCHMARKS)
+    for kpi_id, expected in DIRECTORATE_BENCHMARKS.items():
+        spec = benchmark_spec(headline[kpi_id])
+        assert spec is not None, f"{kpi_id} has no benchmark block"
+        if expected is None:
+            assert not spec.published and spec.differs.startswith("Not in the reference data"), kpi_id
+            assert "no published benchmark" not in (spec.measure + spec.differs).lower()
+        else:
+            assert (spec.file, spec.value) == expected, kpi_id
+            assert list(DFE.glob(spec.file)), f"{kpi_id}: {spec.file} matches no file"
+            assert spec.publication.startswith("DfE "), kpi_id
+    used = {path.name for kpi_id, expected in DIRECTORATE_BENCHMARKS.items() if expected
+            for path in DFE.glob(expected[0])}
+    assert {p.name for p in DFE.glob("*.csv")} == used | set(NOT_A_DIRECTORATE_MEASURE)
+
+
+ASSESSMENTS = "la_assessments_within_45_days_2025.csv"  # an extra DfE file an LA drops in
+
+
+def write_assessments_file(folder: Path) -> None:
+    header = ["time_period", "time_identifier", "geographic_level", "country_code", "country_name",
+              "region_code", "region_name", "old_la_code", "new_la_code", "la_name", "assessment_pct"]
+    place = ["E92000001", "England"]
+    rows = [["2025", "Reporting year", "National", *place, "", "", "", "", "", "82.0"],
+            ["2025", "Reporting year", "Regional", *place, "E12000001", "North East", "", "", "", "88.0"],
+            ["2025", "Reporting year", "Local authority", *place, "E12000001", "North East", "841",
+             "E06000005", "Darlington", "91.0"]]
+    rows += [["2025", "Reporting year", "Local authority", *place, "E12000001", "North East", code, "", f"LA {code}",
+              "c" if index == 0 else str(80.0 + index)] for index, code in enumerate(DARLINGTON_NEIGHBOURS)]
+    with open(folder / ASSESSMENTS, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(rows)
+
+
+def test_an_extra_dfe_file_mapped_in_the_configuration_is_used_without_code(tmp_path, reference):
+    from tasks.core.settings import load_settings
+    write_assessments_file(copy_reference(tmp_path))
+    config = tmp_path / "qaloop.toml"
+    config.write_text(f'la_code = "841"\nreference_dir = "{tmp_path}"\n\n[benchmarks.SAF07]\n'
+                      f'file = "la_assessments_within_45_days_*.csv"\nvalue = "assessment_pct"\n'
+                      'publication = "DfE Children in need, assessments"\n'
+                      '\n[benchmarks.SAF04]\nvalue = "rereferral_child_percent"\n', encoding="utf-8")
+    settings = load_settings(config)
+    assert set(settings.benchmarks) == {"SAF07", "SAF04"}
+    kpis = configured_kpis(KPIS, settings.benchmarks, settings.reference_dir)
+    values, neighbours = load_benchmark_values(tmp_path, kpis), load_neighbours(tmp_path)
+    saf07 = benchmark_for(next(k for k in kpis if k.id == "SAF07"), "841", values, neighbours)
+    assert (saf07.year_label, saf07.england, saf07.region, saf07.la_value) == ("2024-25", 82.0, 88.0, 91.0)
+    assert saf07.sn_count == 9 and saf07.sn_mean == 85.0   # 81 .. 89 (the first is suppressed)
+    assert (saf07.rank, saf07.rank_of, saf07.sn_rank) == (1, 10, 1)   # higher is better
+    assert saf07.table == f"DfE Children in need, assessments ({ASSESSMENTS})"
+    # a key laid over the registry's block: the same file and rows, another column
+    saf04 = benchmark_for(next(k for k in kpis if k.id == "SAF04"), "841", values, neighbours)
+    source = [r for r in csv_rows(C1) if r["time_period"] == "2025" and r["old_la_code"] == "841"]
+    assert saf04.la_value == float(source[0]["rereferral_child_percent"])
+    # and the Directorate shows it
+    path = publish_directorate(kpis, directorate_trend(), targets_for(kpis, {}),
+                               benchmarks_for(kpis, "841", values, neighbours), run_info(), tmp_path / "d.xlsx")
+    row = scorecard_rows(load_workbook(path))["SAF07"]
+    assert (row["DfE year"], row["England"], row["Rank among LAs"]) == ("2024-25", 82, "1 of 10")
+    assert row["DfE source (publication and file)"].endswith(f"({ASSESSMENTS})")
+
+
+@pytest.mark.parametrize("mapping, message", [
+    ({"SAF99": {"file": "x.csv", "value": "v"}}, r"\[benchmarks.SAF99\]: unknown KPI id"),
+    ({"SAF01": {"file": C1, "value": "referral_count"}}, r"\[benchmarks.SAF01\]: SAF01 is not a Directorate"),
+    ({"SAF07": {"file": "missing_*.csv", "value": "v"}}, r"\[benchmarks.SAF07\]: file = 'missing_\*.csv': no such file"),
+    ({"SAF07": {"file": C1, "value": "assessment_pct"}}, r"\[benchmarks.SAF07\]: .* no column\(s\) \['assessment_pct'\]"),
+    ({"SAF07": {"file": C1, "value": "referral_count", "filter": {"category": "Assessments"}}},
+     r"\[benchmarks.SAF07\]: filter category = 'Assessments' matches no rows"),
+    ({"SAF07": {"file": C1, "value": "referral_count", "column": "x"}}, r"\[benchmarks.SAF07\]: unknown key"),
+    ({"SAF07": {"file": C1}}, r"\[benchmarks.SAF07\]: .*needs file and value"),
+])
+def test_a_wrong_mapping_is_refused_naming_the_setting(mapping, message):
+    with pytest.raises(ValueError, match=message):
+        configured_kpis(KPIS, mapping, REFERENCE_DIR)
+
+
+def test_not_in_the_reference_data_stays_on_one_line(workbook, reference):
+    sheet = workbook["Scorecard"]
+    headers = [c.value for c in sheet[4]]
+    # the KPI id column is wide enough for the longest id
+    ids = [r for r in scorecard_rows(workbook)]
+    assert sheet.column_dimensions["A"].width >= max(len(i) for i in ids) + 1
+    # "not in the reference data" spans the benchmark columns (one merged cell), not a narrow one
+    saf07_row = next(c.row for c in sheet["A"] if c.value == "SAF07")
+    merged = [m for m in sheet.merged_cells.ranges if m.min_row == saf07_row]
+    assert len(merged) == 1 and merged[0].min_col == headers.index("DfE year") + 1
+    from openpyxl.utils import get_column_letter
+    width = sum(sheet.column_dimensions[get_column_letter(c)].width
+                for c in range(merged[0].min_col, merged[0].max_col + 1))
+    assert width > 2 * len(NOT_IN_REFERENCE)
+    # the board paper: one cell over the benchmark columns, not wrapped
+    targets = targets_for(KPIS, {})
+    from tasks.publish.directorate import headline_rows
+    rows = {row.id: row for row in headline_rows(KPIS)}
+    line = _pdf_line(rows["SAF07"], MONTHS, {}, targets, None)
+    cell = next(c for c in line if c["content"] == NOT_IN_REFERENCE)
+    assert cell["css"] == "nobench" and cell["span"] == 8
+    assert sum(c["span"] for c in line) == len(PDF_COLUMNS)
+    saf04 = _pdf_line(rows["SAF04"], MONTHS, {}, targets, benchmarks_for(KPIS, "841", *reference)["SAF04"])
+    assert [(c["content"], c["note"]) for c in saf04 if c["note"]] == [
+        ("2024-25", "DfE Children in need, table C1"), ("4 of 153", "LA's own DfE figure")]
+
+
+def test_no_workbook_cell_says_no_published_benchmark(workbook):
+    cells = [str(v) for sheet in workbook.worksheets for row in sheet.iter_rows(values_only=True) for v in row if v]
+    assert not [c for c in cells if "no published benchmark" in c.lower()]
+
+
+def test_qaloop_run_refuses_a_wrong_mapping_before_reading_anything():
+    from qaloop.cli import refused_benchmarks
+    from tasks.core.settings import Settings
+    assert refused_benchmarks(Settings()) is None
+    assert refused_benchmarks(Settings(benchmarks={"SAF04": {"value": "rereferral_child_percent"}})) is None
+    message = refused_benchmarks(Settings(benchmarks={"SAF07": {"file": "nothing_*.csv", "value": "v"}}))
+    assert message.startswith("qaloop: not run: the configuration's [benchmarks.SAF07]: "
+                              "file = 'nothing_*.csv': no such file in ")

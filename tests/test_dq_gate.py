@@ -65,12 +65,14 @@ def test_a_column_named_only_in_a_comment_or_a_string_is_not_read(tmp_path):
 
 def test_a_column_failure_withholds_only_the_kpis_reading_that_column():
     kpis = list(KPIS.values())
-    assert kpis_blocked_by(kpis, [], {"ssd_cp_reviews": ["cppr_cp_review_participation"]}) == {}
+    # the participation code is read by IRO04 alone (not by IRO05, which shares its reviews)
+    assert kpis_blocked_by(kpis, [], {"ssd_cp_reviews": ["cppr_cp_review_participation"]}) == {
+        "IRO04": ["ssd_cp_reviews.cppr_cp_review_participation"]}
     by_date = kpis_blocked_by(kpis, [], {"ssd_cp_reviews": ["cppr_cp_review_date"]})
-    assert set(by_date) == {"SAF14", "DD05"}
+    assert set(by_date) == {"SAF14", "DD05", "IRO04", "IRO05"}
     assert by_date["SAF14"] == ["ssd_cp_reviews.cppr_cp_review_date"]
     whole_table = kpis_blocked_by(kpis, ["ssd_cp_reviews"])
-    assert set(whole_table) == {"SAF14", "DD05"} and whole_table["DD05"] == ["ssd_cp_reviews"]
+    assert set(whole_table) == {"SAF14", "DD05", "IRO04", "IRO05"} and whole_table["DD05"] == ["ssd_cp_reviews"]
     # a column of the allocation (sql/common/allocation.sql): every KPI attributed to the
     # child's allocated worker, and none attributed to its own record
     by_role = kpis_blocked_by(kpis, [], {"ssd_involvements": ["invo_professional_role_id"]})

@@ -392,3 +392,66 @@ def test_all_qa_kpis_publish_the_fixed_ids_and_staff_names(warehouse):
     assert {f"QA{i:02d}" for i in range(1, 12)} <= ids
     worker = figures.values[(figures.values["kpi_id"] == "QA02") & (figures.values["level"] == "worker")]
     assert worker["unit_name"].tolist() == ["Name TM1"]
+
+
+# --- QA12, QA13 (audit findings by practice domain) -------------------------------------
+
+def finding(finding_id, audit_id, domain, finding_type, share="Y") -> dict:
+    return {"finding_id": finding_id, "audit_id": audit_id, "domain": domain, "finding_type": finding_type,
+            "summary": "A sentence for sharing", "share": share}
+
+
+FINDINGS_AUDITS = [
+    audit("A1", completed_date="2024-01-10"),
+    audit("A2", completed_date="2024-02-10", team_id="T2", auditor_id="S2"),
+    audit("A3", completed_date="2024-03-31"),
+    audit("A4", completed_date="2024-04-01"),  # next quarter
+    audit("A5", completed_date="2024-02-01"),  # no findings
+    audit("A6", due_date="2024-03-01"),  # not completed
+]
+FINDINGS = [
+    finding("F1", "A1", "Voice of the child", "strength"),
+    finding("F2", "A1", "Voice of the child", "strength", share="N"),  # the same domain again
+    finding("F3", "A1", "Planning", "strength"),
+    finding("F4", "A1", "Recording", "area_for_development"),
+    finding("F5", "A2", "Planning", "area_for_development"),
+    finding("F6", "A2", "Recording", "Area for development"),
+    finding("F7", "A2", None, "strength"),  # no domain: an audit with a strength, in no domain
+    finding("F8", "A3", "Multi-agency working", "strength"),
+    finding("F9", "A3", "Assessment", "note"),  # another type: neither
+    finding("F10", "A4", "Planning", "strength"),
+    finding("F11", "A6", "Planning", "strength"),
+]
+
+
+def test_qa12_audits_with_a_strength_by_domain(warehouse):
+    figures = run_kpi(warehouse, ["QA12", "QA13"], "2024-Q1",
+                      {"qa_audits": FINDINGS_AUDITS, "qa_audit_findings": FINDINGS})
+    assert figures.la("QA12") == (3, 3, None)
+    assert figures.record_ids("QA12", numerator_only=True) == ["A1", "A2", "A3"]
+    assert figures.la("QA12:domain=Voice of the child") == (1, 1, None)  # one audit, two findings
+    assert figures.la("QA12:domain=Planning") == (1, 1, None)
+    assert figures.la("QA12:domain=Multi-agency working") == (1, 1, None)
+    assert figures.la("QA12:domain=Assessment") == (0, 0, None)
+    assert figures.la("QA12:domain=Outcomes for the child") == (0, 0, None)  # declared: always published
+    assert figures.get("QA12", "team", "T1") == (2, 2, None)
+    assert figures.get("QA12", "worker", "S2") == (1, 1, None)  # the auditor
+    # QA13: A1 (Recording), A2 (Planning, Recording)
+    assert figures.la("QA13") == (2, 2, None)
+    assert figures.la("QA13:domain=Recording") == (2, 2, None)
+    assert figures.la("QA13:domain=Planning") == (1, 1, None)
+    assert figures.la("QA13:domain=Voice of the child") == (0, 0, None)
+
+
+def test_qa12_qa13_for_a_month_and_a_domain_outside_the_list(warehouse):
+    figures = run_kpi(warehouse, ["QA12", "QA13"], "2024-02", {
+        "qa_audits": FINDINGS_AUDITS,
+        "qa_audit_findings": FINDINGS + [finding("F12", "A5", "Early help offer", "strength")]})
+    assert figures.la("QA12") == (2, 2, None)  # A2, A5
+    assert figures.la("QA12:domain=Early help offer") == (1, 1, None)  # observed in the data
+    assert figures.la("QA13") == (1, 1, None)
+
+
+def test_qa12_without_findings_is_zero(warehouse):
+    figures = run_kpi(warehouse, "QA12", "2024-Q1", {"qa_audits": FINDINGS_AUDITS})
+    assert figures.la("QA12") == (0, 0, None)

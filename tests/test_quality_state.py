@@ -224,3 +224,16 @@ def test_a_rule_that_checked_no_row_shows_no_pass_rate_in_the_sheet_or_the_repor
     shown = {rule["rule"]: rule["pass_rate"] for rule in quality_summary(quality)["rules"]}
     assert shown == {"column_present": "not checked", "not_null": "90.0%"}
     assert quality.state == "passed, 2 warnings"
+
+
+def test_a_kpi_reading_a_local_table_never_supplied_is_not_computed_and_one_missing_now_is_withheld():
+    from tasks.validate.withheld import missing_local_tables, with_supplied_sources
+    kpis = [FakeKpi("SAF01", {"ssd_contacts": {"cont_contact_date"}}),
+            FakeKpi("CMP01", {"complaints": {"stage"}}),
+            FakeKpi("SUR01", {"survey_responses": {"answer"}})]
+    extracts = {"ssd_contacts": "rows"}
+    # complaints never supplied; surveys supplied by an earlier run, missing now
+    kept = with_supplied_sources(kpis, extracts, loaded={"survey_responses": 120, "complaints": 0})
+    assert [k.id for k in kept] == ["SAF01", "SUR01"]  # no CMP01 figure of 0 from an empty table
+    assert missing_local_tables(kept, extracts) == {"SUR01": ["survey_responses"]}
+    assert missing_local_tables(kept, {**extracts, "survey_responses": "rows"}) == {}

@@ -16,7 +16,7 @@ from tasks.core.periods import Period
 from tasks.extract.extracts import extract_sources
 from tasks.kpis.compute import LaContext, compute_period
 from tasks.kpis.rag import direction_of_travel
-from tasks.kpis.registry import (OUTPUTS, POLARITIES, Kpi, kpi_shown_in, load_registry,
+from tasks.kpis.registry import (OUTPUTS, POLARITIES, Kpi, computed_for, kpi_shown_in, load_registry,
                                  shown_in)
 from tasks.warehouse.database import make_engine, replace_source_tables, upgrade_schema
 
@@ -178,3 +178,58 @@ def test_trend_months_is_the_runs(tmp_path):
                                              tmp_path / "d.xlsx"))
     assert "6-month trend" in [c.value for c in book["Scorecard"][4]]
     assert [c.value for c in book["Trend data"][4] if c.value][2:] == run.trend_periods()
+
+
+def registry_with_periods(tmp_path: Path, periods: str) -> Path:
+    path = tmp_path / "registry.yml"
+    path.write_text(f"""kpis:
+  - id: SAF99
+    name: Toy count
+    scorecard: safety
+    kind: count
+    polarity: None
+    grain: child
+    sql: safety/saf01_contacts.sql
+    definition: a toy
+{periods}""", encoding="utf-8")
+    return path
+
+
+def test_the_periods_a_kpi_reads_sensibly_for_default_to_the_month(tmp_path):
+    kpi, = load_registry(registry_with_periods(tmp_path, ""))
+    assert kpi.periods == ("month",)
+    assert kpi.computed_for(Period.month("2024-03")) and not kpi.computed_for(Period.parse("2024-Q1"))
+    kpi, = load_registry(registry_with_periods(tmp_path, "    periods: [quarter, half]\n"))
+    assert not kpi.computed_for(Period.month("2024-03")) and kpi.computed_for(Period.parse("2024-25-H1"))
+    for bad in ("    periods: [fortnight]\n", "    periods: []\n"):
+        with pytest.raises(ValueError, match="periods"):
+            load_registry(registry_with_periods(tmp_path, bad))
+
+
+def test_the_quarterly_measures_and_which_read_sensibly_for_a_month():
+    """kpis.md: the monthly flow publishes "each of them whose definition reads sensibly for
+    a month (all but CMP05)"; every KPI published before issue 15 stays month only."""
+    quarterly = [k.id for k in computed_for(REGISTRY, Period.parse("2024-Q1"))]
+    assert quarterly == ["CMP01", "CMP02", "CMP03", "CMP04", "CMP05", "CMP06", "CMP07", "IRO01", "IRO02",
+                         "IRO03", "IRO04", "IRO05", "SUR01", "SUR02", "QA12", "QA13"]
+    assert [k.id for k in computed_for(REGISTRY, Period.parse("2024-25-H2"))] == quarterly
+    monthly = {k.id for k in computed_for(REGISTRY, Period.month("2024-03"))}
+    assert monthly == {k.id for k in REGISTRY} - {"CMP05"}
+    assert {k.scorecard for k in REGISTRY if k.id in quarterly} == {"complaints", "iro", "participation",
+                                                                   "qa_findings"}
+
+
+def test_the_fixed_sub_measure_ids_of_kpis_md_are_declared():
+    declared = {f for k in REGISTRY for f in k.published_figure_ids()}
+    assert {"CMP01:stage=1", "CMP01:stage=2", "CMP01:stage=3", "CMP01:stage=Ombudsman",
+            "CMP01:complainant=child or young person", "CMP01:complainant=adult", "CMP04:upheld",
+            "CMP04:partially_upheld", "IRO01:stage=informal", "IRO01:stage=Cafcass",
+            "QA12:domain=Voice of the child", "QA13:domain=Outcomes for the child"} <= declared
+    # observed breakdowns: values from the data
+    for figure_id in ("CMP01:service_area=Social Care", "CMP06:theme=support", "IRO01:theme=health",
+                      "SUR01:survey=SV01", "SUR01:respondent_type=foster carer", "SUR02:question=SV01/Q1",
+                      "SUR02:question=SV01/Q1:respondent_type=child or young person"):
+        kpi = BY_ID[figure_id.partition(":")[0]]
+        assert kpi.name_of(figure_id) and kpi.polarity_of(figure_id) in POLARITIES, figure_id
+    assert BY_ID["SUR02"].label_of("SUR02:question=SV01/Q1:respondent_type=staff") == "SV01/Q1, staff"
+    assert BY_ID["QA13"].polarity_of("QA13:domain=Planning") == "Low"

@@ -337,3 +337,29 @@ def test_later_events_never_precede_the_events_they_follow(demo):
 
 def test_date_order_holds_in_the_three_thousand_child_la(steady_la):
     assert {rule: ids[:5] for rule, ids in date_order_breaches(steady_la).items() if ids} == {}
+
+
+def test_the_demo_la_gives_every_quarterly_measure_a_figure(tmp_path):
+    """Issue 15: the demo LA's complaints, compliments, learning actions, IRO forms and
+    alerts, surveys and audit findings give every measure a figure for a recent quarter
+    and financial-year half (the demo's size and seed)."""
+    from qaloop.cli import DEMO_CHILDREN, DEMO_SEED
+    from tasks.kpis.registry import computed_for
+
+    generate_la(tmp_path / "la", AS_AT, children=DEMO_CHILDREN, seed=DEMO_SEED)
+    frames = {name: extract.frame for name, extract in extract_sources(str(tmp_path / "la")).items()}
+    findings = frames["qa_audit_findings"]
+    assert len(findings) > 0 and set(findings["share"]) == {"Y", "N"}
+    names = set(frames["qa_staff"]["name"]) | set(frames["ssd_professionals"]["prof_professional_name"])
+    assert not findings["summary"].str.contains(r"\d").any()  # no ids
+    assert not any(name in summary for summary in set(findings["summary"]) for name in names)
+    engine = make_engine(f"sqlite:///{tmp_path / 'warehouse.sqlite'}")
+    upgrade_schema(engine)
+    replace_source_tables(engine, frames)
+    for period_id in ("2024-Q1", "2023-24-H2"):
+        period = Period.parse(period_id)
+        kpis = computed_for(load_registry(), period)
+        values, _ = compute_period(engine, kpis, period, LaContext("999", "Synthetic LA", 20000), levels=("la",))
+        headline = values[values["kpi_id"].isin([k.id for k in kpis])].set_index("kpi_id")["value"]
+        assert len(kpis) == 16 and headline.notna().all() and (headline > 0).all(), (period_id, headline)
+    engine.dispose()

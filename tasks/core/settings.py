@@ -303,6 +303,9 @@ class Settings(BaseSettings):
     arrival: ArrivalSettings = ArrivalSettings()
     archive: ArchiveSettings = ArchiveSettings()
     kpis: KpiSettings = KpiSettings()
+    # [benchmarks.<KPI id>]: an LA's DfE file per Directorate row, the keys of a registry
+    # `benchmark:` block; checked against the reference folder by tasks.kpis.benchmarks.configured_kpis
+    benchmarks: dict[str, dict] = {}
     secrets: SecretBlocks = Field(default=SecretBlocks(), repr=False)  # block names, not values
     source_password: SecretStr = Field(default=SecretStr(""), exclude=True, repr=False)
     warehouse_password: SecretStr = Field(default=SecretStr(""), exclude=True, repr=False)

@@ -144,6 +144,8 @@ TABLES: dict[str, SourceTable] = {t.name: t for t in [
     _table("qa_observations", QA,
            "observation_id:id observation_type observer_id:id observer_role "
            "observed_staff_id:id team_id:id observed_date:date consent_recorded:flag rating"),
+    _table("qa_audit_findings", QA,
+           "finding_id:id audit_id:id domain finding_type summary share:flag"),
     _table("qa_staff", QA,
            "staff_id:id name role team_id:id service_area start_date:date end_date:date"),
     _table("complaints", COMPLAINTS,

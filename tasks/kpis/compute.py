@@ -19,7 +19,7 @@ from tasks.core.figure_ids import breakdown_name
 from tasks.core.periods import Period, years_before
 from tasks.kpis.qa import DEFAULT_SCHEDULE, QaSchedule
 from tasks.kpis.queries import query
-from tasks.kpis.registry import ALLOCATION_SQL, Extra, Kpi
+from tasks.kpis.registry import ALLOCATION_SQL, Extra, Kpi, value_name
 from tasks.warehouse.database import read_sql
 
 UNALLOCATED = "Unallocated"
@@ -73,13 +73,25 @@ def mean(total: float, count: int) -> float | None:
 
 
 def period_parameters(period: Period, context: LaContext) -> dict:
-    """Every parameter a KPI query may bind. Dates only: no current_date in SQL."""
+    """Every parameter a KPI query may bind. Dates only: no current_date in SQL.
+
+    For a month the month-relative parameters are as they always were; for a quarter,
+    half or financial year (sql/README.md): `prev_month` is the calendar month before
+    the period starts, the rolling and prior 3 months end with the period's last month,
+    `prev_period` is the period of the same kind before it (the previous quarter), and
+    `prev_quarter` is the calendar quarter before the one containing period_end."""
+    month = period.last_month
+    previous_quarter = Period.quarter_containing(period.end).previous
     return {
         "period_start": period.start,
         "period_end": period.end,
         "rolling_12m_start": period.rolling_12m_start,
-        "prev_month_start": period.shift(-1).start,
-        "prev_month_end": period.shift(-1).end,
+        "prev_month_start": Period.containing(period.start).shift(-1).start,
+        "prev_month_end": Period.containing(period.start).shift(-1).end,
+        "prev_period_start": period.previous.start,
+        "prev_period_end": period.previous.end,
+        "prev_quarter_start": previous_quarter.start,
+        "prev_quarter_end": previous_quarter.end,
         "dob_16y": years_before(period.end, 16),
         "dob_17y": years_before(period.end, 17),
         "dob_22y": years_before(period.end, 22),
@@ -87,8 +99,8 @@ def period_parameters(period: Period, context: LaContext) -> dict:
         "caseload_threshold": context.caseload_threshold,
         # "Rolling 3 months" = the 3 calendar months ending with the period month;
         # prior_3m = the three calendar months before the period month (QA06)
-        "rolling_3m_start": period.shift(-2).start,
-        "prior_3m_start": period.shift(-3).start,
+        "rolling_3m_start": month.shift(-2).start,
+        "prior_3m_start": month.shift(-3).start,
         **context.qa.sql_parameters(period.end),
     }
 
@@ -161,7 +173,7 @@ def extra_figures(kpi: Kpi, rows: pd.DataFrame):
     for group, template in templates.items():
         found = _values_in(_where(template, rows), template.column)
         for value in sorted(found - {v for g, v in declared if g == group}):
-            yield from _with_within(kpi, replace(template, name=breakdown_name(group, value), value=value), rows)
+            yield from _with_within(kpi, replace(template, name=value_name(template, group, value), value=value), rows)
 
 
 def _with_within(kpi: Kpi, extra: Extra, rows: pd.DataFrame):
@@ -207,7 +219,8 @@ def _figure(kpi_id, kind, extra: Extra | None, rows, context, period, level, uni
     numerator = int(rows["in_numerator"].sum())
     denominator = None
     if kind in ("count", "exception"):
-        if extra is not None and not extra.breakdown:  # a count extra: its flag, else rows
+        if extra is not None and (not extra.breakdown or extra.flag):
+            # a count extra: its flag, else rows; a count breakdown with a flag: its flag
             numerator = int(pd.to_numeric(rows[extra.flag]).fillna(0).sum()) if extra.flag else len(rows)
         value = numerator
     elif kind == "percent":

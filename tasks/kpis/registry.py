@@ -14,6 +14,7 @@ import yaml
 
 from tasks.core.paths import REGISTRY_FILE, SQL_DIR
 from tasks.core.figure_ids import breakdown_name, parse_figure_id
+from tasks.core.periods import PERIOD_MONTHS, Period
 from tasks.core.sources import TABLES
 from tasks.kpis.queries import query
 
@@ -48,6 +49,11 @@ OUTPUTS = {
     "qa_submission",           # submission timeliness (Auditors sheet)
     "qa_reaudits",             # the Inadequate audits awaiting re-audit (Re-audits sheet)
 }
+# The kinds of period a KPI's definition reads sensibly for (`periods:`; default month
+# only): kpis.md computes the complaints, IRO and participation measures for calendar
+# quarters, and the monthly flow "for the month, each of them whose definition reads
+# sensibly for a month (all but CMP05)"; the six-monthly report uses financial-year halves.
+PERIOD_KINDS = tuple(PERIOD_MONTHS)
 # Decimal places of a published figure, by kind, unless the registry says otherwise.
 KIND_PRECISION = {"percent": 1, "rate": 1, "mean": 1, "count": 0, "exception": 0}
 # The unit of an additional figure, by kind, unless the registry says otherwise.
@@ -67,6 +73,9 @@ class Extra:
     value: str | None = None  # breakdown: the value of this figure
     observed: bool = False  # breakdown: also publish values found in the rows
     within: str | None = None  # breakdown: a second column, one figure per value inside each
+    # breakdown: the column's values are already id-safe (the SQL percent-encodes the parts
+    # of a composite value, SUR02:question=<survey_id>/<question_id>), written as they are
+    encoded: bool = False
     label: str | None = None  # how the figure reads after the KPI's name ("rate per 10,000")
     title: str | None = None  # its name standing alone (a Directorate row), when not "KPI: label"
     polarity: str | None = None  # a breakdown's is its KPI's unless declared
@@ -119,6 +128,12 @@ class Kpi:
     postprocess: str | None = None
     # the folder of the registry file it came from: `sql` is read there first, then in sql/
     registry_dir: Path = field(default=SQL_DIR, hash=False, compare=False, repr=False)
+    # the kinds of period (PERIOD_KINDS) the definition reads sensibly for
+    periods: tuple[str, ...] = ("month",)
+
+    def computed_for(self, period: Period) -> bool:
+        """Whether the KPI is computed for a period of this kind (a month-to-date is a month)."""
+        return period.kind in self.periods
 
     def figure_kind(self, figure_id: str) -> str:
         """The kind of one published figure of this KPI (`ID`, `ID:name`, `ID:name=value`,
@@ -325,7 +340,7 @@ def _kpi_from_entry(entry: dict, registry_dir: Path = SQL_DIR) -> Kpi:
     extras = tuple(e for extra in entry.pop("extras", []) for e in _expand(extra, entry["kind"]))
     list_columns = tuple((str(c), str(h)) for c, h in (entry.pop("list_columns", None) or {}).items())
     kpi = Kpi(extras=extras, shown_in=tuple(entry.pop("shown_in", ())), labels=entry.pop("labels", None) or {},
-              list_columns=list_columns, **entry)
+              list_columns=list_columns, periods=tuple(entry.pop("periods", ("month",)) or ()), **entry)
     problems = _problems(kpi)
     if problems:
         raise ValueError(f"registry entry {kpi.id}: " + "; ".join(problems))
@@ -353,6 +368,8 @@ def _problems(kpi: Kpi) -> list[str]:
     unknown = {o for o in kpi.shown_in + tuple(o for e in kpi.extras for o in e.shown_in)} - OUTPUTS
     if unknown:
         problems.append(f"shown_in {sorted(unknown)} not in {sorted(OUTPUTS)}")
+    if not kpi.periods or set(kpi.periods) - set(PERIOD_KINDS):
+        problems.append(f"periods {list(kpi.periods)} not a non-empty subset of {list(PERIOD_KINDS)}")
     if sum("directorate" in e.shown_in for e in kpi.extras) + ("directorate" in kpi.shown_in) > 1:
         problems.append("one Directorate row per KPI")
     return problems
@@ -368,11 +385,26 @@ def _expand(extra: dict, kpi_kind: str) -> list[Extra]:
     breakdown, values = extra.pop("kind"), extra.pop("values", [])
     kind = "percent" if breakdown == "share" else kpi_kind
     name = extra.pop("name")
-    declared = [Extra(name=breakdown_name(name, value), kind=kind, breakdown=breakdown, value=str(value), **extra)
+    declared = [Extra(name=_value_name(name, value, extra.get("encoded", False)), kind=kind, breakdown=breakdown, value=str(value), **extra)
                 for value in values]
     if declared or not extra.get("observed"):
         return declared
     return [Extra(name=f"{name}=", kind=kind, breakdown=breakdown, value=None, **extra)]
+
+
+def _value_name(name: str, value, encoded: bool) -> str:
+    return f"{name}={value}" if encoded else breakdown_name(name, value)
+
+
+def value_name(extra: Extra, group: str, value) -> str:
+    """A breakdown figure's name (`grade=Good`): the value percent-encoded unless the
+    registry says its column's values are already (`encoded: true`)."""
+    return _value_name(group, value, extra.encoded)
+
+
+def computed_for(kpis: list[Kpi], period: Period) -> list[Kpi]:
+    """The KPIs (in registry order) whose definition reads sensibly for this kind of period."""
+    return [k for k in kpis if k.computed_for(period)]
 
 
 def by_scorecard(kpis: list[Kpi], scorecard: str) -> list[Kpi]:

@@ -17,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 from openpyxl import Workbook
 from openpyxl.chart import LineChart, Reference, Series
+from openpyxl.styles import Alignment
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -24,7 +25,7 @@ from tasks.core.settings import KpiTarget
 from tasks.publish.cells import write_cell, write_row
 from tasks.publish.charts import target_lines, target_series
 from tasks.publish.dq_sheet import write_data_quality_sheet
-from tasks.kpis.benchmarks import NO_BENCHMARK, Benchmark, benchmark_spec, headline_figure_id, rank_basis
+from tasks.kpis.benchmarks import NOT_IN_REFERENCE, Benchmark, benchmark_spec, headline_figure_id, rank_order
 from tasks.core.periods import Period
 from tasks.publish.html import line_chart_svg, template_environment, write_pdf
 from tasks.publish.excel import write_run
@@ -38,25 +39,36 @@ from tasks.kpis.registry import Figure, Kpi
 
 TITLE = "Directorate Scorecard"
 BENCHMARK_FOOTNOTE = (
-    "England, region and statistical neighbours: the latest DfE published value (year ending "
-    "31 March, or the 30 September workforce census for caseload), with its year. SN mean and "
-    "median are over the 10 statistical neighbours (the latest DfE model in the reference data) "
-    "with a published value. "
-    "Rank among LAs and quartile band as DfE's LAIT: 1 and A are the best by polarity; see "
-    "'Rank basis'. The published measure can differ from the monthly KPI: see Definitions.")
+    "England, region and statistical neighbours: the latest DfE published value in the reference "
+    "data, for the DfE year shown (2024-25 = the year ending 31 March 2025; a date for the 30 "
+    "September workforce census). SN mean and median are over the 10 statistical neighbours (the "
+    "latest DfE model in the reference data) with a published value. Rank and quartile band (as "
+    "DfE's LAIT: 1 and A are the best by polarity) are of an LA figure on DfE's basis only, never "
+    "of this month's figure: the LA's own DfE published figure, or qaloop's own figure for the year "
+    "to 31 March (see 'Rank basis'). 'Not in the reference data': no DfE file in the LA's reference "
+    "folder is mapped to the KPI. The published measure can differ from the monthly KPI: see "
+    "Definitions.")
 POLARITY_LABELS = {"High": "Higher is better", "Low": "Lower is better", "None": "Context only"}
 KIND_UNITS = {"percent": "%", "rate": "per 10,000 aged 0-17", "mean": "children per worker",
               "count": "children", "exception": "exceptions"}
 SCORECARD_PAGES = 2  # A4 landscape, for board packs
 PERCENT_AXIS_MAX = 100
-# The Scorecard columns a board paper shows (positions in scorecard_headers): the years,
-# rank basis and second neighbour rank stay in the workbook.
-PDF_COLUMNS = (0, 1, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 16, 18, 20, 22, 23)
-TREND_COLUMN, RAG_COLUMN = 7, 9
+# The Scorecard columns a board paper shows (positions in scorecard_headers): the rank
+# among neighbours, the rank basis in full and the file stay in the workbook (the PDF
+# shows the basis in a few words under the rank, and the publication under the DfE year).
+PDF_COLUMNS = (0, 1, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19)
+TREND_COLUMN, RAG_COLUMN, YEAR_COLUMN, RANK_COLUMN = 7, 9, 12, 18
+BENCHMARK_COLUMNS = range(12, 22)  # DfE year .. Rank basis: one cell when no file serves the KPI
+# shorter headers where the board paper's narrow columns would break a word
+PDF_HEADERS = {"Direction vs same month last year": "vs same month last year",
+               "Statistical neighbours mean": "SN mean", "Statistical neighbours median": "SN median",
+               "LA figure on DfE basis": "LA figure (DfE basis)"}
 
 ROW_HEIGHT = 62       # points: room for the in-row trend chart
 CHART_COLUMN = 8
-NUMBER_COLUMNS = (5, 6, 7, 9, 13, 15, 17, 19, 21)  # figures (not years) on the Scorecard
+NUMBER_COLUMNS = (5, 6, 7, 9, 14, 15, 16, 17, 18)  # figures (not years) on the Scorecard
+RANK_COLUMNS = (19, 20, 21)  # "4 of 153", its band, the rank among neighbours: centred, apart from the figure
+CENTRED = Alignment(wrap_text=True, vertical="top", horizontal="center")
 
 
 def headline_rows(kpis: list[Kpi]) -> list[Figure]:
@@ -105,9 +117,10 @@ def publish_directorate_pdf(kpis: list[Kpi], trend: pd.DataFrame, targets: dict[
     region_name = next((b.region_name for b in benchmarks.values() if b and b.region_name), None)
     headers = scorecard_headers(months, region_name)
     lines = [_pdf_line(row, months, figures, targets, benchmarks.get(row.kpi.id)) for row in rows]
+    shown = [PDF_HEADERS.get(headers[i], headers[i]) for i in PDF_COLUMNS]
     html = template_environment().get_template("directorate_scorecard.html").render(
         title=f"{run.la_name}: {TITLE}, {_month_label(run.period)}", run=run, lines=lines,
-        headers=[headers[i] for i in PDF_COLUMNS], period_label=_month_label(run.period),
+        headers=shown, period_label=_month_label(run.period),
         synthetic_banner=SYNTHETIC_BANNER, scale=1.0,
         suppression_note=FOOTNOTE, benchmark_note=BENCHMARK_FOOTNOTE)
     path, pages = write_pdf(html, Path(out_path), max_pages=SCORECARD_PAGES)
@@ -117,9 +130,11 @@ def publish_directorate_pdf(kpis: list[Kpi], trend: pd.DataFrame, targets: dict[
 
 
 def _pdf_line(row: Figure, months: list[str], figures: dict, targets: dict[str, KpiTarget],
-              benchmark: Benchmark | None) -> list[tuple[object, str]]:
-    """(content, css class) per shown column: figures formatted as in the workbook, the
-    trend as a small chart, RAG in words on its colour."""
+              benchmark: Benchmark | None) -> list[dict]:
+    """One cell per shown column (content, css class, columns spanned, a note in small type
+    below): figures formatted as in the workbook, the trend as a small chart, RAG in words
+    on its colour, the DfE publication under its year and the rank's basis under the rank;
+    "not in the reference data" as one cell over the benchmark columns."""
     cells = _scorecard_cells(row, months, figures, targets, benchmark)
     values = [_numeric(shown_value(row.kind, figures.get((row.id, m)))) for m in months]
     target = targets.get(row.id)
@@ -127,15 +142,25 @@ def _pdf_line(row: Figure, months: list[str], figures: dict, targets: dict[str, 
     line = []
     for column in PDF_COLUMNS:
         value = cells[column]
+        cell = {"content": "" if value is None else value, "css": "", "span": 1, "note": ""}
         if column == TREND_COLUMN:
-            line.append((line_chart_svg([""] * len(months), values, "", target.target if target else None,
-                                        percent=row.kind == "percent", width=116, height=62), "chart"))
+            cell.update(content=line_chart_svg([""] * len(months), values, "", target.target if target else None,
+                                               percent=row.kind == "percent", width=116, height=62), css="chart")
         elif column == RAG_COLUMN:
-            line.append((value or "", f"rag-{value.lower()}" if value else ""))
+            cell.update(content=value or "", css=f"rag-{value.lower()}" if value else "")
+        elif benchmark is None and column in BENCHMARK_COLUMNS:
+            if column != BENCHMARK_COLUMNS[0]:
+                continue
+            cell.update(css="nobench", span=sum(c in BENCHMARK_COLUMNS for c in PDF_COLUMNS))
         elif isinstance(value, (int, float)) and column + 1 in NUMBER_COLUMNS:
-            line.append((f"{value:.{decimals}f}", "num"))
-        else:
-            line.append(("" if value is None else value, "num" if isinstance(value, (int, float)) else ""))
+            cell.update(content=f"{value:.{decimals}f}", css="num")
+        elif isinstance(value, (int, float)):
+            cell.update(css="num")
+        if column == YEAR_COLUMN and benchmark is not None:
+            cell["note"] = benchmark.publication or benchmark.file_name
+        if column == RANK_COLUMN and benchmark is not None:
+            cell["note"] = benchmark.rank_note
+        line.append(cell)
     return line
 
 # --- Small numbers ---------------------------------------------------------------------------------
@@ -162,10 +187,9 @@ def scorecard_headers(months: list[str], region_name: str | None) -> list[str]:
             f"Same month last year ({_month_label(_same_month_last_year(months))})",
             f"{len(months)}-month trend",
             "Target", "RAG", "Direction vs last month", "Direction vs same month last year",
-            "England", "England year", region, "Region year",
-            "Statistical neighbours mean", "SN mean year", "Statistical neighbours median",
-            "SN median year", "LA published value (DfE)", "LA published year",
-            "Rank among LAs", "Quartile band", "Rank among LA and its neighbours", "Rank basis"]
+            "DfE year", "England", region, "Statistical neighbours mean", "Statistical neighbours median",
+            "LA figure on DfE basis", "Rank among LAs", "Quartile band",
+            "Rank among LA and its neighbours", "Rank basis", "DfE source (publication and file)"]
 
 
 def write_scorecard(sheet: Worksheet, rows: list[Figure], months: list[str], figures: dict,
@@ -185,9 +209,12 @@ def write_scorecard(sheet: Worksheet, rows: list[Figure], months: list[str], fig
         row_number = FIRST_DATA_ROW + index
         cells = _scorecard_cells(row, months, figures, targets, benchmarks.get(row.kpi.id))
         for column, cell in enumerate(write_row(sheet, row_number, cells), start=1):
-            cell.alignment = WRAP
+            cell.alignment = CENTRED if column in RANK_COLUMNS else WRAP
             if column in NUMBER_COLUMNS:
                 cell.number_format = decimal_format(row.precision)
+        if benchmarks.get(row.kpi.id) is None:  # "not in the reference data" on one line
+            sheet.merge_cells(start_row=row_number, end_row=row_number,
+                              start_column=BENCHMARK_COLUMNS[0] + 1, end_column=BENCHMARK_COLUMNS[-1] + 1)
         sheet.row_dimensions[row_number].height = ROW_HEIGHT
         _add_row_chart(sheet, trend_sheet, row, row_number, index, len(months), target_of.get(row.id))
     last_row = FIRST_DATA_ROW + len(rows) - 1
@@ -196,8 +223,8 @@ def write_scorecard(sheet: Worksheet, rows: list[Figure], months: list[str], fig
     for offset, text in enumerate((FOOTNOTE, BENCHMARK_FOOTNOTE), start=2):
         write_cell(sheet, last_row + offset, 1, text).font = NOTE_FONT
     kpi_width = max(len(row.id) for row in rows) + 2 if rows else 8  # an id never wraps
-    set_widths(sheet, [kpi_width, 36, 12, 12, 12, 12, 12, 32, 8, 8, 12, 12, 13, 8, 13, 8, 13, 8, 13, 8, 13, 8,
-                       10, 8, 12, 26])
+    set_widths(sheet, [kpi_width, 36, 12, 12, 12, 12, 12, 32, 8, 8, 12, 12, 11, 10, 13, 13, 13, 13,
+                       10, 8, 12, 30, 34])
     sheet.freeze_panes = sheet.cell(row=FIRST_DATA_ROW, column=3)
 
 
@@ -217,12 +244,11 @@ def _scorecard_cells(row: Figure, months: list[str], figures: dict, targets: dic
              direction_of_travel(_numeric(this_month), _numeric(last_month), polarity),
              direction_of_travel(_numeric(this_month), _numeric(last_year), polarity)]
     if benchmark is None:
-        return cells + [NO_BENCHMARK] + [None] * 12 + [rank_basis(polarity)]
+        return cells + [NOT_IN_REFERENCE] + [None] * (len(BENCHMARK_COLUMNS) - 1) + [None]
     b = benchmark
-    return cells + [b.england, b.year, b.region, b.year, b.sn_mean, b.year, b.sn_median, b.year,
-                    b.la_value, b.year,
+    return cells + [b.year_label, b.england, b.region, b.sn_mean, b.sn_median, b.ranked_value,
                     f"{b.rank} of {b.rank_of}" if b.rank else None, b.quartile,
-                    f"{b.sn_rank} of {b.sn_rank_of}" if b.sn_rank else None, b.rank_basis]
+                    f"{b.sn_rank} of {b.sn_rank_of}" if b.sn_rank else None, b.rank_basis, b.table]
 
 
 def _add_row_chart(sheet: Worksheet, trend_sheet: Worksheet, row: Figure, row_number: int,
@@ -267,8 +293,9 @@ def write_trend_data(sheet: Worksheet, rows: list[Figure], months: list[str], fi
 
 DEFINITION_HEADERS = ["KPI", "Measure", "Polarity", "Definition (kpis.md)", "Target",
                       "Tolerance (Amber band)", "Published benchmark (DfE measure)",
-                      "DfE file, rows and column", "Benchmark year",
-                      "How the published measure differs from the monthly KPI", "Rank basis"]
+                      "DfE publication, file, rows and column", "Benchmark year",
+                      "How the published measure differs from the monthly KPI", "Rank order",
+                      "Rank basis"]
 
 
 def write_definitions(sheet: Worksheet, rows: list[Figure], targets: dict[str, KpiTarget],
@@ -286,15 +313,15 @@ def write_definitions(sheet: Worksheet, rows: list[Figure], targets: dict[str, K
         published = spec is not None and spec.published
         cells = [row.id, row.name, POLARITY_LABELS[row.polarity], row.kpi.definition,
                  target.target if target else None, tolerance,
-                 spec.measure if published else NO_BENCHMARK,
-                 spec.source if published else None,
-                 benchmark.year if benchmark else None,
-                 spec.differs if spec else "No DfE measure in reference/dfe-benchmarks matches "
-                                           "this definition.",
-                 rank_basis(row.polarity)]
+                 spec.measure if published else NOT_IN_REFERENCE,
+                 (benchmark.source if benchmark else spec.source_in(spec.file)) if published else None,
+                 benchmark.year_label if benchmark else None,
+                 spec.differs if spec else "Not in the reference data: no DfE file in the reference "
+                                           "folder is mapped to this KPI.",
+                 rank_order(row.polarity), benchmark.rank_basis if benchmark else None]
         for cell in write_row(sheet, row_number, cells):
             cell.alignment = WRAP
-    set_widths(sheet, [18, 34, 14, 60, 8, 10, 40, 48, 9, 60, 30])
+    set_widths(sheet, [20, 34, 14, 60, 8, 10, 40, 48, 11, 60, 30, 40])
     sheet.freeze_panes = sheet.cell(row=FIRST_DATA_ROW, column=2)
 
 
@@ -304,7 +331,7 @@ def write_reference_sources(sheet: Worksheet, benchmarks: dict[str, Benchmark | 
     write_header(sheet, ["Benchmark", "DfE source", "Year"], top)
     used = [b for b in benchmarks.values() if b is not None]
     for offset, benchmark in enumerate(used, start=1):
-        write_row(sheet, top + offset, (benchmark.figure_id, benchmark.source, benchmark.year))
+        write_row(sheet, top + offset, (benchmark.figure_id, benchmark.source, benchmark.year_label))
     if not used:
         return
     top = top + len(used) + 2

@@ -30,7 +30,6 @@ from tasks.kpis.queries import query
 from tasks.kpis.registry import Kpi
 from tasks.reports.render import render_monthly_qa_report, render_qa_on_a_page
 from tasks.validate.validation import tables_read_by
-from tasks.validate.withheld import withheld_for_missing_tables
 
 logger = logging.getLogger("qaloop.qa")
 
@@ -81,12 +80,6 @@ def with_qa_if_supplied(kpis: list[Kpi], extracts: dict, loaded: dict[str, int] 
     QA measures, whose outputs are then kept as last published, not dropped."""
     supplied = QA_REQUIRED_TABLE in extracts or (loaded or {}).get(QA_REQUIRED_TABLE, 0) > 0
     return kpis if supplied else [k for k in kpis if k.scorecard != "qa"]
-
-
-def blocked_by_missing_qa_tables(kpis: list[Kpi], extracts: dict) -> dict[str, list[str]]:
-    """With the audit records supplied, a QA table missing from the extracts withholds
-    the QA measures that read it (rather than computing them from an earlier load)."""
-    return withheld_for_missing_tables(qa_kpis(kpis), list(QA_TABLES), extracts)
 
 
 def qa_targets(kpis: list[Kpi], configured: dict[str, KpiTarget], schedule: QaSchedule) -> dict[str, KpiTarget]:

@@ -25,6 +25,7 @@ from sqlalchemy.engine import Engine
 
 from tasks.core.figure_ids import base_id
 from tasks.core.periods import Period
+from tasks.core.sources import CASE_SYSTEM, TABLES
 from tasks.validate.validation import ValidationReport
 from tasks.warehouse import database as warehouse
 
@@ -61,6 +62,27 @@ def withheld_for_missing_tables(kpis: list, tables: list[str], extracts: dict) -
     them from an earlier load)."""
     missing = [t for t in tables if t not in extracts]
     return kpis_blocked_by(kpis, missing) if missing and kpis else {}
+
+
+def local_tables() -> list[str]:
+    """The tables of the LA's local systems (QA, complaints, IRO, surveys), which an LA
+    may not supply at all, unlike the case system's."""
+    return [name for name, table in TABLES.items() if table.family != CASE_SYSTEM]
+
+
+def with_supplied_sources(kpis: list, extracts: dict, loaded: dict[str, int] | None = None) -> list:
+    """The KPIs the LA's sources can serve: one reading a local table that was never
+    supplied (not in these extracts, no rows in the warehouse's last good load) is not
+    computed: no figure, rather than a figure of 0 from an empty table. A table supplied
+    before and missing now withholds its KPIs instead (`missing_local_tables`)."""
+    never = {t for t in local_tables() if t not in extracts and not (loaded or {}).get(t)}
+    return [k for k in kpis if not never & set(k.source_columns)]
+
+
+def missing_local_tables(kpis: list, extracts: dict) -> dict[str, list[str]]:
+    """{KPI: the local tables it reads that these extracts lack}: withheld, shown as last
+    published (not computed from an earlier load)."""
+    return withheld_for_missing_tables(kpis, local_tables(), extracts)
 
 
 def failed_sources(withheld: dict[str, list[str]]) -> list[str]:
