@@ -97,7 +97,7 @@ def _run_steps(month: Period, run: runner.RunContext, accept_stale: bool = False
                               *versions.revision_notes(run.engine, results.trend, month)])
     outputs = steps.publish_workbooks(results, kpis, settings, month, info, out_dir, teams, workers, reference, quality)
     if qa_inputs is not None:
-        outputs += steps.render_qa_reports(results, qa_inputs, kpis, settings, info, out_dir, quality)
+        outputs += steps.render_qa_reports(results, qa_inputs, kpis, settings, info, out_dir, quality, teams)
     metadata = summary.run_metadata(info, outputs, run.reason, quality, carried, qa_inputs)
     outputs.append(str(publish_csv.publish_run_metadata(metadata, out_dir / "run_metadata.json")))
     if revised is not None:

@@ -331,12 +331,13 @@ def read_qa_inputs(period: Period, settings: Settings, engine_url: str,
 @task(name="render_qa_reports", cache_policy=NO_CACHE)
 def render_qa_reports(results: pipeline.PeriodResults, inputs: qa_outputs.QaInputs, kpis: list[Kpi],
                       settings: Settings, run: RunInfo, out_dir: Path,
-                      data_quality: DataQuality | None = None) -> list[str]:
-    """The QA workbook, the monthly QA report (HTML, PDF) and QA on a page (PDF)."""
+                      data_quality: DataQuality | None = None, teams=None) -> list[str]:
+    """The QA workbook, the monthly QA report (HTML, PDF) and QA on a page (PDF);
+    `teams`: unit_tables' teams, with their service areas."""
     targets = qa_outputs.qa_targets(qa_outputs.qa_kpis(kpis), settings.targets,
                                     schedule_from_settings(settings.qa))
     paths = qa_outputs.publish_qa_outputs(inputs, results.values, results.trend, results.records, kpis,
-                                          targets, run, out_dir, data_quality)
+                                          targets, run, out_dir, data_quality, teams)
     get_run_logger().info("QA outputs: %s", ", ".join(p.name for p in paths))
     return [str(p) for p in paths]
 

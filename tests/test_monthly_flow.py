@@ -73,7 +73,7 @@ def test_outputs_are_published(demo_run):
     frame = published(demo_run)
     assert list(frame.columns) == ["kpi_id", "period", "level", "unit_id", "unit_name", "value",
                                    "numerator", "denominator"]
-    assert set(frame["level"]) == {"la", "team", "worker"}
+    assert set(frame["level"]) == {"la", "service_area", "team", "worker"}
     assert set(frame.loc[frame["level"] == "la", "unit_id"]) == {"841"}
     assert (frame["period"] == PERIOD).all()
 
@@ -115,6 +115,35 @@ def test_team_rows_add_up_to_the_la_figure(demo_run):
     for kpi_id in ("SAF01", "SAF02", "DD02", "DD08"):
         teams = frame[(frame["kpi_id"] == kpi_id) & (frame["level"] == "team")]
         assert sum(int(v) for v in teams["value"]) == int(la_value(frame, kpi_id))
+
+
+def test_service_area_rows_are_the_parent_departments_and_add_up(demo_run):
+    """Issue 14, point 4: service areas from ssd_department's parents, their counts the
+    sums over their teams, and no parent department listed as a team anywhere."""
+    frame = published(demo_run)
+    departments = read_extract(demo_run, "ssd_department")
+    parents = dict(zip(departments["dept_team_parent_id"], departments["dept_team_parent_name"]))
+    areas = frame[frame["level"] == "service_area"]
+    named = areas[areas["unit_id"].isin(list(parents))]
+    assert len(named) and all(named["unit_name"] == named["unit_id"].map(parents))
+    parent_of = dict(zip(departments["dept_team_id"], departments["dept_team_parent_id"]))
+    for kpi_id in ("SAF01", "SAF02", "DD02", "DD08"):
+        by_area = areas[areas["kpi_id"] == kpi_id].set_index("unit_id")["value"].astype(int)
+        assert by_area.sum() == int(la_value(frame, kpi_id)), kpi_id
+        teams = frame[(frame["kpi_id"] == kpi_id) & (frame["level"] == "team")]
+        summed = teams.assign(area=teams["unit_id"].map(parent_of)).dropna(subset=["area"]) \
+            .groupby("area")["value"].apply(lambda v: sum(int(x) for x in v))
+        for area, total in summed.items():
+            assert by_area.get(area, 0) == total, (kpi_id, area)
+    assert not set(frame[frame["level"] == "team"]["unit_id"]) & set(parents)  # QA02's Service Managers too
+    for name in ("safety_scorecard_2024-03.xlsx", "drift_delay_scorecard_2024-03.xlsx", "qa_activity_2024-03.xlsx"):
+        workbook = openpyxl.load_workbook(demo_run["out"] / name)
+        listed_teams = {row[0] for row in workbook["Teams"].iter_rows(min_row=5, values_only=True)}
+        assert not listed_teams & set(parents), name
+        listed_areas = {row[1] for row in workbook["Service areas"].iter_rows(min_row=5, values_only=True)}
+        assert set(parents.values()) <= listed_areas, name
+        headers = [c.value for c in workbook["Teams"][4]]
+        assert any(str(h).endswith("RAG (target 85%)") for h in headers) or name != "safety_scorecard_2024-03.xlsx"
 
 
 def test_every_drift_and_delay_list_has_rows_and_matches_its_sheet(demo_run):

@@ -88,7 +88,7 @@ def test_targets_for_merges_registry_defaults_with_configuration():
 MONTHS = [p.id for p in Period.month(PERIOD).trailing(13)]  # 2023-03 .. 2024-03
 
 TEAMS = pd.DataFrame({"team_id": ["T1", "T2"], "team_name": ["Assessment East", "Child Protection"],
-                      "service_name": ["Front Door", "Safeguarding"]})
+                      "service_area_id": ["S1", "S2"], "service_name": ["Front Door", "Safeguarding"]})
 WORKERS = pd.DataFrame({"worker_id": ["W1", "W2"], "worker_name": ["Ann Able", "Ben Bold"],
                         "team_id": ["T1", "T2"]})
 
@@ -131,6 +131,11 @@ def safety_book(tmp_path):
         value("SAF07", "team", UNALLOCATED, UNALLOCATED, 100.0, 2, 2),
         value("SAF01", "team", "T1", "Assessment East", 120),
         value("SAF07", "worker", "W1", "Ann Able", 75.0, 3, 4),
+        value("SAF07", "service_area", "S1", "Front Door", 80.0, 8, 10),
+        value("SAF07", "service_area", UNALLOCATED, UNALLOCATED, 100.0, 2, 2),
+        value("SAF01", "service_area", "S1", "Front Door", 120),
+        # a figure stored before the service-area level, against a parent department
+        value("SAF01", "team", "S2", "S2", 0),
     ], VALUE_COLUMNS)
     out = publish_scorecard("safety", kpis, values, trend, frame([], RECORD_COLUMNS), TEAMS, WORKERS,
                             targets_for(kpis, {}), run_info(), tmp_path / "out" / "safety.xlsx")
@@ -151,7 +156,8 @@ def summary_rows(sheet):
 
 
 def test_safety_workbook_sheets_and_properties(safety_book):
-    assert safety_book.sheetnames == ["Summary", "Teams", "Workers", "Definitions", "Run", "Chart targets"]
+    assert safety_book.sheetnames == ["Summary", "Service areas", "Teams", "Workers", "Definitions", "Run",
+                                      "Chart targets"]
     assert safety_book["Chart targets"].sheet_state == "hidden"  # the target lines' data only
     assert safety_book.properties.creator == "qaloop"
     assert safety_book.properties.subject == "period 2024-03, run run-42"
@@ -199,28 +205,57 @@ def test_a_trend_chart_draws_its_target_as_a_dashed_line(safety_book):
     assert line.val.numRef.f.startswith("'Chart targets'!")
 
 
+SAF07_HEADER = "SAF07 Assessments completed within 45 working days %"
+
+
+def sheet_rows(sheet):
+    return [[c.value for c in row] for row in sheet.iter_rows(min_row=5)]
+
+
 def test_teams_and_workers_sheets(safety_book):
     teams = safety_book["Teams"]
     headers = [c.value for c in teams[4]]
-    assert headers[:3] == ["Team ID", "Team", "Service"]
-    saf07 = headers.index("SAF07 (%)")
-    assert headers[saf07 + 1:saf07 + 3] == ["SAF07 numerator", "SAF07 denominator"]
-    assert "SAF12:rate_per_10k (per 10,000)" not in headers  # rates are LA only
-    rows = [[c.value for c in row] for row in teams.iter_rows(min_row=5)]
+    assert headers[:3] == ["Team ID", "Team", "Service area"]
+    saf07 = headers.index(SAF07_HEADER)
+    # the value, its RAG in words against the target, then the folded numerator and denominator
+    assert headers[saf07 + 1:saf07 + 4] == ["SAF07 RAG (target 85%)", "SAF07 numerator", "SAF07 denominator"]
+    assert "SAF01 Contacts in month (count)" in headers
+    assert not any(h.startswith("SAF12:rate_per_10k") for h in headers)  # rates are LA only
+    assert not any(h.startswith("SAF01 RAG") for h in headers)  # a team's count has no LA target
+    rows = sheet_rows(teams)
+    # only real teams: no row for the parent department S2 (a service area)
     assert [r[:3] for r in rows] == [["T1", "Assessment East", "Front Door"],
                                      ["T2", "Child Protection", "Safeguarding"],
                                      [UNALLOCATED, UNALLOCATED, None]]
-    assert rows[0][saf07:saf07 + 3] == [80, 8, 10]
-    assert rows[1][saf07:saf07 + 3] == [None, None, None]  # no assessments: n/a
-    assert rows[1][headers.index("SAF01 (count)")] == 0   # no contacts: a count of 0
+    assert rows[0][saf07:saf07 + 4] == [80, "Amber", 8, 10]
+    assert rows[1][saf07:saf07 + 4] == [None, None, None, None]  # no assessments: n/a, no RAG
+    assert rows[2][saf07:saf07 + 2] == [100, "Green"]
+    assert rows[1][headers.index("SAF01 Contacts in month (count)")] == 0   # no contacts: a count of 0
     assert teams.cell(row=5, column=saf07 + 1).number_format == "0.0"
     assert teams.freeze_panes == "C5"
     assert teams.auto_filter.ref == f"A4:{teams.cell(row=7, column=len(headers)).column_letter}7"
+    fills = [rule.formula for cf in teams.conditional_formatting for rule in cf.rules]
+    assert ['"Green"'] in fills and ['"Red"'] in fills
 
     workers = safety_book["Workers"]
-    worker_rows = [[c.value for c in row][:4] for row in workers.iter_rows(min_row=5)]
+    worker_rows = sheet_rows(workers)
     assert worker_rows[0][:3] == ["W1", "Ann Able", "Assessment East"]
-    assert workers.cell(row=5, column=headers.index("SAF07 (%)") + 1).value == 75
+    assert worker_rows[0][saf07:saf07 + 2] == [75, "Red"]
+
+
+def test_service_areas_sheet(safety_book):
+    areas = safety_book["Service areas"]
+    assert areas["A1"].value == "Darlington: Service areas, March 2024"
+    assert "parent departments" in areas["A3"].value
+    headers = [c.value for c in areas[4]]
+    assert headers[:3] == ["Service area ID", "Service area", "Teams in it"]
+    saf07 = headers.index(SAF07_HEADER)
+    rows = sheet_rows(areas)
+    assert [r[:3] for r in rows] == [["S1", "Front Door", 1], ["S2", "Safeguarding", 1],
+                                     [UNALLOCATED, UNALLOCATED, None]]
+    assert rows[0][saf07:saf07 + 4] == [80, "Amber", 8, 10]
+    assert rows[0][headers.index("SAF01 Contacts in month (count)")] == 120
+    assert rows[1][headers.index("SAF01 Contacts in month (count)")] == 0
 
 
 def test_definitions_and_run_sheets(safety_book):
@@ -286,8 +321,8 @@ def drift_book(tmp_path):
 
 
 def test_drift_delay_summary(drift_book):
-    assert drift_book.sheetnames == ["Summary", "Teams", "Workers", "DD02", "DD04", "DD10", "Definitions", "Run",
-                                     "Chart targets"]
+    assert drift_book.sheetnames == ["Summary", "Service areas", "Teams", "Workers", "DD02", "DD04", "DD10",
+                                     "Definitions", "Run", "Chart targets"]
     rows = summary_rows(drift_book["Summary"])
     dd02 = rows["DD02"]
     assert (dd02["2024-01"], dd02["2024-02"], dd02["2024-03"]) == (4, 3, 2)

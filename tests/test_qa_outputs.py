@@ -89,7 +89,13 @@ MARCH = [
     unit("team", "Unallocated", "Unallocated", "QA02", 100.0, 2, 2),  # S11 and S12 have no team
     unit("worker", "S01", "Ann Auditor", "QA01", 75.0, 3, 4),
     unit("worker", "S03", "Tom Behind", "QA03", 0),
+    unit("service_area", "SV1", "Front Door", "QA01", 84.2, 16, 19),
+    unit("service_area", "SV1", "Front Door", "QA02", 75.0, 3, 4),
+    unit("service_area", "SV1", "Front Door", "QA03", 13),
 ]
+# the real teams (not their parent departments) with their service area (unit_tables)
+TEAMS = pd.DataFrame({"team_id": ["T1", "T2"], "team_name": ["Assessment Team A", "Early Help East"],
+                      "service_area_id": ["SV1", "SV1"], "service_name": ["Front Door", "Front Door"]})
 FEBRUARY = [
     la("QA01", PREVIOUS, 78.0, 39, 50), la("QA02", PREVIOUS, 80.0, 8, 10), la("QA03", PREVIOUS, 18),
     la("QA04", PREVIOUS, 22.2, 4, 18), la("QA05", PREVIOUS, 85.7, 6, 7), la("QA06", PREVIOUS, 50.0, 1, 2),
@@ -201,9 +207,9 @@ def test_qa_workbook_cells(frames, tmp_path):
                                "auditor_id": ["S01", "S02"], "person_id": ["P2001", "P2002"],
                                "team_id": ["T2", "T2"]})
     path = publish_qa_workbook(KPIS, values, trend, records_frame(), STAFF, TARGETS, run_info(),
-                               tmp_path / "qa.xlsx", allocation=allocation)
+                               tmp_path / "qa.xlsx", allocation=allocation, teams=TEAMS)
     book = load_workbook(path)
-    assert book.sheetnames == ["Summary", "By role", "Auditors", "Teams", "Grades", "Moderation",
+    assert book.sheetnames == ["Summary", "By role", "Auditors", "Service areas", "Teams", "Grades", "Moderation",
                                "Closing the loop", "By role and area", "Re-audits", "Allocation",
                                "Definitions", "Run", "Chart targets"]
 
@@ -270,11 +276,15 @@ def test_qa_workbook_cells(frames, tmp_path):
     teams = book["Teams"]
     team_header = sheet_rows(teams)[3]
     team_a = dict(zip(team_header, row_starting(teams, "T1")))
-    assert (team_a["Team"], team_a["Service"], team_a["QA01 (%)"], team_a["QA01 denominator"]) == \
-        ("Assessment Team A", "Social Care", 80, 10)
+    assert (team_a["Team"], team_a["Service area"], team_a["QA01 Audits completed on time %"],
+            team_a["QA01 RAG (target 88%)"], team_a["QA01 denominator"]) == \
+        ("Assessment Team A", "Front Door", 80, "Red", 10)  # 88 - 5 tolerance = 83
+    areas = book["Service areas"]
+    area = dict(zip(sheet_rows(areas)[3], row_starting(areas, "SV1")))
+    assert (area["Service area"], area["Teams in it"], area["QA01 Audits completed on time %"],
+            area["QA01 RAG (target 88%)"], area["QA03 Audit grades (audits completed)"]) == ("Front Door", 2, 84.2, "Amber", 13)
     # the staff with no team (the Assistant Director, the elected member): not a team called "Unallocated"
-    no_team = dict(zip(team_header, row_starting(teams, UNALLOCATED)))
-    assert no_team["Team"] == "No team recorded"
+    assert not any(r[1] == UNALLOCATED for r in sheet_rows(teams)[4:])
 
     assert row_starting(book["Run"], "Run ID")[:2] == ["Run ID", RUN_ID]
     assert row_starting(book["Definitions"], "QA07")[1] == "Follow-up within 2 weeks %"
@@ -419,3 +429,99 @@ def test_auditors_sheet_names_a_service_managers_service(frames, tmp_path):
                          team_name=[("Front Door" if s == "S04" else None) for s in STAFF["staff_id"]])
     path = publish_qa_workbook(KPIS, values, trend, records_frame(), staff, TARGETS, run_info(), tmp_path / "qa.xlsx")
     assert row_starting(load_workbook(path)["Auditors"], "S04")[3] == "Front Door"
+
+
+# --- issue 14, point 7: not a wall of <5; senior leaders; learning first -----------------------------
+
+SMALL_TEAMS = [
+    # four teams with 1 to 4 of everything: by team, small numbers hide nearly every figure
+    *[row for team, name in (("T1", "Assessment Team A"), ("T2", "Early Help East"),
+                             ("T3", "Safeguarding North"), ("T4", "Safeguarding South"))
+      for row in (unit("team", team, name, "QA01", 100.0, 3, 3), unit("team", team, name, "QA02", 50.0, 1, 2),
+                  unit("team", team, name, "QA03", 3))],
+    # their service areas (the teams' parent departments): T1 + T2, T3 + T4
+    unit("service_area", "SV1", "Front Door", "QA01", 100.0, 6, 6),
+    unit("service_area", "SV1", "Front Door", "QA02", 50.0, 2, 4),
+    unit("service_area", "SV1", "Front Door", "QA03", 6),
+    unit("service_area", "SV2", "Safeguarding", "QA01", 83.3, 5, 6),
+    unit("service_area", "SV2", "Safeguarding", "QA02", 60.0, 3, 5),
+    unit("service_area", "SV2", "Safeguarding", "QA03", 6),
+    # senior roles: each too few to show alone, 5 together
+    la("QA02:role=DCS", PERIOD, 0.0, 0, 1), la("QA02:role=Assistant Director", PERIOD, 100.0, 2, 2),
+    la("QA02:role=Head of Service", PERIOD, 100.0, 2, 2),
+    la("QA01:role=DCS", PERIOD, 100.0, 1, 1),
+    # what the follow-ups of February's 19 audits found: 12 all done, 3 partly, 4 neither
+    la("QA07:actions_completed", PERIOD, 12), la("QA07:actions_partly_completed", PERIOD, 3),
+]
+
+
+@pytest.fixture
+def small_team_frames(frames):
+    values, trend = frames
+    values = pd.concat([values[values["level"] != "team"], pd.DataFrame(SMALL_TEAMS, columns=VALUE_COLUMNS)],
+                       ignore_index=True)
+    return values, trend
+
+
+def test_audits_by_team_become_audits_by_service_area_when_small_numbers_hide_most(small_team_frames, tmp_path):
+    values, trend = small_team_frames
+    html_path, _ = render_monthly_qa_report(values, trend, KPIS, run_info(), tmp_path, targets=TARGETS)
+    markup = html_path.read_text(encoding="utf-8")
+    text = text_of(markup)
+    assert "Audits by service area" in text and "Audits by team" not in text
+    # by team, all 20 figures would be hidden (due, completed and staff <5; on time and compliance *)
+    assert "small numbers would hide 20 of the 20 figures" in text
+    assert table_row(markup, "Front Door") == ["Front Door", "6", "100.0%", "6", "<5", "*"]
+    assert table_row(markup, "Safeguarding") == ["Safeguarding", "6", "83.3%", "6", "5", "60.0%"]
+    with pytest.raises(AssertionError):
+        table_row(markup, "Assessment Team A")
+    # the senior leaders' compliance shows, together, as soon as there are 5 of them
+    senior = "Senior leaders (DCS, Assistant Director, Head of Service)"
+    assert table_row(markup, senior) == [senior, "<5", "*", "n/a", "5", "80.0%"]
+    assert table_row(markup, "DCS")[1:3] == ["<5", "*"]
+    assert table_row(markup, "Together: DCS, Assistant Director, Head of Service")[1:3] == ["5", "80.0%"]
+
+
+def test_audits_stay_by_team_when_most_team_figures_show(frames, tmp_path):
+    values, trend = frames
+    html_path, _ = render_monthly_qa_report(values, trend, KPIS, run_info(), tmp_path, targets=TARGETS)
+    text = text_of(html_path.read_text(encoding="utf-8"))
+    assert "Audits by team" in text and "Teams are grouped" not in text
+
+
+FINDINGS = [k for k in load_registry() if k.shown_in_output("qa_strengths") or k.shown_in_output("qa_development")]
+FOUND = [la("QA12", PERIOD, 15), la("QA12:domain=Voice of the child", PERIOD, 9),
+         la("QA12:domain=Planning", PERIOD, 6), la("QA12:domain=Recording", PERIOD, 2),
+         la("QA12:domain=Supervision", PERIOD, 7), la("QA12:domain=Assessment", PERIOD, 0),
+         la("QA13", PERIOD, 11), la("QA13:domain=Management oversight", PERIOD, 8),
+         la("QA13:domain=Recording", PERIOD, 3)]
+
+
+def test_qa_on_a_page_leads_with_what_changed_and_the_actions_completed(small_team_frames, tmp_path):
+    values, trend = small_team_frames
+    pdf_path = render_qa_on_a_page(values, trend, KPIS, run_info(), tmp_path, targets=TARGETS)
+    pages, pdf_text = pdf_pages_and_text(pdf_path)
+    text = " ".join(pdf_text.split())
+    assert pages == 1
+    assert "What audits found" not in text  # no audit findings supplied
+    assert text.index("What changed since February 2024") < text.index("Actions completed") \
+        < text.index("Audit grades this month")
+    assert "Audits completed on time rose from 78.0% to 84.2%." in text
+    # 12 all done; 3 partly and 4 neither are both 1-4: <5 (two hidden, neither can be worked out)
+    assert ("Of the 19 audits completed in February 2024, the auditor's follow-up found every action "
+            "completed in 12, actions partly completed in <5, and <5 not yet followed up") in text
+
+
+def test_qa_on_a_page_leads_with_what_the_audits_found_when_findings_exist(small_team_frames, tmp_path):
+    values, trend = small_team_frames
+    values = pd.concat([values, pd.DataFrame(FOUND, columns=VALUE_COLUMNS)], ignore_index=True)
+    pdf_path = render_qa_on_a_page(values, trend, KPIS, run_info(), tmp_path, targets=TARGETS, findings=FINDINGS)
+    pages, pdf_text = pdf_pages_and_text(pdf_path)
+    text = " ".join(pdf_text.split())
+    assert pages == 1
+    assert text.index("What audits found this month") < text.index("What changed since") \
+        < text.index("Actions completed")
+    # the three domains most often found, most first; none with no audit
+    assert ("Strengths most often recorded: Voice of the child (9 audits); Supervision (7 audits); "
+            "Planning (6 audits).") in text
+    assert "Areas for development most often recorded: Management oversight (8 audits); Recording (<5 audits)." in text

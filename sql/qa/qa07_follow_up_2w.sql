@@ -4,6 +4,9 @@
 -- 15 is not". A follow-up dated after period_end does not exist yet; a missing one
 -- counts in the denominator only. days_between via calendar.day_number.
 -- Grain: one row per audit completed in the previous month; measure = days to follow-up.
+-- flag_actions_completed / flag_actions_partly_completed (QA07:actions_completed,
+-- QA07:actions_partly_completed, the "actions completed" of QA on a page): followed up on
+-- or before period_end and actions_completed Y (any Y spelling of kpis.md) or Partial.
 -- team_id = the audit's team; worker_id = the auditor. Registry: attribution record.
 -- Parameters: :prev_month_start, :prev_month_end, :period_end, :follow_up_days
 -- (configuration, default 14).
@@ -23,6 +26,12 @@ final as (
               and follow_up.day_number - completed.day_number <= :follow_up_days
              then 1 else 0 end as in_numerator,
         follow_up.day_number - completed.day_number as measure,
+        case when a.follow_up_completed_date <= :period_end
+              and upper(trim(a.actions_completed)) in ('Y', 'YES', '1', 'TRUE')
+             then 1 else 0 end as flag_actions_completed,
+        case when a.follow_up_completed_date <= :period_end
+              and upper(trim(a.actions_completed)) = 'PARTIAL'
+             then 1 else 0 end as flag_actions_partly_completed,
         a.service_area,
         a.auditor_role,
         a.completed_date,

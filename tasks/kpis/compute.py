@@ -1,5 +1,13 @@
 """Compute KPIs: run each registry entry's SQL for a period, attribute its rows to
-team and worker, and aggregate them to LA, team and worker figures.
+team and worker, and aggregate them to LA, service area, team and worker figures.
+
+Service areas (kpis.md: "by LA, service area, team") are the teams' parent departments
+in `ssd_department` (`dept_team_parent_id`, `dept_team_parent_name`): a service area's
+figure is computed on the rows of its teams, plus any rows recorded against the service
+area itself (a Service Manager's own QA02 record carries the service's id as its team).
+Those parent departments are never team units. A team with no parent (or a team code
+missing from `ssd_department`) goes to the "Unknown service area" unit; Unallocated
+rows to an "Unallocated" service area. Rates per 10,000 stay LA only.
 
 The SQL contract (see sql/README.md): one row per member of the KPI's population,
 with `record_id`, `person_id`, `team_id`, `worker_id` (those on the record itself),
@@ -23,7 +31,8 @@ from tasks.kpis.registry import ALLOCATION_SQL, Extra, Kpi, value_name
 from tasks.warehouse.database import read_sql
 
 UNALLOCATED = "Unallocated"
-LEVELS = ("la", "team", "worker")
+UNKNOWN_SERVICE_AREA = "Unknown service area"
+LEVELS = ("la", "service_area", "team", "worker")
 VALUE_COLUMNS = ["kpi_id", "period", "level", "unit_id", "unit_name",
                  "value", "numerator", "denominator"]
 RECORD_COLUMNS = ["period", "kpi_id", "record_id", "person_id", "team_id", "worker_id",
@@ -210,9 +219,47 @@ def _units(rows: pd.DataFrame, level: str, context: LaContext, names: dict):
     if level == "la":
         yield context.la_code, rows, context.la_name
         return
+    if level == "service_area":
+        parents = names.get(PARENT_OF_TEAM, {})
+        areas = rows["team_id"].astype(str).map(lambda team: service_area_of(team, parents))
+        for unit_id, unit_rows in rows.groupby(areas, sort=True):
+            yield unit_id, unit_rows, names.get(level, {}).get(unit_id, unit_id)
+        return
     column = f"{level}_id"
+    if level == "team":  # a parent department is a service area, never a team unit
+        not_teams = set(names.get("service_area", {})) - set(names.get("team", {}))
+        rows = rows[~rows[column].astype(str).isin(not_teams)]
     for unit_id, unit_rows in rows.groupby(column, sort=True):
         yield unit_id, unit_rows, names.get(level, {}).get(unit_id, unit_id)
+
+
+PARENT_OF_TEAM = "parent_of_team"  # the key of unit_names' {team id: service area id}
+
+
+def service_area_of(team_id: str, parents: dict[str, str]) -> str:
+    """The service area of a row's team: its parent department; a service area's own id
+    stands for itself; Unallocated stays Unallocated; anything else is unknown."""
+    if team_id == UNALLOCATED:
+        return UNALLOCATED
+    return parents.get(team_id, UNKNOWN_SERVICE_AREA)
+
+
+def service_areas(departments: pd.DataFrame) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
+    """From `ssd_department` rows (dept_team_id, dept_team_name, dept_team_parent_id,
+    dept_team_parent_name): ({team id: name} of the real teams, {service area id: name},
+    {team or service area id: service area id}). A department that is another's parent
+    is a service area, not a team; a team without a parent maps to nothing (unknown)."""
+    columns = ("dept_team_id", "dept_team_name", "dept_team_parent_id", "dept_team_parent_name")
+    rows = [tuple(_text_or_none(v) for v in row) for row in zip(*(departments[c].tolist() for c in columns))]
+    own_names = {team: name for team, name, _, _ in rows if team}
+    areas: dict[str, str] = {}
+    for _, _, parent, parent_name in rows:
+        if parent and (parent_name or parent not in areas):
+            areas[parent] = parent_name or own_names.get(parent) or parent
+    teams = {team: name or team for team, name in own_names.items() if team not in areas}
+    parents = {team: parent for team, _, parent, _ in rows if team in teams and parent}
+    parents |= {area: area for area in areas}
+    return teams, areas, parents
 
 
 def _figure(kpi_id, kind, extra: Extra | None, rows, context, period, level, unit_id, unit_name):
@@ -245,15 +292,23 @@ def _figure(kpi_id, kind, extra: Extra | None, rows, context, period, level, uni
             "denominator": denominator}
 
 
+def _text_or_none(value) -> str | None:
+    return None if value is None or pd.isna(value) or str(value).strip() == "" else str(value)
+
+
 def unit_names(engine: Engine) -> dict[str, dict[str, str]]:
-    teams = read_sql(engine, "select dept_team_id, dept_team_name from ssd_department")
+    teams, areas, parents = service_areas(read_sql(
+        engine, "select dept_team_id, dept_team_name, dept_team_parent_id, dept_team_parent_name "
+                "from ssd_department"))
     workers = read_sql(engine, "select prof_professional_id, prof_professional_name "
                                "from ssd_professionals")
     # QA measures' workers are qa_staff (auditors, practitioners): their names where the
     # case system has none for the id
     qa_staff = read_sql(engine, "select staff_id, name from qa_staff where name is not null")
     return {
-        "team": dict(zip(teams["dept_team_id"], teams["dept_team_name"])) | {UNALLOCATED: UNALLOCATED},
+        "team": teams | {UNALLOCATED: UNALLOCATED},
+        "service_area": areas | {UNALLOCATED: UNALLOCATED, UNKNOWN_SERVICE_AREA: UNKNOWN_SERVICE_AREA},
+        PARENT_OF_TEAM: parents,
         "worker": dict(zip(qa_staff["staff_id"], qa_staff["name"]))
         | dict(zip(workers["prof_professional_id"], workers["prof_professional_name"]))
         | {UNALLOCATED: UNALLOCATED},

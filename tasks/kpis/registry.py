@@ -48,6 +48,9 @@ OUTPUTS = {
     "qa_grades",               # audits completed by grade (Grades sheet, grade tables)
     "qa_submission",           # submission timeliness (Auditors sheet)
     "qa_reaudits",             # the Inadequate audits awaiting re-audit (Re-audits sheet)
+    "qa_actions",              # follow-up of audit actions (QA on a page: "Actions completed")
+    "qa_strengths",            # audit strengths by practice domain (QA on a page: "What audits found")
+    "qa_development",          # audit areas for development by practice domain (the same section)
 }
 # The kinds of period a KPI's definition reads sensibly for (`periods:`; default month
 # only): kpis.md computes the complaints, IRO and participation measures for calendar

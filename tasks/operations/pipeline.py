@@ -9,7 +9,7 @@ import pandas as pd
 from sqlalchemy.engine import Engine
 
 from tasks.core.settings import Settings
-from tasks.kpis.compute import LaContext, compute_period
+from tasks.kpis.compute import UNKNOWN_SERVICE_AREA, LaContext, compute_period, service_areas
 from tasks.extract.extracts import Extract
 from tasks.core.periods import Period
 from tasks.kpis.population import la_name, population_0_17
@@ -61,8 +61,17 @@ def compute_with_trend(engine: Engine, kpis: list[Kpi], period: Period, context:
 
 
 def unit_tables(engine: Engine) -> tuple[pd.DataFrame, pd.DataFrame]:
-    teams = read_sql(engine, "select dept_team_id as team_id, dept_team_name as team_name, "
-                             "dept_team_parent_name as service_name from ssd_department")
+    """(teams, workers) for the Teams, Service areas and Workers sheets: the real teams
+    (not their parent departments, which are the service areas) with their service
+    area's id and name; workers with their team."""
+    departments = read_sql(engine, "select dept_team_id, dept_team_name, dept_team_parent_id, "
+                                   "dept_team_parent_name from ssd_department")
+    team_names, area_names, parents = service_areas(departments)
+    area_ids = [parents.get(team, UNKNOWN_SERVICE_AREA) for team in team_names]
+    teams = pd.DataFrame({"team_id": list(team_names), "team_name": list(team_names.values()),
+                          "service_area_id": area_ids,
+                          "service_name": [area_names.get(a, a) for a in area_ids]},
+                         columns=["team_id", "team_name", "service_area_id", "service_name"])
     workers = read_sql(engine, "select prof_professional_id as worker_id, "
                                "prof_professional_name as worker_name, "
                                "prof_professional_department as team_name from ssd_professionals")

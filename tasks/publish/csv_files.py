@@ -19,7 +19,7 @@ NUMERIC_COLUMNS = ("value", "numerator", "denominator")
 # OWASP "CSV injection": a spreadsheet opening the CSV would run a cell beginning with
 # one of these as a formula (or a DDE command); text cells so beginning get a leading '
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-LEVEL_ORDER = {"la": 0, "team": 1, "worker": 2}
+LEVEL_ORDER = {"la": 0, "service_area": 1, "team": 2, "worker": 3}
 
 
 def figure_kind(kpi_id: str, kpis: dict[str, Kpi]) -> str:

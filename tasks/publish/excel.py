@@ -1,7 +1,8 @@
 """The Safety and Drift and Delay scorecards as Excel workbooks (openpyxl).
 
-Sheets: Summary (13-month LA trend, target, RAG, direction of travel, charts), Teams,
-Workers, one exception list per drift-and-delay KPI, Definitions (from the registry)
+Sheets: Summary (13-month LA trend, target, RAG, direction of travel, charts), Service
+areas, Teams, Workers (names, each figure headed in words, RAG against the target), one
+exception list per drift-and-delay KPI, Definitions (from the registry)
 and Run (provenance and extract checksums).
 
 These workbooks name teams, workers and (drift and delay) children, so they stay with
@@ -20,15 +21,17 @@ from openpyxl.chart import LineChart, Reference, Series
 from openpyxl.chart.text import RichText, Text
 from openpyxl.chart.title import Title
 from openpyxl.drawing.text import CharacterProperties, Paragraph, ParagraphProperties, RegularTextRun
+from openpyxl.styles import Alignment
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from tasks.core.settings import KpiTarget
 from tasks.publish.cells import number_value, write_row
 from tasks.publish.charts import target_lines, target_series
-from tasks.kpis.compute import UNALLOCATED
+from tasks.kpis.compute import UNALLOCATED, UNKNOWN_SERVICE_AREA
 from tasks.core.periods import Period
 from tasks.publish.dq_sheet import write_data_quality_sheet
+from tasks.publish.workbook_print import fit_row_height
 from tasks.publish.lineage import RunInfo
 from tasks.publish.lists import ListTable, list_table, listed_rows
 from tasks.publish.style import (BOLD, DECIMAL_FORMAT, FIRST_DATA_ROW, HEADER_ROW, decimal_format,
@@ -38,6 +41,7 @@ from tasks.publish.style import (BOLD, DECIMAL_FORMAT, FIRST_DATA_ROW, HEADER_RO
 from tasks.kpis.rag import direction_of_travel, effective_tolerance, rag_status
 from tasks.kpis.registry import Figure, Kpi
 
+TOP = Alignment(vertical="top")
 SCORECARD_TITLES = {"safety": "Safety Scorecard", "drift_delay": "Drift and Delay Scorecard"}
 
 INTERNAL_NOTE = ("Internal to the performance team: figures are not suppressed for small numbers "
@@ -63,8 +67,9 @@ def publish_scorecard(scorecard: str, kpis: list[Kpi], values: pd.DataFrame, tre
     figures = figures_of(kpis)
     workbook = Workbook()
     write_summary(workbook.active, scorecard, figures, la_trend_rows(values, trend), targets, run)
-    write_units(workbook.create_sheet("Teams"), "team", figures, values, teams, workers, run)
-    write_units(workbook.create_sheet("Workers"), "worker", figures, values, teams, workers, run)
+    for level in UNIT_LEVELS:
+        write_units(workbook.create_sheet(UNIT_SHEETS[level]), level, figures, values, teams, workers, run,
+                    targets)
     if scorecard == "drift_delay":
         for kpi in kpis:
             if kpi.kind == "exception":
@@ -211,41 +216,110 @@ def _chart_groups(scorecard: str, figures: list[Figure]) -> list[tuple[str, list
             if f.kind == "percent" and f.id == f.kpi.id and f.kpi.headline]
 
 
-# --- Teams and Workers ---------------------------------------------------------------------
+# --- Service areas, Teams and Workers -------------------------------------------------------
+
+UNIT_LEVELS = ("service_area", "team", "worker")
+UNIT_SHEETS = {"service_area": "Service areas", "team": "Teams", "worker": "Workers"}
+UNIT_LEADING = {"service_area": ["Service area ID", "Service area", "Teams in it"],
+                "team": ["Team ID", "Team", "Service area"],
+                "worker": ["Worker ID", "Worker", "Team"]}
+UNIT_NOTES = {
+    "service_area": "Service areas are the teams' parent departments (ssd_department); each figure is "
+                    "computed on the rows of its teams (and any recorded against the service area "
+                    "itself). Teams without a parent department are under 'Unknown service area'.",
+    "team": "Figures attributed to each team (kpis.md, Team / worker attribution); service area = "
+            "the team's parent department.",
+    "worker": "Figures attributed to each worker (kpis.md, Team / worker attribution).",
+}
+RAG_KINDS = ("percent", "mean")  # a unit's percentage or mean compares with the LA target; a count does not
+
+
+def figure_header(figure: Figure) -> str:
+    """A column header in words that keeps the id: "SAF07 Assessments completed within
+    45 working days %", "SAF01 Contacts in month (count)", "SAF23:eet_pct In education,
+    employment or training %"."""
+    words = figure.name
+    if figure.id != figure.kpi.id:  # an extra: its own label, not the KPI's name again
+        label = figure.kpi.label_of(figure.id)
+        words = label[:1].upper() + label[1:]
+    name = f"{figure.id} {words}"
+    unit = figure.unit
+    return name if not unit or name.endswith(unit) or name.endswith("%") else f"{name} ({unit})"
+
+
+def rag_header(figure: Figure, target: float) -> str:
+    shown = f"{target:g}%" if figure.kind == "percent" else f"{target:g}"
+    return f"{figure.id} RAG (target {shown})"
 
 
 def write_units(sheet: Worksheet, level: str, figures: list[Figure], values: pd.DataFrame,
-                teams: pd.DataFrame, workers: pd.DataFrame, run: RunInfo) -> None:
-    """One row per team (with its service) or worker (with their team), one column per
-    figure. Rates per 10,000 are LA-only and left out. A unit with no rows for a count
+                teams: pd.DataFrame, workers: pd.DataFrame, run: RunInfo,
+                targets: dict[str, KpiTarget] | None = None) -> None:
+    """One row per service area (with its number of teams), team (with its service area)
+    or worker (with their team), one column per figure, headed by its id and name; a
+    percentage (or mean) with a target is followed by its RAG in words against the LA
+    target. Rates per 10,000 are LA-only and left out. A unit with no rows for a count
     has a count of 0; a percentage or mean with no rows is empty (n/a)."""
+    targets = targets or {}
     figures = [f for f in figures if f.kind != "rate"]
-    units = _team_units(teams, values) if level == "team" else _worker_units(workers, teams, values)
-    label = "Teams" if level == "team" else "Workers"
+    units = {"service_area": _service_area_units, "team": _team_units}.get(level)
+    units = units(teams, values) if units else _worker_units(workers, teams, values)
+    label = UNIT_SHEETS[level]
     write_heading(sheet, f"{run.la_name}: {label}, {month_label(run.period)}",
-                  f"Figures attributed to each {level} (kpis.md, Team / worker attribution). "
-                  f"{INTERNAL_NOTE}", run)
-    leading = ["Team ID", "Team", "Service"] if level == "team" else ["Worker ID", "Worker", "Team"]
-    headers, formats = list(leading), []
+                  f"{UNIT_NOTES[level]} RAG: against the LA target, in words. {INTERNAL_NOTE}", run)
+    leading = UNIT_LEADING[level]
+    headers, formats, widths, rag_columns, rags = list(leading), [], [], [], []
     for figure in figures:
-        headers.append(f"{figure.id} ({figure.unit})" if figure.unit else figure.id)
+        headers.append(figure_header(figure))
         formats.append(decimal_format(figure.precision))
+        widths.append(_word_width(headers[-1]))
+        target = targets.get(figure.id)
+        if target is not None and figure.kind in RAG_KINDS:
+            headers.append(rag_header(figure, target.target))
+            formats.append(None)
+            widths.append(7)
+            rag_columns.append(len(headers))
+            rags.append((figure, target))
+        else:
+            rags.append((figure, None))
         if figure.kind == "percent":
             headers += [f"{figure.id} numerator", f"{figure.id} denominator"]
             formats += [WHOLE_FORMAT, WHOLE_FORMAT]
+            widths += [10, 11]
     write_header(sheet, headers)
+    set_widths(sheet, [12, 24, 8 if level == "service_area" else 22] + widths)  # before the rows fit their heights
     level_values = values[values["level"] == level]
     by_unit_figure = {(str(r.unit_id), r.kpi_id): r for r in level_values.itertuples()}
     for row, unit in enumerate(units.itertuples(index=False), start=FIRST_DATA_ROW):
         cells = list(unit)
-        for figure in figures:
-            cells += _unit_cells(figure, by_unit_figure.get((str(unit[0]), figure.id)))
-        write_row(sheet, row, cells)
+        for figure, target in rags:
+            figure_cells = _unit_cells(figure, by_unit_figure.get((str(unit[0]), figure.id)))
+            cells.append(figure_cells[0])
+            if target is not None:
+                tolerance = effective_tolerance(figure.kpi, target.target, target.tolerance, figure.kind)
+                cells.append(rag_status(figure_cells[0], target.target, tolerance, figure.polarity))
+            cells += figure_cells[1:]
+        written = write_row(sheet, row, cells)
+        for column, cell in enumerate(written, start=1):
+            # a long team or service area name wraps rather than widen the page; the
+            # figures beside it align with its first line
+            cell.alignment = WRAP if 1 < column <= len(leading) else TOP
+        fit_row_height(sheet, row)
         for offset, number_format in enumerate(formats, start=len(leading) + 1):
-            sheet.cell(row=row, column=offset).number_format = number_format
-    finish_table(sheet, len(headers), FIRST_DATA_ROW + len(units) - 1, frozen_columns=2)
-    set_widths(sheet, [12, 28, 24] + [max(10, len(h) + 2) for h in headers[len(leading):]])
+            if number_format:
+                sheet.cell(row=row, column=offset).number_format = number_format
+    last_row = FIRST_DATA_ROW + len(units) - 1
+    for column in rag_columns:
+        letter = get_column_letter(column)
+        add_rag_fills(sheet, f"{letter}{FIRST_DATA_ROW}:{letter}{max(last_row, FIRST_DATA_ROW)}")
+    finish_table(sheet, len(headers), last_row, frozen_columns=2)
     _fold_numerators_and_denominators(sheet, headers)
+
+
+def _word_width(header: str) -> float:
+    """A figure column wide enough for the longest word of its header ("Assessments",
+    "(exceptions)"), so that words wrap whole; 10 to 13 characters."""
+    return min(max(10, max(len(word) for word in header.split()) + 1.5), 13)
 
 
 def _fold_numerators_and_denominators(sheet: Worksheet, headers: list[str]) -> None:
@@ -267,12 +341,41 @@ def _unit_cells(figure: Figure, value_row) -> list:
     return [value]
 
 
+def _service_area_ids(teams: pd.DataFrame) -> pd.Series:
+    if "service_area_id" in teams.columns:
+        return teams["service_area_id"].astype(object)
+    return pd.Series([None] * len(teams), index=teams.index, dtype=object)
+
+
+def _service_area_units(teams: pd.DataFrame, values: pd.DataFrame) -> pd.DataFrame:
+    """The service areas of the teams (with how many teams each has), then any other
+    service-area unit with figures (Unknown service area, Unallocated)."""
+    areas = pd.DataFrame({"area_id": _service_area_ids(teams), "area_name": teams["service_name"].astype(object)})
+    areas = areas[areas["area_id"].notna()].assign(area_id=lambda a: a["area_id"].astype(str))
+    counts = areas.groupby("area_id").size()
+    units = areas.drop_duplicates("area_id").assign(teams=lambda a: a["area_id"].map(counts).astype(object))
+    extra = _units_without_reference(values, "service_area", set(units["area_id"]))
+    units = pd.concat([units, extra.rename(columns={"unit_id": "area_id", "unit_name": "area_name"})
+                       .assign(teams=None)], ignore_index=True)
+    unknown = units["area_id"] == UNKNOWN_SERVICE_AREA
+    ordered = _sorted_unallocated_last(units[~unknown], "area_id", ["area_name"])
+    unallocated = ordered["area_id"] == UNALLOCATED
+    return pd.concat([ordered[~unallocated], units[unknown], ordered[unallocated]],
+                     ignore_index=True).astype(object).where(lambda frame: frame.notna(), None)
+
+
 def _team_units(teams: pd.DataFrame, values: pd.DataFrame) -> pd.DataFrame:
+    """The real teams with their service area, then teams with figures that the list
+    does not know (Unallocated, a code missing from ssd_department); never a parent
+    department (a service area), even from figures stored before the service-area level."""
     units = teams[["team_id", "team_name", "service_name"]].astype(object)
     units = units.assign(team_id=units["team_id"].astype(str))
-    extra = _units_without_reference(values, "team", set(units["team_id"]))
-    units = pd.concat([units, extra.rename(columns={"unit_id": "team_id", "unit_name": "team_name"})
-                       .assign(service_name=None)], ignore_index=True)
+    service_areas = set(_service_area_ids(teams).dropna().astype(str))
+    extra = _units_without_reference(values, "team", set(units["team_id"]) | service_areas)
+    extra = extra.assign(service_name=[None if u == UNALLOCATED else UNKNOWN_SERVICE_AREA
+                                       for u in extra["unit_id"]])
+    units = pd.concat([units, extra.rename(columns={"unit_id": "team_id", "unit_name": "team_name"})],
+                      ignore_index=True)
     return _sorted_unallocated_last(units, "team_id", ["service_name", "team_name"])
 
 

@@ -1,7 +1,8 @@
 """The QA activity workbook (openpyxl): QA01-QA11 for one month.
 
 Sheets: Summary (13-month LA trend, target, RAG, direction of travel, charts), By role,
-Auditors (who is behind their audit schedule, and by how much: QA02 records), Teams,
+Auditors (who is behind their audit schedule, and by how much: QA02 records), Service
+areas and Teams (each measure with its RAG; service areas = the teams' parent departments),
 Grades (QA03 by grade, theme and service area), Moderation (QA04, QA05), Closing the
 loop (QA06-QA11), Re-audits (the Inadequate audits of QA06), Allocation (the month's
 random case allocation, when given), Definitions and Run.
@@ -114,10 +115,12 @@ def publish_qa_workbook(kpis: list[Kpi], values: pd.DataFrame, trend: pd.DataFra
                         records: pd.DataFrame, staff: pd.DataFrame, targets: dict[str, KpiTarget],
                         run: RunInfo, out_path: Path,
                         allocation: pd.DataFrame | None = None, data_quality=None,
-                        allocation_note: str | None = None, allocation_warnings: list[str] = (),
-                        allocation_rule: tuple[str, ...] = ()) -> Path:
+                        allocation_note: str | None = None, teams: pd.DataFrame | None = None,
+                        allocation_warnings: list[str] = (), allocation_rule: tuple[str, ...] = ()) -> Path:
     """Write the QA workbook for the run's period; returns its path. `staff`: qa_staff
     rows (staff_id, name, role, team_id, service_area, optional audits_required);
+    `teams`: the real teams with their service area (tasks.operations.pipeline.unit_tables;
+    without it, the teams with figures and their staff's service area);
     `data_quality`: a tasks.publish.dq_sheet.DataQuality, written as the Data quality sheet."""
     la_rows = la_trend_rows(values, trend)
     figures = qa_figures(kpis, la_rows)
@@ -129,8 +132,10 @@ def publish_qa_workbook(kpis: list[Kpi], values: pd.DataFrame, trend: pd.DataFra
     write_by_role(workbook.create_sheet("By role"), qa02, run, compliance)
     write_auditors(workbook.create_sheet("Auditors"), qa02, values, run, kpis)
     team_figures = [f for f in figures if not parse_figure_id(f.id).dimensions]
-    write_units(workbook.create_sheet("Teams"), "team", team_figures, values,
-                _teams_of(values, staff), _no_workers(), run)
+    teams = teams if teams is not None else _teams_of(values, staff)
+    for level, sheet_name in (("service_area", "Service areas"), ("team", "Teams")):
+        write_units(workbook.create_sheet(sheet_name), level, team_figures, _no_team_named(values), teams,
+                    _no_workers(), run, targets)
     write_grades(workbook.create_sheet("Grades"), la_rows, run, kpi_shown_in(kpis, "qa_grades"))
     moderation, loop = shown_in(kpis, "qa_moderation"), shown_in(kpis, "qa_loop")
     write_figure_table(workbook.create_sheet("Moderation"), "Moderation coverage and agreement",
@@ -245,7 +250,7 @@ def write_auditors(sheet: Worksheet, qa02: pd.DataFrame, values: pd.DataFrame, r
                   f"minus audits counted. {QA_NOTE}", run)
     headers = auditor_headers(kpis)
     write_header(sheet, headers)
-    team_names = _unit_names(values, "team")
+    team_names = _team_or_area_names(values)
     worker = values[values["level"] == "worker"]
     by_worker = {(str(r.unit_id), r.kpi_id): r for r in worker.itertuples()}
     ordered = qa02.sort_values(["behind_by", "role", "name", "staff_id"], ascending=[False, True, True, True],
@@ -272,6 +277,19 @@ def write_auditors(sheet: Worksheet, qa02: pd.DataFrame, values: pd.DataFrame, r
 def _unit_names(values: pd.DataFrame, level: str) -> dict[str, str]:
     rows = values[values["level"] == level]
     return {str(u): (n if isinstance(n, str) else str(u)) for u, n in zip(rows["unit_id"], rows["unit_name"])}
+
+
+def _team_or_area_names(values: pd.DataFrame) -> dict[str, str]:
+    """Names of the team ids on records: a team's, or a service area's (a Service
+    Manager's or Head of Service's record carries their service area's id)."""
+    return _unit_names(values, "service_area") | _unit_names(values, "team")
+
+
+def _no_team_named(values: pd.DataFrame) -> pd.DataFrame:
+    """The figures with the unit of rows with no team or area named "No team recorded"
+    (a DCS, Assistant Director or elected member has no team), not "Unallocated"."""
+    none = values["unit_id"].astype(str) == UNALLOCATED
+    return values.assign(unit_name=values["unit_name"].where(~none, NO_TEAM))
 
 
 def _teams_of(values: pd.DataFrame, staff: pd.DataFrame) -> pd.DataFrame:
@@ -416,7 +434,7 @@ def write_reaudits(sheet: Worksheet, records: pd.DataFrame, values: pd.DataFrame
     rows = records[records["kpi_id"] == (reaudits.id if reaudits else None)].copy()
     rows["done"] = pd.to_numeric(rows["in_numerator"]).fillna(0).astype(int)
     rows = rows.sort_values(["done", "record_id"], key=lambda c: c if c.name == "done" else c.astype(str))
-    team_names, worker_names = _unit_names(values, "team"), _unit_names(values, "worker")
+    team_names, worker_names = _team_or_area_names(values), _unit_names(values, "worker")
     waiting = int((rows["done"] == 0).sum())
     write_heading(sheet, f"{reaudits.id if reaudits else ''} Inadequate audits: {waiting} awaiting re-audit at "
                          f"{Period.month(run.period).end:%d %B %Y}",

@@ -41,7 +41,7 @@ def apply_print_layout(workbook: Workbook, pages_tall: dict[str, int] | None = N
         _wrap_long_notes(sheet)
         header_row = _header_row(sheet)
         if header_row:
-            _fit_row_height(sheet, header_row)
+            fit_row_height(sheet, header_row)
             sheet.print_title_rows = f"1:{header_row}"
         _header_and_footer(sheet, title, run, synthetic)
         _straight_lines(sheet)
@@ -92,8 +92,9 @@ def _wrap_long_notes(sheet: Worksheet) -> None:
         sheet.row_dimensions[note.row].height = LINE_HEIGHT * _lines(note.value, width)
 
 
-def _fit_row_height(sheet: Worksheet, row: int) -> None:
-    """Wrapped headers get the height they need, so they do not run into the first row."""
+def fit_row_height(sheet: Worksheet, row: int) -> None:
+    """Wrapped headers (or wrapped names in a data row: tasks.publish.excel.write_units)
+    get the height they need, so they do not run into the next row."""
     lines = max((_lines(str(cell.value), _width(sheet, cell.column))
                  for cell in sheet[row] if cell.value is not None), default=1)
     sheet.row_dimensions[row].height = LINE_HEIGHT * lines

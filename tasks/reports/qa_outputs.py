@@ -27,7 +27,7 @@ from tasks.kpis.qa import (ALLOCATION_COLUMNS, DEFAULT_ALLOCATED_ROLE, NoCohortR
                            monthly_allocation, no_rule_message, staff_in_post)
 from tasks.kpis.rag import targets_for
 from tasks.kpis.queries import query
-from tasks.kpis.registry import Kpi
+from tasks.kpis.registry import Kpi, shown_in
 from tasks.reports.render import render_monthly_qa_report, render_qa_on_a_page
 from tasks.validate.validation import tables_read_by
 
@@ -124,15 +124,17 @@ def qa_inputs(engine: Engine, period: Period, schedule: QaSchedule, blocked_tabl
 
 def publish_qa_outputs(inputs: QaInputs, values: pd.DataFrame, trend: pd.DataFrame, records: pd.DataFrame,
                        kpis: list[Kpi], targets: dict[str, KpiTarget], run: RunInfo, out_dir: Path,
-                       data_quality=None) -> list[Path]:
-    """Write the QA workbook and both reports for `run.period` into `out_dir`."""
+                       data_quality=None, teams: pd.DataFrame | None = None) -> list[Path]:
+    """Write the QA workbook and both reports for `run.period` into `out_dir`. `teams`:
+    the real teams with their service areas (tasks.operations.pipeline.unit_tables)."""
+    findings = shown_in(kpis, "qa_strengths") + shown_in(kpis, "qa_development")
     kpis = qa_kpis(kpis)
     workbook = publish_qa_workbook(kpis, values, trend, records, inputs.staff, targets, run,
                                    out_dir / f"qa_activity_{run.period}.xlsx",
                                    allocation=inputs.allocation, data_quality=data_quality,
-                                   allocation_note=inputs.allocation_not_drawn,
+                                   allocation_note=inputs.allocation_not_drawn, teams=teams,
                                    allocation_warnings=inputs.themes_without_rule,
                                    allocation_rule=inputs.allocation_rule)
     html, pdf = render_monthly_qa_report(values, trend, kpis, run, out_dir, targets, data_quality)
-    page = render_qa_on_a_page(values, trend, kpis, run, out_dir, targets, data_quality)
+    page = render_qa_on_a_page(values, trend, kpis, run, out_dir, targets, data_quality, findings)
     return [workbook, html, pdf, page]

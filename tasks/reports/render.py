@@ -30,7 +30,9 @@ from tasks.publish.lineage import RunInfo
 from tasks.publish.style import SYNTHETIC_BANNER, month_label
 from tasks.publish.suppression import (FOOTNOTE, NOT_AVAILABLE, SUPPRESSED, base_too_small, hidden_counts,
                                        is_suppressed, shown_figure)
-from tasks.core.figure_ids import parse_figure_id
+from tasks.core.figure_ids import breakdown_name, parse_figure_id
+from tasks.kpis.compute import percent
+from tasks.publish.cells import number_value
 from tasks.publish.qa_workbook import GRADES, NO_GRADE, figure_label, figure_rag, grade_table, grades_by, \
     la_figure, qa_figures
 from tasks.kpis.rag import direction_of_travel, targets_for
@@ -171,26 +173,127 @@ def quality_summary(data_quality) -> dict | None:
     return {"state": data_quality.state, "rules": rules}
 
 
-def team_lines(values: pd.DataFrame, period: str, kpis: list[Kpi]) -> list[dict]:
-    """Audits due and done, and schedule compliance, per team (team-level stored values)."""
+# The table of audits by unit: by team, unless small numbers would hide more than this
+# share of its figures; then by service area (the teams' parent departments).
+MOSTLY_HIDDEN = 0.5
+UNIT_CELLS = ("due", "on_time", "completed", "staff", "compliance")
+# Senior roles whose audit compliance the reports keep in view, together when each alone
+# is too few to show (qa-activity.md: the DCS and Assistant Directors re-audit Inadequate
+# cases; a Head of Service shows here if the LA gives that role a QA02 requirement).
+SENIOR_ROLES = ("DCS", "Assistant Director", "Head of Service")
+UNITS_LAST = ("Unallocated", "Unknown service area")
+
+
+def unit_lines(values: pd.DataFrame, period: str, kpis: list[Kpi], level: str = "team") -> list[dict]:
+    """Audits due and done, and schedule compliance, per team or service area (the stored
+    values of that level), with small numbers suppressed."""
     roles = [kpi_shown_in(kpis, output) for output in ("qa_due", "qa_compliance", "qa_grades")]
-    teams = values[(values["level"] == "team") & (values["period"] == period)]
-    by_team_figure = {(str(r.unit_id), r.kpi_id): r for r in teams.itertuples()}
+    units = values[(values["level"] == level) & (values["period"] == period)]
+    by_unit_figure = {(str(r.unit_id), r.kpi_id): r for r in units.itertuples()}
     lines = []
-    for unit_id, unit_name in sorted({(str(r.unit_id), r.unit_name) for r in teams.itertuples()},
-                                     key=lambda u: (u[0] == "Unallocated", str(u[1]).lower())):
+    for unit_id, unit_name in sorted({(str(r.unit_id), r.unit_name) for r in units.itertuples()},
+                                     key=lambda u: (u[0] in UNITS_LAST, u[0] == "Unallocated", str(u[1]).lower())):
         def get(kpi_id):
-            return by_team_figure.get((unit_id, kpi_id))
+            return by_unit_figure.get((unit_id, kpi_id))
         qa01, qa02, qa03 = (get(kpi.id) if kpi else None for kpi in roles)
-        lines.append({
-            "team": unit_name if isinstance(unit_name, str) else unit_id,
-            "due": show_count(qa01.denominator) if qa01 is not None else NOT_AVAILABLE,
-            "on_time": show_percent(qa01.value, qa01.denominator) if qa01 is not None else NOT_AVAILABLE,
-            "completed": show_count(qa03.value) if qa03 is not None else NOT_AVAILABLE,
-            "staff": show_count(qa02.denominator) if qa02 is not None else NOT_AVAILABLE,
-            "compliance": show_percent(qa02.value, qa02.denominator) if qa02 is not None else NOT_AVAILABLE,
-        })
+        lines.append(_unit_line(unit_name if isinstance(unit_name, str) else unit_id,
+                                *((r.value, r.numerator, r.denominator) if r is not None else None
+                                  for r in (qa01, qa02, qa03))))
     return lines
+
+
+def _unit_line(name: str, due, compliance, completed) -> dict:
+    """A row of the audits-by-unit table from (value, numerator, denominator) triples."""
+    return {
+        "name": name,
+        "due": show_count(due[2]) if due is not None else NOT_AVAILABLE,
+        "on_time": show_percent(due[0], due[2]) if due is not None else NOT_AVAILABLE,
+        "completed": show_count(completed[0]) if completed is not None else NOT_AVAILABLE,
+        "staff": show_count(compliance[2]) if compliance is not None else NOT_AVAILABLE,
+        "compliance": show_percent(compliance[0], compliance[2]) if compliance is not None else NOT_AVAILABLE,
+    }
+
+
+def hidden_cells(lines: list[dict]) -> tuple[int, int]:
+    """(figures hidden by small numbers, figures there are) in a table's rows; `n/a`
+    (nothing to show) is neither."""
+    cells = [line[key] for line in lines for key in UNIT_CELLS if line[key] != NOT_AVAILABLE]
+    return sum(is_suppressed(cell) for cell in cells), len(cells)
+
+
+def senior_line(la_rows: pd.DataFrame, period: str, kpis: list[Kpi],
+                outputs: tuple[str, ...] = ("qa_due", "qa_compliance")) -> dict | None:
+    """The senior roles' audits together (LA figures by auditor role, summed), so that
+    their compliance shows as soon as there are 5 of them; None when no senior role has
+    a figure of the KPIs shown in `outputs`."""
+    roles = [r for r in SENIOR_ROLES
+             if any(la_figure(la_rows, f"{k.id}:{breakdown_name('role', r)}", period) is not None
+                    for k in (kpi_shown_in(kpis, o) for o in outputs) if k)]
+    if not roles:
+        return None
+    sums = []
+    for output in ("qa_due", "qa_compliance", "qa_grades"):
+        kpi = kpi_shown_in(kpis, output)
+        rows = [la_figure(la_rows, f"{kpi.id}:{breakdown_name('role', r)}", period) for r in roles] if kpi else []
+        rows = [r for r in rows if r is not None]
+        if not rows:
+            sums.append(None)
+            continue
+        numerator = sum(int(number_value(r.numerator) or 0) for r in rows)
+        denominators = [r.denominator for r in rows if r.denominator is not None and not pd.isna(r.denominator)]
+        denominator = sum(int(d) for d in denominators) if denominators else None
+        value = percent(numerator, denominator) if denominator is not None else numerator
+        sums.append((value, numerator, denominator))
+    line = _unit_line(f"Senior leaders ({', '.join(roles)})", *sums)
+    return line | {"roles": roles}
+
+
+def by_unit_table(values: pd.DataFrame, la_rows: pd.DataFrame, period: str, kpis: list[Kpi]) -> dict:
+    """Audits by team, or by service area when small numbers would hide most of the
+    teams' figures (issue 14: not a wall of `<5`), and the senior leaders' line."""
+    teams = unit_lines(values, period, kpis, "team")
+    hidden, cells = hidden_cells(teams)
+    table = {"level": "team", "first_header": "Team", "lines": teams, "note": None}
+    if cells and hidden / cells > MOSTLY_HIDDEN:
+        areas = unit_lines(values, period, kpis, "service_area")
+        if areas:
+            table = {"level": "service_area", "first_header": "Service area", "lines": areas,
+                     "note": f"Teams are grouped into their service areas: by team, small numbers would "
+                             f"hide {hidden} of the {cells} figures."}
+    return table | {"senior": senior_line(la_rows, period, kpis)}
+
+
+def senior_role_line(la_rows: pd.DataFrame, period: str, kpis: list[Kpi]) -> dict | None:
+    """The by-role table's line of the senior roles together (this month and last)."""
+    compliance = kpi_shown_in(kpis, "qa_compliance")
+    now = senior_line(la_rows, period, kpis, ("qa_compliance",))
+    before = senior_line(la_rows, _previous(period), kpis, ("qa_compliance",))
+    if compliance is None or now is None or len(now["roles"]) < 2:
+        return None
+    return {"id": f"{compliance.id}:senior", "label": f"Together: {', '.join(now['roles'])}",
+            "name": now["name"], "base": now["staff"], "value": now["compliance"],
+            "last": before["compliance"] if before else NOT_AVAILABLE, "target": "", "rag": None,
+            "direction": "", "suppressed": is_suppressed(now["compliance"])}
+
+
+def actions_summary(la_rows: pd.DataFrame, period: str, kpis: list[Kpi]) -> dict | None:
+    """What the follow-ups of last month's audits found: audits followed up with every
+    action completed, with actions partly completed, and the rest (counts of 1-4 shown
+    as `<5`, one more hidden beside a lone `<5`). None without the follow-up KPI."""
+    kpi = kpi_shown_in(kpis, "qa_actions")
+    headline = la_figure(la_rows, kpi.id, period) if kpi else None
+    if headline is None:
+        return None
+    audits = int(number_value(headline.denominator) or 0)
+    counts = [la_figure(la_rows, f"{kpi.id}:{name}", period)
+              for name in ("actions_completed", "actions_partly_completed")]
+    counts = [int(number_value(c.value) or 0) if c is not None else 0 for c in counts]
+    rest = max(audits - sum(counts), 0)
+    hidden = hidden_counts(counts + [rest])
+    shown = [hidden.get(i) or show_count(c) for i, c in enumerate(counts + [rest])]
+    return {"month": month_label(_previous(period)), "audits": show_count(audits),
+            "completed": shown[0], "partly": shown[1], "not_yet": shown[2],
+            "on_time": show_percent(headline.value, headline.denominator), "kpi": kpi}
 
 
 def breakdown_lines(figures: list[Figure], kpi_id: str, dimension: str, la_rows: pd.DataFrame,
@@ -255,8 +358,10 @@ def report_context(values: pd.DataFrame, trend: pd.DataFrame, kpis: list[Kpi], r
         "quality": quality_summary(data_quality),
         "moderation": moderation,
         "loop": [line for line in headline if line["id"] in {k.id for k in shown_in(kpis, "qa_loop")}],
-        "by_role": breakdown_lines(figures, compliance.id, "role", la_rows, run.period, targets) if compliance else [],
-        "teams": team_lines(values, run.period, kpis),
+        "by_role": (breakdown_lines(figures, compliance.id, "role", la_rows, run.period, targets)
+                    + [line for line in [senior_role_line(la_rows, run.period, kpis)] if line]) if compliance else [],
+        "units": by_unit_table(values, la_rows, run.period, kpis),
+        "actions": actions_summary(la_rows, run.period, kpis),
         "charts": [trend_chart(f, la_rows, run.period, targets, trend_months=run.trend_months)
                    for f in percent_kpis],
         "kpis": kpis, "grades": GRADES, "no_grade": NO_GRADE,
@@ -293,15 +398,36 @@ def render_monthly_qa_report(values: pd.DataFrame, trend: pd.DataFrame, kpis: li
     return html_path, pdf_path
 
 
+def findings_lines(la_rows: pd.DataFrame, period: str, findings: list[Kpi], output: str,
+                   top: int = 3) -> list[dict]:
+    """The practice domains most often found (audit findings by domain, the KPI shown in
+    `output`), most first: [{domain, count}] with counts of 1-4 as `<5`; none without it."""
+    kpi = kpi_shown_in(findings, output)
+    if kpi is None:
+        return []
+    found = []
+    for row in la_rows[la_rows["period"] == period].itertuples():
+        parsed = parse_figure_id(row.kpi_id)
+        if parsed.kpi_id == kpi.id and not parsed.names and set(parsed.dimension) == {"domain"} \
+                and number_value(row.value):
+            found.append((-float(row.value), parsed.dimension["domain"], row.value))
+    return [{"domain": domain, "count": show_count(value)} for _, domain, value in sorted(found)[:top]]
+
+
 def render_qa_on_a_page(values: pd.DataFrame, trend: pd.DataFrame, kpis: list[Kpi], run: RunInfo,
                         out_dir: Path, targets: dict[str, KpiTarget] | None = None,
-                        data_quality=None) -> Path:
-    """"QA on a page": one A4 page as PDF (the type is scaled down until it fits)."""
+                        data_quality=None, findings: list[Kpi] = ()) -> Path:
+    """"QA on a page": one A4 page as PDF (the type is scaled down until it fits).
+    `findings`: the audit findings KPIs (strengths and areas for development by domain):
+    when they have figures, the page leads with what the audits found."""
     targets = targets if targets is not None else targets_for(kpis, {})
     context = report_context(values, trend, kpis, run, targets, data_quality)
+    la_rows = la_trend_rows(values, trend)
+    context["strengths"] = findings_lines(la_rows, run.period, list(findings), "qa_strengths")
+    context["development"] = findings_lines(la_rows, run.period, list(findings), "qa_development")
     context["tiles"] = [context["lines_by_id"][k.id] | {"name": k.label_in("tile") or context["lines_by_id"][k.id]["name"]}
                         for k in shown_in(kpis, "qa_tile") if k.id in context["lines_by_id"]]
-    context["top_changes"] = sorted(context["narrative"], key=lambda s: -s["change"])[:4]
+    context["top_changes"] = sorted(context["narrative"], key=lambda s: -s["change"])[:5]
     charted = {k.id for k in shown_in(kpis, "qa_page_chart")}
     context["page_charts"] = [trend_chart(f, la_trend_rows(values, trend), run.period, targets, 250, 120,
                                           run.trend_months)
