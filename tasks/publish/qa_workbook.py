@@ -41,6 +41,7 @@ QA_TITLE = "QA Activity"
 GRADES = ("Outstanding", "Good", "Requires improvement", "Inadequate")
 NO_GRADE = "No grade recorded"
 NO_TEAM = "No team recorded"
+NO_SERVICE_AREA = "No service area recorded"
 # Figures with one breakdown among these are listed (theme breakdowns stay on the Grades
 # sheet); the Summary shows the grade breakdowns and the figures with a target, the
 # "By role and area" sheet the rest.
@@ -289,7 +290,8 @@ def _no_team_named(values: pd.DataFrame) -> pd.DataFrame:
     """The figures with the unit of rows with no team or area named "No team recorded"
     (a DCS, Assistant Director or elected member has no team), not "Unallocated"."""
     none = values["unit_id"].astype(str) == UNALLOCATED
-    return values.assign(unit_name=values["unit_name"].where(~none, NO_TEAM))
+    label = values["level"].map({"service_area": NO_SERVICE_AREA}).fillna(NO_TEAM)
+    return values.assign(unit_name=values["unit_name"].where(~none, label))
 
 
 def _teams_of(values: pd.DataFrame, staff: pd.DataFrame) -> pd.DataFrame:
