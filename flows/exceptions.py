@@ -33,8 +33,8 @@ from tasks.operations import locks
 from tasks.warehouse import database as warehouse
 from tasks.core.periods import MonthToDate
 from tasks.operations.pipeline import la_context
-from tasks.publish.exceptions import (publish_exception_csv, publish_exceptions_workbook,
-                                      team_pack_name)
+from tasks.publish.exceptions import (daily_team_list_name, escalation_name, publish_escalation_workbook,
+                                      publish_exception_csv, publish_exceptions_workbook, team_pack_name)
 from tasks.publish.lineage import RunInfo
 from tasks.kpis.qa import escalation_records
 from tasks.kpis.registry import Kpi, load_registry, shown_in
@@ -71,7 +71,8 @@ def weekly_as_at_day(as_at: str | None) -> date:
 
 def _live_run(flow_name: str, choose_kpis, publish, as_at: date, source, out, config, trigger, reason,
               working_days_only, lock_wait_seconds, escalate: bool = False,
-              accept_stale: bool = False, wait_for_extract: bool | None = None) -> dict:
+              accept_stale: bool = False, wait_for_extract: bool | None = None,
+              deliver: bool = False) -> dict:
     steps.require_reason_to_accept_stale(accept_stale, reason)
     wait = steps.waits_for_extract(wait_for_extract, trigger)
     settings = load_settings(config)
@@ -111,8 +112,10 @@ def _live_run(flow_name: str, choose_kpis, publish, as_at: date, source, out, co
         steps.record_live_artifacts(flow_name, values, kpis, info, outputs, quality.state, escalations)
         return outputs
 
-    return runner.prefect_outcome(runner.ledgered_run(flow_name, period, source, out, settings,
-                                                      trigger, reason, work, lock_wait_seconds))
+    result = runner.ledgered_run(flow_name, period, source, out, settings, trigger, reason, work,
+                                 lock_wait_seconds)
+    result["deliveries"] = steps.deliver_outputs(result, settings, trigger, deliver)
+    return runner.prefect_outcome(result)
 
 
 def _loaded(extracts, quality, table: str) -> bool:
@@ -127,7 +130,21 @@ def publish_daily(folder: Path, kpis, values, records, teams, workers, info: Run
         f"{info.la_name}: daily exception lists as at {info.period}",
         kpis, values, records, teams, workers, info, escalations=escalations, data_quality=data_quality)
     rows = publish_exception_csv(records, kpis, folder / f"daily_exceptions_{info.period}.csv")
-    return [str(workbook), str(rows)]
+    outputs = [str(workbook), str(rows)]
+    # for delivery (tasks/operations/delivery.py): each team's own list, for its manager, and
+    # each service area's Inadequate audits, for its Head of Service
+    names = dict(zip(teams["team_id"].astype(str), teams["team_name"]))
+    for team_id in teams_with_rows(records, kpis):
+        outputs.append(str(publish_exceptions_workbook(
+            folder / daily_team_list_name(team_id, info.period),
+            f"{info.la_name}: daily exception lists for {names.get(team_id, team_id)}, as at {info.period}",
+            kpis, values, records, teams, workers, info, team_id=team_id, data_quality=data_quality)))
+    if escalations is not None:
+        for area, audits in escalations.groupby(escalations["service_area"].fillna("(no service area)").astype(str)):
+            outputs.append(str(publish_escalation_workbook(
+                folder / escalation_name(area, info.period),
+                f"{info.la_name}: audits graded Inadequate in {area}, as at {info.period}", audits, teams, info)))
+    return outputs
 
 
 def teams_with_rows(records: pd.DataFrame, kpis: list[Kpi]) -> list[str]:
@@ -153,13 +170,13 @@ def publish_team_packs(folder: Path, kpis, values, records, teams, workers, info
 def daily(as_at: str | None = None, source: str = "", out: str = "", config: str | None = None,
           trigger: str | None = None, reason: str | None = None, working_days_only: bool = False,
           lock_wait_seconds: float = runner.DEFAULT_LOCK_WAIT_SECONDS,
-          accept_stale: bool = False, wait_for_extract: bool | None = None) -> dict:
+          accept_stale: bool = False, wait_for_extract: bool | None = None, deliver: bool = False) -> dict:
     """The live exception lists as at `as_at` (default yesterday) in one workbook, with
     the audits graded Inadequate not yet escalated by an earlier day's list, for their Head of
     Service. `accept_stale`, `wait_for_extract`: as for the monthly flow."""
     return _live_run("daily", daily_kpis, publish_daily, as_at_day(as_at), source, out, config, trigger,
                      reason, working_days_only, lock_wait_seconds, escalate=True,
-                     accept_stale=accept_stale, wait_for_extract=wait_for_extract)
+                     accept_stale=accept_stale, wait_for_extract=wait_for_extract, deliver=deliver)
 
 
 @flow(name="weekly", log_prints=True, on_failure=[runner.notify_failure],
@@ -167,9 +184,9 @@ def daily(as_at: str | None = None, source: str = "", out: str = "", config: str
 def weekly(as_at: str | None = None, source: str = "", out: str = "", config: str | None = None,
            trigger: str | None = None, reason: str | None = None, working_days_only: bool = False,
            lock_wait_seconds: float = runner.DEFAULT_LOCK_WAIT_SECONDS,
-           accept_stale: bool = False, wait_for_extract: bool | None = None) -> dict:
+           accept_stale: bool = False, wait_for_extract: bool | None = None, deliver: bool = False) -> dict:
     """One team pack per team: the team's figures and listed rows as at `as_at` (default:
     the last complete week's Sunday). `accept_stale`, `wait_for_extract`: as for the monthly flow."""
     return _live_run("weekly", weekly_kpis, publish_team_packs, weekly_as_at_day(as_at), source, out, config,
                      trigger, reason, working_days_only, lock_wait_seconds,
-                     accept_stale=accept_stale, wait_for_extract=wait_for_extract)
+                     accept_stale=accept_stale, wait_for_extract=wait_for_extract, deliver=deliver)

@@ -44,9 +44,11 @@ from tasks.validate.withheld import missing_local_tables, with_supplied_sources
 def monthly(period: str | None = None, source: str = "", out: str = "", config: str | None = None,
             trigger: str | None = None, reason: str | None = None,
             lock_wait_seconds: float = runner.DEFAULT_LOCK_WAIT_SECONDS,
-            accept_stale: bool = False, wait_for_extract: bool | None = None) -> dict:
-    """Publish the month's scorecards, kpi_values.csv and QA outputs. Every parameter is
-    stored by Prefect: `config` names the configuration, read (with its secrets) here.
+            accept_stale: bool = False, wait_for_extract: bool | None = None, deliver: bool = False) -> dict:
+    """Publish the month's scorecards, kpi_values.csv and QA outputs, then deliver them to
+    the audiences due (`[delivery]`; `deliver`: send again even if already sent, and for a
+    backfill). Every parameter is stored by Prefect: `config` names the configuration,
+    read (with its secrets) here.
 
     `accept_stale` (with a `reason`): publish from an extract the freshness check calls
     stale, recorded in the ledger. `wait_for_extract`: poll the source for a late extract
@@ -55,9 +57,10 @@ def monthly(period: str | None = None, source: str = "", out: str = "", config: 
     settings = load_settings(config)
     month = Period.month(period) if period else latest_complete_month(runner.london_today())
     wait = steps.waits_for_extract(wait_for_extract, trigger)
-    return runner.prefect_outcome(runner.ledgered_run(
-        "monthly", month, source, out, settings, trigger, reason,
-        lambda run: _run_steps(month, run, accept_stale, wait), lock_wait_seconds))
+    result = runner.ledgered_run("monthly", month, source, out, settings, trigger, reason,
+                                 lambda run: _run_steps(month, run, accept_stale, wait), lock_wait_seconds)
+    result["deliveries"] = steps.deliver_outputs(result, settings, trigger, deliver)
+    return runner.prefect_outcome(result)
 
 
 def _run_steps(month: Period, run: runner.RunContext, accept_stale: bool = False,
@@ -81,7 +84,8 @@ def _run_steps(month: Period, run: runner.RunContext, accept_stale: bool = False
         results = steps.compute_scorecards(quality.fresh(kpis), month, context, run.engine_url, settings.trend_months)
         teams, workers = steps.unit_tables(run.engine_url)
         reference = steps.load_reference(kpis, settings, run.engine_url)
-        qa_inputs = steps.read_qa_inputs(month, settings, run.engine_url, quality.critical_tables) \
+        qa_inputs = steps.read_qa_inputs(month, settings, run.engine_url, quality.critical_tables,
+                                         bool(qa_outputs.findings_kpis(kpis)) and "qa_audit_findings" in extracts) \
             if qa_outputs.has_qa(kpis) else None
     carried = None
     if quality.withheld_kpis:  # the withheld KPIs' figures as last published, beside the fresh ones

@@ -308,12 +308,13 @@ def publish_workbooks(results: pipeline.PeriodResults, kpis: list[Kpi], settings
 
 @task(name="read_qa_inputs", cache_policy=NO_CACHE)
 def read_qa_inputs(period: Period, settings: Settings, engine_url: str,
-                   blocked_tables: list[str] = ()) -> qa_outputs.QaInputs:
+                   blocked_tables: list[str] = (), with_findings: bool = False) -> qa_outputs.QaInputs:
     """Staff in post and the coming month's audit allocation (seed recorded; the case
-    worker of the configured allocated_worker_role). A planned theme with no cohort rule
-    is a warning asking for one; the coming month's is then not drawn."""
+    worker of the configured allocated_worker_role); with the optional audit findings,
+    their shareable summaries. A planned theme with no cohort rule is a warning asking
+    for one; the coming month's is then not drawn."""
     inputs = qa_outputs.qa_inputs(pipeline.warehouse_engine(engine_url), period,
-                                  schedule_from_settings(settings.qa), blocked_tables,
+                                  schedule_from_settings(settings.qa), blocked_tables, with_findings,
                                   allocated_role=settings.allocated_worker_role)
     for warning in inputs.themes_without_rule:
         get_run_logger().warning("QA audit allocation: %s", warning)
@@ -414,3 +415,31 @@ def record_live_artifacts(flow: str, values, kpis: list[Kpi], run: RunInfo, outp
                              key=f"{flow}-{run.period}",
                              description=f"{flow} exception counts as at {run.period}")
     record_links(outputs)
+
+
+@task(name="deliver_outputs", cache_policy=NO_CACHE)
+def deliver_outputs(result: dict, settings: Settings, trigger: str | None = None, force: bool = False) -> list[str]:
+    """After publishing: deliver the run's outputs to every audience due (only a run that
+    became the current version; a re-run of a period already delivered sends nothing
+    unless `force`, and a backfill delivers only when asked). Never fails the run: a
+    failed or refused delivery is recorded and alerted (tasks/operations/delivery.py).
+    Logs audiences, outcomes and file names only."""
+    from tasks.kpis.registry import load_registry
+    from tasks.operations import delivery
+    if result.get("skipped") or (trigger == "backfill" and not force):
+        return []
+    logger = get_run_logger()
+    try:
+        engine = pipeline.warehouse_engine(settings.resolved_warehouse_url)
+        outcomes = delivery.deliver_run(engine, settings, result["flow"], result["period"], result["run_id"],
+                                        load_registry(settings.kpis.registry), force=force)
+    except Exception as error:  # the run is published; delivery is told and can be repeated by hand
+        line = f"delivery of {result['flow']} {result['period']} stopped: {type(error).__name__}: {error}"
+        logger.error(line)
+        notify.send(settings.notifications, f"qaloop: delivery FAILED: {result['flow']} {result['period']}",
+                    line + f"\nSend it by hand: qaloop deliver --period {result['period']}")
+        return [line]
+    lines = [o.line() for o in outcomes]
+    for line in lines:
+        logger.info("delivery: %s", line)
+    return lines

@@ -11,6 +11,9 @@
     qaloop status [--config FILE] [--alert]
     qaloop versions --period PERIOD [--flow monthly|daily|weekly] [--config FILE]
     qaloop rollback --period PERIOD --to RUN_ID --reason TEXT [--flow ...] [--out DIR] [--config FILE]
+    qaloop deliver --period PERIOD [--audience NAME ...] [--dry-run] [--config FILE]
+    qaloop approve --period PERIOD --audience NAME [--by NAME] [--note TEXT] [--no-send] [--config FILE]
+    qaloop deliveries [--period PERIOD] [--audience NAME] [--config FILE]
     qaloop settings [--config FILE]
     qaloop prefect-yaml [--check]
 
@@ -83,6 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
                           "recorded in the ledger)")
     run.add_argument("--wait", action="store_true",
                      help="wait for a late extract until [arrival] wait_until, as scheduled runs do")
+    run.add_argument("--deliver", action="store_true",
+                     help="deliver to the audiences even if this period was delivered before")
 
     rerun = commands.add_parser("rerun", help="re-run historic periods (backfill)")
     rerun.add_argument("flow", choices=["monthly"])
@@ -117,6 +122,27 @@ def build_parser() -> argparse.ArgumentParser:
     rollback.add_argument("--flow", choices=["monthly", "daily", "weekly"], default="monthly")
     rollback.add_argument("--out", default=None, help="the published folder (default: the run's own)")
     rollback.add_argument("--config", default=None, help="TOML configuration file")
+
+    sending = commands.add_parser("deliver", help="deliver (or preview) a period's outputs to its audiences")
+    sending.add_argument("--period", required=True, help="YYYY-MM (monthly) or YYYY-MM-DD (daily, weekly)")
+    sending.add_argument("--audience", action="append", default=None,
+                         help="this audience only (repeatable): sent again even if sent before")
+    sending.add_argument("--dry-run", action="store_true",
+                         help="print every recipient, subject and attachment; send and record nothing")
+    sending.add_argument("--config", default=None, help="TOML configuration file")
+
+    approving = commands.add_parser("approve", help="approve an audience's delivery of a period (who and when)")
+    approving.add_argument("--period", required=True)
+    approving.add_argument("--audience", required=True)
+    approving.add_argument("--by", default=None, help="the approver's name (default: the login name)")
+    approving.add_argument("--note", default=None)
+    approving.add_argument("--no-send", action="store_true", help="record the approval only")
+    approving.add_argument("--config", default=None, help="TOML configuration file")
+
+    ledger = commands.add_parser("deliveries", help="what went to whom: the deliveries ledger")
+    ledger.add_argument("--period", default=None)
+    ledger.add_argument("--audience", default=None)
+    ledger.add_argument("--config", default=None, help="TOML configuration file")
 
     shown = commands.add_parser("settings", help="print the effective settings as TOML (secrets masked)")
     shown.add_argument("--config", default=None, help="TOML configuration file (default: $QALOOP_CONFIG)")
@@ -187,7 +213,7 @@ def command_demo(args) -> int:
     themes = planned_themes(Period.month(period).start, 8, args.seed)
     settings = load_settings(None, resolve_secrets=False,
                              data_dir=Path(args.data_dir) if args.data_dir else None)
-    config = write_demo_config(settings.data_dir, themes, AUDIT_THEME_RULES)
+    config = write_demo_config(settings.data_dir, themes, Path(args.out), AUDIT_THEME_RULES)
     extracts_dir = settings.data_dir / "demo-extracts"
     print(f"qaloop demo: SYNTHETIC local authority ({args.children} children, seed {args.seed}), "
           f"benchmarks of LA {DEMO_LA_CODE}, period {period}")
@@ -198,16 +224,38 @@ def command_demo(args) -> int:
     if status == EXIT_INFRASTRUCTURE:  # a busy machine: one more try before giving up
         print("qaloop demo: trying once more", file=sys.stderr)
         status = _run_monthly(period, str(extracts_dir), out, settings.data_dir, config=str(config))
+    if status == 0:
+        print(f"\ndeliveries (folder drops, each with its manifest.json): {Path(out).resolve() / 'delivered'}\n"
+              f"  the ledger: qaloop deliveries --period {period} --config {config}\n"
+              f"  DLT waits for approval: qaloop approve --period {period} --audience dlt --by NAME --config {config}")
     return status
 
 
-def write_demo_config(data_dir: Path, themes: dict[str, str], theme_rules: dict[str, list[str]] | None = None) -> Path:
+# the demo's audiences: folder drops under OUT/delivered/<audience>/<scope>/<period>/
+DEMO_AUDIENCES = {
+    "dlt": {"description": "Directorate Leadership Team (waits for approval)", "channel": "folder",
+            "outputs": ["directorate_scorecard", "directorate_scorecard_pdf", "qa_monthly_report"],
+            "cadence": "monthly", "level": "aggregate", "scope": "la", "approval": True},
+    "improvement_board": {"description": "Improvement board (sent without approval in the demo)",
+                          "channel": "folder", "outputs": ["directorate_scorecard_pdf", "qa_on_a_page"],
+                          "cadence": "monthly", "level": "aggregate", "scope": "la", "approval": False},
+    "performance_team": {"description": "Performance team: child-level", "channel": "folder",
+                         "outputs": ["drift_delay_scorecard", "qa_activity", "kpi_values"],
+                         "cadence": "monthly", "level": "child", "scope": "la", "approval": False},
+}
+
+
+def write_demo_config(data_dir: Path, themes: dict[str, str], out: Path | None = None,
+                      theme_rules: dict[str, list[str]] | None = None) -> Path:
     """The demo's settings as a configuration file: a flow is given its configuration's
-    path, never the settings themselves (README, "Security")."""
+    path, never the settings themselves (README, "Security"). Its audiences deliver by
+    folder drop into OUT/delivered/ (no mail leaves the machine)."""
     from tasks.core.settings import config_text
     from tasks.publish.csv_files import write_atomically
     values = {"la_code": DEMO_LA_CODE, "synthetic": True, "data_dir": str(data_dir.resolve()),
               "qa": {"themes": themes, "theme_keywords": dict(theme_rules or {})}}
+    if out is not None:
+        values["delivery"] = {"folder": str((Path(out) / "delivered").resolve()), "audiences": DEMO_AUDIENCES}
     return write_atomically(data_dir / "demo.toml", "# written by `qaloop demo`\n" + config_text(values))
 
 
@@ -247,7 +295,8 @@ def command_run(args) -> int:
     if refused := refused_benchmarks(settings):
         print(refused, file=sys.stderr)
         return 2
-    knowingly = {"accept_stale": args.accept_stale, "wait_for_extract": args.wait or None}
+    knowingly = {"accept_stale": args.accept_stale, "wait_for_extract": args.wait or None,
+                 "deliver": args.deliver}
     if args.flow == "monthly":
         return _run_monthly(args.period, args.source, args.out, settings.data_dir, config=args.config,
                             reason=args.reason, **knowingly)
@@ -262,12 +311,12 @@ def command_run(args) -> int:
 
 def _run_monthly(period: str | None, source: str, out: str, data_dir: Path, config: str | None = None,
                  reason: str | None = None, accept_stale: bool = False,
-                 wait_for_extract: bool | None = None) -> int:
+                 wait_for_extract: bool | None = None, deliver: bool = False) -> int:
     prepare_prefect_environment(data_dir)
     from flows.monthly import monthly
     return _report("monthly", period or "the latest month", data_dir, lambda: monthly(
         period=period, source=source, out=out, config=config, reason=reason,
-        accept_stale=accept_stale, wait_for_extract=wait_for_extract))
+        accept_stale=accept_stale, wait_for_extract=wait_for_extract, deliver=deliver))
 
 
 def _report(flow: str, period: str, data_dir: Path, call) -> int:
@@ -294,6 +343,8 @@ def _report(flow: str, period: str, data_dir: Path, call) -> int:
         print(f"revisions: {result['revision_note']}")
     if result.get("message"):
         print(f"{result['state']}: {result['message']}")
+    for line in result.get("deliveries") or []:
+        print(f"delivery: {line}")
     return 0
 
 
@@ -391,6 +442,8 @@ def command_status(args) -> int:
         housekeeping = status.housekeeping(engine)
         views, prefect_error = status.prefect_view_or_error()
         print(status.status_text(engine, views=views, prefect_error=prefect_error, housekeeping=housekeeping))
+        from tasks.operations import delivery
+        print("\n" + "\n".join(delivery.status_lines(engine)))
         found = status.problems(engine, views, prefect_error) if args.alert else []
     except Exception as error:
         code, line = exit_status_of(error, "qaloop status")
@@ -446,12 +499,91 @@ def command_rollback(args) -> int:
     return 0
 
 
+def period_flows(period: str) -> tuple[str, ...]:
+    """The flows whose period has this form: YYYY-MM monthly, YYYY-MM-DD daily or weekly."""
+    return ("monthly",) if len(period) == 7 else ("daily", "weekly")
+
+
+def command_deliver(args) -> int:
+    """Deliver (or with --dry-run preview) a period's current version to its audiences:
+    those named (sent again even if sent before), else every audience due not yet sent."""
+    return _deliver(args.config, args.period, args.audience, args.dry_run, force=bool(args.audience))
+
+
+def _deliver(config: str | None, period: str, audiences: list[str] | None, dry_run: bool, force: bool) -> int:
+    from tasks.core.settings import load_settings
+    from tasks.kpis.registry import load_registry
+    from tasks.operations import delivery
+    settings = load_settings(config)
+    configured = settings.delivery.audiences
+    unknown = [n for n in audiences or [] if n not in configured]
+    if unknown:
+        print(f"qaloop: no audience {', '.join(unknown)} in [delivery.audiences] "
+              f"(configured: {', '.join(configured) or 'none'})", file=sys.stderr)
+        return 2
+    try:
+        engine = _warehouse(settings)
+        kpis = load_registry(settings.kpis.registry)
+        outcomes = []
+        for flow in period_flows(period):
+            names = [n for n in audiences if delivery.audience_flow(configured[n]) == flow] if audiences else None
+            if audiences and not names:
+                continue
+            planned = delivery.plan_period(engine, settings, flow, period, kpis, names)
+            outcomes += delivery.deliver(engine, settings, planned, dry_run=dry_run, force=force, trigger="manual")
+    except Exception as error:
+        code, line = exit_status_of(error, "qaloop deliver")
+        print(f"qaloop: {line}", file=sys.stderr)
+        if code == 1:
+            raise
+        return code
+    if dry_run:
+        print("DRY RUN: nothing is sent or recorded")
+    for outcome in outcomes:
+        print(outcome.line())
+        if dry_run and outcome.planned.subject:
+            print(f"    subject: {outcome.planned.subject}")
+            for attachment in outcome.planned.attachments:
+                sent_as = "link" if attachment.path.name in outcome.planned.links else "attachment"
+                print(f"    {sent_as}: {attachment.path.name} ({attachment.output}, {attachment.level}, "
+                      f"{attachment.size:,} bytes)")
+    if not outcomes:
+        print(f"no delivery due for {period}")
+    return EXIT_REFUSED if any(o.outcome in ("refused", "failed") for o in outcomes) else 0
+
+
+def command_approve(args) -> int:
+    from tasks.core.settings import load_settings
+    from tasks.operations import delivery
+    settings = load_settings(args.config)
+    try:
+        engine = _warehouse(settings)
+        run_id = delivery.approve(engine, settings, args.period, args.audience, args.by, args.note)
+    except (KeyError, LookupError, ValueError) as error:
+        print(f"qaloop: not approved: {error.args[0] if error.args else error}", file=sys.stderr)
+        return 2
+    print(f"approved: {args.audience} {args.period} (run {run_id})")
+    if args.no_send:
+        return 0
+    # send what waited for this approval (not again if it was already sent)
+    return _deliver(args.config, args.period, [args.audience], dry_run=False, force=False)
+
+
+def command_deliveries(args) -> int:
+    from tasks.core.settings import load_settings
+    from tasks.operations import delivery
+    settings = load_settings(args.config)
+    print(delivery.ledger_text(_warehouse(settings), args.period, args.audience))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handlers = {"demo": command_demo, "generate": command_generate, "run": command_run,
                 "rerun": command_rerun, "serve": command_serve, "status": command_status,
                 "versions": command_versions, "rollback": command_rollback,
-                "settings": command_settings, "prefect-yaml": command_prefect_yaml}
+                "settings": command_settings, "prefect-yaml": command_prefect_yaml,
+                "deliver": command_deliver, "approve": command_approve, "deliveries": command_deliveries}
     return handlers[args.command](args)
 
 

@@ -299,6 +299,29 @@ def test_qa_reports_have_the_figures_fit_their_pages_and_name_no_child(demo_run)
         assert f"{float(qa01['value']):.1f}%" in report.text
 
 
+def test_qa_reports_show_the_audit_findings_and_only_shareable_summaries(demo_run):
+    """Issue 15 point 4: QA12/QA13 as published, and summaries only of share = Y findings."""
+    frame = published(demo_run)
+    with_strength = int(float(la_value(frame, "QA12")))
+    report = read_pdf(demo_run["out"] / "qa_monthly_report_2024-03.pdf").text
+    assert "Audit findings" in report
+    shown = str(with_strength) if with_strength >= 5 else "<5"
+    assert f"audits completed this month, {shown} recorded at least one strength" in report
+    findings = read_extract(demo_run, "qa_audit_findings")
+    audits = read_extract(demo_run, "qa_audits")
+    march = set(audits.loc[as_dates(audits["completed_date"]).map(in_period), "audit_id"])
+    findings = findings[findings["audit_id"].isin(march)]
+    approved = {s.rstrip(".") for s in findings.loc[findings["share"] == "Y", "summary"]}
+    never_approved = {s.rstrip(".") for s in findings.loc[findings["share"] != "Y", "summary"]} - approved
+    html = (demo_run["out"] / "qa_monthly_report_2024-03.html").read_text(encoding="utf-8")
+    assert approved and any(s.replace("'", "&#39;") in html or s in html for s in approved)
+    assert not any(s in report for s in never_approved)
+    page = read_pdf(demo_run["out"] / "qa_on_a_page_2024-03.pdf")
+    assert page.pages == 1 and "audits completed this month" in page.text
+    book = openpyxl.load_workbook(demo_run["out"] / "qa_activity_2024-03.xlsx")
+    assert "Findings" in book.sheetnames
+
+
 def test_directorate_pdf_shows_the_published_headlines_on_two_landscape_pages(demo_run):
     frame = published(demo_run)
     pdf = read_pdf(demo_run["out"] / "directorate_scorecard_2024-03.pdf")
@@ -665,3 +688,20 @@ def test_a_qa_table_missing_beside_the_audits_withholds_the_measures_that_read_i
     metadata = json.loads((published_base["published"] / "run_metadata.json").read_text())
     assert metadata["withheld"] == {"QA11": ["qa_observations"]}
     assert "qa_observations not supplied: QA11 withheld" in metadata["data_quality"]
+
+
+def test_audit_findings_missing_now_still_render_the_qa_reports(published_base, tmp_path):
+    """Issue 15 point 4: the optional qa_audit_findings supplied before and missing now:
+    QA12/QA13 are withheld (as last published), the QA reports still render on their
+    pages, and no summary is read from an earlier load."""
+    from flows.monthly import monthly
+    broken = broken_copy(published_base["source"], tmp_path / "no-findings",
+                         lambda folder: (folder / "qa_audit_findings.csv").unlink())
+    monthly(period=PERIOD, source=str(broken), out=str(published_base["out"]), config=published_base["config"])
+    published = published_base["published"]
+    metadata = json.loads((published / "run_metadata.json").read_text())
+    assert set(metadata["withheld"]) == {"QA12", "QA13"} and "qa_finding_summaries" not in metadata
+    page = read_pdf(published / "qa_on_a_page_2024-03.pdf")
+    assert page.pages == 1 and "What audits found this month" in page.text
+    report = read_pdf(published / "qa_monthly_report_2024-03.pdf").text
+    assert "Audit findings" in report and "In the auditors' words" not in report

@@ -244,7 +244,14 @@ def secret_runs(tmp_path_factory, prefect_server):
     config, _ = write_config(root / "data", synthetic=True, la_code="841", trend_months=2,
                              notifications={"smtp_host": "127.0.0.1", "smtp_port": 9,
                                             "smtp_to": ["performance@la.example"],
-                                            "smtp_username": "qaloop"})
+                                            "smtp_username": "qaloop"},
+                             # deliveries run with the secrets too: an email one (its server
+                             # refuses: failed, recorded, alerted) and a folder drop
+                             delivery={"folder": str(root / "delivered"), "audiences": {
+                                 "dlt": {"recipients": ["dlt@la.example"], "approval": False,
+                                         "outputs": ["directorate_scorecard", "qa_monthly_report"]},
+                                 "performance_team": {"channel": "folder", "level": "child", "approval": False,
+                                                      "outputs": ["drift_delay_scorecard"]}}})
     out = root / "out"
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("QALOOP_SMTP_PASSWORD", SMTP_PASSWORD)
@@ -311,11 +318,14 @@ def test_no_secret_is_in_the_ledger_logs_results_or_outputs(secret_runs):
     engine = make_engine(secret_runs["warehouse_url"])  # the PostgreSQL warehouse, password in the URL
     ledger = read_sql(engine, "select * from runs")
     alerts = read_sql(engine, "select * from dq_alerts_sent")
+    deliveries = read_sql(engine, "select * from deliveries")
     engine.dispose()
     assert set(ledger["flow"]) >= {"monthly", "daily", "weekly"} and len(ledger) >= 6
-    text = ledger.to_json() + alerts.to_json()
+    assert {"failed", "sent"} <= set(deliveries["outcome"])  # the email failed, the folder drop went
+    text = ledger.to_json() + alerts.to_json() + deliveries.to_json()
     prefect_home = Path(os.environ["PREFECT_HOME"])
-    for path in files_under(secret_runs["out"]) + files_under(secret_runs["data_dir"]) + files_under(prefect_home):
+    for path in (files_under(secret_runs["out"]) + files_under(secret_runs["data_dir"]) + files_under(prefect_home)
+                 + files_under(secret_runs["root"] / "delivered")):
         if path.suffix != ".toml":  # the configuration written by the test names no secret either
             text += path.read_bytes().decode("utf-8", errors="replace")
     for secret in SECRETS:

@@ -243,6 +243,94 @@ class SecretBlocks(BaseModel):
     webhook_url: str = ""
 
 
+# --- delivery: who receives which output (tasks/operations/delivery.py) ------------------------
+
+# The detail an output carries, least first: suppressed figures only; named staff but no
+# child; child-level rows. An audience receives nothing more detailed than its `level`.
+DELIVERY_LEVELS = ("aggregate", "staff", "child")
+CADENCES = ("daily", "weekly", "monthly", "quarterly", "six-monthly")
+DELIVERY_CHANNELS = ("email", "folder")
+
+
+class Audience(BaseModel):
+    """One audience of `[delivery.audiences.<name>]`: who, which outputs (by output name,
+    tasks.operations.delivery.CATALOGUE), how often, by which channel, the most detailed
+    level it may receive and its scope."""
+
+    model_config = SECTION
+
+    description: str = ""
+    recipients: tuple[str, ...] = ()
+    # scope "team": each team's own recipients (team id -> addresses), e.g. its manager
+    team_recipients: dict[str, tuple[str, ...]] = {}
+    # scope "service_area": each service area's recipients (its Head of Service)
+    service_area_recipients: dict[str, tuple[str, ...]] = {}
+    outputs: tuple[str, ...] = ()
+    cadence: str = "monthly"
+    channel: str = "email"
+    level: str = "aggregate"
+    # la | service_area:<name> | team:<id> | team (one delivery per team, each its own rows)
+    # | service_area (one delivery per service area)
+    scope: str = "la"
+    approval: bool = True  # wait for `qaloop approve` before sending
+    folder: Path | None = None  # channel folder: where the files go (default [delivery] folder/<audience>)
+
+    @field_validator("recipients", mode="before")
+    @classmethod
+    def _comma_separated(cls, value):
+        if isinstance(value, str):
+            return [r.strip() for r in value.split(",") if r.strip()]
+        return value
+
+    @field_validator("cadence")
+    @classmethod
+    def _cadence(cls, value):
+        if value not in CADENCES:
+            raise ValueError(f"cadence {value!r} is not one of {', '.join(CADENCES)}")
+        return value
+
+    @field_validator("channel")
+    @classmethod
+    def _channel(cls, value):
+        if value not in DELIVERY_CHANNELS:
+            raise ValueError(f"channel {value!r} is not one of {', '.join(DELIVERY_CHANNELS)}")
+        return value
+
+    @field_validator("level")
+    @classmethod
+    def _level(cls, value):
+        if value not in DELIVERY_LEVELS:
+            raise ValueError(f"level {value!r} is not one of {', '.join(DELIVERY_LEVELS)}")
+        return value
+
+    @field_validator("scope")
+    @classmethod
+    def _scope(cls, value):
+        kind, _, name = value.partition(":")
+        if value in ("la", "team", "service_area") or (kind in ("team", "service_area") and name.strip()):
+            return value
+        raise ValueError(f"scope {value!r}: expected la, team, team:<id>, service_area or "
+                         "service_area:<name>")
+
+
+class DeliverySettings(BaseModel):
+    """Scheduled delivery of the published outputs to their audiences (README, "Delivery").
+    Email goes through the `[notifications]` SMTP server (STARTTLS, login, password from
+    QALOOP_SMTP_PASSWORD), the same code path as the alerts."""
+
+    model_config = SECTION
+
+    enabled: bool = True  # false: the flows deliver nothing (the commands still preview)
+    sender: str = ""  # From: of deliveries (default [notifications] smtp_from)
+    max_attachment_bytes: int = 10_000_000  # larger files are linked, not attached
+    folder: Path = Path("")  # channel folder: the root of the folder drop (a mapped or synced drive)
+    # qa_staff.staff_id -> email address: a team (or service area) with no address in its
+    # audience's team_recipients (service_area_recipients) goes to its Team Manager (Head
+    # of Service) in post in qa_staff, at this address; never a guessed one
+    staff_addresses: dict[str, str] = {}
+    audiences: dict[str, Audience] = {}
+
+
 # --- the settings ---------------------------------------------------------------------------
 
 _config_file: ContextVar[Path | None] = ContextVar("qaloop_config_file", default=None)
@@ -303,6 +391,7 @@ class Settings(BaseSettings):
     arrival: ArrivalSettings = ArrivalSettings()
     archive: ArchiveSettings = ArchiveSettings()
     kpis: KpiSettings = KpiSettings()
+    delivery: DeliverySettings = DeliverySettings()
     # [benchmarks.<KPI id>]: an LA's DfE file per Directorate row, the keys of a registry
     # `benchmark:` block; checked against the reference folder by tasks.kpis.benchmarks.configured_kpis
     benchmarks: dict[str, dict] = {}

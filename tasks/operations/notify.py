@@ -9,9 +9,13 @@ it is reported as not sent. SMTP may use STARTTLS and a login (`smtp_starttls`,
 
 from __future__ import annotations
 
+import json
+import mimetypes
+import shutil
 import smtplib
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -33,21 +37,58 @@ def retried(send_one: Callable[[], object], delays: tuple[float, ...] | None = N
             time.sleep(delay)
 
 
-def smtp_send(notifications: Notifications, messages: list[tuple[str, str]]) -> None:
-    """Send (subject, body) messages to the configured recipients over one connection."""
+@dataclass(frozen=True)
+class Outgoing:
+    """One email: to its own recipients (empty: `[notifications] smtp_to`), with files
+    attached (deliveries, tasks/operations/delivery.py)."""
+
+    subject: str
+    body: str
+    to: tuple[str, ...] = ()
+    attachments: tuple[Path, ...] = ()
+    sender: str = ""
+
+
+def smtp_send(notifications: Notifications, messages: list[tuple[str, str] | Outgoing]) -> None:
+    """Send messages over one connection: (subject, body) pairs to the configured
+    recipients (alerts), or `Outgoing` messages to their own recipients with attachments
+    (deliveries). The one SMTP code path: STARTTLS and login as configured."""
     with smtplib.SMTP(notifications.smtp_host, notifications.smtp_port,
                       timeout=SMTP_TIMEOUT_SECONDS) as smtp:
         if notifications.smtp_starttls:
             smtp.starttls()
         if notifications.smtp_username:
             smtp.login(notifications.smtp_username, notifications.smtp_password.get_secret_value())
-        for subject, body in messages:
+        for item in messages:
+            outgoing = item if isinstance(item, Outgoing) else Outgoing(*item)
             message = EmailMessage()
-            message["Subject"] = subject
-            message["From"] = notifications.smtp_from
-            message["To"] = ", ".join(notifications.smtp_to)
-            message.set_content(body)
+            message["Subject"] = outgoing.subject
+            message["From"] = outgoing.sender or notifications.smtp_from
+            message["To"] = ", ".join(outgoing.to or notifications.smtp_to)
+            message.set_content(outgoing.body)
+            for path in outgoing.attachments:
+                kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+                maintype, _, subtype = kind.partition("/")
+                message.add_attachment(Path(path).read_bytes(), maintype=maintype, subtype=subtype,
+                                       filename=Path(path).name)
             smtp.send_message(message)
+
+
+def folder_drop(folder: Path, files: list[Path], manifest: dict) -> Path:
+    """The folder channel: copy `files` into `folder` (a mapped shared drive or a
+    SharePoint-synced folder) and write `manifest.json` beside them last, so that a reader
+    who sees the manifest sees every file. Returns the manifest's path."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for path in files:
+        temporary = folder / f".{Path(path).name}.part"
+        shutil.copyfile(path, temporary)
+        temporary.replace(folder / Path(path).name)
+    target = folder / "manifest.json"
+    temporary = folder / ".manifest.json.part"
+    temporary.write_text(json.dumps(manifest, indent=2, default=str), encoding="utf-8")
+    temporary.replace(target)
+    return target
 
 
 def send(notifications: Notifications, subject: str, body: str, severity: str = "failure") -> list[str]:

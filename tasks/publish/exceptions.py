@@ -74,7 +74,33 @@ def publish_exceptions_workbook(path: Path, title: str, kpis: list[Kpi], values:
 
 
 def team_pack_name(team_id: str, day: str) -> str:
-    return f"team_pack_{re.sub(r'[^A-Za-z0-9_-]+', '_', str(team_id))}_{day}.xlsx"
+    return f"team_pack_{file_part(team_id)}_{day}.xlsx"
+
+
+def file_part(text) -> str:
+    """A team id or service area as it appears in a file name."""
+    return re.sub(r'[^A-Za-z0-9_-]+', '_', str(text))
+
+
+def daily_team_list_name(team_id: str, day: str) -> str:
+    return f"daily_team_list_{file_part(team_id)}_{day}.xlsx"
+
+
+def escalation_name(service_area: str, day: str) -> str:
+    return f"inadequate_escalation_{file_part(service_area)}_{day}.xlsx"
+
+
+def publish_escalation_workbook(path: Path, title: str, escalations: pd.DataFrame, teams: pd.DataFrame,
+                                run: RunInfo) -> Path:
+    """One service area's audits graded Inadequate, for its Head of Service (delivered to
+    them: tasks/operations/delivery.py), with a Run sheet."""
+    team_names = dict(zip(teams["team_id"].astype(str), teams["team_name"]))
+    workbook = Workbook()
+    workbook.active.title = ESCALATION_SHEET
+    _write_escalations(workbook.active, escalations, team_names, run)
+    write_run(workbook.create_sheet("Run"), run)
+    describe_workbook(workbook, title, run)
+    return save_workbook(workbook, Path(path))
 
 
 def _table(sheet: Worksheet, headers: list[str], rows: list[list]) -> None:

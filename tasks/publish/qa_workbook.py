@@ -19,6 +19,7 @@ service area are read from `QA03:theme=<theme>:grade=<grade>` and
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -117,12 +118,14 @@ def publish_qa_workbook(kpis: list[Kpi], values: pd.DataFrame, trend: pd.DataFra
                         run: RunInfo, out_path: Path,
                         allocation: pd.DataFrame | None = None, data_quality=None,
                         allocation_note: str | None = None, teams: pd.DataFrame | None = None,
-                        allocation_warnings: list[str] = (), allocation_rule: tuple[str, ...] = ()) -> Path:
+                        findings: Findings | None = None, allocation_warnings: list[str] = (),
+                        allocation_rule: tuple[str, ...] = ()) -> Path:
     """Write the QA workbook for the run's period; returns its path. `staff`: qa_staff
     rows (staff_id, name, role, team_id, service_area, optional audits_required);
     `teams`: the real teams with their service area (tasks.operations.pipeline.unit_tables;
     without it, the teams with figures and their staff's service area);
-    `data_quality`: a tasks.publish.dq_sheet.DataQuality, written as the Data quality sheet."""
+    `data_quality`: a tasks.publish.dq_sheet.DataQuality, written as the Data quality sheet;
+    `findings`: the audit findings (QA12, QA13 and the shareable summaries) for a Findings sheet."""
     la_rows = la_trend_rows(values, trend)
     figures = qa_figures(kpis, la_rows)
     month_records = records[records["period"] == run.period]
@@ -157,6 +160,8 @@ def publish_qa_workbook(kpis: list[Kpi], values: pd.DataFrame, trend: pd.DataFra
     if allocation is not None:
         write_allocation(workbook.create_sheet("Allocation"), allocation, run, allocation_note,
                          allocation_warnings, allocation_rule)
+    if findings is not None:
+        write_findings(workbook.create_sheet("Findings"), findings, la_rows, run)
     return finish_internal_workbook(workbook, f"{run.la_name} {QA_TITLE} {run.period}", kpis, targets, run,
                                     Path(out_path), data_quality)
 
@@ -527,3 +532,73 @@ def _distinct(frame: pd.DataFrame, column: str) -> str:
         return ""
     return ", ".join(str(v) for v in pd.unique(frame[column].dropna()))
 
+
+
+# --- Audit findings (QA12, QA13; issue 15 point 4) --------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Findings:
+    """The Findings sheet's input: the findings KPIs of the run (empty: the optional
+    qa_audit_findings table was not supplied) and the summaries a report may show
+    ([{domain, finding_type, summary}]: share Y and naming no one, tasks/reports/findings.py)."""
+
+    kpis: list[Kpi]
+    summaries: list[dict]
+    dropped: int = 0
+
+
+FINDING_TYPE_NAMES = {"strength": "Strength", "area_for_development": "Area for development"}
+
+
+def write_findings(sheet: Worksheet, findings: Findings, la_rows: pd.DataFrame, run: RunInfo) -> None:
+    """Audits with a strength and with an area for development by practice domain, this
+    month and last (aggregate figures), then the shareable summaries."""
+    previous = Period.month(run.period).shift(-1).id
+    ids = " and ".join(k.id for k in findings.kpis)
+    write_heading(sheet, f"{run.la_name}: audit findings, {month_label(run.period)}",
+                  f"{ids}: audits completed in the month with at least one strength / area for development, "
+                  "by practice domain (an audit counts once in each domain). Summaries: those the QA manager "
+                  "approved for sharing (share = Y) that name no child, worker or staff member of the extracts"
+                  + (f" ({findings.dropped} approved left out for naming someone)" if findings.dropped else "")
+                  + "." if findings.kpis else
+                  "The optional qa_audit_findings table was not supplied: no audit findings this month.", run)
+    if not findings.kpis:
+        set_widths(sheet, [34])
+        return
+    headers = ["Practice domain", "Strength: audits (month)", "Strength: audits (last month)",
+               "Area for development: audits (month)", "Area for development: audits (last month)"]
+    write_header(sheet, headers)
+    kpi_ids = [k.id for k in findings.kpis]
+
+    def count(figure_id, period):
+        row = la_figure(la_rows, figure_id, period)
+        return number_value(row.value) if row is not None else None
+
+    domains = sorted({parse_figure_id(i).dimension.get("domain") for i in la_rows["kpi_id"]
+                      if parse_figure_id(i).kpi_id in kpi_ids} - {None},
+                     key=lambda d: (_declared_order(findings.kpis).get(d, 99), d))
+    row = FIRST_DATA_ROW
+    strengths, developments = (kpi_ids + [None, None])[:2]
+    for label, suffix in [("All domains (audits with any)", "")] + [(d, f":domain={d}") for d in domains]:
+        write_row(sheet, row, [label, *[count(f"{k}{suffix}", p) if k else None
+                                        for k in (strengths, developments) for p in (run.period, previous)]])
+        if not suffix:
+            sheet.cell(row=row, column=1).font = BOLD
+        row += 1
+    finish_table(sheet, len(headers), row - 1, frozen_columns=1)
+    row += 1
+    write_header(sheet, ["Shareable summaries", "Finding type", "Practice domain"], row)
+    row += 1
+    if not findings.summaries:
+        write_cell(sheet, row, 1, "No summary approved for sharing this month.")
+    for summary in findings.summaries:
+        write_row(sheet, row, [summary["summary"], FINDING_TYPE_NAMES.get(summary["finding_type"], ""),
+                               summary["domain"]])
+        row += 1
+    set_widths(sheet, [60, 16, 22, 20, 20])
+
+
+def _declared_order(kpis: list[Kpi]) -> dict[str, int]:
+    declared = [e.value for k in kpis for e in k.extras if e.breakdown and e.group == "domain" and e.value]
+    return {d: i for i, d in reversed(list(enumerate(declared)))}

@@ -22,13 +22,15 @@ from tasks.core.paths import SQL_DIR
 from tasks.core.settings import KpiTarget
 from tasks.core.periods import Period
 from tasks.publish.lineage import RunInfo
-from tasks.publish.qa_workbook import publish_qa_workbook
+from tasks.publish.qa_workbook import Findings, publish_qa_workbook
 from tasks.kpis.qa import (ALLOCATION_COLUMNS, DEFAULT_ALLOCATED_ROLE, NoCohortRule, QaSchedule,
                            monthly_allocation, no_rule_message, staff_in_post)
 from tasks.kpis.rag import targets_for
 from tasks.kpis.queries import query
 from tasks.kpis.registry import Kpi, shown_in
+from tasks.reports import findings
 from tasks.reports.render import render_monthly_qa_report, render_qa_on_a_page
+from tasks.warehouse.database import read_sql
 from tasks.validate.validation import tables_read_by
 
 logger = logging.getLogger("qaloop.qa")
@@ -37,6 +39,7 @@ logger = logging.getLogger("qaloop.qa")
 QA_REQUIRED_TABLE = "qa_audits"
 QA_TABLES = ("qa_audits", "qa_moderations", "qa_observations", "qa_staff")
 COHORT_SQL = SQL_DIR / "qa" / "audit_cohort.sql"
+FINDINGS_SQL = SQL_DIR / "qa" / "audit_findings_shared.sql"
 
 
 @dataclass
@@ -50,6 +53,8 @@ class QaInputs:
     allocation_seed: int
     months_without_theme: list[str]
     allocation_not_drawn: str | None = None  # why there is no allocation this month
+    # the month's shareable audit finding summaries (None: qa_audit_findings not read this run)
+    summaries: findings.SharedSummaries | None = None
     # the planned themes of the coming 6 months with no cohort rule: warnings asking for one
     themes_without_rule: list[str] = field(default_factory=list)
     allocation_theme: str | None = None  # the month's planned theme (drawn or not)
@@ -62,7 +67,11 @@ class QaInputs:
                                   "theme": theme or None, "cases": len(self.allocation),
                                   "not_drawn": self.allocation_not_drawn},
                 "qa_months_without_theme": self.months_without_theme,
-                "qa_themes_without_cohort_rule": self.themes_without_rule}
+                "qa_themes_without_cohort_rule": self.themes_without_rule,
+                **({"qa_finding_summaries": {"shown": len(self.summaries.shown),
+                                             "not_approved": self.summaries.not_approved,
+                                             "dropped": self.summaries.dropped}}
+                   if self.summaries is not None else {})}
 
 
 def qa_kpis(kpis: list[Kpi]) -> list[Kpi]:
@@ -90,13 +99,36 @@ def qa_targets(kpis: list[Kpi], configured: dict[str, KpiTarget], schedule: QaSc
     return targets | targets_for(kpis, configured)
 
 
+def findings_kpis(kpis: list[Kpi]) -> list[Kpi]:
+    """The audit findings KPIs (QA12, QA13: the registry's qa_strengths and qa_development),
+    computed when the optional qa_audit_findings table is supplied."""
+    return shown_in(kpis, findings.STRENGTHS) + shown_in(kpis, findings.DEVELOPMENTS)
+
+
+def shared_summaries(engine: Engine, period: Period) -> findings.SharedSummaries:
+    """The finding summaries of the audits completed in the period that a report may show
+    (share Y, naming no child, professional or staff member of the extracts)."""
+    rows = read_sql(engine, query(FINDINGS_SQL), {"period_start": period.start, "period_end": period.end})
+    people = read_sql(engine, "select pers_person_id from ssd_person")
+    professionals = read_sql(engine, "select prof_professional_id, prof_staff_id, prof_professional_name "
+                                     "from ssd_professionals")
+    staff = read_sql(engine, "select staff_id, name from qa_staff")
+    identifiers = findings.Identifiers.of(
+        person_ids=people["pers_person_id"],
+        staff_ids=[*professionals["prof_professional_id"], *professionals["prof_staff_id"], *staff["staff_id"]],
+        names=[*professionals["prof_professional_name"], *staff["name"]])
+    return findings.shareable_summaries(rows, identifiers)
+
+
 def qa_inputs(engine: Engine, period: Period, schedule: QaSchedule, blocked_tables=(),
-              allocated_role: str = DEFAULT_ALLOCATED_ROLE) -> QaInputs:
+              with_findings: bool = False, allocated_role: str = DEFAULT_ALLOCATED_ROLE) -> QaInputs:
     """`blocked_tables`: tables that failed a critical rule; when the allocation's cohort
     reads one, no allocation is drawn this month (it would use an earlier load). Nor is it
     when the month's planned theme has no cohort rule: the run warns, asking for the rule.
     `allocated_role`: the involvement role of a child's allocated worker (settings
-    allocated_worker_role), which gives the cohort's case worker and team."""
+    allocated_worker_role), which gives the cohort's case worker and team.
+    `with_findings`: qa_audit_findings was supplied this run (and passed its critical
+    rules): its shareable summaries are read."""
     next_month = period.shift(1).id
     unplanned = schedule.months_without_theme(next_month)
     if unplanned:
@@ -117,9 +149,12 @@ def qa_inputs(engine: Engine, period: Period, schedule: QaSchedule, blocked_tabl
     if not stale and not_drawn is None and allocation.empty and theme:
         not_drawn = (f'empty: no case open at the end of {period.id} matches the cohort rule of "{theme}" '
                      f"({', '.join(schedule.cohort_rule(theme))})")
+    summaries = shared_summaries(engine, period) \
+        if with_findings and findings.TABLE not in set(blocked_tables) else None
     return QaInputs(staff_in_post(engine, period, schedule), allocation, next_month,
-                    schedule.seed_for(next_month), unplanned, not_drawn, without_rule,
-                    theme, schedule.cohort_rule(theme))
+                    schedule.seed_for(next_month), unplanned, not_drawn, summaries,
+                    themes_without_rule=without_rule, allocation_theme=theme,
+                    allocation_rule=schedule.cohort_rule(theme))
 
 
 def publish_qa_outputs(inputs: QaInputs, values: pd.DataFrame, trend: pd.DataFrame, records: pd.DataFrame,
@@ -127,14 +162,20 @@ def publish_qa_outputs(inputs: QaInputs, values: pd.DataFrame, trend: pd.DataFra
                        data_quality=None, teams: pd.DataFrame | None = None) -> list[Path]:
     """Write the QA workbook and both reports for `run.period` into `out_dir`. `teams`:
     the real teams with their service areas (tasks.operations.pipeline.unit_tables)."""
-    findings = shown_in(kpis, "qa_strengths") + shown_in(kpis, "qa_development")
+    findings_of_month = findings_kpis(kpis)
     kpis = qa_kpis(kpis)
     workbook = publish_qa_workbook(kpis, values, trend, records, inputs.staff, targets, run,
                                    out_dir / f"qa_activity_{run.period}.xlsx",
                                    allocation=inputs.allocation, data_quality=data_quality,
                                    allocation_note=inputs.allocation_not_drawn, teams=teams,
                                    allocation_warnings=inputs.themes_without_rule,
-                                   allocation_rule=inputs.allocation_rule)
-    html, pdf = render_monthly_qa_report(values, trend, kpis, run, out_dir, targets, data_quality)
-    page = render_qa_on_a_page(values, trend, kpis, run, out_dir, targets, data_quality, findings)
+                                   allocation_rule=inputs.allocation_rule,
+                                   findings=Findings(findings_of_month,
+                                                     inputs.summaries.shown if inputs.summaries else [],
+                                                     sum(inputs.summaries.dropped.values()) if inputs.summaries
+                                                     else 0))
+    html, pdf = render_monthly_qa_report(values, trend, kpis, run, out_dir, targets, data_quality,
+                                         findings=findings_of_month, summaries=inputs.summaries)
+    page = render_qa_on_a_page(values, trend, kpis, run, out_dir, targets, data_quality,
+                               findings=findings_of_month, summaries=inputs.summaries)
     return [workbook, html, pdf, page]

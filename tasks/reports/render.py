@@ -28,8 +28,8 @@ from tasks.publish.html import bar_chart_svg, line_chart_svg, template_environme
 from tasks.publish.excel import la_trend_rows
 from tasks.publish.lineage import RunInfo
 from tasks.publish.style import SYNTHETIC_BANNER, month_label
-from tasks.publish.suppression import (FOOTNOTE, NOT_AVAILABLE, SUPPRESSED, base_too_small, hidden_counts,
-                                       is_suppressed, shown_figure)
+from tasks.publish.suppression import (FOOTNOTE, NOT_AVAILABLE, SMALL_NUMBER, SUPPRESSED, base_too_small,
+                                       hidden_counts, is_suppressed, shown_figure)
 from tasks.core.figure_ids import breakdown_name, parse_figure_id
 from tasks.kpis.compute import percent
 from tasks.publish.cells import number_value
@@ -37,8 +37,13 @@ from tasks.publish.qa_workbook import GRADES, NO_GRADE, figure_label, figure_rag
     la_figure, qa_figures
 from tasks.kpis.rag import direction_of_travel, targets_for
 from tasks.kpis.registry import Figure, Kpi, kpi_shown_in, shown_in
+from tasks.reports import findings as audit_findings
 
 ONE_PAGE_SCALES = (1.0, 0.92, 0.84, 0.76, 0.68)
+# QA on a page: (shareable finding summaries of each type, type scale), tried in turn
+PAGE_SUMMARIES = (2, 1, 0)
+ONE_PAGE_ATTEMPTS = tuple((2, s) for s in ONE_PAGE_SCALES[:3]) + tuple((1, s) for s in ONE_PAGE_SCALES[2:]) \
+    + ((0, ONE_PAGE_SCALES[-1]),)
 # The tables the QA measures read: their data-quality results are the reports' own.
 QA_TABLES = ("qa_audits", "qa_moderations", "qa_observations", "qa_staff")
 
@@ -384,12 +389,16 @@ def _worth_a_line(line: dict) -> bool:
 
 def render_monthly_qa_report(values: pd.DataFrame, trend: pd.DataFrame, kpis: list[Kpi], run: RunInfo,
                              out_dir: Path, targets: dict[str, KpiTarget] | None = None,
-                             data_quality=None) -> tuple[Path, Path]:
+                             data_quality=None, findings: list[Kpi] = (),
+                             summaries: audit_findings.SharedSummaries | None = None) -> tuple[Path, Path]:
     """The monthly QA report as HTML and PDF in `out_dir`; returns (html_path, pdf_path).
     Targets default to the registry's (tasks.kpis.rag.targets_for); `data_quality` (a
-    tasks.publish.dq_sheet.DataQuality) adds the data-quality section."""
+    tasks.publish.dq_sheet.DataQuality) adds the data-quality section. `findings`
+    (QA12, QA13 when the optional audit findings were supplied) and `summaries` fill
+    the "Audit findings" section (findings_context)."""
     targets = targets if targets is not None else targets_for(kpis, {})
     context = report_context(values, trend, kpis, run, targets, data_quality)
+    context["findings"] = findings_context(values, trend, [*kpis, *findings], run.period, summaries)
     html = template_environment().get_template("monthly_qa_report.html").render(
         **context, title=f"{run.la_name}: monthly QA report, {context['period_label']}", scale=1.0)
     out_dir = Path(out_dir)
@@ -398,33 +407,18 @@ def render_monthly_qa_report(values: pd.DataFrame, trend: pd.DataFrame, kpis: li
     return html_path, pdf_path
 
 
-def findings_lines(la_rows: pd.DataFrame, period: str, findings: list[Kpi], output: str,
-                   top: int = 3) -> list[dict]:
-    """The practice domains most often found (audit findings by domain, the KPI shown in
-    `output`), most first: [{domain, count}] with counts of 1-4 as `<5`; none without it."""
-    kpi = kpi_shown_in(findings, output)
-    if kpi is None:
-        return []
-    found = []
-    for row in la_rows[la_rows["period"] == period].itertuples():
-        parsed = parse_figure_id(row.kpi_id)
-        if parsed.kpi_id == kpi.id and not parsed.names and set(parsed.dimension) == {"domain"} \
-                and number_value(row.value):
-            found.append((-float(row.value), parsed.dimension["domain"], row.value))
-    return [{"domain": domain, "count": show_count(value)} for _, domain, value in sorted(found)[:top]]
-
-
 def render_qa_on_a_page(values: pd.DataFrame, trend: pd.DataFrame, kpis: list[Kpi], run: RunInfo,
                         out_dir: Path, targets: dict[str, KpiTarget] | None = None,
-                        data_quality=None, findings: list[Kpi] = ()) -> Path:
-    """"QA on a page": one A4 page as PDF (the type is scaled down until it fits).
-    `findings`: the audit findings KPIs (strengths and areas for development by domain):
-    when they have figures, the page leads with what the audits found."""
+                        data_quality=None, findings: list[Kpi] = (),
+                        summaries: audit_findings.SharedSummaries | None = None) -> Path:
+    """"QA on a page": one A4 page as PDF (the type is scaled down until it fits; the
+    shareable finding summaries go first, two of each type, then one, then none).
+    `findings`: the audit findings KPIs (strengths and areas for development by domain,
+    QA12/QA13), with `summaries`: the page leads with what the audits found."""
     targets = targets if targets is not None else targets_for(kpis, {})
     context = report_context(values, trend, kpis, run, targets, data_quality)
-    la_rows = la_trend_rows(values, trend)
-    context["strengths"] = findings_lines(la_rows, run.period, list(findings), "qa_strengths")
-    context["development"] = findings_lines(la_rows, run.period, list(findings), "qa_development")
+    page_findings = {n: findings_context(values, trend, [*kpis, *findings], run.period, summaries, n)
+                     for n in PAGE_SUMMARIES}
     context["tiles"] = [context["lines_by_id"][k.id] | {"name": k.label_in("tile") or context["lines_by_id"][k.id]["name"]}
                         for k in shown_in(kpis, "qa_tile") if k.id in context["lines_by_id"]]
     context["top_changes"] = sorted(context["narrative"], key=lambda s: -s["change"])[:5]
@@ -434,10 +428,54 @@ def render_qa_on_a_page(values: pd.DataFrame, trend: pd.DataFrame, kpis: list[Kp
                               for f in qa_figures(kpis, la_trend_rows(values, trend)) if f.id in charted]
     template = template_environment().get_template("qa_on_a_page.html")
     pdf_path = Path(out_dir) / f"qa_on_a_page_{run.period}.pdf"
-    for scale in ONE_PAGE_SCALES:
-        html = template.render(**context, title=f"{run.la_name}: QA on a page, {context['period_label']}",
-                               scale=scale)
+    for per_type, scale in ONE_PAGE_ATTEMPTS:
+        html = template.render(**context, findings=page_findings[per_type],
+                               title=f"{run.la_name}: QA on a page, {context['period_label']}", scale=scale)
         pdf_path, pages = write_pdf(html, pdf_path, max_pages=1)
         if pages == 1:
             return pdf_path
     raise RuntimeError(f"QA on a page does not fit on one A4 page even at scale {ONE_PAGE_SCALES[-1]}")
+
+
+# --- Audit findings (QA12, QA13 and the shareable summaries: tasks/reports/findings.py) -------------
+
+
+def findings_context(values: pd.DataFrame, trend: pd.DataFrame, kpis: list[Kpi], period: str,
+                     summaries: audit_findings.SharedSummaries | None,
+                     per_type: int = audit_findings.SHOWN_PER_TYPE) -> dict:
+    """The "Audit findings" sections: audits with a strength and with an area for
+    development this month, by practice domain (QA12, QA13 as stored, counts of 1-4 shown
+    as `<5`), the three domains most often strong and needing development (only those of
+    5 or more audits), and up to `per_type` shareable summaries of each type (of those
+    domains first). `kpis`: the run's KPIs; without the findings KPIs (the optional
+    table not supplied) only a note."""
+    strengths = kpi_shown_in(kpis, audit_findings.STRENGTHS)
+    developments = kpi_shown_in(kpis, audit_findings.DEVELOPMENTS)
+    if strengths is None and developments is None:
+        return {"supplied": False, "note": audit_findings.NOT_SUPPLIED}
+    la_rows = la_trend_rows(values, trend)
+    strong = audit_findings.domain_counts(la_rows, period, strengths.id) if strengths else {}
+    develop = audit_findings.domain_counts(la_rows, period, developments.id) if developments else {}
+
+    def headline(kpi):
+        row = la_figure(la_rows, kpi.id, period) if kpi else None
+        return show_count(row.value) if row is not None else NOT_AVAILABLE
+
+    declared = audit_findings.declared_domains([k for k in (strengths, developments) if k])
+    domains = audit_findings.domain_order(declared, strong, develop)
+    summaries = summaries or audit_findings.SharedSummaries([], {})
+    most_strong = audit_findings.most_often(strong, SMALL_NUMBER)
+    most_development = audit_findings.most_often(develop, SMALL_NUMBER)
+    return {
+        "supplied": True,
+        "completed": headline(kpi_shown_in(kpis, "qa_grades")),
+        "with_strength": headline(strengths),
+        "with_development": headline(developments),
+        "domains": [{"domain": d, "strength": audit_findings.count_or_missing(strong, d, show_count),
+                     "development": audit_findings.count_or_missing(develop, d, show_count)} for d in domains],
+        "most_strong": [{"domain": d, "count": show_count(c)} for d, c in most_strong],
+        "most_development": [{"domain": d, "count": show_count(c)} for d, c in most_development],
+        "strengths": summaries.of_type(audit_findings.STRENGTH, per_type, [d for d, _ in most_strong]),
+        "developments": summaries.of_type(audit_findings.DEVELOPMENT, per_type, [d for d, _ in most_development]),
+        "dropped": sum(summaries.dropped.values()),
+    }

@@ -1,0 +1,505 @@
+"""Delivery to audiences (tasks/operations/delivery.py): each audience receives only the
+detail and the scope it may, refusals are recorded before anything is sent, and what is
+sent reaches a real SMTP server (aiosmtpd) or a folder. Synthetic data only."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from openpyxl import Workbook, load_workbook
+
+from tasks.core.settings import Settings, SettingsError, load_settings
+from tasks.kpis.registry import load_registry, shown_in
+from tasks.operations import delivery, versions
+from tasks.publish.exceptions import publish_exceptions_workbook, team_pack_name
+from tasks.publish.lineage import RunInfo
+from tasks.warehouse import database as warehouse
+from tests.test_validation import SmtpServer
+
+MONTH, WEEK = "2024-03", "2024-03-17"
+TEAMS = {"T1": "Assessment North", "T2": "Child Protection South"}
+# synthetic children, two per team
+CHILDREN = {"T1": ["P101", "P102"], "T2": ["P201", "P202"]}
+
+
+def _workbook(path: Path, headers: list[str], rows: list[list]) -> Path:
+    book = Workbook()
+    sheet = book.active
+    sheet.append(headers)
+    for row in rows:
+        sheet.append(row)
+    book.save(path)
+    return path
+
+
+def publish_run(engine, out: Path, flow: str, period: str, run_id: str, write, state: str = "Completed",
+                message: str | None = None) -> Path:
+    """A run of `flow` for `period` whose files `write(folder)` makes, published as the
+    current version the way the flows publish (intent, switch, record)."""
+    warehouse.start_run(engine, run_id, flow, period, "manual", "test", "synthetic", None)
+    folder = versions.run_dir(out, flow, period, run_id)
+    folder.mkdir(parents=True)
+    outputs = [str(p) for p in write(folder)]
+    versions.publish(engine, flow, period, run_id, versions.published_dir(out, flow, period), folder,
+                     state, message, outputs)
+    return folder
+
+
+def monthly_files(folder: Path) -> list[Path]:
+    return [
+        _workbook(folder / f"directorate_scorecard_{MONTH}.xlsx", ["KPI", "This month", "RAG"],
+                  [["SAF01 Contacts", 120, "Green"]]),
+        _write(folder / f"directorate_scorecard_{MONTH}.pdf", b"%PDF-1.4 directorate"),
+        _write(folder / f"qa_monthly_report_{MONTH}.pdf", b"%PDF-1.4 qa report"),
+        _workbook(folder / f"drift_delay_scorecard_{MONTH}.xlsx", ["Person ID", "Record ID", "Team", "Worker"],
+                  [["P101", "R1", "Assessment North", "W1"]]),
+        _write(folder / "run_metadata.json", json.dumps({"data_quality": "Passed", "synthetic": True}).encode()),
+    ]
+
+
+def _write(path: Path, content: bytes) -> Path:
+    path.write_bytes(content)
+    return path
+
+
+def live_frames(output: str = "weekly"):
+    """Synthetic kpis, values, records, teams, workers and run of a live list."""
+    kpis = shown_in(load_registry(), output)
+    listed = next(k for k in kpis if k.kind == "exception")
+    records = pd.DataFrame([{"kpi_id": listed.id, "record_id": f"R-{child}", "person_id": child,
+                             "team_id": team, "worker_id": f"W-{team}", "in_numerator": 1, "measure": 3.0}
+                            for team, children in CHILDREN.items() for child in children])
+    values = pd.DataFrame([{"kpi_id": listed.id, "period": WEEK, "level": "team", "unit_id": team,
+                            "unit_name": name, "value": 2, "numerator": 2, "denominator": None}
+                           for team, name in TEAMS.items()])
+    teams = pd.DataFrame({"team_id": list(TEAMS), "team_name": list(TEAMS.values())})
+    workers = pd.DataFrame({"worker_id": [f"W-{t}" for t in TEAMS], "worker_name": ["Worker One", "Worker Two"]})
+    run = RunInfo(period=WEEK, run_id="week-1", code_version="test", la_code="841", la_name="Testshire",
+                  synthetic=True, started_at="2024-03-18T07:00:00", source="synthetic", population=1000,
+                  population_year=2023)
+    return kpis, values, records, teams, workers, run
+
+
+def team_packs(folder: Path) -> list[Path]:
+    """The real publisher's team packs (tasks.publish.exceptions), from synthetic rows."""
+    kpis, values, records, teams, workers, run = live_frames()
+    return [publish_exceptions_workbook(folder / team_pack_name(team, WEEK), f"pack {team}", kpis, values,
+                                        records, teams, workers, run, team_id=team) for team in TEAMS]
+
+
+def settings_with(audiences: dict, smtp: SmtpServer | None = None, **delivery_keys) -> Settings:
+    notifications = {}
+    if smtp is not None:
+        notifications = {"smtp_host": smtp.controller.hostname, "smtp_port": smtp.controller.port,
+                         "smtp_from": "qaloop@la.example"}
+    return Settings(delivery={"audiences": audiences, **delivery_keys}, notifications=notifications)
+
+
+DLT = {"recipients": ["dlt@la.example"], "outputs": ["directorate_scorecard", "directorate_scorecard_pdf",
+                                                     "qa_monthly_report"],
+       "cadence": "monthly", "level": "aggregate", "scope": "la", "approval": True}
+
+
+@pytest.fixture
+def month(sqlite_warehouse, tmp_path):
+    publish_run(sqlite_warehouse, tmp_path / "out", "monthly", MONTH, "month-1", monthly_files)
+    return sqlite_warehouse
+
+
+# --- (a) configuration, catalogue, enforcement ---------------------------------------------
+
+def test_the_example_configuration_documents_a_realistic_set_of_audiences():
+    settings = load_settings(Path(__file__).parents[1] / "qaloop.example.toml", resolve_secrets=False)
+    audiences = settings.delivery.audiences
+    assert {"dlt", "extended_dlt", "improvement_board", "corporate_parenting_board", "safeguarding_partnership",
+            "heads_of_service", "team_managers", "iro_forum", "performance_team"} <= set(audiences)
+    for name, audience in audiences.items():
+        for output in audience.outputs:
+            assert output in delivery.CATALOGUE, (name, output)
+    boards = [a for n, a in audiences.items() if "board" in n or n in ("dlt", "safeguarding_partnership")]
+    assert all(a.level == "aggregate" and a.approval for a in boards)
+    assert audiences["team_managers"].scope == "team" and not audiences["team_managers"].approval
+
+
+def test_an_audience_key_not_understood_names_it(tmp_path):
+    config = tmp_path / "qaloop.toml"
+    config.write_text('[delivery.audiences.dlt]\nrecipients = ["a@b"]\nlevle = "child"\n')
+    with pytest.raises(SettingsError, match=r"\[delivery.audiences.dlt\] levle: unknown key"):
+        load_settings(config, resolve_secrets=False)
+    config.write_text('[delivery.audiences.dlt]\nlevel = "everything"\n')
+    with pytest.raises(SettingsError, match=r"\[delivery.audiences.dlt\] level"):
+        load_settings(config, resolve_secrets=False)
+
+
+def test_output_levels_come_from_the_publishers_and_the_registry():
+    kpis = load_registry()
+    levels = {name: delivery.output_level(spec, kpis) for name, spec in delivery.CATALOGUE.items()}
+    assert levels["directorate_scorecard"] == levels["qa_monthly_report"] == "aggregate"
+    assert levels["drift_delay_scorecard"] == levels["team_pack"] == levels["daily_exceptions"] == "child"
+    assert levels["kpi_values"] == "staff"
+    assert delivery.CATALOGUE["team_pack"].split_by == delivery.CATALOGUE["daily_team_list"].split_by == "team"
+    assert delivery.CATALOGUE["inadequate_escalation"].split_by == "service_area"
+
+
+@pytest.mark.parametrize("level", ["aggregate", "staff"])
+def test_a_child_level_output_never_reaches_a_less_detailed_audience(month, tmp_path, level):
+    audience = {**DLT, "level": level, "approval": False,
+                "outputs": ["directorate_scorecard", "drift_delay_scorecard"]}
+    with SmtpServer() as smtp:
+        settings = settings_with({"dlt": audience}, smtp)
+        planned = delivery.plan_period(month, settings, "monthly", MONTH, load_registry())
+        outcomes = delivery.deliver(month, settings, planned)
+    assert smtp.messages == []  # nothing at all was sent, not even the allowed file
+    assert [o.outcome for o in outcomes] == ["refused"]
+    assert "audience dlt" in outcomes[0].message and "drift_delay_scorecard" in outcomes[0].message
+    recorded = delivery.ledger(month, MONTH)
+    assert list(recorded["outcome"]) == ["refused"] and "drift_delay_scorecard" in recorded["message"][0]
+
+
+def test_a_file_showing_children_is_refused_whatever_its_catalogue_level(sqlite_warehouse, tmp_path):
+    """A Directorate Scorecard that (by a publisher's mistake) carried a child-level sheet
+    is read before sending and refused to an aggregate audience."""
+    def leaky(folder):
+        path = _workbook(folder / f"directorate_scorecard_{MONTH}.xlsx", ["KPI", "This month"], [["SAF01", 1]])
+        book = load_workbook(path)
+        book.create_sheet("Children").append(["Person ID", "Record ID"])
+        book.save(path)
+        return [path]
+    publish_run(sqlite_warehouse, tmp_path / "out", "monthly", MONTH, "leaky-1", leaky)
+    settings = settings_with({"dlt": {**DLT, "approval": False, "outputs": ["directorate_scorecard"]}})
+    [planned] = delivery.plan_period(sqlite_warehouse, settings, "monthly", MONTH)
+    assert planned.refusal and "shows child detail" in planned.refusal and planned.attachments == []
+
+
+def test_rows_outside_the_audience_scope_are_refused(month):
+    audience = {**DLT, "level": "child", "approval": False, "scope": "team:T1",
+                "outputs": ["drift_delay_scorecard"]}
+    [planned] = delivery.plan_period(month, settings_with({"t1": audience}), "monthly", MONTH)
+    assert "outside the audience's scope" in planned.refusal and "t1" in planned.refusal
+
+
+def test_an_unknown_output_or_one_of_another_cadence_is_refused(month):
+    settings = settings_with({"dlt": {**DLT, "outputs": ["directorate_scorecard", "team_pack"]},
+                              "x": {**DLT, "outputs": ["directorate.xlsx"]}})
+    refusals = {p.audience: p.refusal for p in delivery.plan_period(month, settings, "monthly", MONTH)}
+    assert "published by the weekly flow" in refusals["dlt"]
+    assert "not a known output" in refusals["x"]
+
+
+# --- (b) channels, ledger, approval, dry run -------------------------------------------------
+
+def test_an_approved_delivery_reaches_dlt_over_smtp_with_its_attachments(month, tmp_path):
+    with SmtpServer() as smtp:
+        settings = settings_with({"dlt": DLT}, smtp)
+        first = delivery.deliver(month, settings, delivery.plan_period(month, settings, "monthly", MONTH))
+        assert [o.outcome for o in first] == ["awaiting approval"] and smtp.messages == []
+        assert delivery.approve(month, settings, MONTH, "dlt", by="Jo Director") == "month-1"
+        sent = delivery.deliver(month, settings, delivery.plan_period(month, settings, "monthly", MONTH))
+        again = delivery.deliver(month, settings, delivery.plan_period(month, settings, "monthly", MONTH))
+    assert [o.outcome for o in sent] == ["sent"] and [o.outcome for o in again] == ["already sent"]
+    [message] = smtp.messages
+    assert message["To"] == "dlt@la.example" and MONTH in message["Subject"]
+    names = sorted(part.get_filename() for part in message.iter_attachments())
+    assert names == [f"directorate_scorecard_{MONTH}.pdf", f"directorate_scorecard_{MONTH}.xlsx",
+                     f"qa_monthly_report_{MONTH}.pdf"]
+    body = message.get_body(("plain",)).get_content()
+    assert "Run: month-1" in body and "Data quality: Passed" in body and "first delivery" in body
+    workbook = next(p for p in message.iter_attachments() if p.get_filename().endswith(".xlsx"))
+    assert load_workbook(io.BytesIO(workbook.get_content())).active["A1"].value == "KPI"
+    ledger = delivery.ledger(month, MONTH, "dlt")
+    assert list(ledger["outcome"])[::-1] == ["awaiting approval", "sent"]
+    outputs = json.loads(ledger["outputs"][0])
+    assert {o["output"] for o in outputs} == set(DLT["outputs"]) and all(len(o["sha256"]) == 64 for o in outputs)
+    assert "approved by Jo Director" in ledger["message"][0]
+
+
+def test_smtp_with_login_and_a_link_for_an_attachment_over_the_limit(month):
+    with SmtpServer(login=("qaloop", "s3cret")) as smtp:
+        settings = settings_with({"dlt": {**DLT, "approval": False}}, smtp, max_attachment_bytes=19)
+        settings = settings.model_copy(update={"notifications": settings.notifications.model_copy(
+            update={"smtp_username": "qaloop", "smtp_password": __import__("pydantic").SecretStr("s3cret")})})
+        [outcome] = delivery.deliver(month, settings, delivery.plan_period(month, settings, "monthly", MONTH))
+    assert outcome.outcome == "sent" and smtp.logins == ["qaloop"]
+    [message] = smtp.messages
+    attached = [p.get_filename() for p in message.iter_attachments()]
+    assert attached == [f"qa_monthly_report_{MONTH}.pdf"]  # 18 bytes: the only file under 19
+    assert "too large to attach" in message.get_body(("plain",)).get_content()
+
+
+def test_a_dry_run_previews_and_records_nothing(month):
+    with SmtpServer() as smtp:
+        settings = settings_with({"dlt": {**DLT, "approval": False}}, smtp)
+        [outcome] = delivery.deliver(month, settings, delivery.plan_period(month, settings, "monthly", MONTH),
+                                     dry_run=True)
+    assert outcome.outcome == "would send" and smtp.messages == []
+    line = outcome.line()
+    assert "dlt@la.example" in line and f"directorate_scorecard_{MONTH}.xlsx" in line and "Subject" not in line
+    assert delivery.ledger(month, MONTH).empty
+
+
+def test_the_folder_channel_drops_the_files_and_a_manifest(month, tmp_path):
+    audience = {**DLT, "channel": "folder", "recipients": [], "approval": False}
+    settings = settings_with({"board": audience}, folder=str(tmp_path / "shared"))
+    [outcome] = delivery.deliver(month, settings, delivery.plan_period(month, settings, "monthly", MONTH))
+    assert outcome.outcome == "sent"
+    dropped = tmp_path / "shared" / "board" / "la" / MONTH
+    manifest = json.loads((dropped / "manifest.json").read_text())
+    assert sorted(f["file"] for f in manifest["files"]) == sorted(p.name for p in dropped.iterdir()
+                                                                  if p.name != "manifest.json")
+    assert manifest["run_id"] == "month-1" and all(f["level"] == "aggregate" for f in manifest["files"])
+
+
+def test_a_failed_delivery_is_retried_then_recorded_and_alerted(month, monkeypatch):
+    from tasks.operations import notify
+    monkeypatch.setattr(notify, "RETRY_DELAYS_SECONDS", (0.0, 0.0))
+    with SmtpServer() as alerts:
+        settings = settings_with({"dlt": {**DLT, "approval": False}})
+        settings = settings.model_copy(update={"notifications": settings.notifications.model_copy(update={
+            "smtp_host": "127.0.0.1", "smtp_port": 1, "smtp_to": ("ops@la.example",)})})
+        calls = []
+        real = notify.smtp_send
+
+        def smtp_send(notifications, messages):
+            if any(isinstance(m, notify.Outgoing) for m in messages):
+                calls.append(1)
+                raise ConnectionRefusedError("no server")
+            return real(notifications.model_copy(update={"smtp_port": alerts.controller.port}), messages)
+        monkeypatch.setattr(notify, "smtp_send", smtp_send)
+        [outcome] = delivery.deliver(month, settings, delivery.plan_period(month, settings, "monthly", MONTH))
+    assert outcome.outcome == "failed" and len(calls) == 3
+    assert [m["Subject"] for m in alerts.messages] == [f"qaloop: delivery FAILED: dlt [la] {MONTH}"]
+    assert list(delivery.ledger(month, MONTH)["outcome"]) == ["failed"]
+
+
+# --- team packs -------------------------------------------------------------------------------
+
+def test_each_team_manager_receives_only_their_teams_pack(sqlite_warehouse, tmp_path):
+    publish_run(sqlite_warehouse, tmp_path / "out", "weekly", WEEK, "week-1", team_packs)
+    managers = {"team_recipients": {"T1": ["tm.north@la.example"], "T2": ["tm.south@la.example"]},
+                "outputs": ["team_pack"], "cadence": "weekly", "level": "child", "scope": "team",
+                "approval": False}
+    with SmtpServer() as smtp:
+        settings = settings_with({"team_managers": managers, "dlt": DLT}, smtp)
+        planned = delivery.plan_period(sqlite_warehouse, settings, "weekly", WEEK, load_registry())
+        outcomes = delivery.deliver(sqlite_warehouse, settings, planned)
+    assert sorted(o.outcome for o in outcomes) == ["sent", "sent"]  # DLT: monthly, not weekly
+    received = {m["To"]: m for m in smtp.messages}
+    assert set(received) == {"tm.north@la.example", "tm.south@la.example"}
+    for address, team in (("tm.north@la.example", "T1"), ("tm.south@la.example", "T2")):
+        [pack] = list(received[address].iter_attachments())
+        assert pack.get_filename() == team_pack_name(team, WEEK)
+        book = load_workbook(io.BytesIO(pack.get_content()), read_only=True)
+        people = {str(v) for sheet in book.worksheets for row in sheet.iter_rows(values_only=True)
+                  for v in row if isinstance(v, str) and v.startswith("P") and v[1:].isdigit()}
+        assert people == set(CHILDREN[team])  # its own children, and no other team's
+    assert sorted(delivery.ledger(sqlite_warehouse, WEEK)["scope"]) == ["team:T1", "team:T2"]
+
+
+# --- the commands -----------------------------------------------------------------------------
+
+def write_config(tmp_path: Path, engine, audiences: dict, smtp: SmtpServer) -> str:
+    from tasks.core.settings import config_text
+    values = {"warehouse_url": str(engine.url), "data_dir": str(tmp_path / "data"),
+              "notifications": {"smtp_host": smtp.controller.hostname, "smtp_port": smtp.controller.port,
+                                "smtp_from": "qaloop@la.example"},
+              "delivery": {"audiences": audiences}}
+    path = tmp_path / "qaloop.toml"
+    path.write_text(config_text(values))
+    return str(path)
+
+
+def test_deliver_dry_run_approve_deliveries_and_a_resend_by_hand(month, tmp_path, capsys):
+    from qaloop.cli import main
+    with SmtpServer() as smtp:
+        config = write_config(tmp_path, month, {"dlt": DLT}, smtp)
+        assert main(["deliver", "--period", MONTH, "--dry-run", "--config", config]) == 0
+        preview = capsys.readouterr().out
+        assert "DRY RUN" in preview and "dlt@la.example" in preview and "AWAITING APPROVAL" in preview
+        assert f"attachment: directorate_scorecard_{MONTH}.pdf" in preview and "subject: [qaloop]" in preview
+        assert smtp.messages == [] and delivery.ledger(month, MONTH).empty
+
+        assert main(["approve", "--period", MONTH, "--audience", "dlt", "--by", "Jo Director",
+                     "--config", config]) == 0
+        assert "approved: dlt 2024-03 (run month-1)" in capsys.readouterr().out
+        assert len(smtp.messages) == 1
+
+        assert main(["deliver", "--period", MONTH, "--config", config]) == 0  # a re-run: nothing again
+        assert "ALREADY SENT" in capsys.readouterr().out and len(smtp.messages) == 1
+        assert main(["deliver", "--period", MONTH, "--audience", "dlt", "--config", config]) == 0
+        assert len(smtp.messages) == 2  # re-sent by hand
+        assert "dlt [la]: SENT" in capsys.readouterr().out
+
+        assert main(["deliveries", "--period", MONTH, "--config", config]) == 0
+        ledger = capsys.readouterr().out
+        assert ledger.count("  SENT  ") == 2 and "approved by Jo Director" in ledger and "dlt@la.example" in ledger and f"directorate_scorecard_{MONTH}.xlsx" in ledger
+        assert main(["deliver", "--period", MONTH, "--audience", "nobody", "--config", config]) == 2
+
+
+# --- the flows: deliver after publishing, approval, no re-send on a re-run, team packs ----------
+
+def test_the_flows_deliver_after_publishing_and_a_rerun_sends_nothing(prefect_server, tmp_path, capsys):
+    """With the example's kind of audiences: an approved monthly run sends the Directorate
+    Scorecard (and its PDF) and the monthly QA report to DLT and nothing child-level to an
+    aggregate audience; a weekly run sends each team manager their own team's pack; a
+    re-run sends nothing; the ledger shows it all."""
+    from datetime import date
+
+    from flows.exceptions import weekly
+    from flows.monthly import monthly
+    from qaloop.cli import main
+    from qaloop.synthetic import TEAMS, generate_la
+    from tests.configs import write_config
+    extracts, out = tmp_path / "extracts", tmp_path / "out"
+    generate_la(extracts, as_at=date(2024, 4, 5), children=150, seed=12)
+    managers = {team[0]: [f"tm.{team[0].lower()}@la.example"] for team in TEAMS}
+    with SmtpServer() as smtp:
+        audiences = {
+            "dlt": DLT,
+            "improvement_board": {**DLT, "recipients": ["board@la.example"],
+                                  "outputs": ["directorate_scorecard_pdf", "drift_delay_scorecard"]},
+            "performance_team": {"channel": "folder", "outputs": ["drift_delay_scorecard", "qa_activity"],
+                                 "level": "child", "approval": False, "folder": str(tmp_path / "drop")},
+            "team_managers": {"team_recipients": managers, "outputs": ["team_pack"], "cadence": "weekly",
+                              "level": "child", "scope": "team", "approval": False},
+        }
+        config, settings = write_config(tmp_path / "data", synthetic=True, la_code="841", trend_months=2,
+                                        notifications={"smtp_host": smtp.controller.hostname,
+                                                       "smtp_port": smtp.controller.port,
+                                                       "smtp_from": "qaloop@la.example"},
+                                        delivery={"audiences": audiences})
+        first = monthly(period=MONTH, source=str(extracts), out=str(out), config=config)
+        engine = delivery.warehouse.make_engine(settings.resolved_warehouse_url)
+        outcomes = {o.split(":")[0]: o for o in first["deliveries"]}
+        assert "AWAITING APPROVAL" in outcomes["dlt [la]"]
+        assert "REFUSED" in outcomes["improvement_board [la]"] and "drift_delay_scorecard" in outcomes["improvement_board [la]"]
+        assert "SENT folder" in outcomes["performance_team [la]"]
+        assert (tmp_path / "drop" / f"drift_delay_scorecard_{MONTH}.xlsx").is_file()
+        assert smtp.messages == []  # DLT waits for approval; the board's delivery was refused whole
+
+        assert main(["approve", "--period", MONTH, "--audience", "dlt", "--by", "Jo Director",
+                     "--config", config]) == 0
+        [to_dlt] = smtp.messages
+        assert sorted(p.get_filename() for p in to_dlt.iter_attachments()) == [
+            f"directorate_scorecard_{MONTH}.pdf", f"directorate_scorecard_{MONTH}.xlsx",
+            f"qa_monthly_report_{MONTH}.pdf"]
+
+        again = monthly(period=MONTH, source=str(extracts), out=str(out), config=config)
+        assert again["run_id"] != first["run_id"] and len(smtp.messages) == 1
+        assert not any(": SENT " in line for line in again["deliveries"])
+        assert any(": ALREADY SENT " in line for line in again["deliveries"])
+
+        week = weekly(as_at="2024-03-31", source=str(extracts), out=str(out), config=config)
+        packs = [p for p in week["outputs"] if "team_pack_" in p]
+        assert packs and len(smtp.messages) == 1 + len(packs)
+        records = delivery.warehouse.read_sql(engine, "select person_id, team_id from kpi_records "
+                                                      "where run_id = :r and in_numerator = 1", {"r": week["run_id"]})
+        for message in smtp.messages[1:]:
+            team = next(t for t, addresses in managers.items() if message["To"] == addresses[0])
+            [pack] = list(message.iter_attachments())
+            assert pack.get_filename() == team_pack_name(team, "2024-03-31")
+            book = load_workbook(io.BytesIO(pack.get_content()), read_only=True)
+            shown = {str(v) for sheet in book.worksheets if sheet.title not in ("Summary", "Workers", "Run")
+                     for row in sheet.iter_rows(min_row=5, values_only=True) for v in row[:1] if v}
+            others = set(records.loc[records["team_id"] != team, "person_id"].astype(str)) - \
+                set(records.loc[records["team_id"] == team, "person_id"].astype(str))
+            assert shown and not (shown & others)  # no child of another team
+        ledger = delivery.ledger(engine)
+        assert set(ledger["outcome"]) == {"awaiting approval", "refused", "sent"}
+        assert (ledger["audience"] == "team_managers").sum() == len(packs)
+
+
+def test_the_daily_lists_reach_each_team_manager_and_escalations_their_head_of_service(sqlite_warehouse, tmp_path):
+    """The daily flow's publisher splits the lists per team and the Inadequate audits per
+    service area; each manager and Head of Service receives only their own."""
+    from flows.exceptions import publish_daily
+    kpis, values, records, teams, workers, run = live_frames("daily")
+    escalations = pd.DataFrame([
+        {"head_of_service_id": "H1", "head_of_service_name": "Hos Social", "service_area": "Social Care",
+         "audit_id": "A1", "completed_date": "2024-03-15", "audit_type": "case_file", "theme": "Neglect",
+         "person_id": "P101", "team_id": "T1", "worker_id": "W-T1", "auditor_id": "S9", "auditor_role": "Team Manager"},
+        {"head_of_service_id": "H2", "head_of_service_name": "Hos Early", "service_area": "Early Help",
+         "audit_id": "A2", "completed_date": "2024-03-16", "audit_type": "case_file", "theme": "Neglect",
+         "person_id": "P201", "team_id": "T2", "worker_id": "W-T2", "auditor_id": "S8", "auditor_role": "Team Manager"}])
+    publish_run(sqlite_warehouse, tmp_path / "out", "daily", WEEK, "day-1",
+                lambda folder: publish_daily(folder, kpis, values, records, teams, workers, run,
+                                             escalations=escalations))
+    audiences = {
+        "team_managers_daily": {"team_recipients": {"T1": ["tm.north@la.example"], "T2": ["tm.south@la.example"]},
+                                "outputs": ["daily_team_list"], "cadence": "daily", "level": "child",
+                                "scope": "team", "approval": False},
+        "heads_of_service": {"service_area_recipients": {"Social Care": ["hos.sc@la.example"],
+                                                         "Early Help": ["hos.eh@la.example"]},
+                             "outputs": ["inadequate_escalation"], "cadence": "daily", "level": "child",
+                             "scope": "service_area", "approval": False},
+        "dlt": DLT}
+    with SmtpServer() as smtp:
+        settings = settings_with(audiences, smtp)
+        outcomes = delivery.deliver(sqlite_warehouse, settings,
+                                    delivery.plan_period(sqlite_warehouse, settings, "daily", WEEK, load_registry()))
+    assert sorted(o.outcome for o in outcomes) == ["sent"] * 4
+    people = {}
+    for message in smtp.messages:
+        [attachment] = list(message.iter_attachments())
+        book = load_workbook(io.BytesIO(attachment.get_content()), read_only=True)
+        people[message["To"]] = {v for sheet in book.worksheets for row in sheet.iter_rows(values_only=True)
+                                 for v in row if isinstance(v, str) and v.startswith("P") and v[1:].isdigit()}
+    assert people == {"tm.north@la.example": set(CHILDREN["T1"]), "tm.south@la.example": set(CHILDREN["T2"]),
+                      "hos.sc@la.example": {"P101"}, "hos.eh@la.example": {"P201"}}
+
+
+def test_a_split_output_never_crosses_its_unit(sqlite_warehouse, tmp_path):
+    publish_run(sqlite_warehouse, tmp_path / "out", "weekly", WEEK, "week-1", team_packs)
+    audiences = {"area": {"recipients": ["x@la.example"], "outputs": ["team_pack"], "cadence": "weekly",
+                          "level": "child", "scope": "service_area:Social Care", "approval": False},
+                 "t1": {"recipients": ["t1@la.example"], "outputs": ["team_pack"], "cadence": "weekly",
+                        "level": "child", "scope": "team:T1", "approval": False}}
+    planned = {p.audience: p for p in delivery.plan_period(sqlite_warehouse, settings_with(audiences), "weekly", WEEK)}
+    assert "split by team, not by service_area" in planned["area"].refusal
+    assert [a.path.name for a in planned["t1"].attachments] == [team_pack_name("T1", WEEK)]
+
+
+def test_a_team_without_a_configured_address_goes_to_its_team_manager_in_qa_staff(sqlite_warehouse, tmp_path):
+    publish_run(sqlite_warehouse, tmp_path / "out", "weekly", WEEK, "week-1", team_packs)
+    pd.DataFrame([
+        {"staff_id": "S1", "name": "Manager North", "role": "Team Manager", "team_id": "T1",
+         "service_area": "Social Care", "start_date": "2023-01-01", "end_date": None},
+        {"staff_id": "S0", "name": "Left North", "role": "Team Manager", "team_id": "T1",
+         "service_area": "Social Care", "start_date": "2020-01-01", "end_date": "2023-12-31"},
+        {"staff_id": "S2", "name": "Manager South", "role": "Team Manager", "team_id": "T2",
+         "service_area": "Social Care", "start_date": "2023-01-01", "end_date": None},
+    ]).to_sql("qa_staff", sqlite_warehouse, index=False, if_exists="append")
+    managers = {"outputs": ["team_pack"], "cadence": "weekly", "level": "child", "scope": "team", "approval": False}
+    settings = settings_with({"team_managers": managers},
+                             staff_addresses={"S0": "left@la.example", "S1": "tm.north@la.example"})
+    planned = {p.scope: p for p in delivery.plan_period(sqlite_warehouse, settings, "weekly", WEEK)}
+    assert planned["team:T1"].recipients == ("tm.north@la.example",) and not planned["team:T1"].refusal
+    assert "no recipients configured" in planned["team:T2"].refusal  # S2 has no address: never guessed
+
+
+def test_a_backfill_delivers_nothing_unless_asked_and_status_lists_deliveries(month, monkeypatch):
+    from flows import steps
+    calls = []
+    monkeypatch.setattr(delivery, "deliver_run", lambda *args, **kwargs: calls.append(kwargs) or [])
+    result = {"flow": "monthly", "period": MONTH, "run_id": "month-1"}
+    settings = settings_with({"dlt": DLT})
+    assert steps.deliver_outputs.fn(result, settings, "backfill") == [] and calls == []
+    assert delivery.status_lines(month) == ["Deliveries: none recorded"]
+    [planned] = delivery.plan_period(month, settings, "monthly", MONTH)
+    delivery.deliver(month, settings, [planned])
+    assert delivery.status_lines(month)[1].endswith(f"{MONTH}  dlt [la]  awaiting approval")
+
+
+def test_a_partly_published_run_says_so_in_the_email(sqlite_warehouse, tmp_path):
+    publish_run(sqlite_warehouse, tmp_path / "out", "monthly", MONTH, "partly-1", monthly_files,
+                state="Partly published: data quality", message="SAF12 withheld: ssd_cla_episodes")
+    with SmtpServer() as smtp:
+        settings = settings_with({"dlt": {**DLT, "approval": False}}, smtp)
+        delivery.deliver(sqlite_warehouse, settings, delivery.plan_period(sqlite_warehouse, settings, "monthly", MONTH))
+    [message] = smtp.messages
+    assert message["Subject"].endswith("PARTLY PUBLISHED")
+    assert "PARTLY PUBLISHED" in message.get_body(("plain",)).get_content()
+    assert "SAF12 withheld" in message.get_body(("plain",)).get_content()
