@@ -309,15 +309,23 @@ def publish_workbooks(results: pipeline.PeriodResults, kpis: list[Kpi], settings
 @task(name="read_qa_inputs", cache_policy=NO_CACHE)
 def read_qa_inputs(period: Period, settings: Settings, engine_url: str,
                    blocked_tables: list[str] = (), with_findings: bool = False) -> qa_outputs.QaInputs:
-    """Staff in post and the coming month's audit allocation (seed recorded); with the
-    optional audit findings, their shareable summaries."""
+    """Staff in post and the coming month's audit allocation (seed recorded; the case
+    worker of the configured allocated_worker_role); with the optional audit findings,
+    their shareable summaries. A planned theme with no cohort rule is a warning asking
+    for one; the coming month's is then not drawn."""
     inputs = qa_outputs.qa_inputs(pipeline.warehouse_engine(engine_url), period,
-                                  schedule_from_settings(settings.qa), blocked_tables, with_findings)
+                                  schedule_from_settings(settings.qa), blocked_tables, with_findings,
+                                  allocated_role=settings.allocated_worker_role)
+    for warning in inputs.themes_without_rule:
+        get_run_logger().warning("QA audit allocation: %s", warning)
     get_run_logger().info("QA: %d staff in post; allocation for %s: %d cases, seed %d%s",
                           len(inputs.staff), inputs.allocation_month, len(inputs.allocation),
                           inputs.allocation_seed,
                           f"; no audit theme planned for {', '.join(inputs.months_without_theme)}"
                           if inputs.months_without_theme else "")
+    if inputs.allocation_not_drawn:
+        get_run_logger().warning("QA audit allocation for %s %s", inputs.allocation_month,
+                                 inputs.allocation_not_drawn)
     return inputs
 
 

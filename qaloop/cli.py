@@ -210,13 +210,13 @@ def command_generate(args) -> int:
 def command_demo(args) -> int:
     from tasks.core.settings import load_settings
     from tasks.core.periods import Period
-    from qaloop.synthetic import planned_themes
+    from qaloop.synthetic import AUDIT_THEME_RULES, planned_themes
     period = args.period or default_period()
     # the synthetic LA's audit themes, planned from the period to 6 months after the next
     themes = planned_themes(Period.month(period).start, 8, args.seed)
     settings = load_settings(None, resolve_secrets=False,
                              data_dir=Path(args.data_dir) if args.data_dir else None)
-    config = write_demo_config(settings.data_dir, themes, Path(args.out))
+    config = write_demo_config(settings.data_dir, themes, Path(args.out), AUDIT_THEME_RULES)
     extracts_dir = settings.data_dir / "demo-extracts"
     print(f"qaloop demo: SYNTHETIC local authority ({args.children} children, seed {args.seed}), "
           f"benchmarks of LA {DEMO_LA_CODE}, period {period}")
@@ -258,14 +258,15 @@ DEMO_AUDIENCES = {
 }
 
 
-def write_demo_config(data_dir: Path, themes: dict[str, str], out: Path | None = None) -> Path:
+def write_demo_config(data_dir: Path, themes: dict[str, str], out: Path | None = None,
+                      theme_rules: dict[str, list[str]] | None = None) -> Path:
     """The demo's settings as a configuration file: a flow is given its configuration's
     path, never the settings themselves (README, "Security"). Its audiences deliver by
     folder drop into OUT/delivered/ (no mail leaves the machine)."""
     from tasks.core.settings import config_text
     from tasks.publish.csv_files import write_atomically
     values = {"la_code": DEMO_LA_CODE, "synthetic": True, "data_dir": str(data_dir.resolve()),
-              "qa": {"themes": themes}}
+              "qa": {"themes": themes, "theme_keywords": dict(theme_rules or {})}}
     if out is not None:
         values["delivery"] = {"folder": str((Path(out) / "delivered").resolve()), "audiences": DEMO_AUDIENCES}
     return write_atomically(data_dir / "demo.toml", "# written by `qaloop demo`\n" + config_text(values))

@@ -114,6 +114,16 @@ AUDIT_THEMES = ["Neglect", "Domestic abuse", "Voice of the child", "Pre-birth",
                 "Contextual safeguarding", "Permanence planning", "Missing from care",
                 "Quality of supervision", "Pathway planning", "Step-down to Early Help",
                 "Parental mental health", "Disabled children"]
+# The synthetic LA's cohort rule of each theme ([qa.theme_keywords]): CP category or CIN/CLA
+# primary need codes, how the case is open (CIN, CP, CLA), or "*" for every open case.
+AUDIT_THEME_RULES = {
+    "Neglect": ["neglect", "NEG", "N1"], "Domestic abuse": ["N4", "N5"], "Voice of the child": ["*"],
+    "Pre-birth": ["CIN", "CP"], "Contextual safeguarding": ["N6"], "Permanence planning": ["CLA"],
+    "Missing from care": ["CLA"], "Quality of supervision": ["*"], "Pathway planning": ["CLA"],
+    "Step-down to Early Help": ["CIN"], "Parental mental health": ["N3"], "Disabled children": ["N2"],
+}
+
+
 def audit_theme(month: date, seed: int) -> str:
     """Themes are planned 6 months ahead: one theme per month, in a fixed rotation."""
     return AUDIT_THEMES[(month.year * 12 + month.month + seed) % len(AUDIT_THEMES)]

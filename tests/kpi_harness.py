@@ -52,6 +52,13 @@ class Figures:
             rows = rows[rows["in_numerator"] == 1]
         return sorted(rows["record_id"].astype(str))
 
+    def listed(self, kpi_id: str) -> dict[str, tuple]:
+        """{record id: the values of its list columns (registry list_columns, not the
+        measure)} of the listed rows: dates as ISO text (SQLite and PostgreSQL alike)."""
+        columns = [c for c, _ in REGISTRY[kpi_id].list_columns if c != "measure"]
+        rows = self.records[(self.records["kpi_id"] == kpi_id) & (self.records["in_numerator"] == 1)]
+        return {str(row["record_id"]): tuple(_plain(row[c]) for c in columns) for _, row in rows.iterrows()}
+
     def measures(self, kpi_id: str) -> dict[str, float]:
         rows = self.records[(self.records["kpi_id"] == kpi_id) & (self.records["in_numerator"] == 1)]
         return {str(r): m for r, m in zip(rows["record_id"], rows["measure"])}
@@ -75,3 +82,11 @@ def run_kpi(engine, kpi_ids: str | list[str], period: str, tables: dict[str, lis
     by_id = REGISTRY if registry is None else {kpi.id: kpi for kpi in registry}
     values, records = compute_period(engine, [by_id[i] for i in ids], Period.parse(period), context)
     return Figures(values, records)
+
+
+def _plain(value):
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    if isinstance(value, (int, float)) or hasattr(value, "item"):
+        return int(value)
+    return str(value)[:10]

@@ -80,6 +80,9 @@ def test_dd01_lists_open_children_without_an_open_allocated_worker(warehouse):
     # P1: 1 Mar -> 31 Mar = 30; P2: involvement end 31 Mar = 0; P4: 15 Feb -> 31 Mar
     # = 45 (2024 is a leap year); P5: 21 Mar -> 31 Mar = 10.
     assert figures.measures("DD01") == {"P1": 30, "P2": 0, "P4": 45, "P5": 10}
+    # the list shows the current referral's date and when the last allocated worker ended
+    assert figures.listed("DD01") == {"P1": ("2024-03-01", None), "P2": ("2024-01-01", "2024-03-31"),
+                                      "P4": ("2023-11-01", "2024-02-15"), "P5": (None, "2024-03-21")}
     assert figures.get("DD01", "team", "T1") == (2, 2, None)
     assert figures.get("DD01", "team", "T2") == (1, 1, None)
     assert figures.get("DD01", "team", "Unallocated") == (1, 1, None)
@@ -113,6 +116,9 @@ def test_dd02_assessments_open_over_45_working_days(warehouse):
     })
     assert figures.la("DD02") == (3, 3, None)
     assert figures.measures("DD02") == {"A1": 46, "A3": 46, "A6": 49}
+    # start, the 45th working day after it, and working days past it
+    assert figures.listed("DD02") == {"A1": ("2024-01-24", "2024-03-27", 1), "A3": ("2024-01-24", "2024-03-27", 1),
+                                      "A6": ("2024-01-20", "2024-03-22", 4)}
     assert figures.get("DD02", "team", "T2") == (2, 2, None)
     assert figures.get("DD02", "worker", "W1") == (1, 1, None)
 
@@ -163,6 +169,8 @@ def test_dd03_s47_without_icpc_after_15_working_days(warehouse):
     assert figures.record_ids("DD03") == ["S1", "S4", "S5", "S7", "S8"]
     # Saturday 2 Mar has the index of Friday 1 Mar: 19 working days.
     assert figures.measures("DD03") == {"S1": 16, "S4": 16, "S5": 16, "S7": 16, "S8": 19}
+    assert figures.listed("DD03")["S1"] == ("2024-03-06", "2024-03-27", 1)
+    assert figures.listed("DD03")["S8"] == ("2024-03-02", "2024-03-22", 4)
     assert figures.get("DD03", "team", "T2") == (3, 3, None)
     assert figures.get("DD03", "worker", "W1") == (1, 1, None)
 
@@ -183,6 +191,7 @@ def test_dd08_cp_plans_open_548_days_or_more(warehouse):
     })
     assert figures.la("DD08") == (2, 2, None)
     assert figures.measures("DD08") == {"CP1": 548, "CP4": 820}
+    assert figures.listed("DD08") == {"CP1": ("2022-09-30", "2024-03-31"), "CP4": ("2022-01-01", "2023-07-03")}
     assert figures.get("DD08", "team", "T1") == (1, 1, None)
     assert figures.get("DD08", "team", "Unallocated") == (1, 1, None)
 
@@ -210,6 +219,8 @@ def test_dd09_cin_episodes_open_730_days_or_more(warehouse):
     })
     assert figures.la("DD09") == (3, 3, None)
     assert figures.measures("DD09") == {"R1": 730, "R5": 1185, "R8": 1185}
+    assert figures.listed("DD09") == {"R1": ("2022-04-01", "2024-03-31"), "R5": ("2021-01-01", "2023-01-01"),
+                                      "R8": ("2021-01-01", "2023-01-01")}
     assert figures.get("DD09", "team", "T2") == (1, 1, None)
     assert figures.get("DD09", "worker", "W1") == (1, 1, None)
 
@@ -310,6 +321,7 @@ def test_dd11_three_or_more_allocated_workers_in_rolling_12_months(warehouse):
     assert figures.la("DD11") == (3, 3, None)
     assert figures.record_ids("DD11") == ["P1", "P3", "P4"]
     assert figures.measures("DD11") == {"P1": 3, "P3": 3, "P4": 3}
+    assert figures.listed("DD11") == {"P1": ("2023-12-01",), "P3": ("2023-12-01",), "P4": ("2023-12-01",)}
     # Attributed to the child's allocated worker at period end (WC in T1).
     assert figures.get("DD11", "team", "T1") == (3, 3, None)
     assert figures.get("DD11", "worker", "WC") == (3, 3, None)

@@ -85,6 +85,12 @@ def test_dd04_lists_saf13_denominator_not_in_numerator(warehouse):
     # working days since last seen visit in the plan, else since plan start:
     # CP2 13 Mar -> 11; CP4/CP5 10 Jan -> 56; CP6 1 Mar -> 19; CP8 13 Mar -> 11.
     assert figures.measures("DD04") == {"CP2": 11, "CP4": 56, "CP5": 56, "CP6": 19, "CP8": 11}
+    # plan start, last seen visit, the 10th working day after it (or plan start), working days past that
+    listed = figures.listed("DD04")
+    assert listed["CP2"] == ("2024-01-10", "2024-03-13", "2024-03-27", 1)
+    assert listed["CP4"] == ("2024-01-10", None, "2024-01-24", 46)
+    assert listed["CP6"] == ("2024-03-01", None, "2024-03-15", 9)
+    assert listed["CP8"] == ("2024-03-13", None, "2024-03-27", 1)
     saf13_out = set(figures.record_ids("SAF13")) - set(figures.record_ids("SAF13", True))
     assert set(figures.record_ids("DD04")) == saf13_out
     assert figures.records.query("kpi_id == 'DD04'")["person_id"].tolist().count("P5") == 1
@@ -206,6 +212,9 @@ def test_dd05_cp_review_overdue(warehouse):
     })
     assert figures.la("DD05") == (4, 4, None)
     assert figures.measures("DD05") == {"D2": 1, "D3": 31, "D4": 1, "D5": 16}
+    # plan start, the latest review held (none yet: empty) and the next review's due date
+    assert figures.listed("DD05")["D3"] == ("2023-06-01", "2023-08-31", "2024-02-29")
+    assert figures.listed("DD05")["D2"] == ("2023-12-30", None, "2024-03-30")
     assert figures.records.query("kpi_id == 'DD05' and record_id == 'D3'")["person_id"].item() == "C3"
 
 
@@ -298,6 +307,8 @@ def test_dd07_cla_review_overdue(warehouse):
     })
     assert figures.la("DD07") == (5, 5, None)
     assert figures.measures("DD07") == {"K1": 27, "K2": 1, "K5": 1, "K6": 5, "K7": 27}
+    assert figures.listed("DD07")["K6"] == ("2023-06-01", "2023-10-25", "2024-04-25")
+    assert figures.listed("DD07")["K1"] == ("2024-03-04", None, "2024-04-03")
     assert figures.records.query("kpi_id == 'DD07'")["person_id"].tolist() == \
         figures.records.query("kpi_id == 'DD07'")["record_id"].tolist()
 
@@ -390,6 +401,10 @@ def test_dd06_lists_saf19_denominator_not_in_numerator(warehouse):
     # days since last seen visit, else since entering care: L2 17 Feb -> 43;
     # L4 entered 17 Feb -> 43; L5 entered 1 Jan -> 90.
     assert figures.measures("DD06") == {"L2": 43, "L4": 43, "L5": 90}
+    # entered care, last seen visit, 42 days after it (or entering care), days past that
+    assert figures.listed("DD06") == {"L2": ("2024-01-01", "2024-02-17", "2024-03-30", 1),
+                                      "L4": ("2024-02-17", None, "2024-03-30", 1),
+                                      "L5": ("2024-01-01", None, "2024-02-12", 48)}
     saf19_out = set(figures.record_ids("SAF19")) - set(figures.record_ids("SAF19", True))
     assert set(figures.record_ids("DD06")) == saf19_out
 

@@ -301,6 +301,13 @@ def test_daily_lists_are_as_at_the_day_and_weekly_packs_split_by_team(source, tm
     for kpi_id in ("DD01", "DD02", "DD03", "DD04", "DD06"):
         rows = [r for r in workbook[kpi_id].iter_rows(min_row=5, values_only=True) if r[0]]
         assert len(rows) == summary[kpi_id]
+    # the dates a manager needs, in words, most overdue first
+    dd04 = workbook["DD04"]
+    assert [c.value for c in dd04[4]][:8] == ["Child", "CP plan", "Worker", "Team", "CP plan start", "Last visit",
+                                             "Visit due", "Working days overdue"]
+    overdue = [r[7] for r in dd04.iter_rows(min_row=5, values_only=True) if r[0]]
+    assert overdue and overdue == sorted(overdue, reverse=True)
+    assert all(r[4] is not None and r[6] is not None for r in dd04.iter_rows(min_row=5, values_only=True) if r[0])
 
     packs = weekly(as_at="2024-03-14", source=str(source), out=str(tmp_path / "out"), config=config_of(settings))
     dd01_by_team = 0
@@ -309,6 +316,8 @@ def test_daily_lists_are_as_at_the_day_and_weekly_packs_split_by_team(source, tm
         team = {row[0]: row[2] for row in pack["Summary"].iter_rows(min_row=5, values_only=True)}
         dd01_by_team += team["DD01"]
         assert len([r for r in pack["DD01"].iter_rows(min_row=5, values_only=True) if r[0]]) == team["DD01"]
+        assert [c.value for c in pack["DD01"][4]] == ["Child", "Worker", "Team", "Referral date",
+                                                      "Last allocated worker ended", "Days unallocated"]
     assert dd01_by_team == summary["DD01"]
 
 

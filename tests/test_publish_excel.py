@@ -1,5 +1,7 @@
 """Excel scorecards: RAG rules and the cells of the published workbooks."""
 
+from datetime import datetime
+
 import pandas as pd
 import pytest
 from openpyxl import load_workbook
@@ -279,9 +281,13 @@ def test_no_banner_for_real_data(tmp_path):
     assert book["Run"]["B14"].value == "No"
 
 
+def drift_kpis():
+    return [k for k in REGISTRY.values() if k.scorecard == "drift_delay"]
+
+
 @pytest.fixture
 def drift_book(tmp_path):
-    kpis = [REGISTRY["DD02"], REGISTRY["DD10"]]
+    kpis = [REGISTRY["DD02"], REGISTRY["DD04"], REGISTRY["DD10"]]
     trend = frame(la_trend("DD02", [4, 3, 2]) + la_trend("DD10", [1, 1])
                   + la_trend("DD10:mean_caseload", [18.5, 19.25]), VALUE_COLUMNS)
     values = frame(trend[trend["period"] == PERIOD].to_dict("records") + [
@@ -291,14 +297,23 @@ def drift_book(tmp_path):
     ], VALUE_COLUMNS)
     records = frame([
         {"period": PERIOD, "kpi_id": "DD02", "record_id": "A1", "person_id": "P1", "team_id": "T1",
-         "worker_id": "W1", "in_numerator": 1, "measure": 50},
+         "worker_id": "W1", "in_numerator": 1, "measure": 50,
+         "assessment_start": "2024-01-02", "due_date": "2024-03-05", "overdue": 5},
         {"period": PERIOD, "kpi_id": "DD02", "record_id": "A2", "person_id": "P2",
-         "team_id": UNALLOCATED, "worker_id": UNALLOCATED, "in_numerator": 1, "measure": 61},
+         "team_id": UNALLOCATED, "worker_id": UNALLOCATED, "in_numerator": 1, "measure": 61,
+         "assessment_start": "2023-12-18", "due_date": "2024-02-22", "overdue": 16},
         {"period": PERIOD, "kpi_id": "DD02", "record_id": "A3", "person_id": "P3", "team_id": "T1",
          "worker_id": "W1", "in_numerator": 0, "measure": 70},
-        {"period": PERIOD, "kpi_id": "DD10", "record_id": "W2", "person_id": "W2", "team_id": "T2",
+        # DD04: sorted by working days overdue; the plan never visited has no last visit
+        {"period": PERIOD, "kpi_id": "DD04", "record_id": "CP1", "person_id": "P4", "team_id": "T2",
+         "worker_id": "W2", "in_numerator": 1, "measure": 12, "plan_start": "2023-06-01",
+         "last_visit": "2024-03-14", "due_date": "2024-03-28", "overdue": 2},
+        {"period": PERIOD, "kpi_id": "DD04", "record_id": "CP2", "person_id": "P5", "team_id": "T1",
+         "worker_id": "W1", "in_numerator": 1, "measure": 30, "plan_start": "2024-02-16",
+         "last_visit": None, "due_date": "2024-03-01", "overdue": 20},
+        {"period": PERIOD, "kpi_id": "DD10", "record_id": "W2", "person_id": None, "team_id": "T2",
          "worker_id": "W2", "in_numerator": 1, "measure": 23},
-    ], RECORD_COLUMNS)
+    ], RECORD_COLUMNS + ["assessment_start", "due_date", "overdue", "plan_start", "last_visit"])
     out = publish_scorecard("drift_delay", kpis, values, trend, records, TEAMS, WORKERS,
                             targets_for(kpis, {"DD02": KpiTarget(2)}), run_info(),
                             tmp_path / "drift.xlsx")
@@ -306,7 +321,8 @@ def drift_book(tmp_path):
 
 
 def test_drift_delay_summary(drift_book):
-    assert drift_book.sheetnames == ["Summary", "Service areas", "Teams", "Workers", "DD02", "DD10", "Definitions", "Run"]
+    assert drift_book.sheetnames == ["Summary", "Service areas", "Teams", "Workers", "DD02", "DD04", "DD10",
+                                     "Definitions", "Run", "Chart targets"]
     rows = summary_rows(drift_book["Summary"])
     dd02 = rows["DD02"]
     assert (dd02["2024-01"], dd02["2024-02"], dd02["2024-03"]) == (4, 3, 2)
@@ -314,21 +330,104 @@ def test_drift_delay_summary(drift_book):
     assert (dd02["Target"], dd02["RAG"], dd02["Direction of travel"]) == (2, "Green", "Improving")
     assert (rows["DD10"]["Target"], rows["DD10"]["RAG"]) == (None, None)
     assert rows["DD10:mean_caseload"]["2024-03"] == 19.25
-    assert len(drift_book["Summary"]._charts) == 1  # exception counts together
+    # one small chart per list (not one chart of every list's line), side by side
+    charts = drift_book["Summary"]._charts
+    assert [c.title.tx.rich.p[0].r[0].t for c in charts] == [
+        "DD02 Assessment open over 45 working days", "DD04 CP visit overdue", "DD10 Caseload above threshold"]
+    # each list's own line; DD02's configured target as a dashed line beside it
+    assert [len(c.series) for c in charts] == [2, 1, 1]
+    assert charts[1].legend is None and charts[2].legend is None
+    anchors = [c.anchor._from for c in charts]
+    assert len({a.row for a in anchors}) == 1 and len({a.col for a in anchors}) == 3
+
+
+def test_every_drift_delay_list_has_a_chart_of_its_own(tmp_path):
+    kpis = drift_kpis()
+    trend = frame([row for k in kpis for row in la_trend(k.id, [3, 2])], VALUE_COLUMNS)
+    out = publish_scorecard("drift_delay", kpis, trend[trend["period"] == PERIOD], trend,
+                            frame([], RECORD_COLUMNS), TEAMS, WORKERS, targets_for(kpis, {}), run_info(),
+                            tmp_path / "drift.xlsx")
+    charts = load_workbook(out)["Summary"]._charts
+    assert len(kpis) == 11 and len(charts) == 11
+    assert all(len(c.series) == 1 for c in charts)
+    rows = sorted({c.anchor._from.row for c in charts})
+    assert len(rows) == 3  # four a row
 
 
 def test_drift_delay_exception_list(drift_book):
     sheet = drift_book["DD02"]
-    assert [c.value for c in sheet[4][:5]] == ["Person ID", "Record ID", "Team", "Worker",
-                                          "Measure (working days)"]
-    rows = [row for row in sheet.iter_rows(min_row=5, max_col=5, values_only=True)]
-    # only in_numerator = 1, largest measure first; A3 (in_numerator 0) is not an exception
-    assert rows == [("P2", "A2", UNALLOCATED, UNALLOCATED, 61),
-                    ("P1", "A1", "Assessment East", "Ann Able", 50)]
-    assert sheet["E5"].number_format == "0"
+    assert [c.value for c in sheet[4]] == ["Child", "Assessment", "Worker", "Team", "Assessment start",
+                                           "Due (45 working days)", "Working days overdue", "Working days open"]
+    rows = [row for row in sheet.iter_rows(min_row=5, values_only=True)]
+    # only in_numerator = 1, most overdue first; A3 (in_numerator 0) is not an exception
+    assert rows == [("P2", "A2", UNALLOCATED, UNALLOCATED, datetime(2023, 12, 18), datetime(2024, 2, 22), 16, 61),
+                    ("P1", "A1", "Ann Able", "Assessment East", datetime(2024, 1, 2), datetime(2024, 3, 5), 5, 50)]
+    assert sheet["E5"].number_format == "dd/mm/yyyy" and sheet["G5"].number_format == "0"
     assert sheet.freeze_panes == "B5"
-    assert sheet.auto_filter.ref == "A4:E6"
+    assert sheet.auto_filter.ref == "A4:H6"
     assert sheet["A1"].value == "DD02 Assessment open over 45 working days: 2 at 31 March 2024"
+
+
+def test_cp_visit_list_shows_plan_start_last_visit_due_date_most_overdue_first(drift_book):
+    sheet = drift_book["DD04"]
+    assert [c.value for c in sheet[4]] == ["Child", "CP plan", "Worker", "Team", "CP plan start", "Last visit",
+                                           "Visit due", "Working days overdue",
+                                           "Working days since last visit or plan start"]
+    rows = [row for row in sheet.iter_rows(min_row=5, values_only=True)]
+    assert rows == [("P5", "CP2", "Ann Able", "Assessment East", datetime(2024, 2, 16), None,
+                     datetime(2024, 3, 1), 20, 30),
+                    ("P4", "CP1", "Ben Bold", "Child Protection", datetime(2023, 6, 1), datetime(2024, 3, 14),
+                     datetime(2024, 3, 28), 2, 12)]
+
+
+def test_the_caseload_list_is_a_list_of_workers(drift_book):
     dd10 = drift_book["DD10"]
-    assert dd10["E4"].value == "Measure (children allocated)"
-    assert [c.value for c in dd10[5][:5]] == ["W2", "W2", "Child Protection", "Ben Bold", 23]
+    assert [c.value for c in dd10[4]] == ["Worker", "Name", "Team", "Children allocated"]
+    assert [c.value for c in dd10[5]] == ["W2", "Ben Bold", "Child Protection", 23]
+
+
+def test_a_list_carried_forward_without_its_dates_still_reads(tmp_path):
+    """Rows from kpi_records (a withheld KPI's last published list) have no list columns."""
+    kpi = REGISTRY["DD05"]
+    records = frame([{"period": PERIOD, "kpi_id": "DD05", "record_id": "CP1", "person_id": "P1",
+                      "team_id": "T1", "worker_id": "W1", "in_numerator": 1, "measure": 9}], RECORD_COLUMNS)
+    out = publish_scorecard("drift_delay", [kpi], frame([], VALUE_COLUMNS), frame([], VALUE_COLUMNS), records,
+                            TEAMS, WORKERS, {}, run_info(), tmp_path / "drift.xlsx")
+    sheet = load_workbook(out)["DD05"]
+    assert [c.value for c in sheet[4]] == ["Child", "CP plan", "Worker", "Team", "CP plan start", "Last review",
+                                           "Review due", "Days overdue"]
+    assert [c.value for c in sheet[5]] == ["P1", "CP1", "Ann Able", "Assessment East", None, None, None, 9]
+
+
+def test_daily_lists_and_team_packs_show_the_same_columns_most_overdue_first(tmp_path):
+    from tasks.publish.exceptions import publish_exceptions_workbook
+    kpis = [REGISTRY["DD04"], REGISTRY["DD10"]]
+    values = frame([value("DD04", "la", "841", "Darlington", 3), value("DD04", "team", "T1", "Assessment East", 2)],
+                   VALUE_COLUMNS)
+    columns = RECORD_COLUMNS + ["plan_start", "last_visit", "due_date", "overdue"]
+    records = frame([
+        {"period": PERIOD, "kpi_id": "DD04", "record_id": "CP1", "person_id": "P1", "team_id": "T1",
+         "worker_id": "W1", "in_numerator": 1, "measure": 12, "plan_start": "2023-06-01",
+         "last_visit": "2024-03-14", "due_date": "2024-03-28", "overdue": 2},
+        {"period": PERIOD, "kpi_id": "DD04", "record_id": "CP2", "person_id": "P2", "team_id": "T1",
+         "worker_id": "W1", "in_numerator": 1, "measure": 30, "plan_start": "2024-02-16",
+         "last_visit": None, "due_date": "2024-03-01", "overdue": 20},
+        {"period": PERIOD, "kpi_id": "DD04", "record_id": "CP3", "person_id": "P3", "team_id": "T2",
+         "worker_id": "W2", "in_numerator": 1, "measure": 40, "plan_start": "2024-01-02",
+         "last_visit": "2024-02-01", "due_date": "2024-02-15", "overdue": 30},
+        {"period": PERIOD, "kpi_id": "DD10", "record_id": "W2", "person_id": None, "team_id": "T2",
+         "worker_id": "W2", "in_numerator": 1, "measure": 23},
+    ], columns)
+    daily = load_workbook(publish_exceptions_workbook(tmp_path / "daily.xlsx", "Daily", kpis, values, records,
+                                                      TEAMS, WORKERS, run_info()))
+    header = ["Child", "CP plan", "Worker", "Team", "CP plan start", "Last visit", "Visit due",
+              "Working days overdue", "Working days since last visit or plan start"]
+    assert [c.value for c in daily["DD04"][4]] == header
+    assert [r[1] for r in daily["DD04"].iter_rows(min_row=5, values_only=True)] == ["CP3", "CP2", "CP1"]
+    assert [c.value for c in daily["DD10"][4]] == ["Worker", "Name", "Team", "Children allocated"]
+    pack = load_workbook(publish_exceptions_workbook(tmp_path / "pack.xlsx", "Pack", kpis, values, records,
+                                                     TEAMS, WORKERS, run_info(), team_id="T1"))
+    assert [c.value for c in pack["DD04"][4]] == header
+    assert [r[:2] + r[7:] for r in pack["DD04"].iter_rows(min_row=5, values_only=True)] == [
+        ("P2", "CP2", 20, 30), ("P1", "CP1", 2, 12)]
+    assert pack["DD04"]["E5"].number_format == "dd/mm/yyyy"

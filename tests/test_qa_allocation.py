@@ -12,8 +12,10 @@ from tasks.warehouse import database as warehouse_module
 from tasks.kpis.compute import VALUE_COLUMNS
 from tasks.core.periods import MonthToDate, Period
 from tasks.kpis.registry import load_registry
-from tasks.kpis.qa import (DEFAULT_SCHEDULE, allocate_audits, audit_cohort, auditors_in_post, escalation_records,
-                      inadequate_audits_for_escalation, monthly_allocation, schedule_from_settings)
+from tasks.kpis.qa import (DEFAULT_SCHEDULE, NoCohortRule, allocate_audits, audit_cohort, auditors_in_post,
+                           escalation_records, inadequate_audits_for_escalation, monthly_allocation,
+                           schedule_from_settings, staff_in_post, with_names)
+from tasks.reports.qa_outputs import qa_inputs
 from tests.kpi_harness import load_tables
 
 COHORT = pd.DataFrame({"person_id": [f"P{i:02d}" for i in range(1, 21)],
@@ -117,6 +119,9 @@ CASE_TABLES = {
          "ALLOCATED CASE WORKER", "invo_professional_team": "T3", "invo_person_id": "C5",
          "invo_involvement_start_date": "2023-06-01"},
     ],
+    "ssd_professionals": [{"prof_professional_id": "W1", "prof_professional_name": "Wendy Worker"}],
+    "ssd_department": [{"dept_team_id": f"T{i}", "dept_team_name": f"Team {name}", "dept_team_parent_id": "S1",
+                        "dept_team_parent_name": "Safeguarding"} for i, name in ((1, "One"), (2, "Two"), (3, "Three"))],
     "qa_staff": [
         {"staff_id": "TM1", "name": "A", "role": "Team Manager", "team_id": "T1", "start_date": "2020-01-01"},
         {"staff_id": "TM3", "name": "B", "role": "Team Manager", "team_id": "T3", "start_date": "2020-01-01"},
@@ -136,9 +141,41 @@ def test_cohort_is_children_open_at_period_end_filtered_by_theme_keywords(wareho
     schedule = schedule_from_settings({"theme_keywords": {"Neglect": ["neglect", "N1"]}})
     neglect = audit_cohort(warehouse, period, "Neglect", schedule)
     assert neglect["person_id"].tolist() == ["C1", "C5"]  # primary need N1, CP category Neglect
-    # a theme whose keywords match nobody falls back to the whole cohort
+    # a theme whose keywords match nobody draws nobody: never every open case instead
     other = schedule_from_settings({"theme_keywords": {"Pre-birth": ["unborn"]}})
-    assert len(audit_cohort(warehouse, period, "Pre-birth", other)) == 4
+    assert audit_cohort(warehouse, period, "Pre-birth", other).empty
+    # a rule may name how the case is open, or say "*" for every open case
+    rules = schedule_from_settings({"theme_keywords": {"Pathway planning": ["CLA"], "Supervision": ["*"]}})
+    assert audit_cohort(warehouse, period, "Pathway planning", rules)["person_id"].tolist() == ["C6"]
+    assert len(audit_cohort(warehouse, period, "Supervision", rules)) == 4
+
+
+def test_a_planned_theme_without_a_cohort_rule_is_not_drawn_and_the_run_asks_for_the_rule(warehouse, caplog):
+    load_tables(warehouse, CASE_TABLES)
+    schedule = schedule_from_settings({"themes": {"2024-03": "Quality of supervision",
+                                                  "2024-05": "Pre-birth", "2024-06": "Neglect"}})
+    with pytest.raises(NoCohortRule, match='"Quality of supervision" has no cohort rule'):
+        audit_cohort(warehouse, Period.month("2024-02"), "Quality of supervision", schedule)
+    with pytest.raises(NoCohortRule, match=r"\(2024-03\)"):
+        monthly_allocation(warehouse, "2024-03", schedule)
+    with caplog.at_level("WARNING", logger="qaloop.qa"):
+        inputs = qa_inputs(warehouse, Period.month("2024-02"), schedule)
+    assert inputs.allocation.empty
+    assert inputs.allocation_not_drawn.startswith('not drawn: the planned theme "Quality of supervision" (2024-03) '
+                                                  "has no cohort rule: give it one under [qa.theme_keywords]")
+    # every planned theme of the 6 months ahead without a rule is a warning, in the log and the metadata
+    assert [w.split(" has no")[0] for w in inputs.themes_without_rule] == [
+        'the planned theme "Quality of supervision" (2024-03)', 'the planned theme "Pre-birth" (2024-05)']
+    logged = [r.getMessage() for r in caplog.records if "cohort rule" in r.getMessage()]
+    assert len(logged) == 2 and "Pre-birth" in logged[1]
+    assert inputs.metadata()["qa_allocation"]["theme"] == "Quality of supervision"
+    assert inputs.metadata()["qa_themes_without_cohort_rule"] == inputs.themes_without_rule
+    # a rule no open case matches: an empty allocation that says so
+    unmatched = qa_inputs(warehouse, Period.month("2024-02"), schedule_from_settings(
+        {"themes": {"2024-03": "Pre-birth"}, "theme_keywords": {"Pre-birth": ["unborn"]}}))
+    assert unmatched.allocation.empty
+    assert unmatched.allocation_not_drawn == ('empty: no case open at the end of 2024-02 matches the cohort rule '
+                                              'of "Pre-birth" (unborn)')
 
 
 def test_monthly_allocation_uses_the_configured_theme_and_seed(warehouse):
@@ -148,10 +185,21 @@ def test_monthly_allocation_uses_the_configured_theme_and_seed(warehouse):
                                        "allocation_seed": 5})
     assert auditors_in_post(warehouse, Period.month("2024-02"), schedule)["staff_id"].tolist() == \
         ["TM1", "TM3"]
+    # staff in post with their team's name; a Head of Service's team id is a service
+    staff = staff_in_post(warehouse, Period.month("2024-02"), schedule).set_index("staff_id")
+    assert staff["team_name"].to_dict() == {"TM1": "Team One", "TM3": "Team Three", "HS1": "Safeguarding"}
     allocation = monthly_allocation(warehouse, "2024-03", schedule)
     # C1 (team T1) can only go to TM3, C5 (team T3) only to TM1
     assert sorted(zip(allocation["auditor_id"], allocation["person_id"])) == \
         [("TM1", "C5"), ("TM3", "C1")]
+    # names beside the ids: the auditor's, the case worker's and the teams'
+    named = allocation.set_index("person_id")
+    assert named.loc["C5", ["auditor_name", "auditor_team_name", "worker_id", "worker_name", "team_name"]] \
+        .tolist() == ["A", "Team One", "W1", "Wendy Worker", "Team Three"]
+    assert named.loc["C1", ["worker_id", "worker_name", "team_name"]].tolist() == [None, None, "Team One"]
+    # a Service Manager's team_id is their service: named as the teams' parent
+    service = with_names(warehouse, allocation.head(1).assign(auditor_team_id="S1"))
+    assert service["auditor_team_name"].tolist() == ["Safeguarding"]
     assert set(allocation["seed"]) == {5} and set(allocation["theme"]) == {"Neglect"}
     again = monthly_allocation(warehouse, "2024-03", schedule)
     pd.testing.assert_frame_equal(allocation, again)
@@ -202,3 +250,31 @@ def test_a_role_override_keeps_the_keys_it_does_not_give_and_head_of_service_is_
         (2, True, ("case_file",), 1)
     with pytest.raises(ValueError, match="Heads of Service by the re-audits of Inadequate cases"):
         schedule_from_settings({"requirements": {"Head of Service": {"count": 1}}})
+
+
+def test_the_allocation_uses_the_configured_allocated_worker_role(warehouse, tmp_path, monkeypatch):
+    """The case worker and team of the cohort come from the involvements of the settings'
+    allocated_worker_role, in the monthly run too (flows/steps.py read_qa_inputs)."""
+    from prefect.logging import disable_run_logger
+
+    from flows import steps
+    tables = {**CASE_TABLES, "ssd_involvements": [
+        {"invo_involvements_id": "V1", "invo_professional_id": "W1", "invo_professional_role_id": "KEY WORKER",
+         "invo_professional_team": "T3", "invo_person_id": "C5", "invo_involvement_start_date": "2023-06-01"}]}
+    load_tables(warehouse, tables)
+    schedule = schedule_from_settings({"themes": {"2024-03": "Neglect"},
+                                       "theme_keywords": {"Neglect": ["neglect", "N1"]}})
+    by_default = monthly_allocation(warehouse, "2024-03", schedule).set_index("person_id")
+    assert by_default.loc["C5", ["team_id", "worker_id"]].tolist() == [None, None]  # not the default role
+    keyed = monthly_allocation(warehouse, "2024-03", schedule, allocated_role="KEY WORKER").set_index("person_id")
+    assert keyed.loc["C5", ["team_id", "worker_id", "worker_name"]].tolist() == ["T3", "W1", "Wendy Worker"]
+
+    config = tmp_path / "qaloop.toml"
+    config.write_text('la_code = 841\nallocated_worker_role = "KEY WORKER"\n[qa.themes]\n"2024-03" = "Neglect"\n'
+                      '[qa.theme_keywords]\n"Neglect" = ["neglect", "N1"]\n', encoding="utf-8")
+    settings = load_settings(config)
+    assert settings.allocated_worker_role == "KEY WORKER"
+    monkeypatch.setattr(steps.pipeline, "warehouse_engine", lambda url: warehouse)
+    with disable_run_logger():
+        inputs = steps.read_qa_inputs.fn(Period.month("2024-02"), settings, "the test warehouse")
+    assert inputs.allocation.set_index("person_id").loc["C5", "worker_id"] == "W1"

@@ -9,7 +9,7 @@ import pytest
 from openpyxl import load_workbook
 
 from tasks.core.settings import KpiTarget
-from tasks.kpis.compute import RECORD_COLUMNS, VALUE_COLUMNS
+from tasks.kpis.compute import RECORD_COLUMNS, UNALLOCATED, VALUE_COLUMNS
 from tasks.publish.excel import la_trend_rows
 from tasks.publish.lineage import RunInfo
 from tasks.publish.suppression import FOOTNOTE
@@ -86,6 +86,7 @@ MARCH = [
     unit("team", "T1", "Assessment Team A", "QA03", 10),
     unit("team", "T2", "Early Help East", "QA01", 88.9, 8, 9),
     unit("team", "T2", "Early Help East", "QA03", 3),
+    unit("team", "Unallocated", "Unallocated", "QA02", 100.0, 2, 2),  # S11 and S12 have no team
     unit("worker", "S01", "Ann Auditor", "QA01", 75.0, 3, 4),
     unit("worker", "S03", "Tom Behind", "QA03", 0),
     unit("service_area", "SV1", "Front Door", "QA01", 84.2, 16, 19),
@@ -126,7 +127,8 @@ BEHIND = {"S03", "S04", "S07"}
 
 
 def records_frame() -> pd.DataFrame:
-    teams = dict(zip(STAFF["staff_id"], STAFF["team_id"]))
+    # as the computation attributes them: a staff member with no team is under "Unallocated"
+    teams = {staff: team or UNALLOCATED for staff, team in zip(STAFF["staff_id"], STAFF["team_id"])}
     rows = [(PERIOD, "QA02", staff, None, teams[staff], staff, 0 if staff in BEHIND else 1, counted)
             for staff, counted in QA02_MEASURES.items()]
     rows += [(PERIOD, "QA06", "A101", "P1001", "T1", "S01", 1, None),
@@ -236,6 +238,10 @@ def test_qa_workbook_cells(frames, tmp_path):
     assert sorted(behind) == ["S03", "S04", "S07"]
     ann = row_starting(auditors, "S01")
     assert (ann[6], ann[8], ann[9]) == (0, 4, 75)  # not behind; 4 audits due, 75.0% on time
+    # senior staff: their role, and no team (not a team called "Unallocated")
+    assert row_starting(auditors, "S11")[1:5] == ["Ada Ames", "Assistant Director", None, "Social Care"]
+    assert row_starting(auditors, "S12")[1:5] == ["Cllr Ivy", "Elected Member", None, None]
+    assert not any(UNALLOCATED in r for r in sheet_rows(auditors))
 
     assert row_starting(book["By role"], "Team Manager")[:6] == ["Team Manager", 5, 4, 1, 1, 80]
     assert row_starting(book["By role"], "Service Manager")[:6] == ["Service Manager", 3, 2, 1, 2, 66.7]
@@ -262,8 +268,10 @@ def test_qa_workbook_cells(frames, tmp_path):
 
     allocation_sheet = book["Allocation"]
     assert "Seed: 20240301" in allocation_sheet["A3"].value and "Theme: Neglect" in allocation_sheet["A3"].value
-    assert sheet_rows(allocation_sheet)[3][:5] == ["theme", "seed", "auditor_id", "person_id", "team_id"]
-    assert sheet_rows(allocation_sheet)[4][:5] == ["Neglect", 20240301, "S01", "P2001", "T2"]
+    assert sheet_rows(allocation_sheet)[3][:6] == ["Auditor ID", "Auditor", "Auditor role", "Auditor's team",
+                                                   "Round", "Child"]
+    # without names, the ids stand in for the teams
+    assert sheet_rows(allocation_sheet)[4] == ["S01", None, None, None, None, "P2001", None, None, None, None, "T2"]
 
     teams = book["Teams"]
     team_header = sheet_rows(teams)[3]
@@ -275,6 +283,8 @@ def test_qa_workbook_cells(frames, tmp_path):
     area = dict(zip(sheet_rows(areas)[3], row_starting(areas, "SV1")))
     assert (area["Service area"], area["Teams in it"], area["QA01 Audits completed on time %"],
             area["QA01 RAG (target 88%)"], area["QA03 Audit grades (audits completed)"]) == ("Front Door", 2, 84.2, "Amber", 13)
+    # the staff with no team (the Assistant Director, the elected member): not a team called "Unallocated"
+    assert not any(r[1] == UNALLOCATED for r in sheet_rows(teams)[4:])
 
     assert row_starting(book["Run"], "Run ID")[:2] == ["Run ID", RUN_ID]
     assert row_starting(book["Definitions"], "QA07")[1] == "Follow-up within 2 weeks %"
@@ -362,6 +372,63 @@ def test_a_single_small_count_beside_its_total_hides_the_next_smallest_too():
     assert hidden_counts([9, 3, 2, 8]) == {1: "<5", 2: "<5"}  # two hidden: neither can be worked out
     assert hidden_counts([9, 6, 7, 8]) == {}
     assert hidden_counts([None, 4]) == {1: "<5"}  # nothing else to hide
+
+
+ALLOCATION = pd.DataFrame([
+    # as tasks.kpis.qa.monthly_allocation returns it
+    {"month": "2024-04", "theme": "Neglect", "seed": 202404, "round": 1, "auditor_id": "S01",
+     "auditor_role": "Team Manager", "auditor_team_id": "T1", "person_id": "P2001", "team_id": "T2",
+     "worker_id": "W7", "open_as": "CIN; CP", "characteristics": "N1; NEG", "auditor_name": "Ann Auditor",
+     "auditor_team_name": "Assessment Team A", "worker_name": "Wes Worker", "team_name": "Early Help East"},
+    {"month": "2024-04", "theme": "Neglect", "seed": 202404, "round": 1, "auditor_id": "S11",
+     "auditor_role": "Assistant Director", "auditor_team_id": None, "person_id": "P2002", "team_id": None,
+     "worker_id": None, "open_as": "CLA", "characteristics": "N1", "auditor_name": "Ada Ames",
+     "auditor_team_name": None, "worker_name": None, "team_name": None},
+])
+
+
+def test_allocation_sheet_names_people_beside_their_ids_in_words_and_explains_its_codes(frames, tmp_path):
+    values, trend = frames
+    warning = 'the planned theme "Pre-birth" (2024-06) has no cohort rule: give it one under [qa.theme_keywords]'
+    path = publish_qa_workbook(KPIS, values, trend, records_frame(), STAFF, TARGETS, run_info(),
+                               tmp_path / "qa.xlsx", allocation=ALLOCATION, allocation_warnings=[warning],
+                               allocation_rule=("neglect", "N1"))
+    sheet = load_workbook(path)["Allocation"]
+    rows = sheet_rows(sheet)
+    assert "Theme: Neglect. Cohort rule ([qa.theme_keywords]): neglect, N1. Seed: 202404" in rows[2][0]
+    assert rows[3] == ["Auditor ID", "Auditor", "Auditor role", "Auditor's team", "Round", "Child", "Open as",
+                       "Need code / CP category", "Case worker ID", "Case worker", "Case team"]
+    assert rows[4] == ["S01", "Ann Auditor", "Team Manager", "Assessment Team A", 1, "P2001", "CIN; CP",
+                       "N1; NEG", "W7", "Wes Worker", "Early Help East"]
+    # an Assistant Director: their role, and no team (not "Unallocated")
+    assert rows[5] == ["S11", "Ada Ames", "Assistant Director", None, 1, "P2002", "CLA", "N1", None, None, None]
+    texts = [r[0] for r in rows[6:] if r[0]]
+    assert texts[0] == "Warnings: planned themes with no cohort rule"
+    assert texts[1] == f"Not drawn when due: {warning}."
+    assert texts[2] == "Codes"
+    codes = " ".join(texts[3:])
+    for explained in ("CIN = an open child in need episode", "CP = an open child protection plan", "CLA = looked after",
+                      "N1 abuse or neglect", "NEG neglect", "Auditor role:", "case_file", "Round:"):
+        assert explained in codes
+
+
+def test_allocation_not_drawn_says_why_on_the_sheet(frames, tmp_path):
+    values, trend = frames
+    note = ('not drawn: the planned theme "Quality of supervision" (2024-04) has no cohort rule: give it one '
+            'under [qa.theme_keywords]')
+    path = publish_qa_workbook(KPIS, values, trend, records_frame(), STAFF, TARGETS, run_info(),
+                               tmp_path / "qa.xlsx", allocation=ALLOCATION.head(0), allocation_note=note)
+    sheet = load_workbook(path)["Allocation"]
+    assert f"This month's allocation was {note}." in sheet["A3"].value
+    assert sheet["A5"].value == f"Allocation {note}." and sheet["A5"].font.bold
+
+
+def test_auditors_sheet_names_a_service_managers_service(frames, tmp_path):
+    values, trend = frames
+    staff = STAFF.assign(team_id=STAFF["team_id"].where(STAFF["staff_id"] != "S04", "SV1"),
+                         team_name=[("Front Door" if s == "S04" else None) for s in STAFF["staff_id"]])
+    path = publish_qa_workbook(KPIS, values, trend, records_frame(), staff, TARGETS, run_info(), tmp_path / "qa.xlsx")
+    assert row_starting(load_workbook(path)["Auditors"], "S04")[3] == "Front Door"
 
 
 # --- issue 14, point 7: not a wall of <5; senior leaders; learning first -----------------------------

@@ -14,7 +14,9 @@
 -- Open cases: sql/common/children_open.sql; allocated: sql/common/allocated_involvements.sql
 -- and allocated_involvements_open.sql.
 -- Grain: one row per exception (child, record_id = person_id). team_id = the current
--- referral's team; no worker (the child is unallocated).
+-- referral's team; no worker (the child is unallocated). Shown on the list (registry
+-- list_columns): referral_date (the current referral's), last_worker_end (the last
+-- allocated-worker involvement's end).
 -- Parameters: :period_end, :allocated_role.
 with period_end_day as (
     select day_number
@@ -65,6 +67,8 @@ unallocated_cases as (
     select
         c.person_id,
         r.team_id,
+        r.referral_date,
+        a.last_end as last_worker_end,
         case
             when r.referral_date is null then a.last_end
             when a.last_end is null then r.referral_date
@@ -86,7 +90,9 @@ final as (
         u.team_id,
         cast(null as varchar(64)) as worker_id,
         1 as in_numerator,
-        pe.day_number - since.day_number as measure
+        pe.day_number - since.day_number as measure,
+        u.referral_date,
+        u.last_worker_end
     from unallocated_cases as u
     cross join period_end_day as pe
     left join calendar as since on since.cal_date = u.unallocated_since

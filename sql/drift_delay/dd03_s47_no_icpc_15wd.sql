@@ -8,6 +8,8 @@
 -- "SAF09: the S47 is linked only through icpc_s47_enquiry_id". An ICPC dated after
 -- period_end (or undated) has not happened yet.
 -- Grain: one row per exception (S47 enquiry); measure = working days since S47 start.
+-- Shown on the list (registry list_columns): s47_start, due_date (the 15th working day
+-- after the start) and overdue (working days past it = measure - 15).
 -- Parameters: :period_end.
 with period_end_day as (
     select wd_index
@@ -34,10 +36,12 @@ icpcs_held as (
 without_icpc as (
     select
         s.*,
-        pe.wd_index - start.wd_index as working_days
+        pe.wd_index - start.wd_index as working_days,
+        due.cal_date as due_date
     from started_not_nfa as s
     inner join calendar as start on start.cal_date = s.s47e_s47_start_date
     cross join period_end_day as pe
+    left join calendar as due on due.wd_index = start.wd_index + 15 and due.is_working_day = 1
     left join icpcs_held as i on i.s47_enquiry_id = s.s47e_s47_enquiry_id
     where i.s47_enquiry_id is null
 ),
@@ -49,7 +53,10 @@ final as (
         s47e_s47_completed_by_team as team_id,
         s47e_s47_completed_by_worker_id as worker_id,
         1 as in_numerator,
-        working_days as measure
+        working_days as measure,
+        s47e_s47_start_date as s47_start,
+        due_date,
+        working_days - 15 as overdue
     from without_icpc
     where working_days > 15
 )

@@ -27,6 +27,8 @@
 -- measure = days overdue = days_between(next due date, period_end).
 -- Periods of care and next reviews: sql/common/cla_periods_of_care.sql and
 -- cla_review_due_dates.sql, as SAF18 reads them.
+-- Shown on the list (registry list_columns): entered_care (the entry date above),
+-- last_review (the latest review held, empty when none) and due_date (the next review's).
 -- Grain: one row per overdue child (record_id = person id). Parameters: :period_end.
 with children_looked_after as (
     select clae_person_id as person_id, clae_cla_id as cla_id, care_began
@@ -50,6 +52,8 @@ children_with_entry_dates as (
 children_with_next_due as (
     select
         c.person_id,
+        c.entry_date,
+        d.previous_review_date as last_review,
         case
             when d.review_number > 1 then d.computed_due_date
             else first_due.cal_date
@@ -68,7 +72,10 @@ final as (
         cast(null as varchar(64)) as team_id,
         cast(null as varchar(64)) as worker_id,
         1 as in_numerator,
-        pe.day_number - due.day_number as measure
+        pe.day_number - due.day_number as measure,
+        c.entry_date as entered_care,
+        c.last_review,
+        c.next_due_date as due_date
     from children_with_next_due as c
     join calendar as due on due.cal_date = c.next_due_date
     join calendar as pe on pe.cal_date = :period_end

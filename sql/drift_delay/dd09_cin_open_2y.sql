@@ -8,6 +8,7 @@
 -- days_between(a, b) = day_number(b) - day_number(a), from `calendar`.
 -- Grain: one row per exception (CIN episode, i.e. referral); measure = days since
 -- referral.
+-- Shown on the list (registry list_columns): referral_date and reached_2y (730 days after).
 -- Parameters: :period_end.
 with period_end_day as (
     select day_number
@@ -18,10 +19,12 @@ with period_end_day as (
 open_episodes as (
     select
         e.*,
-        pe.day_number - referral.day_number as days_open
+        pe.day_number - referral.day_number as days_open,
+        reached.cal_date as reached_2y
     from cin_episodes_open as e
     inner join calendar as referral on referral.cal_date = e.cine_referral_date
     cross join period_end_day as pe
+    left join calendar as reached on reached.day_number = referral.day_number + 730
 ),
 
 -- Without NULLs: one in the `not in` list below would leave out every episode.
@@ -41,7 +44,9 @@ final as (
         cine_referral_team as team_id,
         cine_referral_worker_id as worker_id,
         1 as in_numerator,
-        days_open as measure
+        days_open as measure,
+        cine_referral_date as referral_date,
+        reached_2y
     from open_episodes
     where days_open >= 730
       and cine_person_id not in (select person_id from children_on_cp_plan_or_looked_after)

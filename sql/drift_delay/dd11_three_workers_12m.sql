@@ -11,11 +11,14 @@
 -- Grain: one row per exception (child, record_id = person_id); measure = number of
 -- distinct allocated workers. No team or worker on the record (the child's allocated
 -- worker attributes it).
+-- Shown on the list (registry list_columns): latest_worker_start (the latest start of
+-- those involvements: the last change of worker).
 -- Parameters: :period_end, :rolling_12m_start, :allocated_role.
 with workers_in_window as (
     select
         invo_person_id as person_id,
-        count(distinct invo_professional_id) as workers
+        count(distinct invo_professional_id) as workers,
+        max(invo_involvement_start_date) as latest_worker_start
     from allocated_involvements
     where invo_involvement_start_date <= :period_end
       and (invo_involvement_end_date is null or invo_involvement_end_date >= :rolling_12m_start)
@@ -29,7 +32,8 @@ final as (
         cast(null as varchar(64)) as team_id,
         cast(null as varchar(64)) as worker_id,
         1 as in_numerator,
-        w.workers as measure
+        w.workers as measure,
+        w.latest_worker_start
     from children_open as c
     inner join workers_in_window as w on w.person_id = c.person_id
     where w.workers >= 3

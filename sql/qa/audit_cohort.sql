@@ -3,8 +3,8 @@
 -- that is not NFA, an open CP plan or an open CLA episode (sql/common/
 -- cin_episodes_open.sql, cp_plans_open.sql, cla_episodes_open.sql), each with the
 -- characteristics a theme may match (CIN primary need, CP category, CLA primary need)
--- and the team of the child's allocated worker (sql/common/allocation.sql), else the
--- team on the CIN referral.
+-- and the team and worker of the child's allocated worker (sql/common/allocation.sql),
+-- else the team on the CIN referral (and no worker).
 -- Grain: one row per child and open record. Parameters: :period_end, :allocated_role.
 with open_cin as (
     select
@@ -43,6 +43,7 @@ final as (
     select
         c.person_id,
         coalesce(a.team_id, c.record_team_id) as team_id,
+        a.worker_id,
         c.open_as,
         c.characteristics
     from open_children as c

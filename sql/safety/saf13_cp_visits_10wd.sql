@@ -9,7 +9,9 @@
 -- The latest qualifying seen visit decides: the plan is in the numerator when it is
 -- within 10 working days of period_end. measure = working days since that visit (or
 -- since plan start when there is none), the measure DD04 lists: DD04 reads these rows.
--- Grain: one row per CP plan in the denominator. Parameters: :period_end.
+-- Grain: one row per CP plan in the denominator. Also plan_start, last_visit and
+-- due_date (the 10th working day after the last visit, or plan start), which DD04's list
+-- shows. Parameters: :period_end.
 with period_end_day as (
     select wd_index
     from calendar
@@ -48,13 +50,16 @@ plan_visit_status as (
     select
         p.plan_id,
         p.person_id,
+        p.plan_start,
         lv.last_visit_date,
+        due.cal_date as visit_due_date,
         pe.wd_index - since.wd_index as working_days_since_visit,
         case when lv.last_visit_date is not null and pe.wd_index - since.wd_index <= 10
              then 1 else 0 end as visited_within_10wd
     from plans_over_10wd as p
     left join last_seen_visits as lv on lv.plan_id = p.plan_id
     left join calendar as since on since.cal_date = coalesce(lv.last_visit_date, p.plan_start)
+    left join calendar as due on due.wd_index = since.wd_index + 10 and due.is_working_day = 1
     cross join period_end_day as pe
 ),
 
@@ -65,7 +70,10 @@ final as (
         cast(null as varchar(64)) as team_id,
         cast(null as varchar(64)) as worker_id,
         visited_within_10wd as in_numerator,
-        working_days_since_visit as measure
+        working_days_since_visit as measure,
+        plan_start,
+        last_visit_date as last_visit,
+        visit_due_date as due_date
     from plan_visit_status
 )
 

@@ -15,7 +15,9 @@
 -- The latest seen visit on or before period_end decides. measure = days since that
 -- visit (or since entered care when there is none), the measure DD06 lists: DD06
 -- reads these rows.
--- Grain: one row per child in the denominator. Parameters: :period_end.
+-- Grain: one row per child in the denominator. Also entered_care, last_visit and
+-- due_date (42 days after the last visit, or entering care), which DD06's list shows.
+-- Parameters: :period_end.
 with children_looked_after as (
     select clae_person_id as person_id, care_began as entered_care_date
     from cla_current_episodes
@@ -42,13 +44,16 @@ last_seen_visits as (
 child_visit_status as (
     select
         c.person_id,
+        c.entered_care_date,
         lv.last_visit_date,
+        due.cal_date as visit_due_date,
         pe.day_number - since.day_number as days_since_visit,
         case when lv.last_visit_date is not null and pe.day_number - since.day_number <= 42
              then 1 else 0 end as visited_within_42_days
     from children_in_care_over_42_days as c
     left join last_seen_visits as lv on lv.person_id = c.person_id
     left join calendar as since on since.cal_date = coalesce(lv.last_visit_date, c.entered_care_date)
+    left join calendar as due on due.day_number = since.day_number + 42
     join calendar as pe on pe.cal_date = :period_end
 ),
 
@@ -59,7 +64,10 @@ final as (
         cast(null as varchar(64)) as team_id,
         cast(null as varchar(64)) as worker_id,
         visited_within_42_days as in_numerator,
-        days_since_visit as measure
+        days_since_visit as measure,
+        entered_care_date as entered_care,
+        last_visit_date as last_visit,
+        visit_due_date as due_date
     from child_visit_status
 )
 

@@ -160,9 +160,10 @@ class QaSettings(BaseModel):
         ObservationRequirement("IRO Service Manager", "IRO", "iro_chairing"),
     )
     themes: dict[str, str] = {}  # month (YYYY-MM) -> audit theme, planned 6 months ahead
-    # cohort filters for a theme (case-insensitive substrings of the CP category or CIN/CLA
-    # primary need code): SSD CP categories NEG/PHY/EMO/SAB/MUL; CIN need codes N1 abuse
-    # or neglect, N2 child's disability
+    # cohort rules of the themes (case-insensitive substrings of the CP category or CIN/CLA
+    # primary need code: SSD CP categories NEG/PHY/EMO/SAB/MUL; CIN need codes N1 abuse
+    # or neglect, N2 child's disability; or CIN, CP, CLA: how the case is open; "*": every
+    # open case). A planned theme with none is not drawn (tasks.kpis.qa.audit_cohort)
     theme_keywords: dict[str, tuple[str, ...]] = {"Neglect": ("neglect", "NEG", "N1"),
                                                  "Disabled children": ("N2",)}
     audits_per_auditor: int = 1

@@ -39,6 +39,13 @@ RECORD_COLUMNS = ["period", "kpi_id", "record_id", "person_id", "team_id", "work
                   "in_numerator", "measure"]
 
 
+def list_columns(kpi: Kpi) -> list[str]:
+    """The columns of an exception list's rows beyond RECORD_COLUMNS (the registry's
+    `list_columns`: dates, days overdue): kept in the run's records for the lists, not
+    stored in kpi_records."""
+    return [column for column, _ in kpi.list_columns if column not in RECORD_COLUMNS]
+
+
 @dataclass(frozen=True)
 class LaContext:
     """What a computation needs beyond the warehouse: who the LA is and its population."""
@@ -118,6 +125,7 @@ def kpi_rows(engine: Engine, kpi: Kpi, params: dict) -> pd.DataFrame:
         module, _, function = kpi.postprocess.partition(":")
         rows = getattr(importlib.import_module(module), function)(rows, params)
     missing = {"record_id", "person_id", "team_id", "worker_id", "in_numerator"} - set(rows.columns)
+    missing |= set(list_columns(kpi)) - set(rows.columns)
     if missing:
         raise ValueError(f"{kpi.sql} does not return {sorted(missing)}")
     rows["in_numerator"] = pd.to_numeric(rows["in_numerator"]).fillna(0).astype(int)
@@ -317,6 +325,6 @@ def compute_period(engine: Engine, kpis: list[Kpi], period: Period, context: LaC
     for kpi in kpis:
         rows = attribute(kpi_rows(engine, kpi, params), kpi, allocation)
         values += aggregate(kpi, rows, period, context, names, levels)
-        records.append(rows.assign(period=period.id, kpi_id=kpi.id)[RECORD_COLUMNS])
+        records.append(rows.assign(period=period.id, kpi_id=kpi.id)[RECORD_COLUMNS + list_columns(kpi)])
     record_frame = pd.concat(records, ignore_index=True) if records else pd.DataFrame(columns=RECORD_COLUMNS)
     return pd.DataFrame(values, columns=VALUE_COLUMNS), record_frame

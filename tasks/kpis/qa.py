@@ -36,8 +36,10 @@ tasks.core.settings.QaSettings; the `[qa]` section of the settings TOML override
 
     [qa.themes]                       # planned 6 months ahead
     "2024-03" = "Neglect"
-    [qa.theme_keywords]               # cohort filter: CP category / primary need codes
-    "Neglect" = ["neglect", "N1"]
+    [qa.theme_keywords]               # cohort rule: CP category / primary need codes,
+    "Neglect" = ["neglect", "N1"]     # or how the case is open (CIN, CP, CLA);
+    "Pathway planning" = ["CLA"]      # "*" = every open case. A planned theme with no
+    "Voice of the child" = ["*"]      # rule is not drawn (the run warns and asks for it).
 
 How QA02 uses it: the per-role requirement is a small table, which portable SQL cannot
 bind; so `sql/qa/qa02_audit_compliance.sql` returns one row per staff member in post
@@ -60,10 +62,14 @@ from tasks.core.paths import SQL_DIR
 from tasks.core.figure_ids import breakdown_name
 from tasks.core.periods import Period, add_months
 from tasks.core.settings import (ANY_TYPE, HEAD_OF_SERVICE, AuditRequirement, ObservationRequirement,  # noqa: F401
-                                 QaSettings, section)
+                                 QaSettings, Settings, section)
 from tasks.kpis.queries import query
 from tasks.warehouse.database import read_sql
 from tasks.kpis.registry import Kpi, kpi_shown_in
+
+ALL_OPEN_CASES = "*"  # a theme's rule drawing from every open case, said explicitly
+OPEN_AS = ("CIN", "CP", "CLA")  # a keyword naming how the case is open matches that exactly
+DEFAULT_ALLOCATED_ROLE = Settings.model_fields["allocated_worker_role"].default
 
 
 @dataclass(frozen=True)
@@ -104,6 +110,17 @@ class QaSchedule:
 
     def theme_for(self, month: str) -> str | None:
         return dict(self.themes).get(month)
+
+    def cohort_rule(self, theme: str | None) -> tuple[str, ...]:
+        """The theme's keywords ([qa.theme_keywords]); () when it has none."""
+        return tuple(dict(self.theme_keywords).get(theme or "", ()))
+
+    def themes_without_rule(self, month: str, months_ahead: int = 6) -> list[tuple[str, str]]:
+        """(month, theme) of the planned themes from `month` on with no cohort rule: they
+        cannot be drawn (a theme is not a reason to audit any open case)."""
+        start = Period.month(month)
+        ahead = [start.shift(offset).id for offset in range(months_ahead + 1)]
+        return [(m, self.theme_for(m)) for m in ahead if self.theme_for(m) and not self.cohort_rule(self.theme_for(m))]
 
     def months_without_theme(self, month: str, months_ahead: int = 6) -> list[str]:
         """Themes are planned 6 months ahead: the months from `month` on with none yet."""
@@ -214,30 +231,53 @@ def _present(value) -> bool:
 
 ALLOCATION_COLUMNS = ["month", "theme", "seed", "round", "auditor_id", "auditor_role",
                       "auditor_team_id", "person_id", "team_id"]
+COHORT_COLUMNS = ["person_id", "team_id", "worker_id", "open_as", "characteristics"]
+
+
+class NoCohortRule(ValueError):
+    """A planned theme with no [qa.theme_keywords]: its cases cannot be chosen."""
+
+    def __init__(self, theme: str, month: str | None = None):
+        self.theme, self.month = theme, month
+        super().__init__(no_rule_message(theme, month))
+
+
+def no_rule_message(theme: str, month: str | None = None) -> str:
+    return (f'the planned theme "{theme}"{f" ({month})" if month else ""} has no cohort rule: give it one '
+            f'under [qa.theme_keywords] in the settings (CP category or primary need codes, or CIN, CP, '
+            f'CLA; e.g. "{theme}" = ["N1"]), or ["{ALL_OPEN_CASES}"] to draw from every open case')
 
 
 def audit_cohort(engine: Engine, period: Period, theme: str | None = None,
                  schedule: QaSchedule = DEFAULT_SCHEDULE,
-                 allocated_role: str = "ALLOCATED CASE WORKER") -> pd.DataFrame:
+                 allocated_role: str = DEFAULT_ALLOCATED_ROLE) -> pd.DataFrame:
     """The cohort of relevant children for a theme: children open at period_end (an
-    open CIN episode not NFA, CP plan or CLA episode), with the team of their open
-    allocated-worker involvement (else the team on the CIN referral). When the theme has
-    keywords (`[qa.theme_keywords]`), only children whose CP category or CIN/CLA primary
-    need matches one of them (case-insensitive substring); if none match, the whole
-    cohort (a theme such as "Quality of supervision" is not a case characteristic)."""
+    open CIN episode not NFA, CP plan or CLA episode), with the team and worker of their
+    open allocated-worker involvement (`allocated_role`; else the team on the CIN
+    referral), how they are open and their codes.
+
+    The theme's cohort rule (`[qa.theme_keywords]`) keeps the children whose CP category
+    or CIN/CLA primary need contains one of its keywords (case-insensitive), or who are
+    open as a keyword CIN, CP or CLA; "*" keeps every open child. No child matching:
+    an empty cohort. A planned theme with no rule raises NoCohortRule (drawing its cases
+    from every open case would audit the wrong children); no theme: every open child."""
+    keywords = [k.lower() for k in schedule.cohort_rule(theme)]
+    if theme and not keywords:
+        raise NoCohortRule(theme)
     rows = read_sql(engine, query(SQL_DIR / "qa" / "audit_cohort.sql"),
                     {"period_end": period.end, "allocated_role": allocated_role})
-    keywords = [k.lower() for k in dict(schedule.theme_keywords).get(theme or "", ())]
-    if keywords:
+    if keywords and ALL_OPEN_CASES not in keywords:
         text = rows["characteristics"].fillna("").str.lower()
-        matched = rows[text.map(lambda t: any(k in t for k in keywords))]
-        if not matched.empty:
-            rows = matched
+        codes = [k for k in keywords if k.upper() not in OPEN_AS]
+        open_as = {k.upper() for k in keywords if k.upper() in OPEN_AS}
+        rows = rows[text.map(lambda t: any(k in t for k in codes)) | rows["open_as"].isin(open_as)]
     cohort = rows.groupby("person_id", as_index=False).agg(
-        team_id=("team_id", "first"), characteristics=("characteristics", lambda s: "; ".join(
-            sorted({c for c in s.dropna() if c}))))
-    cohort["team_id"] = cohort["team_id"].astype(object).where(cohort["team_id"].notna(), None)
-    return cohort.sort_values("person_id", kind="stable").reset_index(drop=True)
+        team_id=("team_id", "first"), worker_id=("worker_id", "first"),
+        open_as=("open_as", lambda s: "; ".join(o for o in OPEN_AS if o in set(s))),
+        characteristics=("characteristics", lambda s: "; ".join(sorted({c for c in s.dropna() if c}))))
+    for column in ("team_id", "worker_id"):
+        cohort[column] = cohort[column].astype(object).where(cohort[column].notna(), None)
+    return cohort[COHORT_COLUMNS].sort_values("person_id", kind="stable").reset_index(drop=True)
 
 
 def allocate_audits(cohort: pd.DataFrame, auditors: pd.DataFrame, theme: str, month: str,
@@ -275,13 +315,16 @@ def allocate_audits(cohort: pd.DataFrame, auditors: pd.DataFrame, theme: str, mo
 
 def staff_in_post(engine: Engine, period: Period, schedule: QaSchedule = DEFAULT_SCHEDULE) -> pd.DataFrame:
     """qa_staff in post at period_end (start <= period_end, end empty or later), with the
-    number of audits their role's requirement asks for (empty: none)."""
+    number of audits their role's requirement asks for (empty: none) and their team's
+    name (`team_names`)."""
     staff = read_sql(engine, "select staff_id, name, role, team_id, service_area from qa_staff "
                              "where start_date <= :period_end "
                              "and (end_date is null or end_date > :period_end)",
                      {"period_end": period.end})
     required = {role: r.count for role, r in schedule.requirement_by_role.items()}
-    return staff.assign(audits_required=staff["role"].map(required))
+    names = team_names(engine)
+    return staff.assign(audits_required=staff["role"].map(required),
+                        team_name=[names.get(str(t)) if _present(t) else None for t in staff["team_id"]])
 
 
 def auditors_in_post(engine: Engine, period: Period,
@@ -295,17 +338,55 @@ def auditors_in_post(engine: Engine, period: Period,
 
 
 def monthly_allocation(engine: Engine, month: str, schedule: QaSchedule = DEFAULT_SCHEDULE,
-                       seed: int | None = None) -> pd.DataFrame:
+                       seed: int | None = None, allocated_role: str = DEFAULT_ALLOCATED_ROLE) -> pd.DataFrame:
     """The month's worksheet: the configured theme's cohort, as at the end of the month
-    before, allocated to the auditors in post then (the seed recorded on each row)."""
+    before, allocated to the auditors in post then (the seed recorded on each row), with
+    the names of the auditors, case workers and teams beside their ids. The cohort's
+    allocated worker is the involvement of `allocated_role` (settings allocated_worker_role).
+    Raises NoCohortRule when the month's theme has no cohort rule."""
     period = Period.month(month)
     as_at = period.shift(-1)
     theme = schedule.theme_for(month) or ""
-    cohort = audit_cohort(engine, as_at, theme, schedule)
+    try:
+        cohort = audit_cohort(engine, as_at, theme, schedule, allocated_role)
+    except NoCohortRule as refusal:
+        raise NoCohortRule(refusal.theme, month) from None
     auditors = auditors_in_post(engine, as_at, schedule)
-    return allocate_audits(cohort, auditors, theme, month,
-                           schedule.seed_for(month) if seed is None else seed,
-                           schedule.audits_per_auditor)
+    allocation = allocate_audits(cohort, auditors, theme, month,
+                                 schedule.seed_for(month) if seed is None else seed,
+                                 schedule.audits_per_auditor)
+    return with_names(engine, allocation)
+
+
+def team_names(engine: Engine) -> dict[str, str]:
+    """Team names by id (ssd_department), and the services their parents are, which a
+    Service Manager's team_id names."""
+    teams = read_sql(engine, "select dept_team_id, dept_team_name, dept_team_parent_id, dept_team_parent_name "
+                             "from ssd_department")
+    services = teams.dropna(subset=["dept_team_parent_id", "dept_team_parent_name"])
+    return dict(zip(services["dept_team_parent_id"].astype(str), services["dept_team_parent_name"])) \
+        | dict(zip(teams["dept_team_id"].astype(str), teams["dept_team_name"]))
+
+
+def with_names(engine: Engine, allocation: pd.DataFrame) -> pd.DataFrame:
+    """The allocation with auditor_name, auditor_team_name, worker_name and team_name
+    (qa_staff, ssd_professionals and `team_names`): empty where the id has none."""
+    staff = read_sql(engine, "select staff_id, name from qa_staff")
+    workers = read_sql(engine, "select prof_professional_id, prof_professional_name from ssd_professionals")
+    staff_names = dict(zip(staff["staff_id"].astype(str), staff["name"]))
+    worker_names = dict(zip(workers["prof_professional_id"].astype(str), workers["prof_professional_name"]))
+    teams = team_names(engine)
+
+    def names(column, lookup):
+        return [lookup.get(str(v)) if _present(v) else None for v in allocation.get(column, [])]
+
+    named = allocation.assign(auditor_name=names("auditor_id", staff_names),
+                              auditor_team_name=names("auditor_team_id", teams),
+                              worker_name=names("worker_id", worker_names),
+                              team_name=names("team_id", teams))
+    text = [c for c in named.columns if c.endswith(("_id", "_name"))]
+    named[text] = named[text].astype(object).where(named[text].notna(), None)
+    return named
 
 
 # --- escalation of Inadequate audits ---------------------------------------------------

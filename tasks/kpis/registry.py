@@ -110,6 +110,10 @@ class Kpi:
     unit: str = ""
     attribution: str = "child"  # child: allocated worker's team; record: the row's own team
     measure_unit: str | None = None
+    # an exception list's columns beside the child, worker and team, in order: (column of
+    # the KPI's rows, header in words); `measure` names the measure's header, `overdue`
+    # (days or working days past the due date) sorts the list when present (sql/README.md)
+    list_columns: tuple[tuple[str, str], ...] = ()
     extras: tuple[Extra, ...] = field(default_factory=tuple)
     target: float | None = None
     tolerance: float | None = None
@@ -313,6 +317,10 @@ def columns_read_by(sql_path: Path, used_by_python: frozenset[str] = frozenset()
     return {table: frozenset(columns) for table, columns in reads.items()}
 
 
+# the SQL contract's columns (sql/README.md); the list shows the child, worker and team itself
+CONTRACT_COLUMNS = ("record_id", "person_id", "team_id", "worker_id", "in_numerator")
+
+
 # the warehouse's working-day calendar (sql/README.md): not a source table
 CALENDAR_COLUMNS = ("cal_date", "day_number", "is_working_day", "wd_index", "plus_1_month",
                     "plus_3_months", "plus_6_months")
@@ -333,8 +341,9 @@ def load_registry(path: Path | str = REGISTRY_FILE) -> list[Kpi]:
 def _kpi_from_entry(entry: dict, registry_dir: Path = SQL_DIR) -> Kpi:
     entry = dict(entry, registry_dir=registry_dir)
     extras = tuple(e for extra in entry.pop("extras", []) for e in _expand(extra, entry["kind"]))
+    list_columns = tuple((str(c), str(h)) for c, h in (entry.pop("list_columns", None) or {}).items())
     kpi = Kpi(extras=extras, shown_in=tuple(entry.pop("shown_in", ())), labels=entry.pop("labels", None) or {},
-              periods=tuple(entry.pop("periods", ("month",)) or ()), **entry)
+              list_columns=list_columns, periods=tuple(entry.pop("periods", ("month",)) or ()), **entry)
     problems = _problems(kpi)
     if problems:
         raise ValueError(f"registry entry {kpi.id}: " + "; ".join(problems))
@@ -349,6 +358,9 @@ def _problems(kpi: Kpi) -> list[str]:
         problems.append(f"polarity {kpi.polarity!r} not in {sorted(POLARITIES)}")
     if kpi.detail not in DETAILS:
         problems.append(f"detail {kpi.detail!r} not in {sorted(DETAILS)}")
+    contract = {c for c, _ in kpi.list_columns} & set(CONTRACT_COLUMNS)
+    if contract:
+        problems.append(f"list_columns {sorted(contract)} are contract columns, shown already")
     for extra in kpi.extras:
         if extra.kind not in EXTRA_KINDS:
             problems.append(f"extra {extra.name} has kind {extra.kind!r}")

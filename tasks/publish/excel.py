@@ -12,23 +12,28 @@ it, and "child-level lists never appear in those reports".
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pandas as pd
 from openpyxl import Workbook
 from openpyxl.chart import LineChart, Reference, Series
+from openpyxl.chart.text import RichText, Text
+from openpyxl.chart.title import Title
+from openpyxl.drawing.text import CharacterProperties, Paragraph, ParagraphProperties, RegularTextRun
 from openpyxl.styles import Alignment
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from tasks.core.settings import KpiTarget
-from tasks.publish.cells import number_value, text_value, write_row
+from tasks.publish.cells import number_value, write_row
 from tasks.publish.charts import target_lines, target_series
 from tasks.kpis.compute import UNALLOCATED, UNKNOWN_SERVICE_AREA
 from tasks.core.periods import Period
 from tasks.publish.dq_sheet import write_data_quality_sheet
 from tasks.publish.workbook_print import fit_row_height
 from tasks.publish.lineage import RunInfo
+from tasks.publish.lists import ListTable, list_table, listed_rows
 from tasks.publish.style import (BOLD, DECIMAL_FORMAT, FIRST_DATA_ROW, HEADER_ROW, decimal_format,
                                  THOUSANDS_FORMAT, WHOLE_FORMAT, WRAP, add_rag_fills, describe_workbook,
                                  finish_table, month_label, save_workbook, set_widths, write_header,
@@ -94,12 +99,13 @@ SUMMARY_TRAILING = ["Target", "RAG", "Direction of travel"]
 def write_summary(sheet: Worksheet, scorecard: str, figures: list[Figure], la_rows: pd.DataFrame,
                   targets: dict[str, KpiTarget], run: RunInfo) -> None:
     write_trend_summary(sheet, SCORECARD_TITLES[scorecard], INTERNAL_NOTE, figures, la_rows, targets, run,
-                        _chart_groups(scorecard, figures))
+                        _chart_groups(scorecard, figures), charts_per_row=4 if scorecard == "drift_delay" else 2)
 
 
 def write_trend_summary(sheet: Worksheet, title: str, note: str, figures: list[Figure], la_rows: pd.DataFrame,
                         targets: dict[str, KpiTarget], run: RunInfo,
-                        chart_groups: list[tuple[str, list[Figure]]], id_width: int = 10) -> None:
+                        chart_groups: list[tuple[str, list[Figure]]], id_width: int = 10,
+                        charts_per_row: int = 2) -> None:
     """The Summary sheet of a workbook: one row per figure with its 13 monthly LA values,
     target, RAG and direction of travel, and line charts of `chart_groups` below."""
     sheet.title = "Summary"
@@ -130,27 +136,41 @@ def write_trend_summary(sheet: Worksheet, title: str, note: str, figures: list[F
     set_widths(sheet, [id_width, 48, 9, 11] + [9] * len(months) + [9, 8, 18])
     sheet.freeze_panes = sheet.cell(row=FIRST_DATA_ROW, column=first_month_column)
     _add_trend_charts(sheet, chart_groups, figures, targets, first_month_column, len(months),
-                      max(last_row, FIRST_DATA_ROW) + 3)
+                      max(last_row, FIRST_DATA_ROW) + 3, charts_per_row)
+
+
+CHART_SIZE_CM = {2: (15, 7), 4: (10.5, 6)}  # (width, height) by charts per row
+CHART_GAP_PX = 12
+ROW_CM = 0.53  # a default row (15 points)
+CHART_TITLE_POINTS = 10
 
 
 def _add_trend_charts(sheet: Worksheet, chart_groups: list[tuple[str, list[Figure]]], figures: list[Figure],
                       targets: dict[str, KpiTarget], first_month_column: int, month_count: int,
-                      top_row: int) -> None:
-    """Line charts of the monthly LA figures, two per row below the table; a chart of one
-    figure with a target draws the target as a dashed line."""
+                      top_row: int, per_row: int = 2) -> None:
+    """Line charts of the monthly LA figures below the table, `per_row` side by side
+    (small multiples: one chart per figure, each on its own scale); a chart of one figure
+    with a target draws the target as a dashed line."""
     rows = {figure.id: row for row, figure in enumerate(figures, start=FIRST_DATA_ROW)}
     single = [group[0] for _, group in chart_groups if len(group) == 1]
     targets_of = target_lines(sheet.parent, single, targets, month_count)
     months = Reference(sheet, min_col=first_month_column, max_col=first_month_column + month_count - 1,
                        min_row=HEADER_ROW, max_row=HEADER_ROW)
+    width, height = CHART_SIZE_CM.get(per_row, CHART_SIZE_CM[4])
+    columns = ["A", "F"] if per_row == 2 else _chart_columns(sheet, per_row, width)
+    rows_apart = 15 if per_row == 2 else math.ceil(height / ROW_CM) + 1
     for index, (title, group) in enumerate(chart_groups):
         chart = LineChart()
-        chart.title, chart.height, chart.width = title, 7, 15
+        chart.title, chart.height, chart.width = title, height, width
+        if per_row > 2:  # a small multiple: a smaller title leaves the plot its room
+            chart.title = _title(title, CHART_TITLE_POINTS)
         chart.y_axis.title = group[0].unit if len(group) == 1 else "exceptions"
         chart.y_axis.number_format = decimal_format(group[0].precision)
         chart.x_axis.delete = chart.y_axis.delete = False  # openpyxl 3.1 hides axes otherwise
         if group[0].kind == "percent":
             chart.y_axis.scaling.min, chart.y_axis.scaling.max = 0, 100
+        elif group[0].kind in ("exception", "count"):
+            chart.y_axis.scaling.min = 0
         if len(group) == 1 and group[0].id not in targets_of:
             chart.legend = None
         for figure in group:
@@ -162,16 +182,36 @@ def _add_trend_charts(sheet: Worksheet, chart_groups: list[tuple[str, list[Figur
             chart.series.append(target_series(targets_of[group[0].id]))
             chart.legend.position = "b"
         chart.set_categories(months)
-        column = "A" if index % 2 == 0 else "F"
-        sheet.add_chart(chart, f"{column}{top_row + (index // 2) * 15}")
+        sheet.add_chart(chart, f"{columns[index % per_row]}{top_row + (index // per_row) * rows_apart}")
+
+
+def _title(text: str, points: int) -> Title:
+    """A chart title in bold of `points` size."""
+    font = CharacterProperties(sz=points * 100, b=True)
+    paragraph = Paragraph(pPr=ParagraphProperties(defRPr=font), r=[RegularTextRun(rPr=font, t=text)])
+    return Title(tx=Text(rich=RichText(p=[paragraph])), overlay=False)
+
+
+def _chart_columns(sheet: Worksheet, per_row: int, width_cm: float) -> list[str]:
+    """The columns where `per_row` charts of `width_cm` start side by side, from the
+    sheet's column widths (a column of width w is about 7w + 5 pixels; 96 pixels an inch)."""
+    chart_px = width_cm / 2.54 * 96 + CHART_GAP_PX
+    columns, start, column = [], 0.0, 1
+    while len(columns) < per_row:
+        if start >= len(columns) * chart_px:
+            columns.append(get_column_letter(column))
+        width = sheet.column_dimensions[get_column_letter(column)].width or 8.43
+        start += 7 * width + 5
+        column += 1
+    return columns
 
 
 def _chart_groups(scorecard: str, figures: list[Figure]) -> list[tuple[str, list[Figure]]]:
-    """Safety: one chart per headline percentage KPI. Drift and delay has no
-    percentages: one chart of all the monthly exception counts together."""
+    """Safety: one chart per headline percentage KPI. Drift and delay: one small chart
+    per list (its monthly exception count on its own scale), four a row, not one chart of
+    eleven lines."""
     if scorecard == "drift_delay":
-        exceptions = [f for f in figures if f.kind == "exception"]
-        return [("Exceptions at month end", exceptions)] if exceptions else []
+        return [(f"{f.id} {f.name}", [f]) for f in figures if f.kind == "exception" and f.id == f.kpi.id]
     return [(f"{f.id} {f.name}", [f]) for f in figures
             if f.kind == "percent" and f.id == f.kpi.id and f.kpi.headline]
 
@@ -371,33 +411,26 @@ def _sorted_unallocated_last(units: pd.DataFrame, id_column: str, by: list[str])
 
 def write_exceptions(sheet: Worksheet, kpi: Kpi, records: pd.DataFrame, teams: pd.DataFrame,
                      workers: pd.DataFrame, run: RunInfo) -> None:
-    """The child-level list of one exception KPI: its rows with in_numerator = 1,
-    largest measure first."""
-    rows = records[(records["kpi_id"] == kpi.id) & (records["period"] == run.period)]
-    rows = rows[pd.to_numeric(rows["in_numerator"]).fillna(0).astype(int) == 1].copy()
-    rows["measure"] = pd.to_numeric(rows["measure"], errors="coerce")
-    rows = rows.sort_values(["measure", "person_id", "record_id"], ascending=[False, True, True],
-                            na_position="last", key=_sort_key)
+    """The list of one exception KPI (tasks/publish/lists.py): its rows with
+    in_numerator = 1, most overdue first, with the dates a manager needs."""
+    rows = listed_rows(records, kpi, period=run.period)
     team_names = dict(zip(teams["team_id"].astype(str), teams["team_name"]))
     worker_names = dict(zip(workers["worker_id"].astype(str), workers["worker_name"]))
+    level = "Worker-level" if kpi.grain == "worker" else "Child-level"
     write_heading(sheet, f"{kpi.id} {kpi.name}: {len(rows)} at {Period.month(run.period).end:%d %B %Y}",
-                  f"{kpi.definition}. Child-level list: internal to the performance team.", run)
-    measure_header = f"Measure ({kpi.measure_unit})" if kpi.measure_unit else "Measure"
-    write_header(sheet, ["Person ID", "Record ID", "Team", "Worker", measure_header])
-    measures = rows["measure"].dropna()
-    measure_format = WHOLE_FORMAT if (measures == measures.round()).all() else DECIMAL_FORMAT
-    for row, record in enumerate(rows.itertuples(index=False), start=FIRST_DATA_ROW):
-        team, worker = str(record.team_id), str(record.worker_id)
-        write_row(sheet, row, [text_value(record.person_id), text_value(record.record_id),
-                               team_names.get(team, team), worker_names.get(worker, worker),
-                               number_value(record.measure)])
-        sheet.cell(row=row, column=5).number_format = measure_format
-    finish_table(sheet, 5, FIRST_DATA_ROW + len(rows) - 1, frozen_columns=1)
-    set_widths(sheet, [14, 16, 28, 28, max(14, len(measure_header) + 2)])
+                  f"{kpi.definition}. Most overdue first. {level} list: internal to the performance team.", run)
+    write_list_table(sheet, list_table(kpi, rows, team_names, worker_names))
 
 
-def _sort_key(column: pd.Series) -> pd.Series:
-    return column if column.name == "measure" else column.astype(str)
+def write_list_table(sheet: Worksheet, table: ListTable) -> None:
+    """An exception list's header, rows, number formats, filter and widths."""
+    write_header(sheet, table.headers)
+    for row, cells in enumerate(table.rows, start=FIRST_DATA_ROW):
+        write_row(sheet, row, cells)
+        for column, number_format in table.formats.items():
+            sheet.cell(row=row, column=column).number_format = number_format
+    finish_table(sheet, len(table.headers), FIRST_DATA_ROW + len(table.rows) - 1, frozen_columns=1)
+    set_widths(sheet, table.widths)
 
 
 # --- Definitions and Run ----------------------------------------------------------------------

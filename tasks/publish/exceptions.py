@@ -1,8 +1,8 @@
 """The daily exceptions workbook and the weekly team packs (openpyxl).
 
 Both show live lists as at one day (a `MonthToDate` period): a Summary of the figures,
-a Workers sheet, one sheet per KPI listing its rows (in_numerator = 1, largest measure
-first) and a Run sheet. A team pack is the same workbook filtered to one team.
+a Workers sheet, one sheet per KPI listing its rows (in_numerator = 1, most overdue
+first, with the dates a manager needs: tasks/publish/lists.py) and a Run sheet. A team pack is the same workbook filtered to one team.
 These name children and workers: internal to the performance team and team managers.
 """
 
@@ -18,7 +18,8 @@ from openpyxl.worksheet.worksheet import Worksheet
 from tasks.publish.cells import text_value, write_row
 from tasks.publish.csv_files import write_csv
 from tasks.publish.dq_sheet import write_data_quality_sheet
-from tasks.publish.excel import write_run
+from tasks.publish.excel import write_list_table, write_run
+from tasks.publish.lists import list_table, listed_rows
 from tasks.publish.lineage import RunInfo
 from tasks.publish.style import (FIRST_DATA_ROW, describe_workbook, save_workbook, set_widths, write_header,
                                  write_heading)
@@ -63,7 +64,7 @@ def publish_exceptions_workbook(path: Path, title: str, kpis: list[Kpi], values:
         _write_escalations(workbook.create_sheet(ESCALATION_SHEET), escalations, team_names, run)
     _write_workers(workbook.create_sheet("Workers"), kpis, records, worker_names, run, team_id)
     for kpi in kpis:
-        rows = exception_rows(records, kpi.id, team_id)
+        rows = listed_rows(records, kpi, team_id)
         _write_list(workbook.create_sheet(kpi.id), kpi, rows, team_names, worker_names, run)
     if data_quality is not None:
         write_data_quality_sheet(workbook, data_quality, run, with_record_ids=True)
@@ -168,12 +169,11 @@ def _write_workers(sheet, kpis, records, worker_names, run, team_id) -> None:
 
 
 def _write_list(sheet, kpi: Kpi, rows: pd.DataFrame, team_names, worker_names, run) -> None:
-    write_heading(sheet, f"{kpi.id} {kpi.name}: {len(rows)} at {run.period}", kpi.definition, run)
-    measure = f"Measure ({kpi.measure_unit})" if kpi.measure_unit else "Measure"
-    _table(sheet, ["Person ID", "Record ID", measure, "Team", "Worker"], [
-        [r.person_id, r.record_id, None if pd.isna(r.measure) else float(r.measure),
-         team_names.get(str(r.team_id), str(r.team_id)), worker_names.get(str(r.worker_id), str(r.worker_id))]
-        for r in rows.itertuples(index=False)])
+    """One list as the monthly workbook shows it (tasks/publish/lists.py): the dates a
+    manager needs, most overdue first."""
+    write_heading(sheet, f"{kpi.id} {kpi.name}: {len(rows)} at {run.period}",
+                  f"{kpi.definition}. Most overdue first.", run)
+    write_list_table(sheet, list_table(kpi, rows, team_names, worker_names))
 
 
 def publish_exception_csv(records: pd.DataFrame, kpis: list[Kpi], path: Path) -> Path:

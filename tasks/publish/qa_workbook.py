@@ -27,8 +27,8 @@ from openpyxl import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
 from tasks.core.settings import KpiTarget
-from tasks.publish.cells import cell_value, number_value, text_value, write_cell, write_row
-from tasks.kpis.compute import percent
+from tasks.publish.cells import cell_value, is_missing, number_value, text_value, write_cell, write_row
+from tasks.kpis.compute import UNALLOCATED, percent
 from tasks.core.figure_ids import parse_figure_id
 from tasks.core.periods import Period
 from tasks.publish.excel import finish_internal_workbook, la_trend_rows, write_trend_summary, write_units
@@ -41,6 +41,8 @@ from tasks.kpis.registry import Figure, Kpi, kpi_shown_in, shown_in
 QA_TITLE = "QA Activity"
 GRADES = ("Outstanding", "Good", "Requires improvement", "Inadequate")
 NO_GRADE = "No grade recorded"
+NO_TEAM = "No team recorded"
+NO_SERVICE_AREA = "No service area recorded"
 # Figures with one breakdown among these are listed (theme breakdowns stay on the Grades
 # sheet); the Summary shows the grade breakdowns and the figures with a target, the
 # "By role and area" sheet the rest.
@@ -116,7 +118,8 @@ def publish_qa_workbook(kpis: list[Kpi], values: pd.DataFrame, trend: pd.DataFra
                         run: RunInfo, out_path: Path,
                         allocation: pd.DataFrame | None = None, data_quality=None,
                         allocation_note: str | None = None, teams: pd.DataFrame | None = None,
-                        findings: Findings | None = None) -> Path:
+                        findings: Findings | None = None, allocation_warnings: list[str] = (),
+                        allocation_rule: tuple[str, ...] = ()) -> Path:
     """Write the QA workbook for the run's period; returns its path. `staff`: qa_staff
     rows (staff_id, name, role, team_id, service_area, optional audits_required);
     `teams`: the real teams with their service area (tasks.operations.pipeline.unit_tables;
@@ -135,8 +138,8 @@ def publish_qa_workbook(kpis: list[Kpi], values: pd.DataFrame, trend: pd.DataFra
     team_figures = [f for f in figures if not parse_figure_id(f.id).dimensions]
     teams = teams if teams is not None else _teams_of(values, staff)
     for level, sheet_name in (("service_area", "Service areas"), ("team", "Teams")):
-        write_units(workbook.create_sheet(sheet_name), level, team_figures, values, teams, _no_workers(), run,
-                    targets)
+        write_units(workbook.create_sheet(sheet_name), level, team_figures, _no_team_named(values), teams,
+                    _no_workers(), run, targets)
     write_grades(workbook.create_sheet("Grades"), la_rows, run, kpi_shown_in(kpis, "qa_grades"))
     moderation, loop = shown_in(kpis, "qa_moderation"), shown_in(kpis, "qa_loop")
     write_figure_table(workbook.create_sheet("Moderation"), "Moderation coverage and agreement",
@@ -155,7 +158,8 @@ def publish_qa_workbook(kpis: list[Kpi], values: pd.DataFrame, trend: pd.DataFra
     write_reaudits(workbook.create_sheet("Re-audits"), month_records, values, run,
                    kpi_shown_in(kpis, "qa_reaudits"))
     if allocation is not None:
-        write_allocation(workbook.create_sheet("Allocation"), allocation, run, allocation_note)
+        write_allocation(workbook.create_sheet("Allocation"), allocation, run, allocation_note,
+                         allocation_warnings, allocation_rule)
     if findings is not None:
         write_findings(workbook.create_sheet("Findings"), findings, la_rows, run)
     return finish_internal_workbook(workbook, f"{run.la_name} {QA_TITLE} {run.period}", kpis, targets, run,
@@ -195,7 +199,13 @@ def _compliance_rows(records: pd.DataFrame, staff: pd.DataFrame, compliance: Kpi
     rows["name"] = rows["staff_id"].map(people["name"])
     rows["role"] = rows["staff_id"].map(people["role"]).fillna("Unknown role")
     rows["service_area"] = rows["staff_id"].map(people["service_area"])
-    rows["team_id"] = rows["team_id"].where(rows["team_id"].notna(), rows["staff_id"].map(people["team_id"]))
+    # a staff member with no team (DCS, Assistant Director, elected member) has none: not
+    # a team called "Unallocated" (the attribution's name for a row with no team)
+    own_team = rows["team_id"].notna() & (rows["team_id"].astype(str) != UNALLOCATED)
+    rows["team_id"] = rows["team_id"].where(own_team, rows["staff_id"].map(people["team_id"]))
+    rows["team_id"] = rows["team_id"].astype(object).where(rows["team_id"].notna(), None)
+    if "team_name" in people.columns:  # staff_in_post: the team's (or service's) name
+        rows["team_name"] = rows["staff_id"].map(people["team_name"])
     required = (people["audits_required"] if "audits_required" in people.columns
                 else pd.Series(DEFAULT_AUDITS_REQUIRED, index=people.index))
     rows["required"] = rows["staff_id"].map(required).fillna(DEFAULT_AUDITS_REQUIRED).astype(int)
@@ -255,8 +265,9 @@ def write_auditors(sheet: Worksheet, qa02: pd.DataFrame, values: pd.DataFrame, r
         qa01, qa03, qa09 = (by_worker.get((person.staff_id, kpi.id)) if kpi else None
                             for kpi in (due, grades, submission))
         team = text_value(person.team_id)
+        team_name = text_value(getattr(person, "team_name", None)) or team_names.get(team, team)
         write_row(sheet, row, [person.staff_id, text_value(person.name), person.role,
-                               team_names.get(team, team), text_value(person.service_area),
+                               team_name, text_value(person.service_area),
                                person.required, person.behind_by,
                                "Yes" if person.met else "No",
                                number_value(qa01.denominator) if qa01 else None,
@@ -280,9 +291,24 @@ def _team_or_area_names(values: pd.DataFrame) -> dict[str, str]:
     return _unit_names(values, "service_area") | _unit_names(values, "team")
 
 
+def _no_team_named(values: pd.DataFrame) -> pd.DataFrame:
+    """The figures with the unit of rows with no team or area named "No team recorded"
+    (a DCS, Assistant Director or elected member has no team), not "Unallocated"."""
+    none = values["unit_id"].astype(str) == UNALLOCATED
+    label = values["level"].map({"service_area": NO_SERVICE_AREA}).fillna(NO_TEAM)
+    return values.assign(unit_name=values["unit_name"].where(~none, label))
+
+
 def _teams_of(values: pd.DataFrame, staff: pd.DataFrame) -> pd.DataFrame:
-    """Teams with figures, with the service area most of their staff work in."""
+    """Teams with figures, with the service area most of their staff work in. The
+    figures of staff and cases with no team (a DCS, Assistant Director or elected member
+    has none) read "No team recorded", not as a team called "Unallocated"."""
     names = _unit_names(values, "team")
+    if "team_name" in staff.columns:  # staff_in_post's names (a service for a Service Manager)
+        known = staff.dropna(subset=["team_id", "team_name"])
+        names |= {t: n for t, n in zip(known["team_id"].astype(str), known["team_name"]) if t in names}
+    if UNALLOCATED in names:
+        names[UNALLOCATED] = NO_TEAM
     service = (staff.dropna(subset=["team_id"]).assign(team_id=lambda s: s["team_id"].astype(str))
                .groupby("team_id")["service_area"].agg(lambda s: s.mode().iloc[0] if s.notna().any() else None))
     return pd.DataFrame({"team_id": list(names), "team_name": list(names.values()),
@@ -433,25 +459,72 @@ def write_reaudits(sheet: Worksheet, records: pd.DataFrame, values: pd.DataFrame
     set_widths(sheet, [14, 14, 28, 28, 11])
 
 
-def write_allocation(sheet: Worksheet, allocation: pd.DataFrame, run: RunInfo, note: str | None = None) -> None:
-    """The month's random allocation of cases to auditors, as given (its columns
-    unchanged); the theme and seed are repeated in the note so the allocation can be
-    regenerated."""
+# the Allocation sheet's columns: (header, the allocation's column, else its id column)
+ALLOCATION_SHEET_COLUMNS = (
+    ("Auditor ID", "auditor_id", None), ("Auditor", "auditor_name", None), ("Auditor role", "auditor_role", None),
+    ("Auditor's team", "auditor_team_name", "auditor_team_id"), ("Round", "round", None),
+    ("Child", "person_id", None), ("Open as", "open_as", None), ("Need code / CP category", "characteristics", None),
+    ("Case worker ID", "worker_id", None), ("Case worker", "worker_name", None),
+    ("Case team", "team_name", "team_id"))
+ALLOCATION_CODES = (
+    "Open as: CIN = an open child in need episode (not NFA); CP = an open child protection plan; "
+    "CLA = looked after (an open care episode).",
+    "Need code (CIN and CLA primary need): N1 abuse or neglect, N2 child's disability, N3 parental illness or "
+    "disability, N4 family in acute stress, N5 family dysfunction, N6 socially unacceptable behaviour,",
+    "N7 low income, N8 absent parenting, N9 cases other than children in need, N0 not stated. "
+    "CP category: NEG neglect, PHY physical abuse, EMO emotional abuse, SAB sexual abuse, MUL multiple.",
+    "Auditor role: the role in the QA schedule (qa-activity.md, settings [qa.requirements]) that asks for "
+    "case file audits (audit type case_file); senior staff with no team show none.",
+    "Round: the auditor's first, second ... case of the month ([qa] audits_per_auditor). Case worker and "
+    "team: the child's allocated worker at the end of the month (else the referral's team).",
+)
+
+
+def write_allocation(sheet: Worksheet, allocation: pd.DataFrame, run: RunInfo, note: str | None = None,
+                     warnings: list[str] = (), rule: tuple[str, ...] = ()) -> None:
+    """The month's random allocation of cases to auditors: names beside ids, headers
+    in words and the codes explained below. The theme, its cohort rule and the seed are
+    in the note so the allocation can be regenerated; an allocation not drawn (`note`)
+    says why in its first row, and the planned themes with no cohort rule (`warnings`)
+    are listed below the table."""
     themes = _distinct(allocation, "theme")
     seeds = _distinct(allocation, "seed")
     month = _distinct(allocation, "month") or run.period
+    rule_text = f" Cohort rule ([qa.theme_keywords]): {', '.join(rule)}." if rule else ""
     write_heading(sheet, f"{run.la_name}: audit allocation for {month_label(month) if len(month) == 7 else month}",
-                  f"Theme: {themes or 'not recorded'}. Seed: {seeds or 'not recorded'} (the same seed "
+                  f"Theme: {themes or 'not recorded'}.{rule_text} Seed: {seeds or 'not recorded'} (the same seed "
                   f"and cohort regenerate it: re-running {run.period} on the same extracts gives the same rows). "
                   f"Cases open at the end of {month_label(run.period)}; no auditor is given a case "
                   f"from a team they manage. Internal to the QA team."
                   + (f" This month's allocation was {note}." if note else ""), run)
-    headers = [str(c) for c in allocation.columns]
+    headers = [header for header, _, _ in ALLOCATION_SHEET_COLUMNS]
     write_header(sheet, headers)
-    for row, record in enumerate(allocation.itertuples(index=False), start=FIRST_DATA_ROW):
-        write_row(sheet, row, [cell_value(v) for v in record])
-    finish_table(sheet, max(len(headers), 1), FIRST_DATA_ROW + len(allocation) - 1, frozen_columns=1)
-    set_widths(sheet, [max(12, len(h) + 2) for h in headers])
+    row = FIRST_DATA_ROW
+    for record in allocation.to_dict("records"):
+        write_row(sheet, row, [_allocation_cell(record, column, fallback)
+                               for _, column, fallback in ALLOCATION_SHEET_COLUMNS])
+        row += 1
+    if allocation.empty and note:
+        write_cell(sheet, row, 1, f"Allocation {note}.").font = BOLD
+        row += 1
+    finish_table(sheet, len(headers), max(row - 1, FIRST_DATA_ROW), frozen_columns=2)
+    set_widths(sheet, [11, 20, 22, 32, 7, 11, 9, 13, 11, 20, 30])
+    row += 1
+    if warnings:
+        write_cell(sheet, row, 1, "Warnings: planned themes with no cohort rule").font = BOLD
+        for row, warning in enumerate(warnings, start=row + 1):
+            write_cell(sheet, row, 1, f"Not drawn when due: {warning}.")
+        row += 2
+    write_cell(sheet, row, 1, "Codes").font = BOLD
+    for row, line in enumerate(ALLOCATION_CODES, start=row + 1):
+        write_cell(sheet, row, 1, line)
+
+
+def _allocation_cell(record: dict, column: str, fallback: str | None):
+    value = record.get(column)
+    if is_missing(value) and fallback:
+        value = record.get(fallback)
+    return cell_value(value)
 
 
 def _distinct(frame: pd.DataFrame, column: str) -> str:

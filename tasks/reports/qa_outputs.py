@@ -12,7 +12,7 @@ month's second working week): its cohort is as at the period end, its seed recor
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -23,7 +23,8 @@ from tasks.core.settings import KpiTarget
 from tasks.core.periods import Period
 from tasks.publish.lineage import RunInfo
 from tasks.publish.qa_workbook import Findings, publish_qa_workbook
-from tasks.kpis.qa import ALLOCATION_COLUMNS, QaSchedule, monthly_allocation, staff_in_post
+from tasks.kpis.qa import (ALLOCATION_COLUMNS, DEFAULT_ALLOCATED_ROLE, NoCohortRule, QaSchedule,
+                           monthly_allocation, no_rule_message, staff_in_post)
 from tasks.kpis.rag import targets_for
 from tasks.kpis.queries import query
 from tasks.kpis.registry import Kpi, shown_in
@@ -54,14 +55,19 @@ class QaInputs:
     allocation_not_drawn: str | None = None  # why there is no allocation this month
     # the month's shareable audit finding summaries (None: qa_audit_findings not read this run)
     summaries: findings.SharedSummaries | None = None
+    # the planned themes of the coming 6 months with no cohort rule: warnings asking for one
+    themes_without_rule: list[str] = field(default_factory=list)
+    allocation_theme: str | None = None  # the month's planned theme (drawn or not)
+    allocation_rule: tuple[str, ...] = ()  # its cohort rule ([qa.theme_keywords])
 
     def metadata(self) -> dict:
         """For run_metadata.json: how to regenerate the allocation."""
-        theme = self.allocation["theme"].iloc[0] if len(self.allocation) else None
+        theme = self.allocation["theme"].iloc[0] if len(self.allocation) else self.allocation_theme
         return {"qa_allocation": {"month": self.allocation_month, "seed": self.allocation_seed,
                                   "theme": theme or None, "cases": len(self.allocation),
                                   "not_drawn": self.allocation_not_drawn},
                 "qa_months_without_theme": self.months_without_theme,
+                "qa_themes_without_cohort_rule": self.themes_without_rule,
                 **({"qa_finding_summaries": {"shown": len(self.summaries.shown),
                                              "not_approved": self.summaries.not_approved,
                                              "dropped": self.summaries.dropped}}
@@ -115,9 +121,12 @@ def shared_summaries(engine: Engine, period: Period) -> findings.SharedSummaries
 
 
 def qa_inputs(engine: Engine, period: Period, schedule: QaSchedule, blocked_tables=(),
-              with_findings: bool = False) -> QaInputs:
+              with_findings: bool = False, allocated_role: str = DEFAULT_ALLOCATED_ROLE) -> QaInputs:
     """`blocked_tables`: tables that failed a critical rule; when the allocation's cohort
-    reads one, no allocation is drawn this month (it would use an earlier load).
+    reads one, no allocation is drawn this month (it would use an earlier load). Nor is it
+    when the month's planned theme has no cohort rule: the run warns, asking for the rule.
+    `allocated_role`: the involvement role of a child's allocated worker (settings
+    allocated_worker_role), which gives the cohort's case worker and team.
     `with_findings`: qa_audit_findings was supplied this run (and passed its critical
     rules): its shareable summaries are read."""
     next_month = period.shift(1).id
@@ -125,15 +134,27 @@ def qa_inputs(engine: Engine, period: Period, schedule: QaSchedule, blocked_tabl
     if unplanned:
         logger.warning("QA audit themes are not planned 6 months ahead: none configured for %s "
                        "([qa.themes] in the settings)", ", ".join(unplanned))
+    without_rule = [no_rule_message(theme, month) for month, theme in schedule.themes_without_rule(next_month)]
+    for warning in without_rule:
+        logger.warning("QA audit allocation: %s", warning)
     stale = sorted(tables_read_by(query(COHORT_SQL)) & set(blocked_tables))
-    allocation = monthly_allocation(engine, next_month, schedule) if not stale else \
-        pd.DataFrame(columns=ALLOCATION_COLUMNS)
+    not_drawn = f"not drawn: {', '.join(stale)} failed critical data-quality rules" if stale else None
+    allocation = pd.DataFrame(columns=ALLOCATION_COLUMNS)
+    if not stale:
+        try:
+            allocation = monthly_allocation(engine, next_month, schedule, allocated_role=allocated_role)
+        except NoCohortRule as refusal:
+            not_drawn = f"not drawn: {refusal}"
+    theme = schedule.theme_for(next_month)
+    if not stale and not_drawn is None and allocation.empty and theme:
+        not_drawn = (f'empty: no case open at the end of {period.id} matches the cohort rule of "{theme}" '
+                     f"({', '.join(schedule.cohort_rule(theme))})")
     summaries = shared_summaries(engine, period) \
         if with_findings and findings.TABLE not in set(blocked_tables) else None
     return QaInputs(staff_in_post(engine, period, schedule), allocation, next_month,
-                    schedule.seed_for(next_month), unplanned,
-                    f"not drawn: {', '.join(stale)} failed critical data-quality rules" if stale else None,
-                    summaries)
+                    schedule.seed_for(next_month), unplanned, not_drawn, summaries,
+                    themes_without_rule=without_rule, allocation_theme=theme,
+                    allocation_rule=schedule.cohort_rule(theme))
 
 
 def publish_qa_outputs(inputs: QaInputs, values: pd.DataFrame, trend: pd.DataFrame, records: pd.DataFrame,
@@ -147,6 +168,8 @@ def publish_qa_outputs(inputs: QaInputs, values: pd.DataFrame, trend: pd.DataFra
                                    out_dir / f"qa_activity_{run.period}.xlsx",
                                    allocation=inputs.allocation, data_quality=data_quality,
                                    allocation_note=inputs.allocation_not_drawn, teams=teams,
+                                   allocation_warnings=inputs.themes_without_rule,
+                                   allocation_rule=inputs.allocation_rule,
                                    findings=Findings(findings_of_month,
                                                      inputs.summaries.shown if inputs.summaries else [],
                                                      sum(inputs.summaries.dropped.values()) if inputs.summaries

@@ -131,14 +131,15 @@ def carry_forward(fresh: Figures, withheld: Withheld, period: Period,
                   previous_values: pd.DataFrame, previous_records: pd.DataFrame) -> Figures:
     """`fresh` with the withheld KPIs' figures as `previous_values`/`previous_records`
     (the stored rows of the period's current version) have them: this period's values,
-    the LA trend and the listed rows. The carried rows take the columns of the fresh ones."""
+    the LA trend and the listed rows. The carried rows take the columns of the fresh ones
+    (a list's dates are not stored: empty on carried rows)."""
     values = last_published(previous_values, withheld.kpis)
     records = last_published(previous_records, withheld.kpis)
     this_period = values[values["period"] == period.id][list(fresh.values.columns)]
     la_history = values[values["level"] == "la"][list(fresh.trend.columns)]
     return dataclasses.replace(fresh, values=_concat(fresh.values, this_period),
                                trend=_concat(fresh.trend, la_history),
-                               records=_concat(fresh.records, records[list(fresh.records.columns)]))
+                               records=_concat(fresh.records, records.reindex(columns=fresh.records.columns)))
 
 
 def carry_forward_from_warehouse(engine: Engine, fresh: Figures, withheld: Withheld,

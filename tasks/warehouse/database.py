@@ -183,7 +183,8 @@ def store_results(engine: Engine, run_id: str, values: pd.DataFrame, records: pd
         for name, frame in (("kpi_values", values), ("kpi_records", records)):
             target = table(name, connection)
             connection.execute(target.delete().where(target.c.run_id == run_id))
-            insert_frame(connection, target, frame.assign(run_id=run_id))
+            stored = [c for c in frame.columns if c in target.c.keys()]  # not a list's extra columns
+            insert_frame(connection, target, frame[stored].assign(run_id=run_id))
 
 
 def record_switch_intent(engine: Engine, flow: str, period: str, kind: str, to_run_id: str,
