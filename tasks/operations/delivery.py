@@ -56,7 +56,8 @@ CADENCE_FLOWS = {"daily": "daily", "weekly": "weekly", "monthly": "monthly", "qu
 # its monthly outputs: the quarters and half-years of the financial year
 CADENCE_MONTHS = {"quarterly": (3, 6, 9, 12), "six-monthly": (3, 9)}
 # the column headers that give an output's detail away (publishers write them)
-CHILD_HEADERS = {"person id", "person_id", "child", "child id"}
+# "example record ids": the Data quality sheet's failing rows, child records among them
+CHILD_HEADERS = {"person id", "person_id", "child", "child id", "example record ids"}
 STAFF_HEADERS = {"worker", "worker id", "worker_id", "auditor", "auditor id", "auditor_id"}
 
 
@@ -160,7 +161,7 @@ def content_level(path: Path) -> str:
                 headers.add("worker")
     elif path.suffix == ".html":
         text = path.read_text(encoding="utf-8", errors="replace").lower()
-        headers |= {h for h in CHILD_HEADERS | STAFF_HEADERS if f">{h}<" in text}
+        headers |= {h for h in CHILD_HEADERS | STAFF_HEADERS if re.search(rf">\s*{re.escape(h)}\s*<", text)}
     if headers & CHILD_HEADERS:
         return "child"
     if headers & STAFF_HEADERS:
@@ -288,7 +289,8 @@ def staff_recipients(engine: Engine, settings: Settings, scope: str, period: str
                                    {"role": role, "day": day})
     except sa.exc.SQLAlchemyError:  # qa_staff never supplied
         return ()
-    ids = staff.loc[staff["unit"].astype(str) == unit, "staff_id"].astype(str)
+    # the scope holds the unit as written in file names ("Social Care" -> Social_Care)
+    ids = staff.loc[staff["unit"].astype(str).map(file_part) == file_part(unit), "staff_id"].astype(str)
     return tuple(sorted({addresses[i] for i in ids if i in addresses}))
 
 
@@ -581,10 +583,10 @@ def deliver(engine: Engine, settings: Settings, planned: list[Planned], la_name:
     a dry run's and a skip. Refusals and failures are alerted through [notifications]."""
     outcomes = []
     for item in planned:
-        if item.channel == "folder" and item.folder is None:
-            base = settings.delivery.folder
-            item.folder = (Path(base) if str(base) not in ("", ".") else settings.data_dir / "delivered") \
-                / item.audience / item.scope.replace(":", "_") / item.period
+        if item.channel == "folder":  # an audience's own folder too: one subfolder per unit and period
+            base = item.folder or settings.delivery.folder
+            root = Path(base) if str(base) not in ("", ".") else settings.data_dir / "delivered"
+            item.folder = (root if item.folder else root / item.audience) / item.scope.replace(":", "_") / item.period
         if item.refusal:
             outcomes.append(Outcome(item, REFUSED, item.refusal))
             if not dry_run:
