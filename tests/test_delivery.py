@@ -572,3 +572,22 @@ def test_a_head_of_service_is_found_for_an_area_whose_name_has_spaces(sqlite_war
     # the scope carries the area as the escalation's file name writes it
     assert delivery.staff_recipients(sqlite_warehouse, settings, "service_area:Social_Care", WEEK) == \
         ("hos.sc@la.example",)
+
+
+def test_a_quarterly_audience_receives_the_quarterly_reports_and_the_quarter_end_months_outputs(month, tmp_path):
+    quarter = "2024-Q1"
+    publish_run(month, tmp_path / "out", "quarterly", quarter, "quarter-1", lambda folder: [
+        _write(folder / f"drp_iro_{quarter}.pdf", b"%PDF-1.4 drp"),
+        _write(folder / f"complaints_compliments_{quarter}.pdf", b"%PDF-1.4 complaints"),
+        _write(folder / "run_metadata.json", json.dumps({"data_quality": "Passed"}).encode())])
+    board = {"recipients": ["cpb@la.example"], "cadence": "quarterly", "level": "aggregate", "scope": "la",
+             "approval": False, "outputs": ["drp_iro_report", "complaints_compliments_report",
+                                            "directorate_scorecard_pdf"]}
+    settings = settings_with({"board": board})
+    [from_quarter] = delivery.plan_period(month, settings, "quarterly", quarter, load_registry())
+    assert from_quarter.refusal is None
+    assert sorted(a.path.name for a in from_quarter.attachments) == [f"complaints_compliments_{quarter}.pdf",
+                                                                    f"drp_iro_{quarter}.pdf"]
+    [from_march] = delivery.plan_period(month, settings, "monthly", MONTH, load_registry())
+    assert [a.path.name for a in from_march.attachments] == [f"directorate_scorecard_{MONTH}.pdf"]
+    assert delivery.due(settings.delivery.audiences["board"], "monthly", "2024-04") is False
