@@ -35,16 +35,17 @@ from tasks.warehouse import database as warehouse
 def quarterly(period: str | None = None, source: str = "", out: str = "", config: str | None = None,
               trigger: str | None = None, reason: str | None = None,
               lock_wait_seconds: float = runner.DEFAULT_LOCK_WAIT_SECONDS,
-              accept_stale: bool = False, wait_for_extract: bool | None = None) -> dict:
-    """Publish the quarter's kpi_values.csv and quarterly reports (parameters as the
-    monthly flow's; `period` is YYYY-Qn)."""
+              accept_stale: bool = False, wait_for_extract: bool | None = None, deliver: bool = False) -> dict:
+    """Publish the quarter's kpi_values.csv and quarterly reports, then deliver them to
+    the quarterly audiences (parameters as the monthly flow's; `period` is YYYY-Qn)."""
     steps.require_reason_to_accept_stale(accept_stale, reason)
     settings = load_settings(config)
     quarter = Period.quarter(period) if period else latest_complete_quarter(runner.london_today())
     wait = steps.waits_for_extract(wait_for_extract, trigger)
-    return runner.prefect_outcome(runner.ledgered_run(
-        "quarterly", quarter, source, out, settings, trigger, reason,
-        lambda run: _run_steps(quarter, run, accept_stale, wait), lock_wait_seconds))
+    result = runner.ledgered_run("quarterly", quarter, source, out, settings, trigger, reason,
+                                 lambda run: _run_steps(quarter, run, accept_stale, wait), lock_wait_seconds)
+    result["deliveries"] = steps.deliver_outputs(result, settings, trigger, deliver)
+    return runner.prefect_outcome(result)
 
 
 def _run_steps(quarter: Period, run: runner.RunContext, accept_stale: bool = False,

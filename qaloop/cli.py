@@ -337,12 +337,12 @@ def _run_monthly(period: str | None, source: str, out: str, data_dir: Path, conf
 
 def _run_quarterly(period: str | None, source: str, out: str, data_dir: Path, config: str | None = None,
                    reason: str | None = None, accept_stale: bool = False,
-                   wait_for_extract: bool | None = None) -> int:
+                   wait_for_extract: bool | None = None, deliver: bool = False) -> int:
     prepare_prefect_environment(data_dir)
     from flows.quarterly import quarterly
     return _report("quarterly", period or "the latest quarter", data_dir, lambda: quarterly(
         period=period, source=source, out=out, config=config, reason=reason,
-        accept_stale=accept_stale, wait_for_extract=wait_for_extract))
+        accept_stale=accept_stale, wait_for_extract=wait_for_extract, deliver=deliver))
 
 
 def _report(flow: str, period: str, data_dir: Path, call) -> int:
@@ -526,7 +526,10 @@ def command_rollback(args) -> int:
 
 
 def period_flows(period: str) -> tuple[str, ...]:
-    """The flows whose period has this form: YYYY-MM monthly, YYYY-MM-DD daily or weekly."""
+    """The flows whose period has this form: YYYY-MM monthly, YYYY-Qn quarterly,
+    YYYY-MM-DD daily or weekly."""
+    if "-Q" in period:
+        return ("quarterly",)
     return ("monthly",) if len(period) == 7 else ("daily", "weekly")
 
 
@@ -552,7 +555,7 @@ def _deliver(config: str | None, period: str, audiences: list[str] | None, dry_r
         kpis = load_registry(settings.kpis.registry)
         outcomes = []
         for flow in period_flows(period):
-            names = [n for n in audiences if delivery.audience_flow(configured[n]) == flow] if audiences else None
+            names = [n for n in audiences if flow in delivery.audience_flows(configured[n])] if audiences else None
             if audiences and not names:
                 continue
             planned = delivery.plan_period(engine, settings, flow, period, kpis, names)

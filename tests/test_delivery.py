@@ -377,7 +377,7 @@ def test_the_flows_deliver_after_publishing_and_a_rerun_sends_nothing(prefect_se
         assert "AWAITING APPROVAL" in outcomes["dlt [la]"]
         assert "REFUSED" in outcomes["improvement_board [la]"] and "drift_delay_scorecard" in outcomes["improvement_board [la]"]
         assert "SENT folder" in outcomes["performance_team [la]"]
-        assert (tmp_path / "drop" / f"drift_delay_scorecard_{MONTH}.xlsx").is_file()
+        assert (tmp_path / "drop" / "la" / MONTH / f"drift_delay_scorecard_{MONTH}.xlsx").is_file()
         assert smtp.messages == []  # DLT waits for approval; the board's delivery was refused whole
 
         assert main(["approve", "--period", MONTH, "--audience", "dlt", "--by", "Jo Director",
@@ -503,3 +503,91 @@ def test_a_partly_published_run_says_so_in_the_email(sqlite_warehouse, tmp_path)
     assert message["Subject"].endswith("PARTLY PUBLISHED")
     assert "PARTLY PUBLISHED" in message.get_body(("plain",)).get_content()
     assert "SAF12 withheld" in message.get_body(("plain",)).get_content()
+
+
+def quality_naming_a_child():
+    """A data-quality warning on a child table, with a failing row's child id."""
+    from datetime import date
+    from tasks.validate.quality import assess
+    from tasks.validate.validation import WARNING, RuleResult, ValidationReport
+    return assess(ValidationReport(date(2024, 3, 20), [RuleResult(
+        "ssd_person.csv", "ssd_person", "pers_dob", "date_plausible", WARNING, False, 40, 1, ["P9999"],
+        "a date of birth in the future")]), [])
+
+
+def test_a_team_pack_names_no_record_from_the_la_wide_data_quality_results(tmp_path):
+    """The data-quality results are the whole LA's: a team's pack says what failed, never
+    which records (a child of another team among them)."""
+    kpis, values, records, teams, workers, run = live_frames()
+    pack = publish_exceptions_workbook(tmp_path / team_pack_name("T1", WEEK), "pack T1", kpis, values, records,
+                                       teams, workers, run, team_id="T1", data_quality=quality_naming_a_child())
+    book = load_workbook(pack, read_only=True)
+    cells = {str(v) for sheet in book.worksheets for row in sheet.iter_rows(values_only=True) for v in row if v}
+    assert "date_plausible" in cells and "P9999" not in cells and "Example record ids" not in cells
+
+
+def test_the_safety_scorecard_stays_staff_level_when_a_rule_names_a_child(tmp_path):
+    from tasks.publish.excel import publish_scorecard
+    from tasks.kpis.compute import RECORD_COLUMNS, VALUE_COLUMNS
+    from tests.test_publish_excel import TEAMS as UNIT_TEAMS, WORKERS as UNIT_WORKERS, run_info
+    safety = [k for k in load_registry() if k.scorecard == "safety"][:2]
+    nothing = pd.DataFrame(columns=VALUE_COLUMNS)
+    out = publish_scorecard("safety", safety, nothing, nothing, pd.DataFrame(columns=RECORD_COLUMNS),
+                            UNIT_TEAMS, UNIT_WORKERS, {}, run_info(), tmp_path / "safety.xlsx",
+                            data_quality=quality_naming_a_child())
+    assert delivery.content_level(out) == "staff"
+    cells = {str(v) for sheet in load_workbook(out, read_only=True).worksheets
+             for row in sheet.iter_rows(values_only=True) for v in row if v}
+    assert "date_plausible" in cells and "P9999" not in cells
+
+
+def test_record_ids_or_a_spaced_child_header_make_a_file_child_level(tmp_path):
+    book = _workbook(tmp_path / "dq.xlsx", ["Table", "Rule", "Example record ids"], [["ssd_person", "dob", "P1"]])
+    assert delivery.content_level(book) == "child"
+    page = _write(tmp_path / "list.html", b"<table><tr><th> Person ID </th></tr></table>")
+    assert delivery.content_level(page) == "child"
+
+
+def test_an_audience_folder_keeps_each_teams_pack_apart(sqlite_warehouse, tmp_path):
+    publish_run(sqlite_warehouse, tmp_path / "out", "weekly", WEEK, "week-1", team_packs)
+    managers = {"channel": "folder", "folder": str(tmp_path / "shared"), "outputs": ["team_pack"],
+                "cadence": "weekly", "level": "child", "scope": "team", "approval": False,
+                "team_recipients": {"T1": ["tm.north@la.example"], "T2": ["tm.south@la.example"]}}
+    settings = settings_with({"team_managers": managers})
+    planned = delivery.plan_period(sqlite_warehouse, settings, "weekly", WEEK, load_registry())
+    assert sorted(o.outcome for o in delivery.deliver(sqlite_warehouse, settings, planned)) == ["sent", "sent"]
+    for team in TEAMS:
+        folder = tmp_path / "shared" / f"team_{team}" / WEEK
+        assert sorted(p.name for p in folder.iterdir()) == sorted([team_pack_name(team, WEEK), "manifest.json"])
+
+
+def test_a_head_of_service_is_found_for_an_area_whose_name_has_spaces(sqlite_warehouse):
+    from tests.kpi_harness import load_tables
+    load_tables(sqlite_warehouse, {"qa_staff": [
+        {"staff_id": "H1", "name": "Hos Social", "role": "Head of Service", "team_id": "S1",
+         "service_area": "Social Care", "start_date": "2020-01-01"},
+        {"staff_id": "H2", "name": "Hos Early", "role": "Head of Service", "team_id": "S2",
+         "service_area": "Early Help", "start_date": "2020-01-01"}]})
+    settings = settings_with({}, staff_addresses={"H1": "hos.sc@la.example", "H2": "hos.eh@la.example"})
+    # the scope carries the area as the escalation's file name writes it
+    assert delivery.staff_recipients(sqlite_warehouse, settings, "service_area:Social_Care", WEEK) == \
+        ("hos.sc@la.example",)
+
+
+def test_a_quarterly_audience_receives_the_quarterly_reports_and_the_quarter_end_months_outputs(month, tmp_path):
+    quarter = "2024-Q1"
+    publish_run(month, tmp_path / "out", "quarterly", quarter, "quarter-1", lambda folder: [
+        _write(folder / f"drp_iro_{quarter}.pdf", b"%PDF-1.4 drp"),
+        _write(folder / f"complaints_compliments_{quarter}.pdf", b"%PDF-1.4 complaints"),
+        _write(folder / "run_metadata.json", json.dumps({"data_quality": "Passed"}).encode())])
+    board = {"recipients": ["cpb@la.example"], "cadence": "quarterly", "level": "aggregate", "scope": "la",
+             "approval": False, "outputs": ["drp_iro_report", "complaints_compliments_report",
+                                            "directorate_scorecard_pdf"]}
+    settings = settings_with({"board": board})
+    [from_quarter] = delivery.plan_period(month, settings, "quarterly", quarter, load_registry())
+    assert from_quarter.refusal is None
+    assert sorted(a.path.name for a in from_quarter.attachments) == [f"complaints_compliments_{quarter}.pdf",
+                                                                    f"drp_iro_{quarter}.pdf"]
+    [from_march] = delivery.plan_period(month, settings, "monthly", MONTH, load_registry())
+    assert [a.path.name for a in from_march.attachments] == [f"directorate_scorecard_{MONTH}.pdf"]
+    assert delivery.due(settings.delivery.audiences["board"], "monthly", "2024-04") is False

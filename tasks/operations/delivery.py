@@ -50,13 +50,17 @@ PARTLY_PUBLISHED = "Partly published: data quality"
 SUBJECT_PREFIX = "[qaloop]"
 # the registry's `detail` -> the delivery level
 REGISTRY_LEVELS = {"aggregate": "aggregate", "named_staff": "staff", "child_level": "child"}
-CADENCE_FLOWS = {"daily": "daily", "weekly": "weekly", "monthly": "monthly", "quarterly": "monthly",
-                 "six-monthly": "monthly"}
+# an audience's cadence -> the flows whose outputs it may receive: a quarterly audience
+# the quarterly flow's reports and the quarter-end months' monthly outputs, a six-monthly
+# one the half-year-end months' monthly outputs
+CADENCE_FLOWS = {"daily": ("daily",), "weekly": ("weekly",), "monthly": ("monthly",),
+                 "quarterly": ("monthly", "quarterly"), "six-monthly": ("monthly",)}
 # the months (period's month number) in which a quarterly or six-monthly audience receives
 # its monthly outputs: the quarters and half-years of the financial year
 CADENCE_MONTHS = {"quarterly": (3, 6, 9, 12), "six-monthly": (3, 9)}
 # the column headers that give an output's detail away (publishers write them)
-CHILD_HEADERS = {"person id", "person_id", "child", "child id"}
+# "example record ids": the Data quality sheet's failing rows, child records among them
+CHILD_HEADERS = {"person id", "person_id", "child", "child id", "example record ids"}
 STAFF_HEADERS = {"worker", "worker id", "worker_id", "auditor", "auditor id", "auditor_id"}
 
 
@@ -73,7 +77,7 @@ class OutputSpec:
     """One published output a delivery may carry, by name."""
 
     name: str
-    flow: str  # the flow that publishes it: monthly, daily, weekly
+    flow: str  # the flow that publishes it: monthly, quarterly, daily, weekly
     pattern: str  # the file name, with {period} and (split outputs) {unit}: the team or service area
     level: str  # what the publisher writes at its most detailed
     description: str
@@ -109,6 +113,14 @@ CATALOGUE: dict[str, OutputSpec] = {spec.name: spec for spec in (
     OutputSpec("revisions", "monthly", "revisions_{period}.csv", "staff",
                "revisions report (figures by team and worker)"),
     OutputSpec("run_metadata", "monthly", "run_metadata.json", "aggregate", "run_metadata.json"),
+    OutputSpec("complaints_compliments_report", "quarterly", "complaints_compliments_{period}.pdf", "aggregate",
+               "complaints and compliments report (PDF), small numbers suppressed"),
+    OutputSpec("drp_iro_report", "quarterly", "drp_iro_{period}.pdf", "aggregate",
+               "DRP and IRO report (PDF), small numbers suppressed"),
+    OutputSpec("participation_surveys_report", "quarterly", "participation_surveys_{period}.pdf", "aggregate",
+               "participation and surveys report (PDF), small numbers suppressed"),
+    OutputSpec("quarterly_kpi_values", "quarterly", "kpi_values.csv", "staff",
+               "the quarter's kpi_values.csv (figures by team and worker)"),
     OutputSpec("daily_exceptions", "daily", "daily_exceptions_{period}.xlsx", "child",
                "daily exception lists (every team)", lists=("shown_in", "daily")),
     OutputSpec("daily_exceptions_csv", "daily", "daily_exceptions_{period}.csv", "child",
@@ -160,7 +172,7 @@ def content_level(path: Path) -> str:
                 headers.add("worker")
     elif path.suffix == ".html":
         text = path.read_text(encoding="utf-8", errors="replace").lower()
-        headers |= {h for h in CHILD_HEADERS | STAFF_HEADERS if f">{h}<" in text}
+        headers |= {h for h in CHILD_HEADERS | STAFF_HEADERS if re.search(rf">\s*{re.escape(h)}\s*<", text)}
     if headers & CHILD_HEADERS:
         return "child"
     if headers & STAFF_HEADERS:
@@ -209,15 +221,30 @@ class Planned:
         return f"{self.audience} [{self.scope}]"
 
 
-def audience_flow(audience: Audience) -> str:
+def audience_flows(audience: Audience) -> tuple[str, ...]:
     return CADENCE_FLOWS[audience.cadence]
+
+
+def period_flow(period: str, flows: tuple[str, ...]) -> str:
+    """Which of an audience's flows publishes a period of this form (2024-Q1: quarterly)."""
+    if "-Q" in period and "quarterly" in flows:
+        return "quarterly"
+    return next(flow for flow in flows if flow != "quarterly")
+
+
+def outputs_for(audience: Audience, flow: str) -> list[str]:
+    """The outputs an audience receives from this flow's run. An output published by none
+    of its cadence's flows (or unknown) stays in, to be refused with its reason."""
+    flows = audience_flows(audience)
+    return [output for output in audience.outputs
+            if output not in CATALOGUE or CATALOGUE[output].flow == flow or CATALOGUE[output].flow not in flows]
 
 
 def due(audience: Audience, flow: str, period: str) -> bool:
     """Whether the audience receives this flow's outputs for this period by its cadence."""
-    if audience_flow(audience) != flow:
+    if flow not in audience_flows(audience) or not outputs_for(audience, flow):
         return False
-    months = CADENCE_MONTHS.get(audience.cadence)
+    months = CADENCE_MONTHS.get(audience.cadence) if flow == "monthly" else None
     return months is None or int(period[5:7]) in months
 
 
@@ -239,7 +266,7 @@ def plan_period(engine: Engine, settings: Settings, flow: str, period: str, kpis
     planned = []
     for name in names:
         audience = configured[name]
-        if audience_flow(audience) != flow:
+        if flow not in audience_flows(audience) or not outputs_for(audience, flow):
             continue
         for scope, recipients in scopes_of(audience, folder, period):
             if not recipients and audience.scope in ("team", "service_area"):
@@ -288,7 +315,8 @@ def staff_recipients(engine: Engine, settings: Settings, scope: str, period: str
                                    {"role": role, "day": day})
     except sa.exc.SQLAlchemyError:  # qa_staff never supplied
         return ()
-    ids = staff.loc[staff["unit"].astype(str) == unit, "staff_id"].astype(str)
+    # the scope holds the unit as written in file names ("Social Care" -> Social_Care)
+    ids = staff.loc[staff["unit"].astype(str).map(file_part) == file_part(unit), "staff_id"].astype(str)
     return tuple(sorted({addresses[i] for i in ids if i in addresses}))
 
 
@@ -317,7 +345,7 @@ def plan_one(name: str, audience: Audience, scope: str, recipients: tuple[str, .
             raise DeliveryRefused(f"audience {name}: no published {flow} version of {period} to deliver")
         if audience.channel == "email" and not recipients:
             raise DeliveryRefused(f"audience {name} [{scope}]: no recipients configured")
-        for output in audience.outputs:
+        for output in outputs_for(audience, flow):
             planned.attachments += attachments_for(name, audience, scope, output, flow, period, Path(folder), kpis)
     except DeliveryRefused as refusal:
         planned.refusal, planned.attachments = str(refusal), []
@@ -536,7 +564,7 @@ def approve(engine: Engine, settings: Settings, period: str, audience: str, by: 
     current version; returns the run id approved."""
     if audience not in settings.delivery.audiences:
         raise KeyError(f"no audience {audience} in [delivery.audiences]")
-    flow = audience_flow(settings.delivery.audiences[audience])
+    flow = period_flow(period, audience_flows(settings.delivery.audiences[audience]))
     run_id = warehouse.current_run_id(engine, flow, period)
     if run_id is None:
         raise LookupError(f"no published {flow} version of {period} to approve")
@@ -581,10 +609,10 @@ def deliver(engine: Engine, settings: Settings, planned: list[Planned], la_name:
     a dry run's and a skip. Refusals and failures are alerted through [notifications]."""
     outcomes = []
     for item in planned:
-        if item.channel == "folder" and item.folder is None:
-            base = settings.delivery.folder
-            item.folder = (Path(base) if str(base) not in ("", ".") else settings.data_dir / "delivered") \
-                / item.audience / item.scope.replace(":", "_") / item.period
+        if item.channel == "folder":  # an audience's own folder too: one subfolder per unit and period
+            base = item.folder or settings.delivery.folder
+            root = Path(base) if str(base) not in ("", ".") else settings.data_dir / "delivered"
+            item.folder = (root if item.folder else root / item.audience) / item.scope.replace(":", "_") / item.period
         if item.refusal:
             outcomes.append(Outcome(item, REFUSED, item.refusal))
             if not dry_run:

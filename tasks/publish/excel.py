@@ -74,16 +74,20 @@ def publish_scorecard(scorecard: str, kpis: list[Kpi], values: pd.DataFrame, tre
         for kpi in kpis:
             if kpi.kind == "exception":
                 write_exceptions(workbook.create_sheet(kpi.id), kpi, records, teams, workers, run)
+    # record ids only beside the child-level lists: the Safety scorecard names staff, no child
     return finish_internal_workbook(workbook, f"{run.la_name} {SCORECARD_TITLES[scorecard]} {run.period}",
-                                    kpis, targets, run, Path(out_path), data_quality)
+                                    kpis, targets, run, Path(out_path), data_quality,
+                                    with_record_ids=scorecard == "drift_delay")
 
 
 def finish_internal_workbook(workbook: Workbook, title: str, kpis: list[Kpi], targets: dict[str, KpiTarget],
-                             run: RunInfo, out_path: Path, data_quality=None) -> Path:
-    """The sheets a performance-team workbook ends with (Data quality with record ids,
-    Definitions, Run), then its properties and the save; returns the path."""
+                             run: RunInfo, out_path: Path, data_quality=None,
+                             with_record_ids: bool = False) -> Path:
+    """The sheets a performance-team workbook ends with (Data quality, with the failing
+    rows' record ids only in a child-level workbook; Definitions, Run), then its
+    properties and the save; returns the path."""
     if data_quality is not None:
-        write_data_quality_sheet(workbook, data_quality, run, with_record_ids=True)
+        write_data_quality_sheet(workbook, data_quality, run, with_record_ids=with_record_ids)
     write_definitions(workbook.create_sheet("Definitions"), kpis, targets, run)
     write_run(workbook.create_sheet("Run"), run)
     describe_workbook(workbook, title, run)

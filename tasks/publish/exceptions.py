@@ -66,8 +66,8 @@ def publish_exceptions_workbook(path: Path, title: str, kpis: list[Kpi], values:
     for kpi in kpis:
         rows = listed_rows(records, kpi, team_id)
         _write_list(workbook.create_sheet(kpi.id), kpi, rows, team_names, worker_names, run)
-    if data_quality is not None:
-        write_data_quality_sheet(workbook, data_quality, run, with_record_ids=True)
+    if data_quality is not None:  # LA-wide results: a team's pack names no other team's records
+        write_data_quality_sheet(workbook, data_quality, run, with_record_ids=False)
     write_run(workbook.create_sheet("Run"), run)
     describe_workbook(workbook, title, run)
     return save_workbook(workbook, Path(path))

@@ -163,7 +163,7 @@ def publish_qa_workbook(kpis: list[Kpi], values: pd.DataFrame, trend: pd.DataFra
     if findings is not None:
         write_findings(workbook.create_sheet("Findings"), findings, la_rows, run)
     return finish_internal_workbook(workbook, f"{run.la_name} {QA_TITLE} {run.period}", kpis, targets, run,
-                                    Path(out_path), data_quality)
+                                    Path(out_path), data_quality, with_record_ids=True)
 
 
 def _on_summary(figure: Figure, targets: dict[str, KpiTarget]) -> bool:
