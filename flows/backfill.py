@@ -5,6 +5,8 @@ each period from `first` to `last`, at most `max_parallel` periods at a time.
         --reason "March extract corrected"
     qaloop rerun quarterly --from 2023-Q3 --to 2024-Q2 --source extracts/ --out published/ \
         --reason "complaints extract corrected"
+    qaloop rerun six-monthly --from 2023-24-H2 --to 2024-25-H1 ...
+    qaloop rerun annual --from 2023-24 --to 2024-25 ...
 
 Each period is an ordinary run of its flow (trigger "backfill", the reason in the ledger):
 same extracts -> the same figures as a single run; the period's published version
@@ -19,34 +21,43 @@ from prefect import flow, task, unmapped
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows import runner
+from flows.annual import annual
 from flows.monthly import monthly
 from flows.quarterly import quarterly
+from flows.six_monthly import six_monthly
+from tasks.core.periods import periods_between
 from tasks.core.settings import refuse_password_in
-from tasks.core.periods import months_between, periods_between
 
 MAX_PARALLEL_PERIODS = 2
-PERIOD_FLOWS = {"monthly": monthly, "quarterly": quarterly}
+# flow name -> (the period flow, the kind of period it takes, that period's form)
+PERIOD_FLOWS = {"monthly": (monthly, "month", "YYYY-MM"), "quarterly": (quarterly, "quarter", "YYYY-Qn"),
+                "six-monthly": (six_monthly, "half", "YYYY-YY-Hn"), "annual": (annual, "year", "YYYY-YY")}
 
 
-@task(name="monthly-period", task_run_name="monthly {period}")
-def run_period(period: str, source: str, out: str, config: str | None, reason: str | None,
+@task(name="period-run", task_run_name="{flow_name} {period}")
+def run_period(flow_name: str, period: str, source: str, out: str, config: str | None, reason: str | None,
                lock_wait_seconds: float) -> dict:
-    return monthly(period=period, source=source, out=out, config=config, trigger="backfill",
-                   reason=reason, lock_wait_seconds=lock_wait_seconds)
+    return PERIOD_FLOWS[flow_name][0](period=period, source=source, out=out, config=config, trigger="backfill",
+                                      reason=reason, lock_wait_seconds=lock_wait_seconds)
 
 
-@task(name="quarterly-period", task_run_name="quarterly {period}")
-def run_quarter(period: str, source: str, out: str, config: str | None, reason: str | None,
-                lock_wait_seconds: float) -> dict:
-    return quarterly(period=period, source=source, out=out, config=config, trigger="backfill",
-                     reason=reason, lock_wait_seconds=lock_wait_seconds)
+def periods_of(flow_name: str, first: str, last: str) -> list[str]:
+    """The ids of every period from `first` to `last`, refused unless they are the flow's kind."""
+    _, kind, form = PERIOD_FLOWS[flow_name]
+    periods = periods_between(first, last)
+    if periods[0].kind != kind:
+        raise ValueError(f"rerun {flow_name} takes periods of the form {form}, not {first}..{last}")
+    return [p.id for p in periods]
 
 
-def _run_all(period_task, periods: list[str], source: str, out: str, config: str | None,
-             reason: str | None, lock_wait_seconds: float) -> list[dict]:
+def rerun(flow_name: str, first: str, last: str, source: str, out: str, config: str | None = None,
+          reason: str | None = None, lock_wait_seconds: float = runner.DEFAULT_LOCK_WAIT_SECONDS) -> list[dict]:
+    """Every period from `first` to `last`; fails at the end if any period failed,
+    naming each one (the others are published). Each period reads `config` itself."""
     refuse_password_in(source)
-    futures = period_task.map(periods, unmapped(source), unmapped(out), unmapped(config),
-                              unmapped(reason), unmapped(lock_wait_seconds))
+    periods = periods_of(flow_name, first, last)
+    futures = run_period.map(unmapped(flow_name), periods, unmapped(source), unmapped(out), unmapped(config),
+                             unmapped(reason), unmapped(lock_wait_seconds))
     results, failures = [], []
     for period, future in zip(periods, futures):
         future.wait()
@@ -61,28 +72,21 @@ def _run_all(period_task, periods: list[str], source: str, out: str, config: str
     return results
 
 
-@flow(name="rerun-monthly", flow_run_name="rerun-monthly {first} to {last}", log_prints=True,
-      task_runner=ThreadPoolTaskRunner(max_workers=MAX_PARALLEL_PERIODS),
-      on_failure=[runner.notify_failure], on_crashed=[runner.notify_failure])
-def rerun_monthly(first: str, last: str, source: str, out: str, config: str | None = None,
-                  reason: str | None = None,
-                  lock_wait_seconds: float = runner.DEFAULT_LOCK_WAIT_SECONDS) -> list[dict]:
-    """Every month from `first` to `last`; fails at the end if any period failed,
-    naming each one (the others are published). Each period reads `config` itself."""
-    refuse_password_in(source)
-    return _run_all(run_period, [p.id for p in months_between(first, last)], source, out, config,
-                    reason, lock_wait_seconds)
+def _backfill_flow(flow_name: str):
+    """The Prefect flow `rerun-<flow_name>` (named by its range in the UI)."""
+    def backfill(first: str, last: str, source: str, out: str, config: str | None = None,
+                 reason: str | None = None,
+                 lock_wait_seconds: float = runner.DEFAULT_LOCK_WAIT_SECONDS) -> list[dict]:
+        return rerun(flow_name, first, last, source, out, config, reason, lock_wait_seconds)
+    backfill.__doc__ = f"Every {PERIOD_FLOWS[flow_name][1]} from `first` to `last` ({PERIOD_FLOWS[flow_name][2]})."
+    backfill.__name__ = f"rerun_{flow_name.replace('-', '_')}"
+    return flow(name=f"rerun-{flow_name}", flow_run_name=f"rerun-{flow_name} {{first}} to {{last}}",
+                log_prints=True, task_runner=ThreadPoolTaskRunner(max_workers=MAX_PARALLEL_PERIODS),
+                on_failure=[runner.notify_failure], on_crashed=[runner.notify_failure])(backfill)
 
 
-@flow(name="rerun-quarterly", flow_run_name="rerun-quarterly {first} to {last}", log_prints=True,
-      task_runner=ThreadPoolTaskRunner(max_workers=MAX_PARALLEL_PERIODS),
-      on_failure=[runner.notify_failure], on_crashed=[runner.notify_failure])
-def rerun_quarterly(first: str, last: str, source: str, out: str, config: str | None = None,
-                    reason: str | None = None,
-                    lock_wait_seconds: float = runner.DEFAULT_LOCK_WAIT_SECONDS) -> list[dict]:
-    """Every quarter from `first` to `last` (YYYY-Qn), as rerun_monthly."""
-    refuse_password_in(source)
-    quarters = periods_between(first, last)
-    if quarters[0].kind != "quarter":
-        raise ValueError(f"rerun quarterly takes quarters (YYYY-Qn), not {first}..{last}")
-    return _run_all(run_quarter, [p.id for p in quarters], source, out, config, reason, lock_wait_seconds)
+RERUN_FLOWS = {name: _backfill_flow(name) for name in PERIOD_FLOWS}
+rerun_monthly = RERUN_FLOWS["monthly"]
+rerun_quarterly = RERUN_FLOWS["quarterly"]
+rerun_six_monthly = RERUN_FLOWS["six-monthly"]
+rerun_annual = RERUN_FLOWS["annual"]

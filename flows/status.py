@@ -154,12 +154,13 @@ def source_freshness(engine: Engine) -> pd.DataFrame:
 
 
 def current_version_lines(current: pd.DataFrame, live_periods: int = 3) -> list[str]:
-    """Every monthly and quarterly period; the latest few days of the daily and weekly lists."""
+    """Every monthly, quarterly, six-monthly and annual period; the latest few days of the
+    daily and weekly lists."""
     if current.empty:
         return ["  no published version yet"]
-    shown = pd.concat([group if flow in ("monthly", "quarterly") else group.tail(live_periods)
+    shown = pd.concat([group if flow in versions.PERIOD_FLOWS else group.tail(live_periods)
                        for flow, group in current.groupby("flow", sort=True)])
-    return [f"  {row.flow:<8} {row.period:<11} run {row.run_id}  {row.state:<32} "
+    return [f"  {row.flow:<11} {row.period:<11} run {row.run_id}  {row.state:<32} "
             f"since {_london(row.switched_at)} ({row.trigger})" for row in shown.itertuples()]
 
 
@@ -168,7 +169,7 @@ def problem_lines(problems: pd.DataFrame) -> list[str]:
         return ["  none: every period's latest run published in full"]
     lines = []
     for row in problems.itertuples():
-        lines += wrapped(f"  {row.flow:<8} {row.period:<11} {row.state:<32} run {row.run_id} "
+        lines += wrapped(f"  {row.flow:<11} {row.period:<11} {row.state:<32} run {row.run_id} "
                          f"started {_london(row.started_at)}", _text(row.message))
     return lines
 
@@ -180,7 +181,24 @@ def revised_trend_lines(notices: pd.DataFrame) -> list[str]:
         f"  {row.period} outputs (run {row.run_id}) show {row.revised_period} as first published",
         f"{row.revised_period} revised on {row.revised_on:%Y-%m-%d} (run {row.revised_by}); "
         f"figures that differ in their trend: {row.kpis}. Re-run {row.period} to refresh them "
-        f"(`qaloop rerun monthly --from {row.period} --to {row.period} ...`).")]
+        f"(`qaloop rerun {row.flow} --from {row.period} --to {row.period} ...`).")]
+
+
+def cadence_lines(cadences: list[Cadence], runs: pd.DataFrame, now: datetime) -> list[str]:
+    """Every cadence of deployments/schedules.yml: its last run (from the ledger: period,
+    state, when) and its next scheduled time (from its schedule; `qaloop serve` or a
+    worker must be serving it, as the Prefect section says)."""
+    lines = [f"  {'cadence':<24} {'flow':<12} {'last run':<52} next run (Europe/London)"]
+    for cadence in cadences:
+        flow_name = cadence.flow_name.replace("_", "-")
+        ran = runs[runs["flow"] == flow_name] if not runs.empty else runs
+        last = ran.iloc[-1] if len(ran) else None
+        last_text = (f"{last['period']} {_text(last['state'])[:22]} {_london(last['started_at'])}"
+                     if last is not None else "never run")
+        next_text = _london(next_runs(cadence, now)[0]) if cadence.enabled \
+            else f"not scheduled ({cadence.note or 'disabled'})"
+        lines.append(f"  {cadence.name:<24} {flow_name:<12} {last_text:<52} {next_text}")
+    return lines
 
 
 def status_text(engine: Engine, now: datetime | None = None, views: list[DeploymentView] | None = None,
@@ -188,7 +206,9 @@ def status_text(engine: Engine, now: datetime | None = None, views: list[Deploym
                 housekeeping: list[str] | None = None) -> str:
     now = now or datetime.now(timezone.utc)
     runs = ledger(engine)
-    lines = ["Prefect deployments", *deployment_lines(views, load_cadences(), now, prefect_error), ""]
+    cadences = load_cadences()
+    lines = ["Cadences (deployments/schedules.yml): last and next run", *cadence_lines(cadences, runs, now), ""]
+    lines += ["Prefect deployments", *deployment_lines(views, cadences, now, prefect_error), ""]
     if housekeeping:
         lines += ["Housekeeping done now", *[f"  {line}" for line in housekeeping], ""]
     lines += ["Current version of each period", *current_version_lines(current_versions(engine)), ""]

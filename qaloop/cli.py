@@ -6,12 +6,16 @@
                  [--reason TEXT] [--accept-stale] [--wait]
     qaloop run daily|weekly [--as-at YYYY-MM-DD] --source DIR_OR_URL --out DIR [--config FILE]
     qaloop run quarterly --period YYYY-Qn --source DIR_OR_URL --out DIR [--config FILE]
+    qaloop run six-monthly --period YYYY-YY-Hn (or YYYY-Hn) ... (as quarterly)
+    qaloop run annual --period YYYY-YY ... (as quarterly)
     qaloop rerun monthly --from YYYY-MM --to YYYY-MM --source DIR_OR_URL --out DIR
                  [--reason TEXT] [--max-parallel N] [--config FILE]
     qaloop rerun quarterly --from YYYY-Qn --to YYYY-Qn ... (as monthly)
+    qaloop rerun six-monthly --from YYYY-YY-Hn --to YYYY-YY-Hn ... (as monthly)
+    qaloop rerun annual --from YYYY-YY --to YYYY-YY ... (as monthly)
     qaloop serve [--source DIR_OR_URL] [--out DIR] [--config FILE]
     qaloop status [--config FILE] [--alert]
-    qaloop versions --period PERIOD [--flow monthly|daily|weekly] [--config FILE]
+    qaloop versions --period PERIOD [--flow monthly|quarterly|six-monthly|annual|daily|weekly] [--config FILE]
     qaloop rollback --period PERIOD --to RUN_ID --reason TEXT [--flow ...] [--out DIR] [--config FILE]
     qaloop deliver --period PERIOD [--audience NAME ...] [--dry-run] [--config FILE]
     qaloop approve --period PERIOD --audience NAME [--by NAME] [--note TEXT] [--no-send] [--config FILE]
@@ -41,6 +45,11 @@ DEMO_SEED = 2024
 DEMO_CHILDREN = 3000
 DEMO_LA_CODE = "841"  # Darlington: real DfE benchmarks and population, synthetic children
 EXIT_BAD_SOURCE, EXIT_REFUSED, EXIT_DATA_QUALITY, EXIT_INFRASTRUCTURE, EXIT_ALERTED, EXIT_CANCELLED = 2, 3, 4, 5, 6, 7
+# the flows of one period each: flow -> (module, function, what a run with no period takes)
+PERIOD_FLOWS = {"monthly": ("flows.monthly", "monthly", "the latest month"),
+                "quarterly": ("flows.quarterly", "quarterly", "the latest quarter"),
+                "six-monthly": ("flows.six_monthly", "six_monthly", "the latest half-year"),
+                "annual": ("flows.annual", "annual", "the latest financial year")}
 
 
 def prepare_prefect_environment(data_dir: Path) -> None:
@@ -61,7 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
 
-    demo = commands.add_parser("demo", help="generate the synthetic LA and run the monthly and quarterly jobs")
+    demo = commands.add_parser("demo", help="generate the synthetic LA and run the monthly, quarterly and "
+                                            "six-monthly jobs")
     demo.add_argument("--out", default="demo-output", help="folder for the published outputs")
     demo.add_argument("--children", type=int, default=DEMO_CHILDREN)
     demo.add_argument("--seed", type=int, default=DEMO_SEED)
@@ -76,9 +86,10 @@ def build_parser() -> argparse.ArgumentParser:
                           help="extract date (default: 5 days after the latest complete month)")
 
     run = commands.add_parser("run", help="run a flow for one period")
-    run.add_argument("flow", choices=["monthly", "quarterly", "daily", "weekly"])
-    run.add_argument("--period", help="YYYY-MM (monthly; default: the latest complete month) or "
-                                      "YYYY-Qn (quarterly; default: the latest complete quarter)")
+    run.add_argument("flow", choices=[*PERIOD_FLOWS, "daily", "weekly"])
+    run.add_argument("--period", help="YYYY-MM (monthly), YYYY-Qn (quarterly), YYYY-YY-Hn or YYYY-Hn "
+                                      "(six-monthly: 2024-25-H1 = 2024-H1 = April-September 2024) or "
+                                      "YYYY-YY (annual: 2024-25); default: the latest complete one")
     run.add_argument("--as-at", help="YYYY-MM-DD (daily, weekly; default: yesterday)")
     run.add_argument("--source", required=True, help="drop folder or SQLAlchemy URL")
     run.add_argument("--out", required=True, help="folder for the published outputs")
@@ -93,9 +104,10 @@ def build_parser() -> argparse.ArgumentParser:
                      help="deliver to the audiences even if this period was delivered before")
 
     rerun = commands.add_parser("rerun", help="re-run historic periods (backfill)")
-    rerun.add_argument("flow", choices=["monthly", "quarterly"])
-    rerun.add_argument("--from", dest="first", required=True, help="first period, YYYY-MM or YYYY-Qn")
-    rerun.add_argument("--to", dest="last", required=True, help="last period, YYYY-MM or YYYY-Qn")
+    rerun.add_argument("flow", choices=list(PERIOD_FLOWS))
+    rerun.add_argument("--from", dest="first", required=True,
+                       help="first period: YYYY-MM, YYYY-Qn, YYYY-YY-Hn or YYYY-YY (as the flow takes)")
+    rerun.add_argument("--to", dest="last", required=True, help="last period, of the same kind")
     rerun.add_argument("--source", required=True, help="drop folder or SQLAlchemy URL")
     rerun.add_argument("--out", required=True, help="folder for the published outputs")
     rerun.add_argument("--reason", default=None, help="why (kept in the ledger and revisions report)")
@@ -115,14 +127,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     listing = commands.add_parser("versions", help="every run of one period and which is current")
     listing.add_argument("--period", required=True, help="YYYY-MM, or YYYY-MM-DD for daily/weekly")
-    listing.add_argument("--flow", choices=["monthly", "quarterly", "daily", "weekly"], default="monthly")
+    listing.add_argument("--flow", choices=[*PERIOD_FLOWS, "daily", "weekly"], default="monthly")
     listing.add_argument("--config", default=None, help="TOML configuration file")
 
     rollback = commands.add_parser("rollback", help="make an earlier version of a period current again")
     rollback.add_argument("--period", required=True)
     rollback.add_argument("--to", dest="run_id", required=True, help="the run id to make current")
     rollback.add_argument("--reason", required=True, help="why (kept in the ledger)")
-    rollback.add_argument("--flow", choices=["monthly", "quarterly", "daily", "weekly"], default="monthly")
+    rollback.add_argument("--flow", choices=[*PERIOD_FLOWS, "daily", "weekly"], default="monthly")
     rollback.add_argument("--out", default=None, help="the published folder (default: the run's own)")
     rollback.add_argument("--config", default=None, help="TOML configuration file")
 
@@ -223,25 +235,43 @@ def command_demo(args) -> int:
     args.out, out = str(extracts_dir), args.out
     args.as_at = demo_extract_date(period)
     command_generate(args)
-    status = _run_monthly(period, str(extracts_dir), out, settings.data_dir, config=str(config))
+    status = _run_period("monthly", period, str(extracts_dir), out, settings.data_dir, config=str(config))
     if status == EXIT_INFRASTRUCTURE:  # a busy machine: one more try before giving up
         print("qaloop demo: trying once more", file=sys.stderr)
-        status = _run_monthly(period, str(extracts_dir), out, settings.data_dir, config=str(config))
+        status = _run_period("monthly", period, str(extracts_dir), out, settings.data_dir, config=str(config))
     if status == 0:
         print(f"\ndeliveries (folder drops, each with its manifest.json): {Path(out).resolve() / 'delivered'}\n"
               f"  the ledger: qaloop deliveries --period {period} --config {config}\n"
               f"  DLT waits for approval: qaloop approve --period {period} --audience dlt --by NAME --config {config}")
-    if status == 0:  # and the latest quarter complete by the month's end, from the same extract
-        quarter = demo_quarter(period)
-        print(f"qaloop demo: quarterly reports for {quarter}")
-        status = _run_quarterly(quarter, str(extracts_dir), out, settings.data_dir, config=str(config))
+    # then the latest quarter and half-year complete by the month's end, from the same extract
+    runs = [("monthly", period), *demo_periods(period).items()]
+    for flow, flow_period in runs[1:]:
+        if status != 0:
+            break
+        print(f"qaloop demo: {flow} reports for {flow_period}")
+        status = _run_period(flow, flow_period, str(extracts_dir), out, settings.data_dir, config=str(config))
+    if status == 0:
+        print(demo_summary(Path(out), runs))
     return status
 
 
-def demo_quarter(period_id: str) -> str:
-    """The latest calendar quarter complete at the end of the demo's month."""
-    from tasks.core.periods import Period, latest_complete_quarter
-    return latest_complete_quarter(Period.month(period_id).end + timedelta(days=1)).id
+def demo_periods(period_id: str) -> dict[str, str]:
+    """The latest calendar quarter and financial-year half complete at the end of the demo's month."""
+    from tasks.core.periods import Period, latest_complete_half, latest_complete_quarter
+    day_after = Period.month(period_id).end + timedelta(days=1)
+    return {"quarterly": latest_complete_quarter(day_after).id, "six-monthly": latest_complete_half(day_after).id}
+
+
+def demo_summary(out: Path, runs: list[tuple[str, str]]) -> str:
+    """Where each of the demo's runs published its outputs."""
+    from tasks.operations.versions import published_dir
+    lines = ["", "qaloop demo: the outputs (SYNTHETIC data) are in"]
+    for flow, period in runs:
+        folder = published_dir(out.resolve(), flow, period)  # the current version (a link to its run)
+        names = sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
+        lines.append(f"  {flow:<12} {period:<11} {folder}")
+        lines += [f"      {name}" for name in names]
+    return "\n".join(lines)
 
 
 # the demo's audiences: folder drops under OUT/delivered/<audience>/<scope>/<period>/
@@ -310,12 +340,9 @@ def command_run(args) -> int:
         return 2
     knowingly = {"accept_stale": args.accept_stale, "wait_for_extract": args.wait or None,
                  "deliver": args.deliver}
-    if args.flow == "monthly":
-        return _run_monthly(args.period, args.source, args.out, settings.data_dir, config=args.config,
-                            reason=args.reason, **knowingly)
-    if args.flow == "quarterly":
-        return _run_quarterly(args.period, args.source, args.out, settings.data_dir, config=args.config,
-                              reason=args.reason, **knowingly)
+    if args.flow in PERIOD_FLOWS:
+        return _run_period(args.flow, args.period, args.source, args.out, settings.data_dir, config=args.config,
+                           reason=args.reason, **knowingly)
     prepare_prefect_environment(settings.data_dir)
     from flows import exceptions
     flow = exceptions.daily if args.flow == "daily" else exceptions.weekly
@@ -325,22 +352,15 @@ def command_run(args) -> int:
         **knowingly))
 
 
-def _run_monthly(period: str | None, source: str, out: str, data_dir: Path, config: str | None = None,
-                 reason: str | None = None, accept_stale: bool = False,
-                 wait_for_extract: bool | None = None, deliver: bool = False) -> int:
+def _run_period(flow: str, period: str | None, source: str, out: str, data_dir: Path, config: str | None = None,
+                reason: str | None = None, accept_stale: bool = False,
+                wait_for_extract: bool | None = None, deliver: bool = False) -> int:
+    """One run of a period flow (PERIOD_FLOWS), reported as `_report` does."""
+    import importlib
     prepare_prefect_environment(data_dir)
-    from flows.monthly import monthly
-    return _report("monthly", period or "the latest month", data_dir, lambda: monthly(
-        period=period, source=source, out=out, config=config, reason=reason,
-        accept_stale=accept_stale, wait_for_extract=wait_for_extract, deliver=deliver))
-
-
-def _run_quarterly(period: str | None, source: str, out: str, data_dir: Path, config: str | None = None,
-                   reason: str | None = None, accept_stale: bool = False,
-                   wait_for_extract: bool | None = None, deliver: bool = False) -> int:
-    prepare_prefect_environment(data_dir)
-    from flows.quarterly import quarterly
-    return _report("quarterly", period or "the latest quarter", data_dir, lambda: quarterly(
+    module, function, latest = PERIOD_FLOWS[flow]
+    period_flow = getattr(importlib.import_module(module), function)
+    return _report(flow, period or latest, data_dir, lambda: period_flow(
         period=period, source=source, out=out, config=config, reason=reason,
         accept_stale=accept_stale, wait_for_extract=wait_for_extract, deliver=deliver))
 
@@ -418,8 +438,8 @@ def command_rerun(args) -> int:
     prepare_prefect_environment(settings.data_dir)
     from prefect.task_runners import ThreadPoolTaskRunner
 
-    from flows.backfill import rerun_monthly, rerun_quarterly
-    flow = rerun_quarterly if args.flow == "quarterly" else rerun_monthly
+    from flows.backfill import RERUN_FLOWS
+    flow = RERUN_FLOWS[args.flow]
     if args.max_parallel:
         flow = flow.with_options(task_runner=ThreadPoolTaskRunner(max_workers=args.max_parallel))
     started = time.perf_counter()
@@ -527,10 +547,13 @@ def command_rollback(args) -> int:
 
 def period_flows(period: str) -> tuple[str, ...]:
     """The flows whose period has this form: YYYY-MM monthly, YYYY-Qn quarterly,
-    YYYY-MM-DD daily or weekly."""
-    if "-Q" in period:
-        return ("quarterly",)
-    return ("monthly",) if len(period) == 7 else ("daily", "weekly")
+    YYYY-YY-Hn six-monthly, YYYY-YY annual, YYYY-MM-DD daily or weekly."""
+    from tasks.core.periods import Period
+    try:
+        kind = Period.parse(period).kind
+    except ValueError:
+        return ("daily", "weekly")
+    return ({"month": "monthly", "quarter": "quarterly", "half": "six-monthly", "year": "annual"}[kind],)
 
 
 def command_deliver(args) -> int:
@@ -606,8 +629,16 @@ def command_deliveries(args) -> int:
     return 0
 
 
+def canonical_period(period: str) -> str:
+    """A period as the ledger keys it: the short half `2024-H1` is `2024-25-H1`."""
+    from tasks.core.periods import SHORT_HALF_PATTERN, Period
+    return Period.half(period).id if SHORT_HALF_PATTERN.match(period.strip()) else period
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if isinstance(getattr(args, "period", None), str):
+        args.period = canonical_period(args.period)
     handlers = {"demo": command_demo, "generate": command_generate, "run": command_run,
                 "rerun": command_rerun, "serve": command_serve, "status": command_status,
                 "versions": command_versions, "rollback": command_rollback,

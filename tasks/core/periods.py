@@ -13,6 +13,8 @@ QUARTER_PATTERN = re.compile(r"^(\d{4})-Q([1-4])$")
 # and `2024-25-H2` (October-March)
 FINANCIAL_YEAR_PATTERN = re.compile(r"^(\d{4})-(\d{2})$")
 HALF_PATTERN = re.compile(r"^(\d{4})-(\d{2})-H([12])$")
+# the short form of a half (issue 15): `2024-H1` = `2024-25-H1`, named by the year it starts in
+SHORT_HALF_PATTERN = re.compile(r"^(\d{4})-H([12])$")
 # The kinds of period and their length in calendar months.
 PERIOD_MONTHS = {"month": 1, "quarter": 3, "half": 6, "year": 12}
 PERIOD_FORMS = "YYYY-MM (month), YYYY-Qn (calendar quarter), YYYY-YY-Hn (financial-year half) or YYYY-YY (financial year)"
@@ -66,7 +68,12 @@ class Period:
     @classmethod
     def half(cls, text: str) -> "Period":
         """A financial-year half, `YYYY-YY-Hn`: H1 = April-September of the first year,
-        H2 = October-March."""
+        H2 = October-March. `YYYY-Hn` is the same half of the financial year starting
+        in April YYYY (`2024-H2` = `2024-25-H2`, October 2024-March 2025)."""
+        short = SHORT_HALF_PATTERN.match(text.strip())
+        if short:
+            first = int(short.group(1))
+            text = f"{first:04d}-{(first + 1) % 100:02d}-H{short.group(2)}"
         match = HALF_PATTERN.match(text.strip())
         if not match or not _next_year(match.group(1), match.group(2)):
             raise ValueError(f"half must be YYYY-YY-Hn (for example 2024-25-H1), not {text!r}")
@@ -87,7 +94,7 @@ class Period:
         text = str(text).strip()
         if QUARTER_PATTERN.match(text):
             return cls.quarter(text)
-        if HALF_PATTERN.match(text):
+        if HALF_PATTERN.match(text) or SHORT_HALF_PATTERN.match(text):
             return cls.half(text)
         match = MONTH_PATTERN.match(text)
         if match and 1 <= int(match.group(2)) <= 12:
@@ -103,6 +110,15 @@ class Period:
     @classmethod
     def quarter_containing(cls, day: date) -> "Period":
         return _spanning("quarter", date(day.year, 3 * ((day.month - 1) // 3) + 1, 1))
+
+    @classmethod
+    def half_containing(cls, day: date) -> "Period":
+        return _spanning("half", date(day.year, 4, 1) if 4 <= day.month <= 9
+                         else date(day.year if day.month >= 10 else day.year - 1, 10, 1))
+
+    @classmethod
+    def financial_year_containing(cls, day: date) -> "Period":
+        return _spanning("year", date(day.year if day.month >= 4 else day.year - 1, 4, 1))
 
     @property
     def id(self) -> str:
@@ -164,6 +180,16 @@ def latest_complete_month(today: date) -> Period:
 def latest_complete_quarter(today: date) -> Period:
     """The calendar quarter before the one containing `today`."""
     return Period.quarter_containing(today).shift(-1)
+
+
+def latest_complete_half(today: date) -> Period:
+    """The financial-year half before the one containing `today`."""
+    return Period.half_containing(today).shift(-1)
+
+
+def latest_complete_financial_year(today: date) -> Period:
+    """The financial year (April-March) before the one containing `today`."""
+    return Period.financial_year_containing(today).shift(-1)
 
 
 def periods_between(first: str, last: str) -> list[Period]:

@@ -248,7 +248,7 @@ class SecretBlocks(BaseModel):
 # The detail an output carries, least first: suppressed figures only; named staff but no
 # child; child-level rows. An audience receives nothing more detailed than its `level`.
 DELIVERY_LEVELS = ("aggregate", "staff", "child")
-CADENCES = ("daily", "weekly", "monthly", "quarterly", "six-monthly")
+CADENCES = ("daily", "weekly", "monthly", "quarterly", "six-monthly", "annual")
 DELIVERY_CHANNELS = ("email", "folder")
 
 

@@ -52,9 +52,13 @@ SUBJECT_PREFIX = "[qaloop]"
 REGISTRY_LEVELS = {"aggregate": "aggregate", "named_staff": "staff", "child_level": "child"}
 # an audience's cadence -> the flows whose outputs it may receive: a quarterly audience
 # the quarterly flow's reports and the quarter-end months' monthly outputs, a six-monthly
-# one the half-year-end months' monthly outputs
+# one the six-monthly flow's reports and the half-year-end months' monthly outputs, an
+# annual one the annual flow's (the annual complaints report)
 CADENCE_FLOWS = {"daily": ("daily",), "weekly": ("weekly",), "monthly": ("monthly",),
-                 "quarterly": ("monthly", "quarterly"), "six-monthly": ("monthly",)}
+                 "quarterly": ("monthly", "quarterly"), "six-monthly": ("monthly", "six-monthly"),
+                 "annual": ("annual",)}
+# the flow that publishes a period of each kind
+KIND_FLOWS = {"month": "monthly", "quarter": "quarterly", "half": "six-monthly", "year": "annual"}
 # the months (period's month number) in which a quarterly or six-monthly audience receives
 # its monthly outputs: the quarters and half-years of the financial year
 CADENCE_MONTHS = {"quarterly": (3, 6, 9, 12), "six-monthly": (3, 9)}
@@ -121,6 +125,21 @@ CATALOGUE: dict[str, OutputSpec] = {spec.name: spec for spec in (
                "participation and surveys report (PDF), small numbers suppressed"),
     OutputSpec("quarterly_kpi_values", "quarterly", "kpi_values.csv", "staff",
                "the quarter's kpi_values.csv (figures by team and worker)"),
+    OutputSpec("qa_six_monthly_report", "six-monthly", "qa_six_monthly_report_{period}.pdf", "aggregate",
+               "six-monthly QA report (PDF) with the proposed audit themes, small numbers suppressed"),
+    OutputSpec("six_monthly_complaints_compliments_report", "six-monthly", "complaints_compliments_{period}.pdf",
+               "aggregate", "the half-year's complaints and compliments report (PDF), small numbers suppressed"),
+    OutputSpec("six_monthly_drp_iro_report", "six-monthly", "drp_iro_{period}.pdf", "aggregate",
+               "the half-year's DRP and IRO report (PDF), small numbers suppressed"),
+    OutputSpec("six_monthly_participation_surveys_report", "six-monthly", "participation_surveys_{period}.pdf",
+               "aggregate", "the half-year's participation and surveys report (PDF), small numbers suppressed"),
+    OutputSpec("six_monthly_kpi_values", "six-monthly", "kpi_values.csv", "staff",
+               "the half-year's kpi_values.csv (figures by team and worker)"),
+    OutputSpec("annual_complaints_report", "annual", "complaints_compliments_{period}.pdf", "aggregate",
+               "annual complaints and compliments report (PDF, the representations regulations' annual "
+               "report), small numbers suppressed"),
+    OutputSpec("annual_kpi_values", "annual", "kpi_values.csv", "staff",
+               "the financial year's kpi_values.csv (figures by team and worker)"),
     OutputSpec("daily_exceptions", "daily", "daily_exceptions_{period}.xlsx", "child",
                "daily exception lists (every team)", lists=("shown_in", "daily")),
     OutputSpec("daily_exceptions_csv", "daily", "daily_exceptions_{period}.csv", "child",
@@ -226,10 +245,14 @@ def audience_flows(audience: Audience) -> tuple[str, ...]:
 
 
 def period_flow(period: str, flows: tuple[str, ...]) -> str:
-    """Which of an audience's flows publishes a period of this form (2024-Q1: quarterly)."""
-    if "-Q" in period and "quarterly" in flows:
-        return "quarterly"
-    return next(flow for flow in flows if flow != "quarterly")
+    """Which of an audience's flows publishes a period of this form (2024-Q1: quarterly,
+    2024-25-H1: six-monthly, 2024-25: annual; a day: daily or weekly)."""
+    from tasks.core.periods import Period
+    try:
+        flow = KIND_FLOWS[Period.parse(period).kind]
+    except ValueError:  # a day (YYYY-MM-DD)
+        return next(flow for flow in flows if flow not in KIND_FLOWS.values())
+    return flow if flow in flows else next(iter(flows))
 
 
 def outputs_for(audience: Audience, flow: str) -> list[str]:
@@ -320,9 +343,10 @@ def staff_recipients(engine: Engine, settings: Settings, scope: str, period: str
     return tuple(sorted({addresses[i] for i in ids if i in addresses}))
 
 
-def _month_end(month: str) -> date:
+def _month_end(period: str) -> date:
+    """The last day of a month, quarter, half or financial year."""
     from tasks.core.periods import Period
-    return Period.month(month).end
+    return Period.parse(period).end
 
 
 def split_files(spec: OutputSpec, folder: Path, period: str) -> dict[str, Path]:

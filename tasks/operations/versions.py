@@ -200,15 +200,19 @@ def _shown(value) -> str:
 # --- revised periods in other periods' trends -------------------------------------------
 
 TREND_NOTICE_COLUMNS = ["period", "run_id", "kpi_id", "revised_period", "shown_value", "revised_value"]
+# the flows of whole periods, whose outputs show a trend of earlier periods of their kind
+# (months, quarters, halves, financial years: the period ids never collide)
+PERIOD_FLOWS = ("monthly", "quarterly", "six-monthly", "annual")
+_PERIOD_FLOWS_SQL = "(" + ", ".join(f"'{flow}'" for flow in PERIOD_FLOWS) + ")"
 
 
 def outputs_showing_other_figures(engine: Engine, revised_period: str, values: pd.DataFrame,
                                   run_id: str) -> pd.DataFrame:
-    """The current monthly outputs of other periods whose trend shows an LA figure of
-    `revised_period` other than `values` (the period's figures in run `run_id`)."""
+    """The current outputs (of a period flow) of other periods whose trend shows an LA
+    figure of `revised_period` other than `values` (the period's figures in run `run_id`)."""
     shown = warehouse.read_sql(engine, "select c.period as shown_in, c.run_id, v.kpi_id, v.value "
                                        "from current_runs c join kpi_values v on v.run_id = c.run_id "
-                                       "where c.flow = 'monthly' and c.period <> :p and v.period = :p "
+                                       f"where c.flow in {_PERIOD_FLOWS_SQL} and c.period <> :p and v.period = :p "
                                        "and v.level = 'la' and c.run_id <> :run",
                                {"p": revised_period, "run": run_id})
     new = values[(values["period"] == revised_period) & (values["level"] == "la")]
@@ -226,34 +230,37 @@ def _number(value):
 
 
 def revised_periods(engine: Engine) -> pd.DataFrame:
-    """Monthly periods whose current run replaced an earlier published run (a re-run or
-    a rollback): period, run_id (the revising run), revised_on."""
-    current = warehouse.read_sql(engine, "select period, run_id, switched_at from current_runs "
-                                         "where flow = 'monthly'")
-    runs = warehouse.read_sql(engine, "select period, run_id, state from runs where flow = 'monthly'")
-    published = runs[runs["state"].map(was_published).astype(bool)].groupby("period")["run_id"].nunique()
-    revised = current[current["period"].map(published).fillna(0) > 1].copy()
+    """Periods (monthly, quarterly, six-monthly, annual) whose current run replaced an
+    earlier published run (a re-run or a rollback): flow, period, run_id (the revising
+    run), revised_on."""
+    current = warehouse.read_sql(engine, "select flow, period, run_id, switched_at from current_runs "
+                                         f"where flow in {_PERIOD_FLOWS_SQL}")
+    runs = warehouse.read_sql(engine, f"select flow, period, run_id, state from runs where flow in {_PERIOD_FLOWS_SQL}")
+    published = runs[runs["state"].map(was_published).astype(bool)].groupby(["flow", "period"])["run_id"].nunique()
+    times = [published.get((flow, period), 0) for flow, period in zip(current["flow"], current["period"])]
+    revised = current[pd.Series(times, index=current.index, dtype=int) > 1].copy()
     revised["revised_on"] = pd.to_datetime(revised["switched_at"], utc=True)
-    return revised[["period", "run_id", "revised_on"]].reset_index(drop=True)
+    return revised[["flow", "period", "run_id", "revised_on"]].sort_values(["flow", "period"]).reset_index(drop=True)
 
 
 def revised_trend_notices(engine: Engine) -> pd.DataFrame:
-    """Every current monthly output published before a period in its trend was revised,
-    whose trend shows a figure of that period other than the current one: one row per
-    (output period, revised period), the differing KPIs named."""
+    """Every current output (of a period flow) published before a period in its trend was
+    revised, whose trend shows a figure of that period other than the current one: one
+    row per (output period, revised period), the differing KPIs and the output's flow named."""
     rows = []
-    started = warehouse.read_sql(engine, "select c.period, r.started_at from current_runs c "
-                                         "join runs r on r.run_id = c.run_id where c.flow = 'monthly'")
+    started = warehouse.read_sql(engine, "select c.flow, c.period, r.started_at from current_runs c "
+                                         f"join runs r on r.run_id = c.run_id where c.flow in {_PERIOD_FLOWS_SQL}")
     started_at = dict(zip(started["period"], pd.to_datetime(started["started_at"], utc=True)))
+    flow_of = dict(zip(started["period"], started["flow"]))
     for revision in revised_periods(engine).itertuples():
         values = warehouse.run_values(engine, revision.run_id)
         differing = outputs_showing_other_figures(engine, revision.period, values, revision.run_id)
         for (period, run_id), group in differing.groupby(["period", "run_id"], sort=True):
             if started_at[period] < revision.revised_on:  # published before the revision
-                rows.append({"period": period, "run_id": run_id, "revised_period": revision.period,
-                             "revised_on": revision.revised_on, "revised_by": revision.run_id,
-                             "kpis": ", ".join(group["kpi_id"])})
-    return pd.DataFrame(rows, columns=["period", "run_id", "revised_period", "revised_on",
+                rows.append({"flow": flow_of[period], "period": period, "run_id": run_id,
+                             "revised_period": revision.period, "revised_on": revision.revised_on,
+                             "revised_by": revision.run_id, "kpis": ", ".join(group["kpi_id"])})
+    return pd.DataFrame(rows, columns=["flow", "period", "run_id", "revised_period", "revised_on",
                                        "revised_by", "kpis"])
 
 
@@ -271,13 +278,16 @@ def revision_notes(engine: Engine, trend: pd.DataFrame, period: Period) -> list[
                              on="kpi_id", suffixes=("", "_current"))
         differing = [k for k, a, b in zip(merged["kpi_id"], merged["value"], merged["value_current"])
                      if not _same(_number(a), _number(b))]
-        notes.append(f"{_month_name(revision.period)} revised on {revision.revised_on:%Y-%m-%d} "
+        notes.append(f"{_period_name(revision.period)} revised on {revision.revised_on:%Y-%m-%d} "
                      f"(run {revision.run_id})" + (f"; this trend, from this period's extract, differs "
                                                    f"for {', '.join(differing)}" if differing else ""))
     return notes
 
 
-def _month_name(period: str) -> str:
+def _period_name(period: str) -> str:
+    """"March 2024" for a month; a quarter, half or financial year by its id (2024-Q1)."""
+    if Period.parse(period).kind != "month":
+        return period
     return pd.Timestamp(f"{period}-01").strftime("%B %Y")
 
 

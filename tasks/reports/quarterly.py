@@ -28,6 +28,12 @@ from tasks.publish.suppression import FOOTNOTE, hidden_counts, shown_figure
 from tasks.reports.render import quality_summary, shown, show_count
 
 TREND_QUARTERS = 4  # the quarter and the three before it
+# The reports serve the six-monthly and annual flows too: a financial-year half is shown
+# with its six months and the half before it; a financial year (the annual complaints
+# report) with its four quarters as the trend.
+TREND_PERIODS = {"quarter": TREND_QUARTERS, "half": 2, "year": 1}
+PERIOD_WORDS = {"quarter": "quarter", "half": "half-year", "year": "year"}
+ANNUAL_REPORTS = ("complaints_compliments",)  # the representations regulations' annual report
 
 
 @dataclass(frozen=True)
@@ -84,10 +90,33 @@ def question_kpi(kpis: list[Kpi]) -> Kpi | None:
 
 
 def quarter_label(period_id: str) -> str:
-    """"Q1 2024 (January to March 2024)"."""
-    quarter = Period.quarter(period_id)
-    return (f"Q{(quarter.start.month + 2) // 3} {quarter.start.year} "
-            f"({month_label(quarter.months[0].id).split()[0]} to {month_label(quarter.months[-1].id)})")
+    """"Q1 2024 (January to March 2024)"; "2024-25 H1 (April to September 2024)";
+    "2024-25 (April 2024 to March 2025)"."""
+    period = Period.parse(period_id)
+    first, last = month_label(period.months[0].id), month_label(period.months[-1].id)
+    if period.kind == "year":
+        return f"{period.id} ({first} to {last})"
+    name = f"{period.id[:7]} {period.id[8:]}" if period.kind == "half" else \
+        f"Q{(period.start.month + 2) // 3} {period.start.year}"
+    same_year = period.start.year == period.end.year
+    return f"{name} ({first.split()[0] if same_year else first} to {last})"
+
+
+def trend_periods(period: Period) -> int:
+    """How many periods the trend shows: this one and those before it."""
+    return TREND_PERIODS.get(period.kind, TREND_QUARTERS)
+
+
+def parts(period: Period) -> list[Period]:
+    """The periods shown beside the period's figure: a quarter's or a half's months, a
+    financial year's four quarters (its trend)."""
+    if period.kind == "year":
+        return [Period.quarter_containing(month.start) for month in period.months[::3]]
+    return period.months
+
+
+def part_label(part: Period) -> str:
+    return part.id if part.kind == "quarter" else month_label(part.id, abbreviated=True)
 
 
 def _row(frame: pd.DataFrame, figure_id: str, period: str, level: str = "la", unit_id=None):
@@ -105,13 +134,14 @@ def _base(figure: Figure, row) -> str:
 
 def headline_lines(kpis: list[Kpi], values: pd.DataFrame, trend: pd.DataFrame, months: pd.DataFrame,
                    quarter: Period) -> list[dict]:
-    """One row per KPI: the quarter (and its base), its three months, the three quarters before."""
-    earlier = [p.id for p in quarter.trailing(TREND_QUARTERS)[:-1]]
+    """One row per KPI: the quarter (and its base), its three months, the three quarters
+    before (a half: its months and the half before; a year: its four quarters)."""
+    earlier = [p.id for p in quarter.trailing(trend_periods(quarter))[:-1]]
     lines = []
     for kpi in kpis:
         figure = Figure.of(kpi, kpi.id)
         now = _row(values, kpi.id, quarter.id)
-        in_months = [_row(months, kpi.id, m.id) for m in quarter.months]
+        in_months = [_row(months, kpi.id, m.id) for m in parts(quarter)]
         month_text = [shown(figure, row).text for row in in_months]
         if kpi.kind == "count":  # the months add up to the quarter shown beside them
             for i, symbol in hidden_counts([_value(row) for row in in_months]).items():
@@ -173,7 +203,8 @@ def question_lines(values: pd.DataFrame, period: str, questions: dict[str, str],
                    trend: pd.DataFrame | None = None, kpi_id: str | None = None) -> list[dict]:
     """SUR02 per question, with its text, and per respondent type within it; with the
     three quarters before (each suppressed on its own base) for the trend."""
-    earlier = [p.id for p in Period.quarter(period).trailing(TREND_QUARTERS)[:-1]]
+    shown_period = Period.parse(period)
+    earlier = [p.id for p in shown_period.trailing(trend_periods(shown_period))[:-1]]
     trend = trend if trend is not None else values.iloc[0:0]
     lines = []
     la = values[(values["level"] == "la") & (values["period"] == period)]
@@ -198,9 +229,12 @@ def shown_figure_text(row) -> str:
     return shown_value if isinstance(shown_value, str) else f"{float(shown_value):.1f}%"
 
 
-def trend_charts(kpis: list[Kpi], values: pd.DataFrame, trend: pd.DataFrame, quarter: Period) -> list:
-    periods = [p.id for p in quarter.trailing(TREND_QUARTERS)]
-    frame = pd.concat([trend, values], ignore_index=True)
+def trend_charts(kpis: list[Kpi], values: pd.DataFrame, trend: pd.DataFrame, quarter: Period,
+                 months: pd.DataFrame | None = None) -> list:
+    """A chart per percentage KPI over the trend's periods (a year: its four quarters, from `months`)."""
+    annual = quarter.kind == "year"
+    periods = [p.id for p in (parts(quarter) if annual else quarter.trailing(trend_periods(quarter)))]
+    frame = pd.concat([trend, values] + ([months] if annual and months is not None else []), ignore_index=True)
     charts = []
     for kpi in kpis:
         if kpi.kind != "percent":
@@ -214,7 +248,7 @@ def trend_charts(kpis: list[Kpi], values: pd.DataFrame, trend: pd.DataFrame, qua
 def report_context(report: QuarterlyReport, kpis: list[Kpi], values: pd.DataFrame, trend: pd.DataFrame,
                    months: pd.DataFrame, run: RunInfo, questions: dict[str, str] | None = None,
                    data_quality=None) -> dict:
-    quarter = Period.quarter(run.period)
+    quarter = Period.parse(run.period)
     shown_kpis = [k for k in kpis if k.scorecard == report.scorecard]
     breakdowns = [{"heading": heading, "kpi": kpi, "rows": breakdown_table(kpi, dimension, values, quarter.id)}
                   for kpi in shown_kpis for dimension, heading in breakdowns_of(kpi)]
@@ -222,15 +256,16 @@ def report_context(report: QuarterlyReport, kpis: list[Kpi], values: pd.DataFram
     by_question = question_kpi(shown_kpis)
     return {"run": run, "synthetic_banner": SYNTHETIC_BANNER, "report": report,
             "period_label": quarter_label(quarter.id), "suppression_note": FOOTNOTE,
-            "month_labels": [month_label(m.id, abbreviated=True) for m in quarter.months],
-            "quarter_labels": [p.id for p in quarter.trailing(TREND_QUARTERS)[:-1]],
+            "month_labels": [part_label(p) for p in parts(quarter)],
+            "quarter_labels": [p.id for p in quarter.trailing(trend_periods(quarter))[:-1]],
+            "period_word": PERIOD_WORDS[quarter.kind],
             "headline": headline_lines(shown_kpis, values, trend, months, quarter),
             "breakdowns": [b for b in breakdowns if b["rows"]],
             "teams": team_table(team_kpis, values, quarter.id, None),
             "team_names": [k.name for k in shown_kpis if k.id in team_kpis],
             "questions": question_lines(values, quarter.id, questions or {}, trend, by_question.id)
             if by_question else [],
-            "charts": trend_charts(shown_kpis, values, trend, quarter),
+            "charts": trend_charts(shown_kpis, values, trend, quarter, months),
             "quality": quality_summary(data_quality), "scale": 1.0}
 
 
@@ -240,11 +275,13 @@ def render_quarterly_reports(kpis: list[Kpi], values: pd.DataFrame, trend: pd.Da
     """Each quarterly report with a KPI computed this quarter, as HTML and PDF in `out_dir`."""
     template = template_environment().get_template("quarterly_report.html")
     paths = []
+    annual = Period.parse(run.period).kind == "year"
     for report in REPORTS:
-        if not any(k.scorecard == report.scorecard for k in kpis):
+        if not any(k.scorecard == report.scorecard for k in kpis) or (annual and report.key not in ANNUAL_REPORTS):
             continue
         context = report_context(report, kpis, values, trend, months, run, questions, data_quality)
-        html = template.render(**context, title=f"{run.la_name}: {report.title}, {context['period_label']}")
+        title = f"Annual {report.title[0].lower()}{report.title[1:]}" if annual else report.title
+        html = template.render(**context, title=f"{run.la_name}: {title}, {context['period_label']}")
         stem = Path(out_dir) / f"{report.key}_{run.period}"
         paths.append(write_bytes_atomically(stem.with_suffix(".html"), html.encode("utf-8")))
         paths.append(write_pdf(html, stem.with_suffix(".pdf"))[0])
@@ -263,8 +300,10 @@ def survey_question_texts(engine) -> dict[str, str]:
 
 
 def month_values(engine, kpis: list[Kpi], quarter: Period, context) -> pd.DataFrame:
-    """The LA figures of the quarter's three months, of the KPIs computed for a month."""
+    """The LA figures of the quarter's three months (a half's six months, a year's four
+    quarters: `parts`), of the KPIs computed for them."""
     from tasks.kpis.compute import compute_period
-    monthly = [k for k in kpis if k.computed_for(quarter.months[0])]
-    frames = [compute_period(engine, monthly, month, context, levels=("la",))[0] for month in quarter.months]
+    shown_parts = parts(quarter)
+    monthly = [k for k in kpis if k.computed_for(shown_parts[0])]
+    frames = [compute_period(engine, monthly, part, context, levels=("la",))[0] for part in shown_parts]
     return pd.concat(frames, ignore_index=True)
