@@ -160,7 +160,7 @@ def current_version_lines(current: pd.DataFrame, live_periods: int = 3) -> list[
         return ["  no published version yet"]
     shown = pd.concat([group if flow in versions.PERIOD_FLOWS else group.tail(live_periods)
                        for flow, group in current.groupby("flow", sort=True)])
-    return [f"  {row.flow:<11} {row.period:<11} run {row.run_id}  {row.state:<32} "
+    return [f"  {row.flow:<8} {row.period:<11} run {row.run_id}  {row.state:<32} "
             f"since {_london(row.switched_at)} ({row.trigger})" for row in shown.itertuples()]
 
 
@@ -169,7 +169,7 @@ def problem_lines(problems: pd.DataFrame) -> list[str]:
         return ["  none: every period's latest run published in full"]
     lines = []
     for row in problems.itertuples():
-        lines += wrapped(f"  {row.flow:<11} {row.period:<11} {row.state:<32} run {row.run_id} "
+        lines += wrapped(f"  {row.flow:<8} {row.period:<11} {row.state:<32} run {row.run_id} "
                          f"started {_london(row.started_at)}", _text(row.message))
     return lines
 
@@ -207,8 +207,9 @@ def status_text(engine: Engine, now: datetime | None = None, views: list[Deploym
     now = now or datetime.now(timezone.utc)
     runs = ledger(engine)
     cadences = load_cadences()
-    lines = ["Cadences (deployments/schedules.yml): last and next run", *cadence_lines(cadences, runs, now), ""]
-    lines += ["Prefect deployments", *deployment_lines(views, cadences, now, prefect_error), ""]
+    lines = ["Prefect deployments", *deployment_lines(views, cadences, now, prefect_error), ""]
+    lines += ["Cadences (deployments/schedules.yml): last run and next scheduled run",
+              *cadence_lines(cadences, runs, now), ""]
     if housekeeping:
         lines += ["Housekeeping done now", *[f"  {line}" for line in housekeeping], ""]
     lines += ["Current version of each period", *current_version_lines(current_versions(engine)), ""]

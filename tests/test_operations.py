@@ -65,9 +65,10 @@ def test_deployments_exist_with_their_schedules_and_next_runs(prefect_server, tm
 
     from flows.cadences import build_deployments
     deployments, notes = build_deployments({"source": str(tmp_path / "in"), "out": str(tmp_path / "out")})
-    assert sorted(d.name for d in deployments) == ["daily-exceptions", "monthly-scorecards",
-                                                   "quarterly-reports", "weekly-team-packs"]
-    assert notes == ["six-monthly-qa-report: not served (six-monthly QA report flow not built yet)"]
+    assert sorted(d.name for d in deployments) == ["annual-complaints-report", "daily-exceptions",
+                                                   "monthly-scorecards", "quarterly-reports",
+                                                   "six-monthly-qa-report", "weekly-team-packs"]
+    assert notes == []
     for deployment in deployments:
         deployment.apply()
 
@@ -83,6 +84,12 @@ def test_deployments_exist_with_their_schedules_and_next_runs(prefect_server, tm
         # second Tuesdays of each quarter's first month, 08:00 BST: 14 April, 14 July
         "quarterly/quarterly-reports": ("0 8 8-14 1,4,7,10 2", False, ["2026-04-14T07:00:00+00:00",
                                                                        "2026-07-14T07:00:00+00:00"]),
+        # second Wednesdays of April and October: 8 April, 14 October
+        "six-monthly/six-monthly-qa-report": ("0 8 8-14 4,10 3", False, ["2026-04-08T07:00:00+00:00",
+                                                                         "2026-10-14T07:00:00+00:00"]),
+        # second Thursdays of May: 14 May 2026, 13 May 2027
+        "annual/annual-complaints-report": ("0 8 8-14 5 4", False, ["2026-05-14T07:00:00+00:00",
+                                                                    "2027-05-13T07:00:00+00:00"]),
     }
     with get_client(sync_client=True) as client:
         for name, (cron, day_or, runs) in expected.items():
@@ -382,7 +389,10 @@ def test_status_shows_latest_runs_next_runs_and_source_freshness(single_and_back
     assert "planned 2026-04-13 07:30 BST" in monthly
     quarterly = next(line for line in lines if line.strip().startswith("quarterly-reports"))
     assert "planned 2026-04-14 08:00 BST" in quarterly  # served, like the monthly deployment
-    assert any(line.strip().startswith("six-monthly-qa-report") and "not built yet" in line for line in lines)
+    assert any(line.strip().startswith("six-monthly-qa-report") and "planned 2026-04-08 08:00 BST" in line
+               for line in lines)
+    assert any(line.strip().startswith("annual-complaints-report") and "planned 2026-05-14 08:00 BST" in line
+               for line in lines)
     for period in MONTHS:
         current = next(line for line in lines if line.strip().startswith(f"monthly  {period}"))
         assert "Completed" in current and "(backfill)" in current
@@ -423,7 +433,8 @@ def test_prefect_yaml_mirrors_the_declared_cadences():
     from tasks.core.paths import DEPLOYMENTS_DIR
     from prefect.cli.deploy._models import PrefectYamlModel  # what `prefect deploy` validates
     raw = yaml.safe_load((DEPLOYMENTS_DIR / "prefect.yaml").read_text())
-    assert len(PrefectYamlModel.model_validate(raw).deployments) == 4  # daily, weekly, monthly, quarterly
+    # daily, weekly, monthly, quarterly, six-monthly, annual
+    assert len(PrefectYamlModel.model_validate(raw).deployments) == 6
     production = raw["deployments"]
     declared = {c.name: c for c in load_cadences() if c.enabled}
     assert sorted(d["name"] for d in production) == sorted(declared)

@@ -29,7 +29,7 @@ from tasks.reports.render import quality_summary, shown, show_count
 
 TREND_QUARTERS = 4  # the quarter and the three before it
 # The reports serve the six-monthly and annual flows too: a financial-year half is shown
-# with its six months and the half before it; a financial year (the annual complaints
+# with its two quarters and the half before it; a financial year (the annual complaints
 # report) with its four quarters as the trend.
 TREND_PERIODS = {"quarter": TREND_QUARTERS, "half": 2, "year": 1}
 PERIOD_WORDS = {"quarter": "quarter", "half": "half-year", "year": "year"}
@@ -108,11 +108,18 @@ def trend_periods(period: Period) -> int:
 
 
 def parts(period: Period) -> list[Period]:
-    """The periods shown beside the period's figure: a quarter's or a half's months, a
-    financial year's four quarters (its trend)."""
-    if period.kind == "year":
+    """The periods shown beside the period's figure: a quarter's three months, a half's two
+    quarters, a financial year's four quarters (its trend)."""
+    if period.kind in ("half", "year"):
         return [Period.quarter_containing(month.start) for month in period.months[::3]]
     return period.months
+
+
+def period_intro(report: QuarterlyReport, period: Period) -> str:
+    """The report's introduction, for a half-year or a year instead of a quarter."""
+    word = PERIOD_WORDS[period.kind]
+    return report.intro if word == "quarter" else \
+        report.intro.replace("the quarter's", f"the {word}'s").replace("the quarter", f"the {word}")
 
 
 def part_label(part: Period) -> str:
@@ -135,7 +142,7 @@ def _base(figure: Figure, row) -> str:
 def headline_lines(kpis: list[Kpi], values: pd.DataFrame, trend: pd.DataFrame, months: pd.DataFrame,
                    quarter: Period) -> list[dict]:
     """One row per KPI: the quarter (and its base), its three months, the three quarters
-    before (a half: its months and the half before; a year: its four quarters)."""
+    before (a half: its two quarters and the half before; a year: its four quarters)."""
     earlier = [p.id for p in quarter.trailing(trend_periods(quarter))[:-1]]
     lines = []
     for kpi in kpis:
@@ -259,6 +266,7 @@ def report_context(report: QuarterlyReport, kpis: list[Kpi], values: pd.DataFram
             "month_labels": [part_label(p) for p in parts(quarter)],
             "quarter_labels": [p.id for p in quarter.trailing(trend_periods(quarter))[:-1]],
             "period_word": PERIOD_WORDS[quarter.kind],
+            "intro": period_intro(report, quarter),
             "headline": headline_lines(shown_kpis, values, trend, months, quarter),
             "breakdowns": [b for b in breakdowns if b["rows"]],
             "teams": team_table(team_kpis, values, quarter.id, None),
@@ -300,8 +308,8 @@ def survey_question_texts(engine) -> dict[str, str]:
 
 
 def month_values(engine, kpis: list[Kpi], quarter: Period, context) -> pd.DataFrame:
-    """The LA figures of the quarter's three months (a half's six months, a year's four
-    quarters: `parts`), of the KPIs computed for them."""
+    """The LA figures of the quarter's three months (a half's two quarters, a year's four:
+    `parts`), of the KPIs computed for them."""
     from tasks.kpis.compute import compute_period
     shown_parts = parts(quarter)
     monthly = [k for k in kpis if k.computed_for(shown_parts[0])]
