@@ -345,7 +345,8 @@ def render_qa_reports(results: pipeline.PeriodResults, inputs: qa_outputs.QaInpu
 
 @task(name="compute_months", cache_policy=NO_CACHE)
 def compute_months(kpis: list[Kpi], quarter: Period, context, engine_url: str):
-    """The LA figures of a quarter's three months (the quarterly reports show them)."""
+    """The LA figures of a quarter's three months, a half's two quarters or a financial
+    year's four (the reports show them beside the period: tasks/reports/quarterly.py `parts`)."""
     from tasks.reports import quarterly
     return quarterly.month_values(pipeline.warehouse_engine(engine_url), kpis, quarter, context)
 

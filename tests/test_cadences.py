@@ -220,6 +220,7 @@ def test_rerun_six_monthly_and_annual_with_their_revision_notes(cadence_runs):
     text = status_text(engine)
     engine.dispose()
     assert "six-monthly 2024-25-H1" in text and "annual   2023-24" in text  # current versions
-    cadence_line = next(line for line in text.splitlines() if line.strip().startswith("annual-complaints-report"))
+    section = text.split("Cadences (deployments/schedules.yml)")[1]
+    cadence_line = next(line for line in section.splitlines() if line.strip().startswith("annual-complaints-report"))
     assert f"{YEAR} Completed" in cadence_line
     assert (cadence_runs["out"] / "six-monthly" / "2023-24-H2" / "kpi_values.csv").is_file()
