@@ -128,10 +128,10 @@ def run_columns(results, periods: list[Period], engine: Engine, flow_of_kind: di
     return columns
 
 
-def month_columns(engine: Engine, months: list[Period], label=None) -> list[Column]:
+def month_columns(engine: Engine, months: list[Period]) -> list[Column]:
     """The monthly flow's published LA figures of each month (None where never run)."""
-    return [Column(label(month) if label else month_label(month.id, abbreviated=True), month.id,
-                   published_la_values(engine, "monthly", month.id)) for month in months]
+    return [Column(month_label(month.id, abbreviated=True), month.id, published_la_values(engine, "monthly", month.id))
+            for month in months]
 
 
 def complaint_categories(engine: Engine, period: Period) -> dict[str, int]:
@@ -224,7 +224,7 @@ def narrative(lines: list[dict], columns: list[Column], before: int, after: int)
     return sentences, left_out
 
 
-def charts(lines: list[dict], columns: list[Column], width: int = 240) -> list:
+def charts(lines: list[dict], columns: list[Column], width: int = 320) -> list:
     """A line chart per percentage: no point for a suppressed or missing figure."""
     labels = [c.label for c in columns]
     return [line_chart_svg(labels, [s.value for s in line["shown"]], f"{line['id']} {line['name']}",
@@ -407,8 +407,7 @@ def report_context(results, kpis: list[Kpi], run: RunInfo, engine: Engine, data_
     last_quarter = Period.quarter_containing(period.end)
 
     # the scorecards' headlines at the end of each of the last four quarters
-    quarter_ends = month_columns(engine, [q.last_month for q in last_quarter.trailing(TREND_QUARTERS)],
-                                 label=lambda m: f"{short_label(Period.quarter_containing(m.start))} (end {month_label(m.id, True)})")
+    quarter_ends = month_columns(engine, [q.last_month for q in last_quarter.trailing(TREND_QUARTERS)])
     headline = with_rag(figure_lines(headline_figures(everything), quarter_ends), targets)
 
     # the monthly QA measures, as published for each month of the period
@@ -438,8 +437,9 @@ def report_context(results, kpis: list[Kpi], run: RunInfo, engine: Engine, data_
     sections = [
         section("scorecards", "Scorecard headlines at each quarter's end", headline, quarter_ends,
                 (len(quarter_ends) - 2, len(quarter_ends) - 1),
-                "The Directorate Scorecard's headline figures (Safety, Drift and Delay) as currently published "
-                "for the last month of each quarter; RAG against the target for the latest quarter."),
+                "The Directorate Scorecard's headline figures (Safety, Drift and Delay) at the end of each of the "
+                "last four quarters: the figures currently published for each quarter's last month; RAG against "
+                "the target for the latest."),
         section("activity", "Audit activity and grades", activity_lines, months, month_compare,
                 "Audits due and completed on time, audit compliance against the schedule and audits completed, "
                 "as published for each month.",
