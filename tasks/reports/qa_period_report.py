@@ -492,7 +492,10 @@ def findings_section(kpis: list[Kpi], columns: list[Column], compare, beside_tot
     built = section("findings", "Audit findings by practice domain", lines, columns, compare,
                     "Audits with at least one area for development, and with at least one strength, by practice "
                     "domain (an audit counts once in each domain it has a finding in).", chart=False)
-    built["domain_tables"], built["lines"] = tables, []
+    built["tables"] = [{"title": t["title"], "labels": t["labels"],
+                        "rows": [{"name": line["name"], "cells": line["cells"]} for line in t["lines"]]}
+                       for t in tables]
+    built["lines"] = []
     return built
 
 
