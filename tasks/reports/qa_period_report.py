@@ -208,10 +208,10 @@ def narrative(lines: list[dict], columns: list[Column], before: int, after: int)
     sentences, left_out = [], 0
     for line in lines:
         then, now = line["shown"][before], line["shown"][after]
+        if any(s.value is None and not s.suppressed for s in (then, now)):
+            continue  # nothing to compare with: n/a or not published
         if then.suppressed or now.suppressed:
             left_out += 1
-            continue
-        if then.value is None or now.value is None:
             continue
         subject = line.get("subject") or subject_of(line["figure"])
         was, was_in, is_in = then.text, columns[before].label, columns[after].label
