@@ -363,31 +363,18 @@ def render_quarterly_reports(results: pipeline.PeriodResults, months, kpis: list
     return [str(p) for p in paths]
 
 
-QA_PERIOD_REPORT_MODULE = "tasks.reports.qa_period_report"
-
-
 @task(name="render_qa_period_report", cache_policy=NO_CACHE)
-def render_qa_period_report(results: pipeline.PeriodResults, months, kpis: list[Kpi], run: RunInfo, out_dir: Path,
-                            engine_url: str, data_quality: DataQuality | None, period: Period,
+def render_qa_period_report(results: pipeline.PeriodResults, months, kpis: list[Kpi], run: RunInfo,
+                            out_dir: Path, engine_url: str, data_quality: DataQuality | None, period: Period,
                             settings: Settings | None = None) -> list[str]:
-    """The quarterly QA report (a quarter) or the six-monthly QA report (a financial-year
-    half) of tasks/reports/qa_period_report.py, with the LA's targets when it takes them;
-    skipped, with a warning in the log, while that renderer is not installed."""
-    import importlib
-    try:
-        renderer = importlib.import_module(QA_PERIOD_REPORT_MODULE)
-    except ModuleNotFoundError as error:
-        if error.name != QA_PERIOD_REPORT_MODULE:
-            raise
-        get_run_logger().warning("no QA report for %s: %s is not installed yet", period.id, QA_PERIOD_REPORT_MODULE)
-        return []
-    extra = {}
-    if settings is not None and hasattr(renderer, "la_targets"):
-        extra["targets"] = renderer.la_targets(kpis, settings.targets)
-    paths = renderer.render_qa_period_report(results, months, kpis, run, out_dir, engine_url, data_quality, period,
-                                             **extra)
+    """The quarterly QA report (a quarter) or the six-monthly QA report with its proposed
+    audit themes (a financial-year half), HTML and PDF, with the LA's targets when given."""
+    from tasks.reports import qa_period_report
+    targets = qa_period_report.la_targets(kpis, settings.targets) if settings is not None else None
+    paths = qa_period_report.render_qa_period_report(results, months, kpis, run, out_dir, engine_url,
+                                                     data_quality, period, targets)
     get_run_logger().info("QA %s report: %s", period.kind, ", ".join(Path(p).name for p in paths))
-    return [str(p) for p in paths]
+    return paths
 
 
 @task(name="carry_forward_figures", cache_policy=NO_CACHE)
