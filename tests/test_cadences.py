@@ -146,8 +146,8 @@ def test_the_half_is_published_with_its_reports(cadence_runs):
     assert (result["state"], result["period"], result["flow"]) == ("Completed", HALF, "six-monthly")
     folder = cadence_runs["out"] / "six-monthly" / HALF
     names = {p.name for p in folder.iterdir()}
-    assert {"kpi_values.csv", "run_metadata.json", "SYNTHETIC_DATA.txt",
-            *(f"{r}_{HALF}.{ext}" for r in REPORTS for ext in ("html", "pdf"))} <= names
+    assert names == {"kpi_values.csv", "run_metadata.json", "SYNTHETIC_DATA.txt",
+                     *(f"{r}_{HALF}.{ext}" for r in (*REPORTS, "qa_six_monthly_report") for ext in ("html", "pdf"))}
     frame = published(cadence_runs, "six-monthly", HALF)
     assert (frame["period"] == HALF).all()
     headline = {k for k in frame["kpi_id"] if ":" not in k}
@@ -161,6 +161,8 @@ def test_the_half_figures_equal_an_independent_computation(cadence_runs):
 
 def test_the_half_reports_read_as_a_reader_sees_them(cadence_runs):
     folder = cadence_runs["out"] / "six-monthly" / HALF
+    qa_report = pdf_text(folder / f"qa_six_monthly_report_{HALF}.pdf")
+    assert "2024-25 H1 (April to September 2024)" in qa_report and cadence_runs["half"]["run_id"] in qa_report
     for report in REPORTS:
         text = pdf_text(folder / f"{report}_{HALF}.pdf")
         assert "2024-25 H1 (April to September 2024)" in text and cadence_runs["half"]["run_id"] in text
