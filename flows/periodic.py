@@ -138,6 +138,14 @@ class PeriodicFlow:
     publish: Callable[..., list[str]]
 
 
+def reports_with_qa_report(results, parts, kpis, info, out_dir, engine_url, quality, period, settings) -> list[str]:
+    """A quarter's or a half's reports: complaints and compliments, DRP and IRO,
+    participation and surveys, and the quarterly or six-monthly QA report."""
+    outputs = steps.render_quarterly_reports(results, parts, kpis, info, out_dir, engine_url, quality)
+    return outputs + steps.render_qa_period_report(results, parts, kpis, info, out_dir, engine_url, quality,
+                                                   period, settings)
+
+
 def periodic_run(cadence: PeriodicFlow, period: str | None, source: str, out: str, config: str | None,
                  trigger: str | None, reason: str | None, lock_wait_seconds: float, accept_stale: bool,
                  wait_for_extract: bool | None, deliver: bool) -> dict:

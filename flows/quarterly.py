@@ -16,17 +16,11 @@ from __future__ import annotations
 
 from prefect import flow
 
-from flows import periodic, runner, steps
+from flows import periodic, runner
 from tasks.core.periods import Period, latest_complete_quarter
 
 
-def publish_reports(results, parts, kpis, info, out_dir, engine_url, quality, period, settings) -> list[str]:
-    outputs = steps.render_quarterly_reports(results, parts, kpis, info, out_dir, engine_url, quality)
-    return outputs + steps.render_qa_period_report(results, parts, kpis, info, out_dir, engine_url, quality,
-                                                   period, settings)
-
-
-QUARTERLY = periodic.PeriodicFlow("quarterly", Period.quarter, latest_complete_quarter, publish_reports)
+QUARTERLY = periodic.PeriodicFlow("quarterly", Period.quarter, latest_complete_quarter, periodic.reports_with_qa_report)
 
 
 @flow(name="quarterly", log_prints=True, on_failure=[runner.notify_failure],

@@ -18,17 +18,11 @@ from __future__ import annotations
 
 from prefect import flow
 
-from flows import periodic, runner, steps
+from flows import periodic, runner
 from tasks.core.periods import Period, latest_complete_half
 
 
-def publish_reports(results, parts, kpis, info, out_dir, engine_url, quality, period, settings) -> list[str]:
-    outputs = steps.render_quarterly_reports(results, parts, kpis, info, out_dir, engine_url, quality)
-    return outputs + steps.render_qa_period_report(results, parts, kpis, info, out_dir, engine_url, quality,
-                                                 period, settings)
-
-
-SIX_MONTHLY = periodic.PeriodicFlow("six-monthly", Period.half, latest_complete_half, publish_reports)
+SIX_MONTHLY = periodic.PeriodicFlow("six-monthly", Period.half, latest_complete_half, periodic.reports_with_qa_report)
 
 
 @flow(name="six-monthly", log_prints=True, on_failure=[runner.notify_failure],
