@@ -106,8 +106,10 @@ class RegionConfig(BaseModel):
     @classmethod
     def _distinct(cls, members):
         codes = [m.code.lower() for m in members]
-        if not members or len(set(codes)) != len(codes):
-            raise ValueError("list each member LA once ([[members]] with distinct codes)")
+        repeated = sorted({code for code in codes if codes.count(code) > 1})
+        if not members or repeated:
+            raise ValueError("list each member LA once ([[members]] with distinct codes)"
+                             + (f": {', '.join(repeated)} repeated" if repeated else ""))
         return members
 
     def member_warehouse_url(self, member: Member) -> str:
