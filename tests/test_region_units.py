@@ -106,3 +106,14 @@ def test_ranks_quartiles_mean_and_median_over_the_figures_shown_only():
     assert high.median == 71.3    # (62.5 + 80) / 2 = 71.25 -> 71.3, half up
     lower = figures[low.id]       # lower is better: 50 first, then 62.5, then 80 and 80
     assert lower.ranks == {"E": (1, "A"), "B": (2, "B"), "A": (3, "C"), "D": (3, "C")}
+
+
+def test_run_region_needs_its_config_and_the_workers_prefect_server(tmp_path, monkeypatch, capsys):
+    from qaloop.cli import EXIT_INFRASTRUCTURE, main
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    assert main(["run", "region", "--period", "2024-03"]) == 2
+    assert main(["run", "region", "--period", "2024-03", "--config", str(region_file(tmp_path))]) \
+        == EXIT_INFRASTRUCTURE
+    assert "set PREFECT_API_URL" in capsys.readouterr().err
+    assert main(["run", "monthly", "--period", "2024-03", "--out", str(tmp_path)]) == 2  # no --source
+    assert "needs --source and --out" in capsys.readouterr().err
