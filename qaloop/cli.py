@@ -367,14 +367,12 @@ def _run_region(period: str | None, config: str | None) -> int:
     from flows.region import deploy_member_runs, region
     from tasks.core.region import load_region
     started = time.perf_counter()
-    try:
+
+    def deploy_and_run() -> dict:
         deploy_member_runs(load_region(config))
-        result = region(period=period, config=config)
-    except Exception as error:
-        status, line = exit_status_of(error, f"the regional {period or 'latest month'} run")
-        print(f"qaloop: {line}", file=sys.stderr)
-        if status == 1:
-            raise
+        return region(period=period, config=config)
+    status, result = _run_or_explain(f"the regional {period or 'latest month'} run", deploy_and_run)
+    if result is None:
         return status
     print(f"\nregion run for {result['period']} finished in {time.perf_counter() - started:.1f} s: "
           f"{result['workbook']}")
@@ -388,14 +386,12 @@ def _report(flow: str, period: str, data_dir: Path, call) -> int:
     """Start Prefect, run one flow and print what it published, or in one line why it
     published nothing (the detail is in the ledger and the Prefect log)."""
     started = time.perf_counter()
-    try:
+
+    def start_and_call() -> dict:
         _start_prefect(data_dir)
-        result = call()
-    except Exception as error:
-        status, line = exit_status_of(error, f"the {flow} {period} run")
-        print(f"qaloop: {line}", file=sys.stderr)
-        if status == 1:
-            raise
+        return call()
+    status, result = _run_or_explain(f"the {flow} {period} run", start_and_call)
+    if result is None:
         return status
     if result.get("skipped"):
         print(f"qaloop: {result['skipped']}")
@@ -411,6 +407,19 @@ def _report(flow: str, period: str, data_dir: Path, call) -> int:
     for line in result.get("deliveries") or []:
         print(f"delivery: {line}")
     return 0
+
+
+def _run_or_explain(nothing: str, call) -> tuple[int, dict | None]:
+    """(0, what `call` returned), or (its exit status, None) after one line saying why it
+    stopped; an unexpected error (a bug) is raised with its traceback."""
+    try:
+        return 0, call()
+    except Exception as error:
+        status, line = exit_status_of(error, nothing)
+        print(f"qaloop: {line}", file=sys.stderr)
+        if status == 1:
+            raise
+        return status, None
 
 
 def _start_prefect(data_dir: Path) -> None:
