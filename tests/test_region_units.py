@@ -117,3 +117,30 @@ def test_run_region_needs_its_config_and_the_workers_prefect_server(tmp_path, mo
     assert "set PREFECT_API_URL" in capsys.readouterr().err
     assert main(["run", "monthly", "--period", "2024-03", "--out", str(tmp_path)]) == 2  # no --source
     assert "needs --source and --out" in capsys.readouterr().err
+
+
+def test_the_workbook_shows_each_kpi_best_first_and_the_members_states(tmp_path):
+    import openpyxl
+
+    from tasks.publish.lineage import RunInfo
+    from tasks.publish.region_workbook import MemberOutcome, publish_region_workbook
+    kpis = [k for k in load_registry() if k.headline]
+    high = next(k for k in kpis if k.kind == "percent" and k.polarity == "High" and k.directorate_figure == k.id)
+    values = pd.DataFrame([{"la_code": code, "la_name": f"LA {code}", "kpi_id": high.id, "value": value,
+                            "numerator": numerator, "denominator": denominator, "period": "2024-03", "run_id": "r"}
+                           for code, value, numerator, denominator in [("A", 62.5, 5, 8), ("B", 75.0, 3, 4),
+                                                                       ("C", 80.0, 8, 10)]])
+    outcomes = [MemberOutcome("A", "LA A", "Completed", published=True),
+                MemberOutcome("B", "LA B", "Completed", published=True),
+                MemberOutcome("C", "LA C", "Completed", published=True),
+                MemberOutcome("D", "LA D", "Failed", "2024-03 not published: failed export")]
+    run = RunInfo("2024-03", "run-1", "test", "", "Test region", True, "2024-04-10T00:00:00", "", 0, 0)
+    book = openpyxl.load_workbook(publish_region_workbook(kpis, values, outcomes, "Test region", run,
+                                                          tmp_path / "region.xlsx"))
+    rows = [[c.value for c in row] for row in book["By KPI"].iter_rows(min_row=5)]
+    block = rows[[r[0] for r in rows].index(high.id):][:3]
+    assert [r[2:6] for r in block] == [[1, "A", "LA C (C)", 80], [2, "C", "LA A (A)", 62.5], [None, None, "LA B (B)", "*"]]
+    assert block[0][6:] == [71.3, 71.3]  # (80 + 62.5) / 2 = 71.25, half up
+    members = [[c.value for c in row] for row in book["Members"].iter_rows(min_row=5, max_col=3)]
+    assert members[3] == ["D", "LA D", "Failed"]
+    assert "LA D (D): Failed" in book["Benchmarking"]["A3"].value

@@ -100,6 +100,7 @@ def publish_region_workbook(kpis: list[Kpi], values: pd.DataFrame, outcomes: lis
     figures = regional_figures(kpis, values, codes)
     workbook = Workbook()
     write_benchmarking(workbook.active, figures, codes, names, outcomes, region_name, run)
+    write_by_kpi(workbook.create_sheet("By KPI"), figures, names, region_name, run)
     write_members(workbook.create_sheet("Members"), outcomes, run)
     describe_workbook(workbook, f"{region_name} {TITLE} {run.period}", run)
     return save_workbook(workbook, Path(out_path))
@@ -140,6 +141,35 @@ def write_benchmark_row(sheet: Worksheet, row: int, item: RegionalFigure, codes:
         shown, *_ = write_row(sheet, row, [item.shown[code], rank, band], first_column=column)
         shown.number_format = number_format
         column += len(PER_LA_HEADERS)
+
+
+def write_by_kpi(sheet: Worksheet, figures: list[RegionalFigure], names: dict, region_name: str,
+                 run: RunInfo) -> None:
+    """The same figures one KPI at a time, its LAs in rank order (those not ranked last):
+    the sheet that prints readably however many members the region has."""
+    write_heading(sheet, f"{region_name}: {TITLE} by KPI, {month_label(run.period)}",
+                  "Each headline KPI's member LAs best first; the regional mean and median on its first row. "
+                  + METHOD_NOTE, run)
+    headers = ["KPI", "Measure", "Rank", "Quartile", "LA", "Figure", "Regional mean", "Regional median"]
+    write_header(sheet, headers)
+    row = FIRST_DATA_ROW
+    for item in figures:
+        number_format = decimal_format(item.figure.precision)
+        order = sorted(item.shown, key=lambda code: (item.ranks.get(code, (len(names) + 1,))[0], code))
+        for position, code in enumerate(order):
+            rank, band = item.ranks.get(code, (None, None))
+            first = position == 0
+            cells = write_row(sheet, row, [item.figure.id if first else None, item.figure.name if first else None,
+                                           rank, band, f"{names[code]} ({code})", item.shown[code],
+                                           item.mean if first else None, item.median if first else None])
+            for column in (5, 6, 7):
+                cells[column].number_format = number_format
+            cells[1].alignment = WRAP
+            row += 1
+    footnote = write_cell(sheet, row + 1, 1, FOOTNOTE)
+    footnote.font, footnote.alignment = NOTE_FONT, WRAP
+    finish_table(sheet, len(headers), row - 1, frozen_columns=2)
+    set_widths(sheet, [12, 44, 7, 9, 26, 10, 10, 10])
 
 
 def write_members(sheet: Worksheet, outcomes: list[MemberOutcome], run: RunInfo) -> None:
