@@ -353,11 +353,15 @@ def compute_months(kpis: list[Kpi], quarter: Period, context, engine_url: str):
 @task(name="render_quarterly_reports", cache_policy=NO_CACHE)
 def render_quarterly_reports(results: pipeline.PeriodResults, months, kpis: list[Kpi], run: RunInfo,
                              out_dir: Path, engine_url: str, data_quality: DataQuality | None = None) -> list[str]:
-    """The complaints and compliments, DRP and IRO, and participation and survey reports."""
+    """The complaints and compliments, DRP and IRO, and participation and survey reports, for
+    the run's period (a quarter, financial-year half or year), with their plain counts
+    (complaint themes, learning actions, DRP outcomes: sql/reports/)."""
     from tasks.reports import quarterly
-    questions = quarterly.survey_question_texts(pipeline.warehouse_engine(engine_url))
+    engine = pipeline.warehouse_engine(engine_url)
+    questions = quarterly.survey_question_texts(engine)
+    counts = quarterly.report_counts(engine, Period.parse(run.period))
     paths = quarterly.render_quarterly_reports(kpis, results.values, results.trend, months, run, out_dir,
-                                               questions, data_quality)
+                                               questions, data_quality, counts=counts)
     get_run_logger().info("quarterly reports: %s", ", ".join(p.name for p in paths))
     return [str(p) for p in paths]
 
