@@ -37,6 +37,9 @@ from tasks.publish.suppression import FOOTNOTE, hidden_counts, shown_figure
 from tasks.reports.render import quality_summary, shown, show_count
 
 TREND_QUARTERS = 4  # the period and the three of its kind before it
+# A period of up to this many months shows its months beside it (a quarter); a half or a
+# year does not (their months are the monthly outputs'), so the table stays one page wide.
+MONTH_COLUMNS = 3
 REPORT_SQL_DIR = SQL_DIR / "reports"
 PERIOD_NOUNS = {"quarter": "quarter", "half": "half-year", "year": "year", "month": "month"}
 NOT_RECORDED = "not recorded"
@@ -88,22 +91,22 @@ class QuarterlyReport:
 REPORTS = (
     QuarterlyReport(
         "complaints_compliments", "Complaints and compliments report", "complaints",
-        "Complaints received and responded to in the quarter; timeliness against the statutory "
+        "Complaints received and responded to in the period; timeliness against the statutory "
         "10 (extended 20) working days at stage 1 and 25 (extended 65) at stage 2; outcomes; "
         "escalation to stage 2 of the previous quarter's stage 1 responses; complaint themes; compliments "
         "by theme and team; learning actions raised, completed and overdue.",
         counts=("complaint_themes", "learning_actions_by_source")),
     QuarterlyReport(
         "drp_iro", "Dispute resolution (DRP) and IRO report", "iro",
-        "Dispute resolution alerts raised and resolved in the quarter (resolution within 20 working "
-        "days), alerts open over 20 working days at the quarter's end, child participation in "
+        "Dispute resolution alerts raised and resolved in the period (resolution within 20 working "
+        "days), alerts open over 20 working days at the period's end, child participation in "
         "reviews (PN1-PN6 of PN1-PN7) and IRO monitoring-form completion; alerts by stage, theme and "
         "team, and the outcomes of the alerts closed.",
         counts=("drp_outcomes",)),
     QuarterlyReport(
         "participation_surveys", "Participation and survey report", "participation",
-        "Survey responses submitted in the quarter and the % positive answers (the top two points of "
-        "the scale) to each question, with the trend over the last four quarters."),
+        "Survey responses submitted in the period and the % positive answers (the top two points of "
+        "the scale) to each question, with the trend over the last four periods."),
 )
 
 
@@ -159,13 +162,14 @@ def _base(figure: Figure, row) -> str:
 
 def headline_lines(kpis: list[Kpi], values: pd.DataFrame, trend: pd.DataFrame, months: pd.DataFrame,
                    quarter: Period) -> list[dict]:
-    """One row per KPI: the quarter (and its base), its three months, the three quarters before."""
+    """One row per KPI: the period (and its base), its months (a quarter's three), the
+    three periods of its kind before."""
     earlier = [p.id for p in quarter.trailing(TREND_QUARTERS)[:-1]]
     lines = []
     for kpi in kpis:
         figure = Figure.of(kpi, kpi.id)
         now = _row(values, kpi.id, quarter.id)
-        in_months = [_row(months, kpi.id, m.id) for m in quarter.months]
+        in_months = [_row(months, kpi.id, m.id) for m in shown_months(quarter)]
         month_text = [shown(figure, row).text for row in in_months]
         if kpi.kind == "count":  # the months add up to the quarter shown beside them
             for i, symbol in hidden_counts([_value(row) for row in in_months]).items():
@@ -175,6 +179,10 @@ def headline_lines(kpis: list[Kpi], values: pd.DataFrame, trend: pd.DataFrame, m
                       "months": month_text,
                       "quarters": [shown(figure, _row(trend, kpi.id, q)).text for q in earlier]})
     return lines
+
+
+def shown_months(period: Period) -> list[Period]:
+    return period.months if len(period.months) <= MONTH_COLUMNS else []
 
 
 def breakdown_table(kpi: Kpi, dimension: str, values: pd.DataFrame, period: str) -> list[dict]:
@@ -306,7 +314,7 @@ def report_context(report: QuarterlyReport, kpis: list[Kpi], values: pd.DataFram
             "period_noun": PERIOD_NOUNS[quarter.kind],
             "counts": [t for t in (count_table(COUNT_TABLES[name], (counts or {}).get(name))
                                    for name in report.counts) if t],
-            "month_labels": [month_label(m.id, abbreviated=True) for m in quarter.months],
+            "month_labels": [month_label(m.id, abbreviated=True) for m in shown_months(quarter)],
             "quarter_labels": [p.id for p in quarter.trailing(TREND_QUARTERS)[:-1]],
             "headline": headline_lines(shown_kpis, values, trend, months, quarter),
             "breakdowns": [b for b in breakdowns if b["rows"]],
