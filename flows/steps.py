@@ -32,6 +32,7 @@ from tasks.validate import validation as validate
 from tasks.operations import versions
 from tasks.warehouse import database as warehouse
 from tasks.core.periods import Period
+from tasks.publish.complaints_workbook import publish_complaints_workbook, workbook_kpis
 from tasks.publish.directorate import publish_directorate, publish_directorate_pdf
 from tasks.publish.excel import publish_scorecard
 from tasks.publish.lineage import RunInfo
@@ -279,9 +280,11 @@ def _concat(first, second):
 @task(name="publish_workbooks")
 def publish_workbooks(results: pipeline.PeriodResults, kpis: list[Kpi], settings: Settings,
                       period: Period, run: RunInfo, out_dir: Path, teams, workers, reference_data,
-                      data_quality: DataQuality | None = None) -> list[str]:
-    """The Safety, Drift and Delay and Directorate scorecards and kpi_values.csv.
-    `reference_data`: the DfE benchmark values and statistical neighbours (load_reference)."""
+                      data_quality: DataQuality | None = None, engine_url: str | None = None) -> list[str]:
+    """The Safety, Drift and Delay and Directorate scorecards, the Complaints, compliments
+    and participation workbook (when those extracts were supplied) and kpi_values.csv.
+    `reference_data`: the DfE benchmark values and statistical neighbours (load_reference);
+    `engine_url`: the warehouse, for the survey questions' text."""
     targets = targets_for(kpis, settings.targets)
     outputs = []
     for scorecard in SCORECARDS:
@@ -302,6 +305,11 @@ def publish_workbooks(results: pipeline.PeriodResults, kpis: list[Kpi], settings
                                            directorate.with_suffix(".xlsx"), data_quality)))
     outputs.append(str(publish_directorate_pdf(headline, results.trend, targets, headline_benchmarks, run,
                                                directorate.with_suffix(".pdf"))))
+    if workbook_kpis(kpis):  # the complaints, IRO or survey extracts were supplied
+        from tasks.reports.quarterly import survey_question_texts
+        outputs.append(str(publish_complaints_workbook(
+            kpis, results.values, results.trend, run, out_dir / f"complaints_participation_{run.period}.xlsx",
+            survey_question_texts(pipeline.warehouse_engine(engine_url)) if engine_url else {}, data_quality)))
     outputs.append(str(publish_csv.publish_kpi_values(results.values, kpis, out_dir / "kpi_values.csv")))
     return outputs
 
