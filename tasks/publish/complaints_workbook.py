@@ -29,6 +29,7 @@ from pathlib import Path
 
 import pandas as pd
 from openpyxl import Workbook
+from openpyxl.styles import Alignment
 from openpyxl.worksheet.worksheet import Worksheet
 
 from tasks.core.figure_ids import parse_figure_id
@@ -50,6 +51,12 @@ NOTE = ("Aggregate figures for the complaints team, the IRO service and the part
         "small numbers suppressed (kpis.md): " + FOOTNOTE)
 FIGURE_HEADERS = ["KPI", "Measure", "Breakdown", "Category", "This month", "Based on", "Unit"]
 QUESTION_HEADER = "Question text"
+RIGHT = Alignment(horizontal="right")  # figures and their symbols (<5, *, n/a) line up
+
+
+def _align_right(cells) -> None:
+    for cell in cells:
+        cell.alignment = RIGHT
 
 
 def workbook_kpis(kpis: list[Kpi]) -> list[Kpi]:
@@ -99,6 +106,7 @@ def write_summary(sheet: Worksheet, kpis: list[Kpi], la_rows: pd.DataFrame, run:
         written = write_row(sheet, row_number, [kpi.id, kpi.name, kpi.polarity, kpi.unit, *cells, base])
         for cell in written[4:-1]:
             cell.number_format = decimal_format(figure.precision)
+        _align_right(written[4:])
     finish_table(sheet, len(months) + 5, FIRST_DATA_ROW + len(kpis) - 1, frozen_columns=2)
     set_widths(sheet, [8, 40, 9, 12] + [8] * len(months) + [11])
 
@@ -128,7 +136,7 @@ def figure_lines(kpi: Kpi, month: pd.DataFrame) -> list[dict]:
         figure = Figure.of(kpi, figure_id)
         row = rows[figure_id]
         lines.append({"id": figure_id, "figure": figure, "row": row, "siblings": _siblings(parsed),
-                      "breakdown": _breakdown(parsed), "category": _category(parsed),
+                      "breakdown": _breakdown(parsed), "category": _category(kpi, figure_id),
                       "value": _shown(figure.kind, row),
                       "base": None if figure.kind != "percent" or is_missing(row.denominator)
                       else _shown_count(row.denominator)})
@@ -160,14 +168,14 @@ def _siblings(parsed) -> tuple | None:
 
 
 def _breakdown(parsed) -> str | None:
-    if parsed.names:
-        return "named figure"
     return " / ".join(key.replace("_", " ") for key, _ in parsed.dimensions) or None
 
 
-def _category(parsed) -> str | None:
+def _category(kpi: Kpi, figure_id: str) -> str | None:
+    """The breakdown's values (`SV01/Q1 / staff`), or a named figure's label (`upheld %`)."""
+    parsed = parse_figure_id(figure_id)
     if parsed.names:
-        return None
+        return kpi.label_of(figure_id)
     return " / ".join(value for _, value in parsed.dimensions) or None
 
 
@@ -195,14 +203,16 @@ def write_figures(sheet: Worksheet, title: str, kpis: list[Kpi], month: pd.DataF
     write_header(sheet, headers)
     for row_number, line in enumerate(lines, start=FIRST_DATA_ROW):
         figure = line["figure"]
-        cells = [line["id"], figure.kpi.name, line["breakdown"], line["category"], line["value"], line["base"],
-                 figure.unit]
+        # a breakdown counts what its KPI counts (complaints, alerts ...)
+        unit = figure.kpi.unit if figure.kind == figure.kpi.kind else figure.unit
+        cells = [line["id"], figure.kpi.name, line["breakdown"], line["category"], line["value"], line["base"], unit]
         if with_text:
             cells.append(_question_text(line, questions))
         written = write_row(sheet, row_number, cells)
         written[4].number_format = decimal_format(figure.precision)
+        _align_right(written[4:6])
     finish_table(sheet, len(headers), FIRST_DATA_ROW + len(lines) - 1, frozen_columns=1)
-    set_widths(sheet, [34, 36, 22, 26, 11, 10, 12] + ([50] if with_text else []))
+    set_widths(sheet, [44, 36, 22, 30, 11, 10, 12] + ([50] if with_text else []))
 
 
 def _question_text(line: dict, questions: dict[str, str]) -> str | None:
@@ -242,7 +252,8 @@ def write_teams(sheet: Worksheet, kpis: list[Kpi], month: pd.DataFrame, run: Run
                   "record's. " + NOTE, run)
     write_header(sheet, headers)
     for offset, unit in enumerate(units):
-        write_row(sheet, FIRST_DATA_ROW + offset, [unit, names[unit], *[column[offset] for column in columns]])
+        written = write_row(sheet, FIRST_DATA_ROW + offset, [unit, names[unit], *[column[offset] for column in columns]])
+        _align_right(written[2:])
     finish_table(sheet, len(headers), FIRST_DATA_ROW + len(units) - 1, frozen_columns=2)
     set_widths(sheet, [12, 30] + [14] * len(columns))
 
