@@ -65,8 +65,9 @@ def independent_working_days(a: date, b: date) -> int:
 
 def test_outputs_are_published(demo_run):
     names = sorted(p.name for p in demo_run["out"].iterdir())
-    assert names == ["SYNTHETIC_DATA.txt", "directorate_scorecard_2024-03.pdf", "directorate_scorecard_2024-03.xlsx",
-                     "complaints_participation_2024-03.xlsx", "drift_delay_scorecard_2024-03.xlsx",
+    assert names == ["SYNTHETIC_DATA.txt", "complaints_participation_2024-03.xlsx",
+                     "directorate_scorecard_2024-03.pdf", "directorate_scorecard_2024-03.xlsx",
+                     "drift_delay_scorecard_2024-03.xlsx",
                      "kpi_values.csv",
                      "qa_activity_2024-03.xlsx", "qa_monthly_report_2024-03.html", "qa_monthly_report_2024-03.pdf",
                      "qa_on_a_page_2024-03.pdf", "run_metadata.json", "safety_scorecard_2024-03.xlsx"]

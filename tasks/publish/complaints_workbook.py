@@ -212,7 +212,7 @@ def write_figures(sheet: Worksheet, title: str, kpis: list[Kpi], month: pd.DataF
         written[4].number_format = decimal_format(figure.precision)
         _align_right(written[4:6])
     finish_table(sheet, len(headers), FIRST_DATA_ROW + len(lines) - 1, frozen_columns=1)
-    set_widths(sheet, [44, 36, 22, 30, 11, 10, 12] + ([50] if with_text else []))
+    set_widths(sheet, [56, 34, 22, 34, 11, 10, 12] + ([50] if with_text else []))
 
 
 def _question_text(line: dict, questions: dict[str, str]) -> str | None:
