@@ -367,7 +367,8 @@ def render_quarterly_reports(results: pipeline.PeriodResults, months, kpis: list
     from tasks.reports import quarterly
     engine = pipeline.warehouse_engine(engine_url)
     questions = quarterly.survey_question_texts(engine)
-    counts = quarterly.report_counts(engine, Period.parse(run.period))
+    counts = quarterly.report_counts(engine, Period.parse(run.period),
+                                     data_quality.critical_tables if data_quality is not None else ())
     paths = quarterly.render_quarterly_reports(kpis, results.values, results.trend, months, run, out_dir,
                                                questions, data_quality, counts=counts)
     get_run_logger().info("quarterly reports: %s", ", ".join(p.name for p in paths))

@@ -102,6 +102,12 @@ def test_learning_actions_raised_completed_and_overdue_by_source(warehouse):
                     "not recorded": {"raised": 0, "completed": 0, "overdue": 1}}
 
 
+def test_a_count_whose_table_failed_a_critical_rule_is_left_out(warehouse):
+    load_tables(warehouse, {"complaints": COMPLAINTS})
+    found = report_counts(warehouse, Period.parse("2024-Q1"), failed_tables=["complaints"])
+    assert set(found) == {"drp_outcomes", "learning_actions_by_source"}
+
+
 def test_no_count_table_reveals_a_count_of_one_to_four():
     rows = pd.DataFrame({"name": ["Communication", "Delay", "Placement", "Not recorded"],
                          "complaints": [12, 3, 7, 0]})

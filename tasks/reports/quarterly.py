@@ -53,6 +53,7 @@ class CountTable:
     smallest other count of the column with it."""
 
     sql: str                                  # file stem in sql/reports/
+    table: str                                # the source table it counts
     heading: str
     row_heading: str
     columns: tuple[tuple[str, str], ...]      # (SQL column, header)
@@ -60,14 +61,14 @@ class CountTable:
 
 
 COUNT_TABLES = {table.sql: table for table in (
-    CountTable("complaint_themes", "Complaints received by theme", "Theme", (("complaints", "Complaints"),),
+    CountTable("complaint_themes", "complaints", "Complaints received by theme", "Theme", (("complaints", "Complaints"),),
                "The complaint's category; the themes add up to the complaints received."),
-    CountTable("learning_actions_by_source", "Learning actions", "Raised from",
+    CountTable("learning_actions_by_source", "learning_actions", "Learning actions", "Raised from",
                (("raised", "Raised in the period"), ("completed", "Completed in the period"),
                 ("overdue", "Overdue at the period's end")),
                "Every learning action (from complaints, audits, DRP alerts and reviews). Overdue: open at "
                "the period's end and due before it (the total is the learning actions overdue measure)."),
-    CountTable("drp_outcomes", "DRP alerts closed, by outcome", "Outcome", (("alerts", "Alerts"),),
+    CountTable("drp_outcomes", "iro_drp_alerts", "DRP alerts closed, by outcome", "Outcome", (("alerts", "Alerts"),),
                "The alerts closed (resolved date) in the period, by their recorded outcome; they add up to "
                "the alerts the resolution-within-20-working-days measure is based on."),
 )}
@@ -291,13 +292,15 @@ def count_table(table: CountTable, rows: pd.DataFrame | None) -> dict | None:
                      for i, name in enumerate([*names, "Total"])]}
 
 
-def report_counts(engine, period: Period) -> dict[str, pd.DataFrame]:
+def report_counts(engine, period: Period, failed_tables=()) -> dict[str, pd.DataFrame]:
     """{sql file stem: its rows} of the COUNT_TABLES for the period (the warehouse has
-    every source table, empty when never supplied: a report then shows no such table)."""
+    every source table, empty when never supplied: a report then shows no such table).
+    A count whose table failed a critical data-quality rule this run (`failed_tables`)
+    is left out: the warehouse may hold an older load of it."""
     from tasks.warehouse.database import read_sql
     return {name: read_sql(engine, query(REPORT_SQL_DIR / f"{name}.sql"),
                            {"period_start": period.start, "period_end": period.end})
-            for name in COUNT_TABLES}
+            for name, table in COUNT_TABLES.items() if table.table not in failed_tables}
 
 
 def report_context(report: QuarterlyReport, kpis: list[Kpi], values: pd.DataFrame, trend: pd.DataFrame,
