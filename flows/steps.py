@@ -305,13 +305,27 @@ def publish_workbooks(results: pipeline.PeriodResults, kpis: list[Kpi], settings
                                            directorate.with_suffix(".xlsx"), data_quality)))
     outputs.append(str(publish_directorate_pdf(headline, results.trend, targets, headline_benchmarks, run,
                                                directorate.with_suffix(".pdf"))))
-    if workbook_kpis(kpis):  # the complaints, IRO or survey extracts were supplied
-        from tasks.reports.quarterly import survey_question_texts
-        outputs.append(str(publish_complaints_workbook(
-            kpis, results.values, results.trend, run, out_dir / f"complaints_participation_{run.period}.xlsx",
-            survey_question_texts(pipeline.warehouse_engine(engine_url)) if engine_url else {}, data_quality)))
+    if workbook_kpis(kpis) and engine_url:  # the complaints, IRO or survey extracts were supplied
+        outputs.append(publish_complaints_participation(results, kpis, period, run, out_dir, engine_url,
+                                                        data_quality))
     outputs.append(str(publish_csv.publish_kpi_values(results.values, kpis, out_dir / "kpi_values.csv")))
     return outputs
+
+
+def publish_complaints_participation(results: pipeline.PeriodResults, kpis: list[Kpi], period: Period,
+                                     run: RunInfo, out_dir: Path, engine_url: str,
+                                     data_quality: DataQuality | None = None) -> str:
+    """The month's Complaints, compliments and participation workbook, with the survey
+    questions' text and the reports' plain counts for the month."""
+    from tasks.reports import quarterly
+    engine = pipeline.warehouse_engine(engine_url)
+    failed = data_quality.critical_tables if data_quality is not None else ()
+    counts = quarterly.report_counts(engine, period, failed)
+    tables = [t for t in (quarterly.count_table(quarterly.COUNT_TABLES[name], rows) for name, rows in counts.items())
+              if t]
+    return str(publish_complaints_workbook(kpis, results.values, results.trend, run,
+                                           out_dir / f"complaints_participation_{run.period}.xlsx",
+                                           quarterly.survey_question_texts(engine), data_quality, tables))
 
 
 @task(name="read_qa_inputs", cache_policy=NO_CACHE)

@@ -17,6 +17,7 @@ from tasks.operations import delivery
 from tasks.publish.complaints_workbook import SCORECARD_SHEETS, publish_complaints_workbook, workbook_kpis
 from tasks.publish.lineage import RunInfo
 from tasks.publish.style import FIRST_DATA_ROW, HEADER_ROW
+from tasks.reports.quarterly import COUNT_TABLES, count_table, report_counts
 from tests.kpi_harness import run_kpi
 
 MONTH = "2024-03"
@@ -24,7 +25,9 @@ MONTH = "2024-03"
 
 def complaint(complaint_id, received, stage="1", complainant="parent or carer", team="T1", area="Social Care",
               **fields) -> dict:
-    return {"complaint_id": complaint_id, "received_date": received, "stage": stage,
+    # S1-S6 are about delay; S7-S9 have no category
+    category = "Delay" if complaint_id in ("S1", "S2", "S3", "S4", "S5", "S6") else None
+    return {"complaint_id": complaint_id, "received_date": received, "stage": stage, "category": category,
             "complainant_type": complainant, "team_id": team, "service_area": area, **fields}
 
 
@@ -83,8 +86,10 @@ def workbook(tmp_path_factory):
                   synthetic=True, started_at="2024-04-03T07:00:00", source="x", population=20000,
                   population_year=2023, trend_months=3)
     trend = figures.values[figures.values["level"] == "la"]
+    counts = report_counts(engine, Period.month(MONTH))
+    tables = [t for t in (count_table(COUNT_TABLES[name], rows) for name, rows in counts.items()) if t]
     path = publish_complaints_workbook(kpis, figures.values, trend, run, folder / f"complaints_participation_{MONTH}.xlsx",
-                                       {"SV01/Q1": "My worker listens to me"})
+                                       {"SV01/Q1": "My worker listens to me"}, None, tables)
     engine.dispose()
     return {"path": path, "book": load_workbook(path), "kpis": kpis}
 
@@ -96,7 +101,8 @@ def rows_by_id(sheet) -> dict[str, dict]:
 
 
 def test_the_sheets_follow_the_registry(workbook):
-    assert workbook["book"].sheetnames == ["Summary", *SCORECARD_SHEETS.values(), "Teams", "Definitions", "Run"]
+    assert workbook["book"].sheetnames == ["Summary", *SCORECARD_SHEETS.values(), "Themes and outcomes", "Teams",
+                                           "Definitions", "Run"]
     summary = rows_by_id(workbook["book"]["Summary"])
     # every CMP, IRO and SUR measure computed for a month: all but the escalation to stage 2
     assert list(summary) == [k.id for k in workbook["kpis"]]
@@ -138,6 +144,17 @@ def test_the_month_figures_equal_the_hand_worked_ones(workbook):
     assert (child["This month"], child["Based on"], child["Category"]) == ("*", "<5", "SV01/Q1 / child or young person")
 
 
+def test_the_month_themes_are_counted_and_suppressed_beside_their_total(workbook):
+    sheet = workbook["book"]["Themes and outcomes"]
+    rows = [row[:4] for row in sheet.iter_rows(min_row=FIRST_DATA_ROW, values_only=True)]
+    # 6 about delay, 3 not recorded, of the 9 received: the 3 is <5, so the 6 goes too
+    assert [r for r in rows if r[0] == "Complaints received by theme"] == [
+        ("Complaints received by theme", "Delay", "Complaints", "*"),
+        ("Complaints received by theme", "Not recorded", "Complaints", "<5"),
+        ("Complaints received by theme", "Total", "Complaints", 9)]
+    assert not [r for r in rows if r[0] == "DRP alerts closed, by outcome"]  # none closed in March
+
+
 def test_the_summary_and_teams_are_suppressed_too(workbook):
     book = workbook["book"]
     summary = rows_by_id(book["Summary"])
@@ -153,12 +170,13 @@ def test_the_summary_and_teams_are_suppressed_too(workbook):
 
 def test_no_cell_shows_a_count_of_one_to_four(workbook):
     book = workbook["book"]
-    for name in ("Summary", *SCORECARD_SHEETS.values(), "Teams"):
+    for name in ("Summary", *SCORECARD_SHEETS.values(), "Themes and outcomes", "Teams"):
         sheet = book[name]
         headers = [c.value for c in sheet[HEADER_ROW]]
         figure_columns = [i for i, h in enumerate(headers) if h not in ("KPI", "Measure", "Polarity", "Unit",
                                                                      "Breakdown", "Category", "Question text",
-                                                                     "Team ID", "Team")]
+                                                                     "Team ID", "Team", "Table", "Count of",
+                                                                     "Note")]
         for row in sheet.iter_rows(min_row=FIRST_DATA_ROW, values_only=True):
             for i in figure_columns:
                 cell = row[i]

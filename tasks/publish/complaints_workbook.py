@@ -11,9 +11,10 @@ Directorate Scorecard goes.
 Sheets: Summary (each measure's LA figure for the 13 months to the period, and what this
 month's percentage is based on), one sheet per registry scorecard of these measures
 (Complaints, DRP and IRO, Participation: every figure of the month with its sub-measures,
-by stage, complainant, service area, theme, outcome, survey, respondent type, question
-with its text), Teams (the month's figures by team), Data quality (no record ids),
-Definitions and Run. Which measures, sub-measures and sheets follows the registry (no KPI
+by stage, complainant, service area, theme, survey, respondent type, question with its
+text), Themes and outcomes (the quarterly reports' plain counts for the month: complaint
+themes, learning actions raised, completed and overdue, DRP outcomes), Teams (the
+month's figures by team), Data quality (no record ids), Definitions and Run. Which measures, sub-measures and sheets follows the registry (no KPI
 id is named here).
 
 Aggregate only, so kpis.md "Small numbers" applies through tasks.publish.suppression:
@@ -66,9 +67,11 @@ def workbook_kpis(kpis: list[Kpi]) -> list[Kpi]:
 
 def publish_complaints_workbook(kpis: list[Kpi], values: pd.DataFrame, trend: pd.DataFrame, run: RunInfo,
                                 out_path: Path, questions: dict[str, str] | None = None,
-                                data_quality=None) -> Path:
+                                data_quality=None, count_tables: list[dict] = ()) -> Path:
     """Write the month's workbook; returns its path. `kpis`: those computed for the month
-    (the others of the registry are ignored); `questions`: {"SV01/Q1": question text}."""
+    (the others of the registry are ignored); `questions`: {"SV01/Q1": question text};
+    `count_tables`: the reports' plain counts for the month, already suppressed
+    (tasks.reports.quarterly.count_table: heading, headers, rows of name and cells)."""
     shown = workbook_kpis(kpis)
     workbook = Workbook()
     write_summary(workbook.active, shown, la_trend_rows(values, trend), run)
@@ -77,6 +80,8 @@ def publish_complaints_workbook(kpis: list[Kpi], values: pd.DataFrame, trend: pd
         sheet_kpis = [k for k in shown if k.scorecard == scorecard]
         if sheet_kpis:
             write_figures(workbook.create_sheet(sheet_name), sheet_name, sheet_kpis, month, run, questions or {})
+    if count_tables:
+        write_count_tables(workbook.create_sheet("Themes and outcomes"), count_tables, run)
     write_teams(workbook.create_sheet("Teams"), shown, values[values["period"] == run.period], run)
     if data_quality is not None:
         write_data_quality_sheet(workbook, data_quality, run, with_record_ids=False)
@@ -219,6 +224,35 @@ def _question_text(line: dict, questions: dict[str, str]) -> str | None:
     parsed = parse_figure_id(line["id"])
     key = parsed.dimension.get("question") if parsed.dimensions and parsed.dimensions[0][0] == "question" else None
     return questions.get(key) if key else None
+
+
+# --- Themes, outcomes, learning actions (plain counts, no KPI) -------------------------------------
+
+
+def write_count_tables(sheet: Worksheet, tables: list[dict], run: RunInfo) -> None:
+    """The counts kpis.md does not define (sql/reports/: complaint themes, learning actions,
+    DRP outcomes), one row per category and count, as the quarterly reports show them."""
+    write_heading(sheet, f"{run.la_name}: themes, outcomes and learning actions, {month_label(run.period)}",
+                  "Plain counts of the month (their rules: sql/reports/), each set suppressed beside its "
+                  "total. " + NOTE, run)
+    headers = ["Table", "Category", "Count of", "This month", "Note"]
+    write_header(sheet, headers)
+    row_number = FIRST_DATA_ROW
+    for table in tables:
+        for line in table["rows"]:
+            for header, cell in zip(table["headers"], line["cells"]):
+                written = write_row(sheet, row_number, [table["heading"], line["name"], header,
+                                                        _number_or_symbol(cell), table["note"]])
+                _align_right(written[3:4])
+                row_number += 1
+    finish_table(sheet, len(headers), row_number - 1, frozen_columns=2)
+    set_widths(sheet, [32, 26, 28, 11, 70])
+
+
+def _number_or_symbol(shown: str):
+    """"1,234" -> 1234; a symbol (<5, *) stays text."""
+    digits = shown.replace(",", "")
+    return int(digits) if digits.isdigit() else shown
 
 
 # --- Teams --------------------------------------------------------------------------------------------
