@@ -175,8 +175,7 @@ def test_no_cell_shows_a_count_of_one_to_four(workbook):
         headers = [c.value for c in sheet[HEADER_ROW]]
         figure_columns = [i for i, h in enumerate(headers) if h not in ("KPI", "Measure", "Polarity", "Unit",
                                                                      "Breakdown", "Category", "Question text",
-                                                                     "Team ID", "Team", "Table", "Count of",
-                                                                     "Note")]
+                                                                     "Team ID", "Team", "Table", "Count of")]
         for row in sheet.iter_rows(min_row=FIRST_DATA_ROW, values_only=True):
             for i in figure_columns:
                 cell = row[i]

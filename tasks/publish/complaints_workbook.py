@@ -232,21 +232,22 @@ def _question_text(line: dict, questions: dict[str, str]) -> str | None:
 def write_count_tables(sheet: Worksheet, tables: list[dict], run: RunInfo) -> None:
     """The counts kpis.md does not define (sql/reports/: complaint themes, learning actions,
     DRP outcomes), one row per category and count, as the quarterly reports show them."""
+    notes = " ".join(f"{table['heading']}: {table['note']}" for table in tables)
     write_heading(sheet, f"{run.la_name}: themes, outcomes and learning actions, {month_label(run.period)}",
-                  "Plain counts of the month (their rules: sql/reports/), each set suppressed beside its "
-                  "total. " + NOTE, run)
-    headers = ["Table", "Category", "Count of", "This month", "Note"]
+                  f"Plain counts of the month (their rules: sql/reports/), each set suppressed beside its "
+                  f"total. {notes} {NOTE}", run)
+    headers = ["Table", "Category", "Count of", "This month"]
     write_header(sheet, headers)
     row_number = FIRST_DATA_ROW
     for table in tables:
         for line in table["rows"]:
             for header, cell in zip(table["headers"], line["cells"]):
                 written = write_row(sheet, row_number, [table["heading"], line["name"], header,
-                                                        _number_or_symbol(cell), table["note"]])
+                                                        _number_or_symbol(cell)])
                 _align_right(written[3:4])
                 row_number += 1
     finish_table(sheet, len(headers), row_number - 1, frozen_columns=2)
-    set_widths(sheet, [32, 26, 28, 11, 70])
+    set_widths(sheet, [32, 30, 28, 11])
 
 
 def _number_or_symbol(shown: str):
