@@ -4,7 +4,7 @@ OUT/annual/<year>, re-runs, revisions, delivery).
 
 Publishes kpi_values.csv for the year (the KPIs whose `periods:` include `year`) and the
 annual complaints and compliments report that the representations regulations require
-of every LA: the four quarters together, each quarter's figures as the trend
+of every LA: the year's figures, with the three years before it
 (tasks/reports/quarterly.py, for a year).
 
     qaloop run annual --period 2024-25 --source extracts/ --out published/
@@ -20,8 +20,13 @@ from flows import periodic, runner, steps
 from tasks.core.periods import Period, latest_complete_financial_year
 
 
+ANNUAL_SCORECARD = "complaints"  # the registry scorecard of the annual complaints report
+
+
 def publish_reports(results, parts, kpis, info, out_dir, engine_url, quality, period, settings) -> list[str]:
-    return steps.render_quarterly_reports(results, parts, kpis, info, out_dir, engine_url, quality)
+    """The complaints and compliments report only: the representations regulations' annual report."""
+    complaints = [k for k in kpis if k.scorecard == ANNUAL_SCORECARD]
+    return steps.render_quarterly_reports(results, parts, complaints, info, out_dir, engine_url, quality)
 
 
 ANNUAL = periodic.PeriodicFlow("annual", Period.financial_year, latest_complete_financial_year, publish_reports)

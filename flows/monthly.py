@@ -1,6 +1,7 @@
 """The monthly flow: extract -> archive -> validate -> load -> compute -> publish -> store.
 
-Publishes the Safety, Drift and Delay and Directorate scorecards, kpi_values.csv and,
+Publishes the Safety, Drift and Delay and Directorate scorecards, the Complaints, compliments
+and participation workbook (when those extracts are supplied), kpi_values.csv and,
 when the extracts include the QA audit records, the QA outputs (QA workbook with the
 coming month's audit allocation, monthly QA report, QA on a page: tasks/reports/qa_outputs.py).
 
@@ -25,6 +26,7 @@ from __future__ import annotations
 from prefect import flow
 
 from flows import periodic, runner, steps
+from tasks.core.region import member_overrides
 from tasks.core.periods import Period, latest_complete_month
 from tasks.operations import locks
 from tasks.reports import qa_outputs
@@ -35,7 +37,8 @@ from tasks.reports import qa_outputs
 def monthly(period: str | None = None, source: str = "", out: str = "", config: str | None = None,
             trigger: str | None = None, reason: str | None = None,
             lock_wait_seconds: float = runner.DEFAULT_LOCK_WAIT_SECONDS,
-            accept_stale: bool = False, wait_for_extract: bool | None = None, deliver: bool = False) -> dict:
+            accept_stale: bool = False, wait_for_extract: bool | None = None, deliver: bool = False,
+            member: dict | None = None) -> dict:
     """Publish the month's scorecards, kpi_values.csv and QA outputs, then deliver them to
     the audiences due (`[delivery]`; `deliver`: send again even if already sent, and for a
     backfill). Every parameter is stored by Prefect: `config` names the configuration,
@@ -43,9 +46,12 @@ def monthly(period: str | None = None, source: str = "", out: str = "", config: 
 
     `accept_stale` (with a `reason`): publish from an extract the freshness check calls
     stale, recorded in the ledger. `wait_for_extract`: poll the source for a late extract
-    (tasks/extract/arrival.py); by default only scheduled runs wait."""
+    (tasks/extract/arrival.py); by default only scheduled runs wait. `member`: the settings
+    a regional run (flows/region.py) gives one member LA's run, over `config`'s: its LA
+    code, its schema of the region's warehouse, its data folder (tasks.core.region)."""
     return periodic.run_flow("monthly", period, Period.month, latest_complete_month, _run_steps, source, out,
-                             config, trigger, reason, lock_wait_seconds, accept_stale, wait_for_extract, deliver)
+                             config, trigger, reason, lock_wait_seconds, accept_stale, wait_for_extract, deliver,
+                             member_overrides(member))
 
 
 def _run_steps(month: Period, run: runner.RunContext, accept_stale: bool = False,
@@ -66,7 +72,8 @@ def _run_steps(month: Period, run: runner.RunContext, accept_stale: bool = False
     # the withheld KPIs' figures as last published, beside the fresh ones
     results, carried, revised = periodic.revise(results, quality, month, run)
     info = periodic.run_info(month, run, ready, settings.trend_months, results)
-    outputs = steps.publish_workbooks(results, kpis, settings, month, info, out_dir, teams, workers, reference, quality)
+    outputs = steps.publish_workbooks(results, kpis, settings, month, info, out_dir, teams, workers, reference, quality,
+                                      run.engine_url)
     if qa_inputs is not None:
         outputs += steps.render_qa_reports(results, qa_inputs, kpis, settings, info, out_dir, quality, teams)
     outputs = periodic.finish(outputs, info, results, month, run, quality, carried, revised, qa_inputs)

@@ -43,11 +43,12 @@ from tasks.warehouse import database as warehouse
 def run_flow(flow: str, period: str | None, parse: Callable[[str], Period], latest: Callable[[date], Period],
              work: Callable, source: str, out: str, config: str | None, trigger: str | None,
              reason: str | None, lock_wait_seconds: float, accept_stale: bool,
-             wait_for_extract: bool | None, deliver: bool) -> dict:
+             wait_for_extract: bool | None, deliver: bool, overrides: dict | None = None) -> dict:
     """One ledgered run of `flow` for `period` (else the latest complete one), then its
-    delivery. `work(period, run, accept_stale, wait)` returns the outputs written."""
+    delivery. `work(period, run, accept_stale, wait)` returns the outputs written;
+    `overrides`: settings over `config`'s (a regional member's: tasks.core.region)."""
     steps.require_reason_to_accept_stale(accept_stale, reason)
-    settings = load_settings(config)
+    settings = load_settings(config, **(overrides or {}))
     chosen = parse(period) if period else latest(runner.london_today())
     wait = steps.waits_for_extract(wait_for_extract, trigger)
     result = runner.ledgered_run(flow, chosen, source, out, settings, trigger, reason,
@@ -159,7 +160,7 @@ def _run_steps(cadence: PeriodicFlow, period: Period, run: runner.RunContext, ac
                wait: bool = False) -> list[str]:
     ready = prepare(period, run, accept_stale, wait)
     kpis, quality = ready.kpis, ready.quality
-    trend = period_reports.trend_periods(period)
+    trend = period_reports.TREND_QUARTERS  # the period and the three of its kind before it
     # the source tables are shared by every run: load and compute as one section
     with locks.hold(run.engine, "staging", steps.STAGING_WAIT_SECONDS):
         steps.load_warehouse(ready.extracts, run.engine_url, quality.blocked_tables)
