@@ -24,6 +24,8 @@ MONTH, WEEK = "2024-03", "2024-03-17"
 TEAMS = {"T1": "Assessment North", "T2": "Child Protection South"}
 # synthetic children, two per team
 CHILDREN = {"T1": ["P101", "P102"], "T2": ["P201", "P202"]}
+# each team in its own service area (ssd_department: the hierarchy the lists are split by)
+AREAS = {"T1": ("A1", "Social Care"), "T2": ("A2", "Early Help")}
 
 
 def _workbook(path: Path, headers: list[str], rows: list[list]) -> Path:
@@ -40,6 +42,7 @@ def publish_run(engine, out: Path, flow: str, period: str, run_id: str, write, s
                 message: str | None = None) -> Path:
     """A run of `flow` for `period` whose files `write(folder)` makes, published as the
     current version the way the flows publish (intent, switch, record)."""
+    load_departments(engine)
     warehouse.start_run(engine, run_id, flow, period, "manual", "test", "synthetic", None)
     folder = versions.run_dir(out, flow, period, run_id)
     folder.mkdir(parents=True)
@@ -47,6 +50,12 @@ def publish_run(engine, out: Path, flow: str, period: str, run_id: str, write, s
     versions.publish(engine, flow, period, run_id, versions.published_dir(out, flow, period), folder,
                      state, message, outputs)
     return folder
+
+
+def load_departments(engine) -> None:
+    pd.DataFrame([{"dept_team_id": team, "dept_team_name": name, "dept_team_parent_id": AREAS[team][0],
+                   "dept_team_parent_name": AREAS[team][1]} for team, name in TEAMS.items()]
+                 ).to_sql("ssd_department", engine, index=False, if_exists="replace")
 
 
 def monthly_files(folder: Path) -> list[Path]:
@@ -76,7 +85,9 @@ def live_frames(output: str = "weekly"):
     values = pd.DataFrame([{"kpi_id": listed.id, "period": WEEK, "level": "team", "unit_id": team,
                             "unit_name": name, "value": 2, "numerator": 2, "denominator": None}
                            for team, name in TEAMS.items()])
-    teams = pd.DataFrame({"team_id": list(TEAMS), "team_name": list(TEAMS.values())})
+    teams = pd.DataFrame({"team_id": list(TEAMS), "team_name": list(TEAMS.values()),
+                          "service_area_id": [AREAS[t][0] for t in TEAMS],
+                          "service_name": [AREAS[t][1] for t in TEAMS]})
     workers = pd.DataFrame({"worker_id": [f"W-{t}" for t in TEAMS], "worker_name": ["Worker One", "Worker Two"]})
     run = RunInfo(period=WEEK, run_id="week-1", code_version="test", la_code="841", la_name="Testshire",
                   synthetic=True, started_at="2024-03-18T07:00:00", source="synthetic", population=1000,
@@ -462,7 +473,11 @@ def test_a_split_output_never_crosses_its_unit(sqlite_warehouse, tmp_path):
     assert [a.path.name for a in planned["t1"].attachments] == [team_pack_name("T1", WEEK)]
 
 
-def test_a_team_without_a_configured_address_goes_to_its_team_manager_in_qa_staff(sqlite_warehouse, tmp_path):
+def test_a_team_without_a_configured_address_goes_to_its_team_manager_in_qa_staff_or_the_professionals(
+        sqlite_warehouse, tmp_path):
+    """The audience names no address: the Team Manager in post in qa_staff, else the one in
+    the professionals extract (job title, department), at their staff_addresses address;
+    neither: refused, saying who was found without an address."""
     publish_run(sqlite_warehouse, tmp_path / "out", "weekly", WEEK, "week-1", team_packs)
     pd.DataFrame([
         {"staff_id": "S1", "name": "Manager North", "role": "Team Manager", "team_id": "T1",
@@ -472,12 +487,28 @@ def test_a_team_without_a_configured_address_goes_to_its_team_manager_in_qa_staf
         {"staff_id": "S2", "name": "Manager South", "role": "Team Manager", "team_id": "T2",
          "service_area": "Social Care", "start_date": "2023-01-01", "end_date": None},
     ]).to_sql("qa_staff", sqlite_warehouse, index=False, if_exists="append")
+    pd.DataFrame([{"prof_professional_id": "W9", "prof_staff_id": "E9", "prof_professional_name": "Manager South",
+                   "prof_professional_job_title": "Team Manager", "prof_professional_department": TEAMS["T2"]},
+                  {"prof_professional_id": "W8", "prof_staff_id": "E8", "prof_professional_name": "A Worker",
+                   "prof_professional_job_title": "Social Worker", "prof_professional_department": TEAMS["T2"]}]
+                 ).to_sql("ssd_professionals", sqlite_warehouse, index=False, if_exists="append")
     managers = {"outputs": ["team_pack"], "cadence": "weekly", "level": "child", "scope": "team", "approval": False}
-    settings = settings_with({"team_managers": managers},
-                             staff_addresses={"S0": "left@la.example", "S1": "tm.north@la.example"})
+    addresses = {"S0": "left@la.example", "S1": "tm.north@la.example", "E8": "worker@la.example"}
+    settings = settings_with({"team_managers": managers}, staff_addresses=addresses)
     planned = {p.scope: p for p in delivery.plan_period(sqlite_warehouse, settings, "weekly", WEEK)}
     assert planned["team:T1"].recipients == ("tm.north@la.example",) and not planned["team:T1"].refusal
-    assert "no recipients configured" in planned["team:T2"].refusal  # S2 has no address: never guessed
+    # S2 (qa_staff) and E9 (the professionals extract) have no address: never guessed
+    assert planned["team:T2"].refusal == (
+        "audience team_managers [team:T2]: no recipients: none configured for T2 in the audience, and Team "
+        "Manager E9, S2, W9 found in qa_staff / ssd_professionals but with no address in [delivery] "
+        "staff_addresses: refused, nothing sent")
+    with_e9 = settings_with({"team_managers": managers}, staff_addresses={**addresses, "E9": "tm.south@la.example"})
+    planned = {p.scope: p for p in delivery.plan_period(sqlite_warehouse, with_e9, "weekly", WEEK)}
+    assert planned["team:T2"].recipients == ("tm.south@la.example",) and not planned["team:T2"].refusal
+    delivery.deliver(sqlite_warehouse, settings, delivery.plan_period(sqlite_warehouse, settings, "weekly", WEEK))
+    recorded = delivery.ledger(sqlite_warehouse, WEEK)
+    assert list(recorded.loc[recorded["scope"] == "team:T2", "outcome"]) == ["refused"]
+    assert "Team Manager E9, S2, W9" in recorded.loc[recorded["scope"] == "team:T2", "message"].iloc[0]
 
 
 def test_a_backfill_delivers_nothing_unless_asked_and_status_lists_deliveries(month, monkeypatch):
@@ -571,7 +602,7 @@ def test_a_head_of_service_is_found_for_an_area_whose_name_has_spaces(sqlite_war
     settings = settings_with({}, staff_addresses={"H1": "hos.sc@la.example", "H2": "hos.eh@la.example"})
     # the scope carries the area as the escalation's file name writes it
     assert delivery.staff_recipients(sqlite_warehouse, settings, "service_area:Social_Care", WEEK) == \
-        ("hos.sc@la.example",)
+        (("hos.sc@la.example",), "")
 
 
 def test_a_quarterly_audience_receives_the_quarterly_reports_and_the_quarter_end_months_outputs(month, tmp_path):
