@@ -62,8 +62,8 @@ def monthly_files(folder: Path) -> list[Path]:
     return [
         _workbook(folder / f"directorate_scorecard_{MONTH}.xlsx", ["KPI", "This month", "RAG"],
                   [["SAF01 Contacts", 120, "Green"]]),
-        _write(folder / f"directorate_scorecard_{MONTH}.pdf", b"%PDF-1.4 directorate"),
-        _write(folder / f"qa_monthly_report_{MONTH}.pdf", b"%PDF-1.4 qa report"),
+        _pdf(folder / f"directorate_scorecard_{MONTH}.pdf", b"directorate"),
+        _pdf(folder / f"qa_monthly_report_{MONTH}.pdf", b"qa report"),
         _workbook(folder / f"drift_delay_scorecard_{MONTH}.xlsx", ["Person ID", "Record ID", "Team", "Worker"],
                   [["P101", "R1", "Assessment North", "W1"]]),
         _write(folder / "run_metadata.json", json.dumps({"data_quality": "Passed", "synthetic": True}).encode()),
@@ -73,6 +73,12 @@ def monthly_files(folder: Path) -> list[Path]:
 def _write(path: Path, content: bytes) -> Path:
     path.write_bytes(content)
     return path
+
+
+def _pdf(path: Path, text: bytes, level: str = "aggregate") -> Path:
+    """A stand-in PDF carrying write_pdf's stamp of the level it was rendered from (the
+    real renderer: test_a_child_level_pdf_never_reaches_an_aggregate_audience)."""
+    return _write(path, b"%PDF-1.4 " + text + b"\n<</Keywords (qaloop-detail: " + level.encode() + b")>>")
 
 
 def live_frames(output: str = "weekly"):
@@ -228,17 +234,36 @@ def test_an_approved_delivery_reaches_dlt_over_smtp_with_its_attachments(month, 
     assert "approved by Jo Director" in ledger["message"][0]
 
 
-def test_smtp_with_login_and_a_link_for_an_attachment_over_the_limit(month):
+def test_smtp_with_login_and_a_link_for_an_attachment_over_the_limit(month, tmp_path):
+    """A file over the limit is copied to the audience's own link folder (only what this
+    delivery carries, never the run folder with every team's files) and linked there."""
+    qa_report = month_file(month, f"qa_monthly_report_{MONTH}.pdf")
     with SmtpServer(login=("qaloop", "s3cret")) as smtp:
-        settings = settings_with({"dlt": {**DLT, "approval": False}}, smtp, max_attachment_bytes=19)
+        settings = settings_with({"dlt": {**DLT, "approval": False}}, smtp,
+                                 max_attachment_bytes=qa_report.stat().st_size,
+                                 link_folder=str(tmp_path / "links"), link_url="https://intranet.la.example/qaloop/")
         settings = settings.model_copy(update={"notifications": settings.notifications.model_copy(
             update={"smtp_username": "qaloop", "smtp_password": __import__("pydantic").SecretStr("s3cret")})})
         [outcome] = delivery.deliver(month, settings, delivery.plan_period(month, settings, "monthly", MONTH))
     assert outcome.outcome == "sent" and smtp.logins == ["qaloop"]
     [message] = smtp.messages
     attached = [p.get_filename() for p in message.iter_attachments()]
-    assert attached == [f"qa_monthly_report_{MONTH}.pdf"]  # 18 bytes: the only file under 19
-    assert "too large to attach" in message.get_body(("plain",)).get_content()
+    assert attached == [qa_report.name]  # the smallest file: the only one within the limit
+    body = message.get_body(("plain",)).get_content()
+    linked = tmp_path / "links" / "dlt" / "la" / MONTH
+    assert sorted(p.name for p in linked.iterdir()) == sorted(
+        [f"directorate_scorecard_{MONTH}.pdf", f"directorate_scorecard_{MONTH}.xlsx", "manifest.json"])
+    for name in (f"directorate_scorecard_{MONTH}.pdf", f"directorate_scorecard_{MONTH}.xlsx"):
+        assert f"{name}: " in body and f"too large to attach" in body
+        assert f"https://intranet.la.example/qaloop/dlt/la/{MONTH}/{name}" in body
+        assert (linked / name).read_bytes() == month_file(month, name).read_bytes()
+    sent_as = {o["file"]: o["sent_as"] for o in json.loads(delivery.ledger(month, MONTH)["outputs"][0])}
+    assert sent_as == {f"directorate_scorecard_{MONTH}.pdf": "link", f"directorate_scorecard_{MONTH}.xlsx": "link",
+                       qa_report.name: "attachment"}
+
+
+def month_file(engine, name: str) -> Path:
+    return delivery.run_folder(engine, "month-1") / name
 
 
 def test_a_dry_run_previews_and_records_nothing(month):
@@ -608,8 +633,8 @@ def test_a_head_of_service_is_found_for_an_area_whose_name_has_spaces(sqlite_war
 def test_a_quarterly_audience_receives_the_quarterly_reports_and_the_quarter_end_months_outputs(month, tmp_path):
     quarter = "2024-Q1"
     publish_run(month, tmp_path / "out", "quarterly", quarter, "quarter-1", lambda folder: [
-        _write(folder / f"drp_iro_{quarter}.pdf", b"%PDF-1.4 drp"),
-        _write(folder / f"complaints_compliments_{quarter}.pdf", b"%PDF-1.4 complaints"),
+        _pdf(folder / f"drp_iro_{quarter}.pdf", b"drp"),
+        _pdf(folder / f"complaints_compliments_{quarter}.pdf", b"complaints"),
         _write(folder / "run_metadata.json", json.dumps({"data_quality": "Passed"}).encode())])
     board = {"recipients": ["cpb@la.example"], "cadence": "quarterly", "level": "aggregate", "scope": "la",
              "approval": False, "outputs": ["drp_iro_report", "complaints_compliments_report",
@@ -622,3 +647,148 @@ def test_a_quarterly_audience_receives_the_quarterly_reports_and_the_quarter_end
     [from_march] = delivery.plan_period(month, settings, "monthly", MONTH, load_registry())
     assert [a.path.name for a in from_march.attachments] == [f"directorate_scorecard_{MONTH}.pdf"]
     assert delivery.due(settings.delivery.audiences["board"], "monthly", "2024-04") is False
+
+
+# --- the review's gaps: service areas, changes, PDFs, one alert per refusal -------------------
+
+def test_a_head_of_service_receives_only_their_service_areas_lists(sqlite_warehouse, tmp_path):
+    """The daily and weekly lists are split by service area as they are by team: each Head
+    of Service receives their own area's workbook, holding only its teams' children."""
+    from flows.exceptions import publish_daily, publish_team_packs
+    for flow, kpis_of, publish, output in (("daily", "daily", publish_daily, "daily_area_list"),
+                                          ("weekly", "weekly", publish_team_packs, "area_pack")):
+        kpis, values, records, teams, workers, run = live_frames(kpis_of)
+        publish_run(sqlite_warehouse, tmp_path / "out", flow, WEEK, f"{flow}-1",
+                    lambda folder: publish(folder, kpis, values, records, teams, workers, run))
+        heads = {"service_area_recipients": {"Social Care": ["hos.sc@la.example"], "Early Help": ["hos.eh@la.example"]},
+                 "outputs": [output], "cadence": flow, "level": "child", "scope": "service_area", "approval": False}
+        with SmtpServer() as smtp:
+            settings = settings_with({f"heads_of_service_{flow}": heads}, smtp)
+            outcomes = delivery.deliver(sqlite_warehouse, settings,
+                                        delivery.plan_period(sqlite_warehouse, settings, flow, WEEK, load_registry()))
+        assert sorted(o.outcome for o in outcomes) == ["sent", "sent"], [o.line() for o in outcomes]
+        people = {}
+        for message in smtp.messages:
+            [attachment] = list(message.iter_attachments())
+            book = load_workbook(io.BytesIO(attachment.get_content()), read_only=True)
+            people[message["To"], attachment.get_filename()] = {
+                v for sheet in book.worksheets for row in sheet.iter_rows(values_only=True)
+                for v in row if isinstance(v, str) and v.startswith("P") and v[1:].isdigit()}
+        assert people == {("hos.sc@la.example", f"{output}_Social_Care_{WEEK}.xlsx"): set(CHILDREN["T1"]),
+                          ("hos.eh@la.example", f"{output}_Early_Help_{WEEK}.xlsx"): set(CHILDREN["T2"])}
+
+
+def test_a_file_holding_rows_of_another_unit_is_refused(sqlite_warehouse, tmp_path):
+    """Whatever a file is called, its rows are read: a team pack (area pack) holding another
+    team's (area's) rows is refused before anything is sent."""
+    def swapped(folder):
+        packs = team_packs(folder)
+        packs[1].replace(packs[0])  # T2's rows under T1's name
+        return [packs[0]]
+    publish_run(sqlite_warehouse, tmp_path / "out", "weekly", WEEK, "week-1", swapped)
+    managers = {"team_recipients": {"T1": ["tm.north@la.example"]}, "outputs": ["team_pack"], "cadence": "weekly",
+                "level": "child", "scope": "team", "approval": False}
+    with SmtpServer() as smtp:
+        settings = settings_with({"team_managers": managers}, smtp)
+        [outcome] = delivery.deliver(sqlite_warehouse, settings,
+                                     delivery.plan_period(sqlite_warehouse, settings, "weekly", WEEK))
+    assert smtp.messages == [] and outcome.outcome == "refused"
+    assert outcome.message == (f"audience team_managers [team:T1]: output team_pack ({team_pack_name('T1', WEEK)}) "
+                               "holds rows of Child Protection South, outside the audience's scope: refused, "
+                               "nothing sent")
+
+
+def test_what_changed_since_the_last_delivery_names_new_changed_and_unchanged_files(month, tmp_path):
+    """Two versions of March: one figure of the Directorate Scorecard changes, the PDFs do not."""
+    def revised(folder):
+        files = monthly_files(folder)
+        _workbook(folder / f"directorate_scorecard_{MONTH}.xlsx", ["KPI", "This month", "RAG"],
+                  [["SAF01 Contacts", 121, "Green"]])
+        return files
+    audience = {**DLT, "approval": False, "outputs": ["directorate_scorecard", "directorate_scorecard_pdf"]}
+    with SmtpServer() as smtp:
+        settings = settings_with({"dlt": audience}, smtp)
+        delivery.deliver(month, settings, delivery.plan_period(month, settings, "monthly", MONTH))
+        publish_run(month, tmp_path / "out", "monthly", MONTH, "month-2", revised)
+        audience["outputs"].append("qa_monthly_report")
+        settings = settings_with({"dlt": audience}, smtp)
+        delivery.deliver(month, settings, delivery.plan_period(month, settings, "monthly", MONTH), force=True)
+    first, second = (m.get_body(("plain",)).get_content() for m in smtp.messages)
+    assert "Changed since the last delivery: first delivery to this audience" in first
+    changed = next(line for line in second.splitlines() if line.startswith("Changed since"))
+    assert changed.startswith(f"Changed since the last delivery: a new version of {MONTH} (last sent ")
+    assert changed.endswith(f"run month-1); changed: directorate_scorecard_{MONTH}.xlsx; "
+                            f"new: qa_monthly_report_{MONTH}.pdf; unchanged: directorate_scorecard_{MONTH}.pdf")
+
+
+def test_a_child_level_pdf_never_reaches_an_aggregate_audience(sqlite_warehouse, tmp_path):
+    """A PDF carries the level of the HTML it is rendered from (write_pdf stamps it): a
+    child-level list rendered under the Directorate PDF's name is refused to DLT; a PDF
+    qaloop did not render counts as child-level."""
+    from tasks.publish.html import write_pdf
+    child_html = "<h1>Drift</h1><table><tr><th>Person ID</th><th>Team</th></tr><tr><td>P101</td><td>T1</td></tr></table>"
+    figures_html = "<h1>Directorate Scorecard</h1><table><tr><th>KPI</th><th>Value</th></tr><tr><td>SAF01</td><td>120</td></tr></table>"
+
+    def rendered(folder):
+        return [write_pdf(child_html, folder / f"directorate_scorecard_{MONTH}.pdf")[0],
+                write_pdf(figures_html, folder / f"qa_monthly_report_{MONTH}.pdf")[0],
+                _write(folder / f"qa_on_a_page_{MONTH}.pdf", b"%PDF-1.4 made elsewhere")]
+    folder = publish_run(sqlite_warehouse, tmp_path / "out", "monthly", MONTH, "month-1", rendered)
+    assert delivery.content_level(folder / f"directorate_scorecard_{MONTH}.pdf") == "child"
+    assert delivery.content_level(folder / f"qa_monthly_report_{MONTH}.pdf") == "aggregate"
+    assert delivery.content_level(folder / f"qa_on_a_page_{MONTH}.pdf") == "child"
+    audiences = {name: {**DLT, "approval": False, "outputs": [output]} for name, output in (
+        ("dlt", "directorate_scorecard_pdf"), ("board", "qa_monthly_report"), ("iro_forum", "qa_on_a_page"))}
+    with SmtpServer() as smtp:
+        settings = settings_with(audiences, smtp)
+        outcomes = {o.planned.audience: o for o in delivery.deliver(
+            sqlite_warehouse, settings, delivery.plan_period(sqlite_warehouse, settings, "monthly", MONTH))}
+    assert outcomes["dlt"].outcome == outcomes["iro_forum"].outcome == "refused"
+    assert outcomes["dlt"].message == (f"audience dlt may receive aggregate detail only; output directorate_scorecard_pdf "
+                                       f"(directorate_scorecard_{MONTH}.pdf) shows child detail: refused, nothing sent")
+    assert outcomes["board"].outcome == "sent"
+    assert [[p.get_filename() for p in m.iter_attachments()] for m in smtp.messages] == [
+        [f"qa_monthly_report_{MONTH}.pdf"]]
+
+
+def test_a_refusal_is_alerted_once_and_recorded_every_time(month):
+    audience = {**DLT, "approval": False, "outputs": ["directorate_scorecard", "drift_delay_scorecard"]}
+    with SmtpServer() as alerts:
+        settings = settings_with({"dlt": audience}, alerts)
+        settings = settings.model_copy(update={"notifications": settings.notifications.model_copy(
+            update={"smtp_to": ("ops@la.example",)})})
+        for _ in range(3):
+            delivery.deliver(month, settings, delivery.plan_period(month, settings, "monthly", MONTH, load_registry()))
+        other = settings_with({"dlt": {**audience, "outputs": ["qa_activity"]}}, alerts)
+        other = other.model_copy(update={"notifications": settings.notifications})
+        delivery.deliver(month, other, delivery.plan_period(month, other, "monthly", MONTH, load_registry()))
+    assert [m["Subject"] for m in alerts.messages] == [f"qaloop: delivery REFUSED: dlt [la] {MONTH}"] * 2
+    assert "drift_delay_scorecard" in alerts.messages[0].get_content()
+    assert "qa_activity" in alerts.messages[1].get_content()  # another output: its own alert
+    assert list(delivery.ledger(month, MONTH)["outcome"]) == ["refused"] * 4
+
+
+def test_managers_and_units_are_read_alike_on_sqlite_and_postgresql(warehouse):
+    """The recipients' and the scopes' SQL on both dialects: a Team Manager from qa_staff
+    and from the professionals extract, a Head of Service whose team_id is the service
+    area's department, and the teams of each unit from ssd_department."""
+    from tests.kpi_harness import load_tables
+    load_tables(warehouse, {
+        "ssd_department": [{"dept_team_id": "T1", "dept_team_name": "Assessment North", "dept_team_parent_id": "A1",
+                            "dept_team_parent_name": "Social Care"},
+                           {"dept_team_id": "A1", "dept_team_name": "Social Care", "dept_team_parent_id": None,
+                            "dept_team_parent_name": None}],
+        "qa_staff": [{"staff_id": "S1", "name": "Manager North", "role": "Team Manager", "team_id": "T1",
+                      "service_area": "Social Care", "start_date": "2023-01-01"},
+                     {"staff_id": "H1", "name": "Hos", "role": "Head of Service", "team_id": "A1",
+                      "service_area": "Children's Services", "start_date": "2023-01-01"},
+                     {"staff_id": "H0", "name": "Hos gone", "role": "Head of Service", "team_id": "A1",
+                      "service_area": "Social Care", "start_date": "2020-01-01", "end_date": "2023-12-31"}],
+        "ssd_professionals": [{"prof_professional_id": "W1", "prof_staff_id": "E1", "prof_professional_name": "M N",
+                               "prof_professional_job_title": "team manager",
+                               "prof_professional_department": "Assessment North"}]})
+    assert delivery.managers_in_qa_staff(warehouse, "team", "T1", MONTH) == {"S1"}
+    assert delivery.managers_in_qa_staff(warehouse, "service_area", "Social_Care", MONTH) == {"H1"}
+    assert delivery.managers_in_professionals(warehouse, "Team Manager", "T1") == {"E1", "W1"}
+    assert delivery.department_units(warehouse) == {"team:T1": {"T1", "Assessment North"},
+                                                   "service_area:Social_Care": {"T1", "Assessment North"}}

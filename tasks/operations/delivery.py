@@ -42,6 +42,7 @@ from sqlalchemy.engine import Engine
 from tasks.core.settings import DELIVERY_LEVELS, HEAD_OF_SERVICE, Audience, Notifications, Settings
 from tasks.kpis.registry import Kpi, shown_in
 from tasks.operations import notify
+from tasks.publish import detail
 from tasks.publish.exceptions import file_part
 from tasks.warehouse import database as warehouse
 
@@ -58,10 +59,6 @@ CADENCE_FLOWS = {"daily": ("daily",), "weekly": ("weekly",), "monthly": ("monthl
 # the months (period's month number) in which a quarterly or six-monthly audience receives
 # its monthly outputs: the quarters and half-years of the financial year
 CADENCE_MONTHS = {"quarterly": (3, 6, 9, 12), "six-monthly": (3, 9)}
-# the column headers that give an output's detail away (publishers write them)
-# "example record ids": the Data quality sheet's failing rows, child records among them
-CHILD_HEADERS = {"person id", "person_id", "child", "child id", "example record ids"}
-STAFF_HEADERS = {"worker", "worker id", "worker_id", "auditor", "auditor id", "auditor_id"}
 
 
 def rank(level: str) -> int:
@@ -159,9 +156,12 @@ def output_level(spec: OutputSpec, kpis: list[Kpi] | None = None) -> str:
 
 def content_level(path: Path) -> str:
     """The level a file shows by its own column headers (workbooks and CSVs; HTML by its
-    text); PDFs are rendered from the HTML templates and keep their catalogue level."""
+    cells); a PDF the level of the HTML it was rendered from, stamped by write_pdf, and a
+    PDF without that stamp (not rendered by qaloop) child-level: nothing is taken on trust."""
     path = Path(path)
     headers: set[str] = set()
+    if path.suffix == ".pdf":
+        return detail.pdf_level(path) or "child"
     if path.suffix == ".xlsx":
         from openpyxl import load_workbook
         workbook = load_workbook(path, read_only=True)
@@ -180,15 +180,8 @@ def content_level(path: Path) -> str:
                                                    if len(row) > header.index("level")}:
                 headers.add("worker")
     elif path.suffix == ".html":
-        text = path.read_text(encoding="utf-8", errors="replace").lower()
-        headers |= {h for h in CHILD_HEADERS | STAFF_HEADERS if re.search(rf">\s*{re.escape(h)}\s*<", text)}
-    if headers & CHILD_HEADERS:
-        return "child"
-    if headers & STAFF_HEADERS:
-        return "staff"
-    return "aggregate"
-
-
+        return detail.html_level(path.read_text(encoding="utf-8", errors="replace"))
+    return detail.level_of_headers(headers)
 
 
 # --- what is planned -------------------------------------------------------------------------
