@@ -254,7 +254,7 @@ def test_smtp_with_login_and_a_link_for_an_attachment_over_the_limit(month, tmp_
     assert sorted(p.name for p in linked.iterdir()) == sorted(
         [f"directorate_scorecard_{MONTH}.pdf", f"directorate_scorecard_{MONTH}.xlsx", "manifest.json"])
     for name in (f"directorate_scorecard_{MONTH}.pdf", f"directorate_scorecard_{MONTH}.xlsx"):
-        assert f"{name}: " in body and f"too large to attach" in body
+        assert f"{name}: " in body and "too large to attach" in body
         assert f"https://intranet.la.example/qaloop/dlt/la/{MONTH}/{name}" in body
         assert (linked / name).read_bytes() == month_file(month, name).read_bytes()
     sent_as = {o["file"]: o["sent_as"] for o in json.loads(delivery.ledger(month, MONTH)["outputs"][0])}
@@ -377,75 +377,138 @@ def test_deliver_dry_run_approve_deliveries_and_a_resend_by_hand(month, tmp_path
 
 # --- the flows: deliver after publishing, approval, no re-send on a re-run, team packs ----------
 
-def test_the_flows_deliver_after_publishing_and_a_rerun_sends_nothing(prefect_server, tmp_path, capsys):
-    """With the example's kind of audiences: an approved monthly run sends the Directorate
-    Scorecard (and its PDF) and the monthly QA report to DLT and nothing child-level to an
-    aggregate audience; a weekly run sends each team manager their own team's pack; a
-    re-run sends nothing; the ledger shows it all."""
+def example_delivery(tmp_path: Path, extracts: Path) -> dict:
+    """qaloop.example.toml's [delivery] as it stands, its folders moved under tmp_path, and
+    an address for each synthetic Team Manager and Head of Service in qa_staff (by staff id,
+    as an LA lists them in [delivery.staff_addresses])."""
+    import tomllib
+    configured = tomllib.loads((Path(__file__).parents[1] / "qaloop.example.toml").read_text())["delivery"]
+    configured["folder"], configured["link_folder"] = str(tmp_path / "drop"), str(tmp_path / "links")
+    for name, audience in configured["audiences"].items():
+        if "folder" in audience:
+            audience["folder"] = str(tmp_path / name)
+    staff = pd.read_csv(extracts / "qa_staff.csv", dtype=str)
+    managers = staff[staff["role"].isin(["Team Manager", "Head of Service"]) & staff["end_date"].isna()]
+    configured["staff_addresses"] = {i: f"{i.lower()}@la.example" for i in managers["staff_id"]}
+    return configured
+
+
+def child_ids_in(attachment) -> set[str]:
+    """The ids in the Child column of every list sheet of an attached workbook."""
+    book = load_workbook(io.BytesIO(attachment.get_content()), read_only=True)
+    ids = set()
+    for sheet in book.worksheets:
+        rows = list(sheet.iter_rows(max_row=4, values_only=True))
+        if len(rows) == 4 and rows[3] and rows[3][0] == "Child":
+            ids |= {str(row[0]) for row in sheet.iter_rows(min_row=5, values_only=True) if row[0]}
+    return ids
+
+
+def test_the_example_configuration_end_to_end(prefect_server, tmp_path, capsys):
+    """Issue 16's "Done when", with qaloop.example.toml's delivery configuration: an
+    approved monthly run sends the Directorate Scorecard (and its PDF) and the monthly QA
+    report to DLT and nothing child-level to any aggregate audience; a weekly run sends each
+    team manager exactly their team's pack (only their children) and each Head of Service
+    their area's; the ledger shows it; a re-run sends nothing."""
     from datetime import date
 
     from flows.exceptions import weekly
     from flows.monthly import monthly
     from qaloop.cli import main
-    from qaloop.synthetic import TEAMS, generate_la
+    from qaloop.synthetic import generate_la
     from tests.configs import write_config
     extracts, out = tmp_path / "extracts", tmp_path / "out"
     generate_la(extracts, as_at=date(2024, 4, 5), children=150, seed=12)
-    managers = {team[0]: [f"tm.{team[0].lower()}@la.example"] for team in TEAMS}
+    configured = example_delivery(tmp_path, extracts)
     with SmtpServer() as smtp:
-        audiences = {
-            "dlt": DLT,
-            "improvement_board": {**DLT, "recipients": ["board@la.example"],
-                                  "outputs": ["directorate_scorecard_pdf", "drift_delay_scorecard"]},
-            "performance_team": {"channel": "folder", "outputs": ["drift_delay_scorecard", "qa_activity"],
-                                 "level": "child", "approval": False, "folder": str(tmp_path / "drop")},
-            "team_managers": {"team_recipients": managers, "outputs": ["team_pack"], "cadence": "weekly",
-                              "level": "child", "scope": "team", "approval": False},
-        }
         config, settings = write_config(tmp_path / "data", synthetic=True, la_code="841", trend_months=2,
                                         notifications={"smtp_host": smtp.controller.hostname,
                                                        "smtp_port": smtp.controller.port,
                                                        "smtp_from": "qaloop@la.example"},
-                                        delivery={"audiences": audiences})
+                                        delivery=configured)
         first = monthly(period=MONTH, source=str(extracts), out=str(out), config=config)
         engine = delivery.warehouse.make_engine(settings.resolved_warehouse_url)
         outcomes = {o.split(":")[0]: o for o in first["deliveries"]}
-        assert "AWAITING APPROVAL" in outcomes["dlt [la]"]
-        assert "REFUSED" in outcomes["improvement_board [la]"] and "drift_delay_scorecard" in outcomes["improvement_board [la]"]
+        for board in ("dlt [la]", "extended_dlt [la]", "improvement_board [la]", "heads_of_service [la]",
+                      "iro_forum [la]", "corporate_parenting_board [la]", "safeguarding_partnership [la]"):
+            assert "AWAITING APPROVAL" in outcomes[board], outcomes[board]
         assert "SENT folder" in outcomes["performance_team [la]"]
-        assert (tmp_path / "drop" / "la" / MONTH / f"drift_delay_scorecard_{MONTH}.xlsx").is_file()
-        assert smtp.messages == []  # DLT waits for approval; the board's delivery was refused whole
+        dropped = tmp_path / "drop" / "performance_team" / "la" / MONTH
+        assert (dropped / f"drift_delay_scorecard_{MONTH}.xlsx").is_file() and (dropped / "manifest.json").is_file()
+        # each Head of Service with an address: their area's Drift and Delay lists, sent at once
+        lists = {m["To"]: m for m in smtp.messages}
+        assert set(lists) == {"hos.safeguarding@la.example", "hos.children-in-care@la.example"}
+        records = delivery.warehouse.read_sql(engine, "select person_id, team_id, kpi_id from kpi_records "
+                                                      "where run_id = :r and in_numerator = 1", {"r": first["run_id"]})
+        areas = {"hos.safeguarding@la.example": ("Safeguarding_and_Family_Support", {"T05", "T06", "T07"}),
+                 "hos.children-in-care@la.example": ("Children_in_Care", {"T08", "T09", "T10", "T11"})}
+        for address, (area, teams) in areas.items():
+            [attachment] = list(lists[address].iter_attachments())
+            assert attachment.get_filename() == f"drift_delay_lists_{area}_{MONTH}.xlsx"
+            shown = child_ids_in(attachment)
+            listed = set(records.loc[records["team_id"].isin(teams) & records["kpi_id"].str.startswith("DD"),
+                                     "person_id"].astype(str))
+            assert shown and shown <= listed
+            assert not shown & (set(records.loc[~records["team_id"].isin(teams), "person_id"].astype(str)) - listed)
+        smtp.messages.clear()
 
         assert main(["approve", "--period", MONTH, "--audience", "dlt", "--by", "Jo Director",
                      "--config", config]) == 0
         [to_dlt] = smtp.messages
+        assert to_dlt["To"] == "dcs@la.example, ad.safeguarding@la.example, ad.corporate-parenting@la.example"
         assert sorted(p.get_filename() for p in to_dlt.iter_attachments()) == [
             f"directorate_scorecard_{MONTH}.pdf", f"directorate_scorecard_{MONTH}.xlsx",
             f"qa_monthly_report_{MONTH}.pdf"]
 
         again = monthly(period=MONTH, source=str(extracts), out=str(out), config=config)
-        assert again["run_id"] != first["run_id"] and len(smtp.messages) == 1
+        assert again["run_id"] != first["run_id"] and len(smtp.messages) == 1  # a re-run sends nothing
         assert not any(": SENT " in line for line in again["deliveries"])
         assert any(": ALREADY SENT " in line for line in again["deliveries"])
 
         week = weekly(as_at="2024-03-31", source=str(extracts), out=str(out), config=config)
-        packs = [p for p in week["outputs"] if "team_pack_" in p]
-        assert packs and len(smtp.messages) == 1 + len(packs)
         records = delivery.warehouse.read_sql(engine, "select person_id, team_id from kpi_records "
                                                       "where run_id = :r and in_numerator = 1", {"r": week["run_id"]})
+        packs = {Path(p).name for p in week["outputs"] if "team_pack_" in p}
+        staff = pd.read_csv(extracts / "qa_staff.csv", dtype=str)
+        in_post = staff[(staff["role"] == "Team Manager") & staff["end_date"].isna()]
+        manager_of = {"T01": "tm.assessment-north@la.example", "T02": "tm.child-protection-south@la.example"} | {
+            team: f"{i.lower()}@la.example" for i, team in zip(in_post["staff_id"], in_post["team_id"])
+            if team not in ("T01", "T02")}
+        received = {}
         for message in smtp.messages[1:]:
-            team = next(t for t, addresses in managers.items() if message["To"] == addresses[0])
             [pack] = list(message.iter_attachments())
+            received.setdefault(message["To"], []).append(pack)
+        sent_packs = set()
+        for team, address in manager_of.items():
+            if team_pack_name(team, "2024-03-31") not in packs:
+                continue
+            [pack] = [p for p in received.pop(address) if p.get_filename().startswith("team_pack_")]
             assert pack.get_filename() == team_pack_name(team, "2024-03-31")
-            book = load_workbook(io.BytesIO(pack.get_content()), read_only=True)
-            shown = {str(v) for sheet in book.worksheets if sheet.title not in ("Summary", "Workers", "Run")
-                     for row in sheet.iter_rows(min_row=5, values_only=True) for v in row[:1] if v}
-            others = set(records.loc[records["team_id"] != team, "person_id"].astype(str)) - \
-                set(records.loc[records["team_id"] == team, "person_id"].astype(str))
-            assert shown and not (shown & others)  # no child of another team
+            shown = child_ids_in(pack)
+            own = set(records.loc[records["team_id"] == team, "person_id"].astype(str))
+            assert shown and shown <= own  # only their children
+            sent_packs.add(pack.get_filename())
+        assert sent_packs  # the packs of teams with no Team Manager in post were refused, never sent
+        week_ledger = delivery.ledger(engine, "2024-03-31", "team_managers")
+        for row in week_ledger.itertuples():
+            if row.outcome == "refused":
+                assert "no Team Manager in post in qa_staff or ssd_professionals" in row.message
+                assert json.loads(row.outputs) == []
+        assert set(week_ledger.loc[week_ledger["outcome"] == "sent", "scope"]) == {
+            f"team:{team}" for team in manager_of if team_pack_name(team, "2024-03-31") in packs}
+        assert set(received) <= {"hos.safeguarding@la.example", "hos.children-in-care@la.example"}
+
         ledger = delivery.ledger(engine)
-        assert set(ledger["outcome"]) == {"awaiting approval", "refused", "sent"}
-        assert (ledger["audience"] == "team_managers").sum() == len(packs)
+        aggregate = [n for n, a in settings.delivery.audiences.items() if a.level == "aggregate"]
+        for row in ledger[ledger["audience"].isin(aggregate)].itertuples():
+            assert all(o["level"] == "aggregate" for o in json.loads(row.outputs)), row
+        dlt = ledger[(ledger["audience"] == "dlt") & (ledger["outcome"] == "sent")]
+        assert len(dlt) == 1 and dlt["message"].iloc[0].startswith("approved by Jo Director")
+        assert sorted(o["output"] for o in json.loads(dlt["outputs"].iloc[0])) == [
+            "directorate_scorecard", "directorate_scorecard_pdf", "qa_monthly_report"]
+        assert main(["deliveries", "--period", MONTH, "--config", config]) == 0
+        shown = capsys.readouterr().out
+        assert "dlt [la]  email -> dcs@la.example" in shown and "SENT" in shown
 
 
 def test_the_daily_lists_reach_each_team_manager_and_escalations_their_head_of_service(sqlite_warehouse, tmp_path):

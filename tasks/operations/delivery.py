@@ -6,14 +6,18 @@ recipients, outputs by name, cadence, channel, the most detailed level it may re
 `team:<id>`, or `team`: one delivery per team, each with its own rows).
 
 The outputs are catalogued here, once (`CATALOGUE`): the file each publisher writes,
-the detail it carries and whether it is split by team. An output's level is the
-publisher's (what its sheets show) raised to the registry's `detail` of the KPIs whose
-rows it lists (`output_level`), and every file is opened before it is sent and its
-level read from its own headers (`content_level`: a "Person ID" column is child-level,
-"Worker"/"Auditor" columns name staff). A delivery that would send more detail than its
-audience may receive, or rows outside its scope, is **refused before anything is
-sent**, recorded in the `deliveries` ledger with an error naming the audience and the
-output, and alerted through `[notifications]`; no configuration can change that.
+the detail it carries and whether it is split by team or service area (each unit's file
+holding only its rows). An output's level is the publisher's (what its sheets show)
+raised to the registry's `detail` of the KPIs whose rows it lists (`output_level`), and
+every file is opened before it is sent: its level read from its own headers
+(`content_level`: a "Child" or "Person ID" column is child-level, "Worker"/"Auditor"
+columns name staff), a PDF's from the stamp write_pdf put there from the HTML it was
+rendered from (tasks/publish/detail.py), and a scoped file's rows checked against the
+scope's teams (`rows_outside`). A delivery that would send more detail than its audience
+may receive, or rows outside its scope, is **refused before anything is sent**, recorded
+in the `deliveries` ledger with an error naming the audience and the output, and alerted
+through `[notifications]` once per audience, scope, period and reason; no configuration
+can change that.
 
 Leadership and board deliveries wait for approval (`approval = true`, the default):
 `approve` records who and when for the period's current version. A delivery already
