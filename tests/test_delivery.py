@@ -488,7 +488,7 @@ def test_the_example_configuration_end_to_end(prefect_server, tmp_path, capsys):
             own = set(records.loc[records["team_id"] == team, "person_id"].astype(str))
             assert shown and shown <= own  # only their children
             sent_packs.add(pack.get_filename())
-        assert sent_packs  # the packs of teams with no Team Manager in post were refused, never sent
+        assert len(sent_packs) >= 5  # the packs of teams with no Team Manager in post are refused, never sent
         week_ledger = delivery.ledger(engine, "2024-03-31", "team_managers")
         for row in week_ledger.itertuples():
             if row.outcome == "refused":

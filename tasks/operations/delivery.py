@@ -331,7 +331,7 @@ def staff_recipients(engine: Engine, settings: Settings, scope: str, period: str
 def managers_in_qa_staff(engine: Engine, kind: str, unit: str, period: str) -> set[str]:
     """The staff ids of the unit's Team Manager (Head of Service: by service_area, or by a
     team_id that is the service area's department) in post at the period's end."""
-    day = date.fromisoformat(period) if len(period) == 10 else _month_end(period)
+    day = date.fromisoformat(period) if len(period) == 10 else _period_end(period)
     try:
         staff = warehouse.read_sql(engine, "select staff_id, team_id, service_area from qa_staff where role = :role "
                                            "and start_date <= :day and (end_date is null or end_date >= :day)",
@@ -370,9 +370,10 @@ def _department_names(engine: Engine) -> dict[str, str]:
     return dict(zip(departments["dept_team_id"].astype(str), departments["dept_team_name"].astype(str)))
 
 
-def _month_end(month: str) -> date:
+def _period_end(period: str) -> date:
+    """The last day of a month, quarter or half-year id."""
     from tasks.core.periods import Period
-    return Period.month(month).end
+    return Period.parse(period).end
 
 
 def split_files(spec: OutputSpec, folder: Path, period: str) -> dict[str, Path]:

@@ -135,7 +135,7 @@ ESCALATION_SHEET = "Inadequate audits"
 ESCALATION_NAME = "Audits graded Inadequate, for their Head of Service"
 
 
-UNIT_HEADERS = {"team": "Team figure", "service_area": "Service area figure"}
+UNIT_HEADERS = {"team": "Team", "service_area": "Service area"}  # the unit's figure
 
 
 def _write_summary(sheet, title, subtitle, kpis, values, run, unit, escalations=None) -> None:
