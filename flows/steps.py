@@ -379,6 +379,20 @@ def render_quarterly_reports(results: pipeline.PeriodResults, months, kpis: list
     return [str(p) for p in paths]
 
 
+@task(name="render_qa_period_report", cache_policy=NO_CACHE)
+def render_qa_period_report(results: pipeline.PeriodResults, months, kpis: list[Kpi], run: RunInfo,
+                            out_dir: Path, engine_url: str, data_quality: DataQuality | None, period: Period,
+                            settings: Settings | None = None) -> list[str]:
+    """The quarterly QA report (a quarter) or the six-monthly QA report with its proposed
+    audit themes (a financial-year half), HTML and PDF, with the LA's targets when given."""
+    from tasks.reports import qa_period_report
+    targets = qa_period_report.la_targets(kpis, settings.targets) if settings is not None else None
+    paths = qa_period_report.render_qa_period_report(results, months, kpis, run, out_dir, engine_url,
+                                                     data_quality, period, targets)
+    get_run_logger().info("QA %s report: %s", period.kind, ", ".join(Path(p).name for p in paths))
+    return paths
+
+
 @task(name="carry_forward_figures", cache_policy=NO_CACHE)
 def carry_forward_figures(results: pipeline.PeriodResults, blocked: dict[str, list[str]], period: Period,
                           run) -> tuple[pipeline.PeriodResults, Withheld]:

@@ -76,7 +76,8 @@ def test_the_quarter_is_published_with_its_outputs_and_ledger(quarter_run):
     assert quarter_run["result"]["state"] == "Completed" and quarter_run["result"]["period"] == QUARTER
     names = sorted(p.name for p in quarter_run["out"].iterdir())
     assert names == sorted(["SYNTHETIC_DATA.txt", "kpi_values.csv", "run_metadata.json",
-                            *(f"{r}_{QUARTER}.{ext}" for r in REPORTS for ext in ("html", "pdf"))])
+                            *(f"{r}_{QUARTER}.{ext}" for r in (*REPORTS, "qa_quarterly_report")
+                              for ext in ("html", "pdf"))])
     frame = published(quarter_run)
     assert (frame["period"] == QUARTER).all()
     headline = {k for k in frame["kpi_id"] if ":" not in k}
