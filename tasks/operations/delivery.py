@@ -618,8 +618,8 @@ def _metadata(folder: Path | None) -> dict:
         return {}
 
 
-# a period as file names carry it: 2024-03, 2024-03-17, 2024-Q1
-PERIOD_IN_NAME = re.compile(r"\d{4}-(Q[1-4]|\d{2}(-\d{2})?)")
+# a period as file names carry it: 2024-03, 2024-03-17, 2024-Q1, 2024-25-H1
+PERIOD_IN_NAME = re.compile(r"\d{4}-(Q[1-4]|\d{2}-H[12]|\d{2}(-\d{2})?)")
 
 
 def _same_file(output: str, file_name: str) -> str:
