@@ -102,6 +102,8 @@ CATALOGUE: dict[str, OutputSpec] = {spec.name: spec for spec in (
                "monthly QA report (HTML)"),
     OutputSpec("qa_on_a_page", "monthly", "qa_on_a_page_{period}.pdf", "aggregate",
                "QA on a page (PDF)"),
+    OutputSpec("complaints_participation", "monthly", "complaints_participation_{period}.xlsx", "aggregate",
+               "Complaints, compliments and participation workbook (CMP, IRO, SUR), small numbers suppressed"),
     OutputSpec("safety_scorecard", "monthly", "safety_scorecard_{period}.xlsx", "staff",
                "Safety scorecard (Teams and Workers sheets name staff)"),
     OutputSpec("drift_delay_scorecard", "monthly", "drift_delay_scorecard_{period}.xlsx", "child",
