@@ -288,6 +288,9 @@ DEMO_AUDIENCES = {
     "performance_team": {"description": "Performance team: child-level", "channel": "folder",
                          "outputs": ["drift_delay_scorecard", "qa_activity", "kpi_values"],
                          "cadence": "monthly", "level": "child", "scope": "la", "approval": False},
+    "heads_of_service": {"description": "Each Head of Service: their service area's Drift and Delay lists",
+                         "channel": "folder", "outputs": ["drift_delay_area_lists"], "cadence": "monthly",
+                         "level": "child", "scope": "service_area", "approval": False},
 }
 
 

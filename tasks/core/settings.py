@@ -326,6 +326,11 @@ class DeliverySettings(BaseModel):
     enabled: bool = True  # false: the flows deliver nothing (the commands still preview)
     sender: str = ""  # From: of deliveries (default [notifications] smtp_from)
     max_attachment_bytes: int = 10_000_000  # larger files are linked, not attached
+    # a file too large to attach is copied to link_folder/<audience>/<scope>/<period>/ (only
+    # what that delivery carries) and linked there: link_url + the path under link_folder
+    # (a web share of the folder), else the file's URI (default folder: data_dir/delivery_links)
+    link_folder: Path = Path("")
+    link_url: str = ""
     folder: Path = Path("")  # channel folder: the root of the folder drop (a mapped or synced drive)
     # qa_staff.staff_id -> email address: a team (or service area) with no address in its
     # audience's team_recipients (service_area_recipients) goes to its Team Manager (Head
