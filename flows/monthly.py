@@ -1,6 +1,7 @@
 """The monthly flow: extract -> archive -> validate -> load -> compute -> publish -> store.
 
-Publishes the Safety, Drift and Delay and Directorate scorecards, kpi_values.csv and,
+Publishes the Safety, Drift and Delay and Directorate scorecards, the Complaints, compliments
+and participation workbook (when those extracts are supplied), kpi_values.csv and,
 when the extracts include the QA audit records, the QA outputs (QA workbook with the
 coming month's audit allocation, monthly QA report, QA on a page: tasks/reports/qa_outputs.py).
 
@@ -99,7 +100,8 @@ def _run_steps(month: Period, run: runner.RunContext, accept_stale: bool = False
                    population_year=population_year, extracts=manifest, trend_months=settings.trend_months,
                    revisions=[f"This version: {run.revision_note}",
                               *versions.revision_notes(run.engine, results.trend, month)])
-    outputs = steps.publish_workbooks(results, kpis, settings, month, info, out_dir, teams, workers, reference, quality)
+    outputs = steps.publish_workbooks(results, kpis, settings, month, info, out_dir, teams, workers, reference, quality,
+                                      run.engine_url)
     if qa_inputs is not None:
         outputs += steps.render_qa_reports(results, qa_inputs, kpis, settings, info, out_dir, quality, teams)
     metadata = summary.run_metadata(info, outputs, run.reason, quality, carried, qa_inputs)

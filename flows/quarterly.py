@@ -84,6 +84,7 @@ def _run_steps(quarter: Period, run: runner.RunContext, accept_stale: bool = Fal
                               *versions.revision_notes(run.engine, results.trend, quarter)])
     outputs = [str(publish_csv.publish_kpi_values(results.values, kpis, out_dir / "kpi_values.csv"))]
     outputs += steps.render_quarterly_reports(results, monthly, kpis, info, out_dir, run.engine_url, quality)
+    outputs += steps.render_qa_period_report(results, monthly, kpis, info, out_dir, run.engine_url, quality, quarter, settings)
     metadata = summary.run_metadata(info, outputs, run.reason, quality, carried, None)
     outputs.append(str(publish_csv.publish_run_metadata(metadata, out_dir / "run_metadata.json")))
     if revised is not None:

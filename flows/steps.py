@@ -32,6 +32,7 @@ from tasks.validate import validation as validate
 from tasks.operations import versions
 from tasks.warehouse import database as warehouse
 from tasks.core.periods import Period
+from tasks.publish.complaints_workbook import publish_complaints_workbook, workbook_kpis
 from tasks.publish.directorate import publish_directorate, publish_directorate_pdf
 from tasks.publish.excel import publish_scorecard
 from tasks.publish.lineage import RunInfo
@@ -279,9 +280,11 @@ def _concat(first, second):
 @task(name="publish_workbooks")
 def publish_workbooks(results: pipeline.PeriodResults, kpis: list[Kpi], settings: Settings,
                       period: Period, run: RunInfo, out_dir: Path, teams, workers, reference_data,
-                      data_quality: DataQuality | None = None) -> list[str]:
-    """The Safety, Drift and Delay and Directorate scorecards and kpi_values.csv.
-    `reference_data`: the DfE benchmark values and statistical neighbours (load_reference)."""
+                      data_quality: DataQuality | None = None, engine_url: str | None = None) -> list[str]:
+    """The Safety, Drift and Delay and Directorate scorecards, the Complaints, compliments
+    and participation workbook (when those extracts were supplied) and kpi_values.csv.
+    `reference_data`: the DfE benchmark values and statistical neighbours (load_reference);
+    `engine_url`: the warehouse, for the survey questions' text."""
     targets = targets_for(kpis, settings.targets)
     outputs = []
     for scorecard in SCORECARDS:
@@ -302,8 +305,27 @@ def publish_workbooks(results: pipeline.PeriodResults, kpis: list[Kpi], settings
                                            directorate.with_suffix(".xlsx"), data_quality)))
     outputs.append(str(publish_directorate_pdf(headline, results.trend, targets, headline_benchmarks, run,
                                                directorate.with_suffix(".pdf"))))
+    if workbook_kpis(kpis) and engine_url:  # the complaints, IRO or survey extracts were supplied
+        outputs.append(publish_complaints_participation(results, kpis, period, run, out_dir, engine_url,
+                                                        data_quality))
     outputs.append(str(publish_csv.publish_kpi_values(results.values, kpis, out_dir / "kpi_values.csv")))
     return outputs
+
+
+def publish_complaints_participation(results: pipeline.PeriodResults, kpis: list[Kpi], period: Period,
+                                     run: RunInfo, out_dir: Path, engine_url: str,
+                                     data_quality: DataQuality | None = None) -> str:
+    """The month's Complaints, compliments and participation workbook, with the survey
+    questions' text and the reports' plain counts for the month."""
+    from tasks.reports import quarterly
+    engine = pipeline.warehouse_engine(engine_url)
+    failed = data_quality.critical_tables if data_quality is not None else ()
+    counts = quarterly.report_counts(engine, period, failed)
+    tables = [t for t in (quarterly.count_table(quarterly.COUNT_TABLES[name], rows) for name, rows in counts.items())
+              if t]
+    return str(publish_complaints_workbook(kpis, results.values, results.trend, run,
+                                           out_dir / f"complaints_participation_{run.period}.xlsx",
+                                           quarterly.survey_question_texts(engine), data_quality, tables))
 
 
 @task(name="read_qa_inputs", cache_policy=NO_CACHE)
@@ -353,13 +375,32 @@ def compute_months(kpis: list[Kpi], quarter: Period, context, engine_url: str):
 @task(name="render_quarterly_reports", cache_policy=NO_CACHE)
 def render_quarterly_reports(results: pipeline.PeriodResults, months, kpis: list[Kpi], run: RunInfo,
                              out_dir: Path, engine_url: str, data_quality: DataQuality | None = None) -> list[str]:
-    """The complaints and compliments, DRP and IRO, and participation and survey reports."""
+    """The complaints and compliments, DRP and IRO, and participation and survey reports, for
+    the run's period (a quarter, financial-year half or year), with their plain counts
+    (complaint themes, learning actions, DRP outcomes: sql/reports/)."""
     from tasks.reports import quarterly
-    questions = quarterly.survey_question_texts(pipeline.warehouse_engine(engine_url))
+    engine = pipeline.warehouse_engine(engine_url)
+    questions = quarterly.survey_question_texts(engine)
+    counts = quarterly.report_counts(engine, Period.parse(run.period),
+                                     data_quality.critical_tables if data_quality is not None else ())
     paths = quarterly.render_quarterly_reports(kpis, results.values, results.trend, months, run, out_dir,
-                                               questions, data_quality)
+                                               questions, data_quality, counts=counts)
     get_run_logger().info("quarterly reports: %s", ", ".join(p.name for p in paths))
     return [str(p) for p in paths]
+
+
+@task(name="render_qa_period_report", cache_policy=NO_CACHE)
+def render_qa_period_report(results: pipeline.PeriodResults, months, kpis: list[Kpi], run: RunInfo,
+                            out_dir: Path, engine_url: str, data_quality: DataQuality | None, period: Period,
+                            settings: Settings | None = None) -> list[str]:
+    """The quarterly QA report (a quarter) or the six-monthly QA report with its proposed
+    audit themes (a financial-year half), HTML and PDF, with the LA's targets when given."""
+    from tasks.reports import qa_period_report
+    targets = qa_period_report.la_targets(kpis, settings.targets) if settings is not None else None
+    paths = qa_period_report.render_qa_period_report(results, months, kpis, run, out_dir, engine_url,
+                                                     data_quality, period, targets)
+    get_run_logger().info("QA %s report: %s", period.kind, ", ".join(Path(p).name for p in paths))
+    return paths
 
 
 @task(name="carry_forward_figures", cache_policy=NO_CACHE)

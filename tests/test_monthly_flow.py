@@ -65,7 +65,8 @@ def independent_working_days(a: date, b: date) -> int:
 
 def test_outputs_are_published(demo_run):
     names = sorted(p.name for p in demo_run["out"].iterdir())
-    assert names == ["SYNTHETIC_DATA.txt", "directorate_scorecard_2024-03.pdf", "directorate_scorecard_2024-03.xlsx",
+    assert names == ["SYNTHETIC_DATA.txt", "complaints_participation_2024-03.xlsx",
+                     "directorate_scorecard_2024-03.pdf", "directorate_scorecard_2024-03.xlsx",
                      "drift_delay_scorecard_2024-03.xlsx",
                      "kpi_values.csv",
                      "qa_activity_2024-03.xlsx", "qa_monthly_report_2024-03.html", "qa_monthly_report_2024-03.pdf",
@@ -91,6 +92,55 @@ def test_counts_match_an_independent_computation(demo_run):
     assert la_value(frame, "SAF12") == str(plans.loc[open_at_end, "cppl_person_id"].nunique())
     long_plans = open_at_end & start.map(lambda d: d is not None and (PERIOD_END - d).days >= 548)
     assert la_value(frame, "DD08") == str(int(long_plans.sum()))
+
+
+def test_the_month_publishes_every_complaints_iro_and_survey_measure_but_cmp05(demo_run):
+    """kpis.md: the monthly flow publishes, for the month, each of them whose definition
+    reads sensibly for a month (all but CMP05), with figures equal to an independent
+    computation from the extract files, and the same figures (suppressed) in the
+    Complaints, compliments and participation workbook."""
+    from tasks.kpis.registry import load_registry
+    from tasks.publish.complaints_workbook import SCORECARD_SHEETS
+    frame = published(demo_run)
+    la_ids = set(frame.loc[frame["level"] == "la", "kpi_id"])
+    measures = [k for k in load_registry() if k.scorecard in SCORECARD_SHEETS]
+    assert {k.id for k in measures if "month" in k.periods} <= la_ids
+    assert [k.id for k in measures if k.id not in la_ids] == ["CMP05"]
+
+    complaints = read_extract(demo_run, "complaints")
+    received = complaints[as_dates(complaints["received_date"]).map(in_period).astype(bool)]
+    stage_1 = complaints[(complaints["stage"].str.strip() == "1")
+                         & as_dates(complaints["response_date"]).map(in_period).astype(bool)]
+    in_time = sum(independent_working_days(date.fromisoformat(r.received_date[:10]),
+                                           date.fromisoformat(r.response_date[:10]))
+                  <= (20 if r.extended == "Y" else 10) for r in stage_1.itertuples())
+    answers = read_extract(demo_run, "survey_responses")
+    answers = answers[as_dates(answers["submitted_date"]).map(in_period).astype(bool)]
+    alerts = read_extract(demo_run, "iro_drp_alerts")
+    raised = alerts[as_dates(alerts["raised_date"]).map(in_period).astype(bool)]
+    assert la_value(frame, "CMP01") == str(len(received))
+    assert la_value(frame, "SUR01") == str(answers["response_id"].nunique())
+    assert la_value(frame, "IRO01") == str(len(raised))
+    cmp02 = frame.query("kpi_id == 'CMP02' and level == 'la'").iloc[0]
+    assert (cmp02["numerator"], cmp02["denominator"]) == (str(in_time), str(len(stage_1)))
+
+    book = openpyxl.load_workbook(demo_run["out"] / f"complaints_participation_{PERIOD}.xlsx")
+    cells = {}
+    for sheet_name in SCORECARD_SHEETS.values():
+        sheet = book[sheet_name]
+        headers = [c.value for c in sheet[4]]
+        cells |= {row[0]: dict(zip(headers, row)) for row in sheet.iter_rows(min_row=5, values_only=True) if row[0]}
+
+    def shown_count(count: int):
+        return "<5" if 0 < count < 5 else count
+
+    assert cells["CMP01"]["This month"] == shown_count(len(received))
+    assert cells["SUR01"]["This month"] == shown_count(answers["response_id"].nunique())
+    assert cells["IRO01"]["This month"] == shown_count(len(raised))
+    if len(stage_1) >= 5:
+        assert cells["CMP02"]["This month"] == Decimal_half_up(100 * in_time, len(stage_1))
+    else:
+        assert cells["CMP02"]["This month"] in ("*", "n/a")
 
 
 def test_saf07_matches_an_independent_working_day_count(demo_run):

@@ -148,7 +148,8 @@ def test_each_run_is_kept_and_the_current_version_is_a_switched_link(single_and_
         assert published.resolve() == (out / "runs" / "monthly" / result["period"] / result["run_id"]).resolve()
         period = result["period"]
         assert sorted(p.name for p in published.iterdir()) == [
-            "SYNTHETIC_DATA.txt", f"directorate_scorecard_{period}.pdf", f"directorate_scorecard_{period}.xlsx",
+            "SYNTHETIC_DATA.txt", f"complaints_participation_{period}.xlsx",
+            f"directorate_scorecard_{period}.pdf", f"directorate_scorecard_{period}.xlsx",
             f"drift_delay_scorecard_{period}.xlsx",
             "kpi_values.csv", f"qa_activity_{period}.xlsx", f"qa_monthly_report_{period}.html",
             f"qa_monthly_report_{period}.pdf", f"qa_on_a_page_{period}.pdf", "run_metadata.json",

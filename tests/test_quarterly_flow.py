@@ -76,7 +76,8 @@ def test_the_quarter_is_published_with_its_outputs_and_ledger(quarter_run):
     assert quarter_run["result"]["state"] == "Completed" and quarter_run["result"]["period"] == QUARTER
     names = sorted(p.name for p in quarter_run["out"].iterdir())
     assert names == sorted(["SYNTHETIC_DATA.txt", "kpi_values.csv", "run_metadata.json",
-                            *(f"{r}_{QUARTER}.{ext}" for r in REPORTS for ext in ("html", "pdf"))])
+                            *(f"{r}_{QUARTER}.{ext}" for r in (*REPORTS, "qa_quarterly_report")
+                              for ext in ("html", "pdf"))])
     frame = published(quarter_run)
     assert (frame["period"] == QUARTER).all()
     headline = {k for k in frame["kpi_id"] if ":" not in k}
@@ -140,11 +141,12 @@ def test_the_reports_read_as_a_reader_sees_them(quarter_run):
                     "Complaints received by complainant", "Complaints received by service area",
                     "Complaints upheld %: upheld %, partially upheld %", "Compliments received by theme", "By team",
                     "Trend over the last four quarters", "Stage 1 responded within timescale",
-                    "Learning actions overdue", "Escalated to stage 2"):
+                    "Learning actions overdue", "Escalated to stage 2", "Complaints received by theme",
+                    "Learning actions Raised from Raised in the period Completed in the period"):
         assert heading in complaints, heading
     for heading in ("Dispute resolution (DRP) and IRO report", "Dispute resolution alerts raised by stage",
                     "Dispute resolution alerts raised by theme", "Child participation in reviews", "Monitoring forms completed",
-                    "DRP alerts open over 20 working days"):
+                    "DRP alerts open over 20 working days", "DRP alerts closed, by outcome"):
         assert heading in iro, heading
     for heading in ("Participation and survey report", "Positive answers by question", "Survey responses by survey",
                     "Survey responses by respondent type"):

@@ -4,6 +4,8 @@ smallest other with it, a percentage on a base under 5 is `*` (tasks/publish/sup
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 
 from tasks.core.periods import Period
@@ -78,3 +80,66 @@ def test_the_tables_follow_the_registry():
     assert breakdowns_of(kpi("CMP04")) == [("", "Complaints upheld %: upheld %, partially upheld %")]
     assert breakdowns_of(kpi("SUR02")) == []
     assert question_kpi([kpi("SUR01"), kpi("SUR02")]).id == "SUR02"
+
+
+def test_period_labels_of_every_kind():
+    from tasks.reports.quarterly import period_label
+    assert period_label("2024-25-H1") == "2024-25 H1 (April to September 2024)"
+    assert period_label("2024-25-H2") == "2024-25 H2 (October 2024 to March 2025)"
+    assert period_label("2024-25") == "2024-25 (April 2024 to March 2025)"
+
+
+def run_info(period: str):
+    from tasks.publish.lineage import RunInfo
+    return RunInfo(period=period, run_id="run-q1", code_version="0", la_code="841", la_name="Testshire",
+                   synthetic=True, started_at="2024-10-03T07:00:00", source="x", population=20000,
+                   population_year=2023, trend_months=4)
+
+
+def report_kpis():
+    return [k for k in load_registry() if k.scorecard in ("complaints", "iro")]
+
+
+def counts_built_with_small_numbers() -> dict:
+    return {"complaint_themes": pd.DataFrame({"name": ["Communication", "Delay", "Placement", "Not recorded"],
+                                              "complaints": [12, 3, 7, 0]}),
+            "learning_actions_by_source": pd.DataFrame({"name": ["complaint", "audit", "drp"],
+                                                        "raised": [9, 6, 2], "completed": [5, 8, 0],
+                                                        "overdue": [7, 0, 11]}),
+            "drp_outcomes": pd.DataFrame({"name": ["resolved", "escalated", "withdrawn"], "alerts": [20, 6, 1]})}
+
+
+def test_the_complaints_and_drp_reports_show_themes_outcomes_and_learning_actions_for_a_half(tmp_path):
+    """A financial-year half through the same renderer as a quarter; the counts are built to
+    have 1-4s, and no cell shows one, directly or by subtraction from the total beside it."""
+    from tasks.reports.quarterly import render_quarterly_reports
+    from tests.pdfs import read_pdf
+    period = "2024-25-H1"
+    values = frame([("CMP01", period, "la", "841", "LA", 22, 22, None),
+                    ("CMP01:complainant=child or young person", period, "la", "841", "LA", 4, 4, None),
+                    ("CMP01:complainant=adult", period, "la", "841", "LA", 18, 18, None),
+                    ("CMP06", period, "la", "841", "LA", 30, 30, None),
+                    ("CMP06", period, "team", "T1", "Team A", 27, 27, None),
+                    ("CMP06", period, "team", "T2", "Team B", 3, 3, None),
+                    ("IRO01", period, "la", "841", "LA", 40, 40, None),
+                    ("IRO01:stage=informal", period, "la", "841", "LA", 38, 38, None),
+                    ("IRO01:stage=Cafcass", period, "la", "841", "LA", 2, 2, None),
+                    ("IRO02", period, "la", "841", "LA", 70.4, 19, 27)])
+    paths = render_quarterly_reports(report_kpis(), values, frame([]), frame([]), run_info(period), tmp_path,
+                                     counts=counts_built_with_small_numbers())
+    assert sorted(p.name for p in paths) == sorted(f"{r}_{period}.{e}" for r in ("complaints_compliments", "drp_iro")
+                                                   for e in ("html", "pdf"))
+    complaints = read_pdf(tmp_path / f"complaints_compliments_{period}.pdf").text
+    assert "2024-25 H1 (April to September 2024)" in complaints and "This half-year" in complaints
+    assert "Complaints received by theme Theme Complaints Communication 12 Delay <5 Placement 7 " \
+           "Not recorded * Total 22" in complaints
+    assert ("Learning actions Raised from Raised in the period Completed in the period Overdue at the period's end "
+            "audit * 8 0 complaint 9 5 7 drp <5 0 11 Total 17 13 18") in complaints
+    assert "child or young person <5" in complaints and "adult *" in complaints  # 22 - 4 = 18 hidden
+    assert "Team A 0 * Team B 0 <5" in complaints  # complaints, compliments by team (total 30)
+    drp = read_pdf(tmp_path / f"drp_iro_{period}.pdf").text
+    assert "DRP alerts closed, by outcome Outcome Alerts escalated * resolved 20 withdrawn <5 Total 27" in drp
+    assert "Cafcass <5" in drp and "informal *" in drp
+    for report in ("complaints_compliments", "drp_iro"):  # every figure cell of the HTML the PDF is made from
+        cells = re.findall(r'<td class="num">(?:<strong>)?([^<]*)', (tmp_path / f"{report}_{period}.html").read_text())
+        assert cells and not {c.strip() for c in cells} & {"1", "2", "3", "4"}, report

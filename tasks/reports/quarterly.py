@@ -1,5 +1,12 @@
 """The quarterly reports (HTML and PDF): complaints and compliments, DRP and IRO,
 participation and surveys (issue 15; kpis.md "Complaints, compliments, IRO and participation").
+The same renderer serves any period kind the KPIs are computed for: a calendar quarter
+(`2024-Q1`), a financial-year half (`2024-25-H1`) or a financial year (`2024-25`); the
+trend is the period and the three periods of its kind before it.
+
+Beside the KPIs, a report may show plain counts that kpis.md does not define (complaint
+themes, DRP outcomes, learning actions raised and completed): each is one SQL file of
+`sql/reports/` (its rule in its comment), run for the period by `report_counts`.
 
 Each reads only the stored KPI values of the quarterly run (the quarter's figures at LA
 and team level, the three previous quarters' LA figures for the trend, and the quarter's
@@ -18,7 +25,9 @@ from pathlib import Path
 import pandas as pd
 
 from tasks.core.figure_ids import parse_figure_id
+from tasks.core.paths import SQL_DIR
 from tasks.core.periods import Period
+from tasks.kpis.queries import query
 from tasks.kpis.registry import Figure, Kpi
 from tasks.publish.csv_files import write_bytes_atomically
 from tasks.publish.html import line_chart_svg, template_environment, write_pdf
@@ -27,7 +36,42 @@ from tasks.publish.style import SYNTHETIC_BANNER, month_label
 from tasks.publish.suppression import FOOTNOTE, hidden_counts, shown_figure
 from tasks.reports.render import quality_summary, shown, show_count
 
-TREND_QUARTERS = 4  # the quarter and the three before it
+TREND_QUARTERS = 4  # the period and the three of its kind before it
+# A period of up to this many months shows its months beside it (a quarter); a half or a
+# year does not (their months are the monthly outputs'), so the table stays one page wide.
+MONTH_COLUMNS = 3
+REPORT_SQL_DIR = SQL_DIR / "reports"
+PERIOD_NOUNS = {"quarter": "quarter", "half": "half-year", "year": "year", "month": "month"}
+NOT_RECORDED = "not recorded"
+
+
+@dataclass(frozen=True)
+class CountTable:
+    """A table of plain counts (no KPI): the rows of one SQL file of sql/reports/ (`name`,
+    then one count column per `columns` entry), with a Total row. Each column is a set of
+    counts shown beside its total: a count of 1-4 is `<5` and a lone `<5` takes the
+    smallest other count of the column with it."""
+
+    sql: str                                  # file stem in sql/reports/
+    table: str                                # the source table it counts
+    heading: str
+    row_heading: str
+    columns: tuple[tuple[str, str], ...]      # (SQL column, header)
+    note: str
+
+
+COUNT_TABLES = {table.sql: table for table in (
+    CountTable("complaint_themes", "complaints", "Complaints received by theme", "Theme", (("complaints", "Complaints"),),
+               "The complaint's category; the themes add up to the complaints received."),
+    CountTable("learning_actions_by_source", "learning_actions", "Learning actions", "Raised from",
+               (("raised", "Raised in the period"), ("completed", "Completed in the period"),
+                ("overdue", "Overdue at the period's end")),
+               "Every learning action (from complaints, audits, DRP alerts and reviews). Overdue: open at "
+               "the period's end and due before it (the total is the learning actions overdue measure)."),
+    CountTable("drp_outcomes", "iro_drp_alerts", "DRP alerts closed, by outcome", "Outcome", (("alerts", "Alerts"),),
+               "The alerts closed (resolved date) in the period, by their recorded outcome; they add up to "
+               "the alerts the resolution-within-20-working-days measure is based on."),
+)}
 
 
 @dataclass(frozen=True)
@@ -42,24 +86,28 @@ class QuarterlyReport:
     title: str
     scorecard: str      # the registry scorecard whose KPIs the report shows
     intro: str
+    counts: tuple[str, ...] = ()  # COUNT_TABLES shown after the KPIs' tables
 
 
 REPORTS = (
     QuarterlyReport(
         "complaints_compliments", "Complaints and compliments report", "complaints",
-        "Complaints received and responded to in the quarter; timeliness against the statutory "
+        "Complaints received and responded to in the period; timeliness against the statutory "
         "10 (extended 20) working days at stage 1 and 25 (extended 65) at stage 2; outcomes; "
-        "escalation to stage 2 of the previous quarter's stage 1 responses; compliments; learning "
-        "actions overdue at the quarter's end."),
+        "escalation to stage 2 of the previous quarter's stage 1 responses; complaint themes; compliments "
+        "by theme and team; learning actions raised, completed and overdue.",
+        counts=("complaint_themes", "learning_actions_by_source")),
     QuarterlyReport(
         "drp_iro", "Dispute resolution (DRP) and IRO report", "iro",
-        "Dispute resolution alerts raised and resolved in the quarter (resolution within 20 working "
-        "days), alerts open over 20 working days at the quarter's end, child participation in "
-        "reviews (PN1-PN6 of PN1-PN7) and IRO monitoring-form completion."),
+        "Dispute resolution alerts raised and resolved in the period (resolution within 20 working "
+        "days), alerts open over 20 working days at the period's end, child participation in "
+        "reviews (PN1-PN6 of PN1-PN7) and IRO monitoring-form completion; alerts by stage, theme and "
+        "team, and the outcomes of the alerts closed.",
+        counts=("drp_outcomes",)),
     QuarterlyReport(
         "participation_surveys", "Participation and survey report", "participation",
-        "Survey responses submitted in the quarter and the % positive answers (the top two points of "
-        "the scale) to each question, with the trend over the last four quarters."),
+        "Survey responses submitted in the period and the % positive answers (the top two points of "
+        "the scale) to each question, with the trend over the last four periods."),
 )
 
 
@@ -83,11 +131,21 @@ def question_kpi(kpis: list[Kpi]) -> Kpi | None:
     return next((k for k in kpis for e in k.extras if e.breakdown == "split" and e.within), None)
 
 
-def quarter_label(period_id: str) -> str:
-    """"Q1 2024 (January to March 2024)"."""
-    quarter = Period.quarter(period_id)
-    return (f"Q{(quarter.start.month + 2) // 3} {quarter.start.year} "
-            f"({month_label(quarter.months[0].id).split()[0]} to {month_label(quarter.months[-1].id)})")
+def period_label(period_id: str) -> str:
+    """"Q1 2024 (January to March 2024)", "2024-25 H1 (April to September 2024)",
+    "2024-25 (April 2024 to March 2025)"."""
+    period = Period.parse(period_id)
+    first, last = month_label(period.months[0].id), month_label(period.months[-1].id)
+    span = f"{first.split()[0] if period.start.year == period.end.year else first} to {last}"
+    if period.kind == "quarter":
+        return f"Q{(period.start.month + 2) // 3} {period.start.year} ({span})"
+    if period.kind == "half":
+        year, half = period.id.rsplit("-", 1)
+        return f"{year} {half} ({span})"
+    return f"{period.id} ({span})" if period.kind == "year" else first
+
+
+quarter_label = period_label
 
 
 def _row(frame: pd.DataFrame, figure_id: str, period: str, level: str = "la", unit_id=None):
@@ -105,13 +163,14 @@ def _base(figure: Figure, row) -> str:
 
 def headline_lines(kpis: list[Kpi], values: pd.DataFrame, trend: pd.DataFrame, months: pd.DataFrame,
                    quarter: Period) -> list[dict]:
-    """One row per KPI: the quarter (and its base), its three months, the three quarters before."""
+    """One row per KPI: the period (and its base), its months (a quarter's three), the
+    three periods of its kind before."""
     earlier = [p.id for p in quarter.trailing(TREND_QUARTERS)[:-1]]
     lines = []
     for kpi in kpis:
         figure = Figure.of(kpi, kpi.id)
         now = _row(values, kpi.id, quarter.id)
-        in_months = [_row(months, kpi.id, m.id) for m in quarter.months]
+        in_months = [_row(months, kpi.id, m.id) for m in shown_months(quarter)]
         month_text = [shown(figure, row).text for row in in_months]
         if kpi.kind == "count":  # the months add up to the quarter shown beside them
             for i, symbol in hidden_counts([_value(row) for row in in_months]).items():
@@ -121,6 +180,10 @@ def headline_lines(kpis: list[Kpi], values: pd.DataFrame, trend: pd.DataFrame, m
                       "months": month_text,
                       "quarters": [shown(figure, _row(trend, kpi.id, q)).text for q in earlier]})
     return lines
+
+
+def shown_months(period: Period) -> list[Period]:
+    return period.months if len(period.months) <= MONTH_COLUMNS else []
 
 
 def breakdown_table(kpi: Kpi, dimension: str, values: pd.DataFrame, period: str) -> list[dict]:
@@ -173,7 +236,7 @@ def question_lines(values: pd.DataFrame, period: str, questions: dict[str, str],
                    trend: pd.DataFrame | None = None, kpi_id: str | None = None) -> list[dict]:
     """SUR02 per question, with its text, and per respondent type within it; with the
     three quarters before (each suppressed on its own base) for the trend."""
-    earlier = [p.id for p in Period.quarter(period).trailing(TREND_QUARTERS)[:-1]]
+    earlier = [p.id for p in Period.parse(period).trailing(TREND_QUARTERS)[:-1]]
     trend = trend if trend is not None else values.iloc[0:0]
     lines = []
     la = values[(values["level"] == "la") & (values["period"] == period)]
@@ -211,18 +274,50 @@ def trend_charts(kpis: list[Kpi], values: pd.DataFrame, trend: pd.DataFrame, qua
     return charts
 
 
+def count_table(table: CountTable, rows: pd.DataFrame | None) -> dict | None:
+    """The shown cells of a CountTable: each column's counts suppressed beside their total
+    (hidden_counts), the total itself a count like any other; "not recorded" last."""
+    if rows is None or rows.empty:
+        return None
+    rows = rows.assign(last=rows["name"].astype(str).str.lower() == NOT_RECORDED).sort_values(["last", "name"])
+    names = [str(n) for n in rows["name"]]
+    columns = []
+    for column, _ in table.columns:
+        counts = [int(c) for c in rows[column].fillna(0)]
+        hidden = hidden_counts(counts)
+        columns.append([hidden.get(i) or show_count(c) for i, c in enumerate(counts)] + [show_count(sum(counts))])
+    return {"heading": table.heading, "row_heading": table.row_heading, "note": table.note,
+            "headers": [header for _, header in table.columns],
+            "rows": [{"name": name, "cells": [cells[i] for cells in columns]}
+                     for i, name in enumerate([*names, "Total"])]}
+
+
+def report_counts(engine, period: Period, failed_tables=()) -> dict[str, pd.DataFrame]:
+    """{sql file stem: its rows} of the COUNT_TABLES for the period (the warehouse has
+    every source table, empty when never supplied: a report then shows no such table).
+    A count whose table failed a critical data-quality rule this run (`failed_tables`)
+    is left out: the warehouse may hold an older load of it."""
+    from tasks.warehouse.database import read_sql
+    return {name: read_sql(engine, query(REPORT_SQL_DIR / f"{name}.sql"),
+                           {"period_start": period.start, "period_end": period.end})
+            for name, table in COUNT_TABLES.items() if table.table not in failed_tables}
+
+
 def report_context(report: QuarterlyReport, kpis: list[Kpi], values: pd.DataFrame, trend: pd.DataFrame,
                    months: pd.DataFrame, run: RunInfo, questions: dict[str, str] | None = None,
-                   data_quality=None) -> dict:
-    quarter = Period.quarter(run.period)
+                   data_quality=None, counts: dict[str, pd.DataFrame] | None = None) -> dict:
+    quarter = Period.parse(run.period)
     shown_kpis = [k for k in kpis if k.scorecard == report.scorecard]
     breakdowns = [{"heading": heading, "kpi": kpi, "rows": breakdown_table(kpi, dimension, values, quarter.id)}
                   for kpi in shown_kpis for dimension, heading in breakdowns_of(kpi)]
     team_kpis = tuple(k.id for k in shown_kpis if k.kind == "count")
     by_question = question_kpi(shown_kpis)
     return {"run": run, "synthetic_banner": SYNTHETIC_BANNER, "report": report,
-            "period_label": quarter_label(quarter.id), "suppression_note": FOOTNOTE,
-            "month_labels": [month_label(m.id, abbreviated=True) for m in quarter.months],
+            "period_label": period_label(quarter.id), "suppression_note": FOOTNOTE,
+            "period_noun": PERIOD_NOUNS[quarter.kind],
+            "counts": [t for t in (count_table(COUNT_TABLES[name], (counts or {}).get(name))
+                                   for name in report.counts) if t],
+            "month_labels": [month_label(m.id, abbreviated=True) for m in shown_months(quarter)],
             "quarter_labels": [p.id for p in quarter.trailing(TREND_QUARTERS)[:-1]],
             "headline": headline_lines(shown_kpis, values, trend, months, quarter),
             "breakdowns": [b for b in breakdowns if b["rows"]],
@@ -236,14 +331,15 @@ def report_context(report: QuarterlyReport, kpis: list[Kpi], values: pd.DataFram
 
 def render_quarterly_reports(kpis: list[Kpi], values: pd.DataFrame, trend: pd.DataFrame, months: pd.DataFrame,
                              run: RunInfo, out_dir: Path, questions: dict[str, str] | None = None,
-                             data_quality=None) -> list[Path]:
-    """Each quarterly report with a KPI computed this quarter, as HTML and PDF in `out_dir`."""
+                             data_quality=None, *, counts: dict[str, pd.DataFrame] | None = None) -> list[Path]:
+    """Each quarterly report with a KPI computed this period (a quarter, half or financial
+    year), as HTML and PDF in `out_dir`; `counts`: report_counts' rows for the period."""
     template = template_environment().get_template("quarterly_report.html")
     paths = []
     for report in REPORTS:
         if not any(k.scorecard == report.scorecard for k in kpis):
             continue
-        context = report_context(report, kpis, values, trend, months, run, questions, data_quality)
+        context = report_context(report, kpis, values, trend, months, run, questions, data_quality, counts)
         html = template.render(**context, title=f"{run.la_name}: {report.title}, {context['period_label']}")
         stem = Path(out_dir) / f"{report.key}_{run.period}"
         paths.append(write_bytes_atomically(stem.with_suffix(".html"), html.encode("utf-8")))
