@@ -11,7 +11,7 @@ On SQLite and PostgreSQL (the `warehouse` fixture).
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 import pandas as pd
 import pytest
@@ -61,6 +61,9 @@ def test_the_bulk_load_stores_what_a_plain_insert_stores(warehouse):
         "person_id": ["P1", None, "P3", "P4"],
         "entry_date": [date(2024, 2, 29), None, pd.Timestamp("2023-12-31"), date(1999, 1, 1)],
         "count": [1.0, float("nan"), 3.5, 0.0],
+        # Python datetimes (a pandas datetime column's Timestamps are stored as dates, as before)
+        "at": pd.Series([datetime(2024, 3, 1, 10, 0), None, datetime(2024, 3, 1, 10, 0, 5, 250),
+                         datetime(1999, 1, 1)], dtype=object),
     })
     with warehouse.begin() as connection:
         for name in ("bulk_loaded", "plain_inserted"):
@@ -68,17 +71,34 @@ def test_the_bulk_load_stores_what_a_plain_insert_stores(warehouse):
         metadata = sa.MetaData()
         for name in ("bulk_loaded", "plain_inserted"):
             sa.Table(name, metadata, sa.Column("cla_id", sa.String(64)), sa.Column("person_id", sa.String(64)),
-                     sa.Column("entry_date", sa.Date), sa.Column("count", sa.Float))
+                     sa.Column("entry_date", sa.Date), sa.Column("count", sa.Float), sa.Column("at", sa.DateTime))
         metadata.create_all(connection)
         insert_frame(connection, table("bulk_loaded", connection), frame)
-        plain = [{"cla_id": "C1", "person_id": "P1", "entry_date": date(2024, 2, 29), "count": 1.0},
-                 {"cla_id": "C2", "person_id": None, "entry_date": None, "count": None},
-                 {"cla_id": "C3", "person_id": "P3", "entry_date": date(2023, 12, 31), "count": 3.5},
+        plain = [{"cla_id": "C1", "person_id": "P1", "entry_date": date(2024, 2, 29), "count": 1.0,
+                  "at": datetime(2024, 3, 1, 10, 0)},
+                 {"cla_id": "C2", "person_id": None, "entry_date": None, "count": None, "at": None},
+                 {"cla_id": "C3", "person_id": "P3", "entry_date": date(2023, 12, 31), "count": 3.5,
+                  "at": datetime(2024, 3, 1, 10, 0, 5, 250)},
                  {"cla_id": "O'Brien \"quoted\"\ttab", "person_id": "P4", "entry_date": date(1999, 1, 1),
-                  "count": 0.0}]
+                  "count": 0.0, "at": datetime(1999, 1, 1)}]
         connection.execute(table("plain_inserted", connection).insert(), plain)
-    stored = "select cla_id, person_id, entry_date, count, entry_date = :day as on_day from {} order by cla_id"
+    stored = "select cla_id, person_id, entry_date, count, at, entry_date = :day as on_day from {} order by cla_id"
     bulk = read_sql(warehouse, stored.format("bulk_loaded"), {"day": date(2024, 2, 29)})
     inserted = read_sql(warehouse, stored.format("plain_inserted"), {"day": date(2024, 2, 29)})
     pd.testing.assert_frame_equal(bulk, inserted)
     assert bulk["on_day"].fillna(0).astype(int).tolist() == [1, 0, 0, 0]
+
+
+def test_a_load_failing_half_way_leaves_the_previous_good_load(warehouse, frames):
+    """The bulk path keeps the failed-load rule: every table in one transaction."""
+    replace_source_tables(warehouse, frames)
+    before = {name: read_sql(warehouse, f"select count(*) as n from {name}")["n"].iloc[0]
+              for name in ("ssd_person", "ssd_cla_episodes")}
+    broken = frames["ssd_cla_episodes"].copy()
+    broken["clae_cla_episode_start_date"] = "not a date"
+    with pytest.raises(Exception):  # the first table loads, the second fails on its dates
+        replace_source_tables(warehouse, {"ssd_person": frames["ssd_person"].head(3),
+                                          "ssd_cla_episodes": broken})
+    after = {name: read_sql(warehouse, f"select count(*) as n from {name}")["n"].iloc[0] for name in before}
+    assert after == before
+    assert before["ssd_person"] > 3

@@ -135,7 +135,7 @@ def _column_values(series: pd.Series, column: sa.Column, dialect) -> list:
               for value, gone in zip(series.tolist(), missing)]
     if isinstance(column.type, sa.Integer):
         values = [int(v) if isinstance(v, float) and v.is_integer() else v for v in values]
-    process = column.type.bind_processor(dialect)
+    process = dialect.type_descriptor(column.type).bind_processor(dialect)  # the dialect's own type
     if process is None:
         return values
     return [None if value is None else process(value) for value in values]
