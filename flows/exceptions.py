@@ -33,8 +33,9 @@ from tasks.operations import locks
 from tasks.warehouse import database as warehouse
 from tasks.core.periods import MonthToDate
 from tasks.operations.pipeline import la_context
-from tasks.publish.exceptions import (daily_team_list_name, escalation_name, publish_escalation_workbook,
-                                      publish_exception_csv, publish_exceptions_workbook, team_pack_name)
+from tasks.publish.exceptions import (area_pack_name, daily_area_list_name, daily_team_list_name, escalation_name,
+                                      publish_area_lists, publish_escalation_workbook, publish_exception_csv,
+                                      publish_exceptions_workbook, team_pack_name, teams_with_rows)
 from tasks.publish.lineage import RunInfo
 from tasks.kpis.qa import escalation_records
 from tasks.kpis.registry import Kpi, load_registry, shown_in
@@ -139,18 +140,15 @@ def publish_daily(folder: Path, kpis, values, records, teams, workers, info: Run
             folder / daily_team_list_name(team_id, info.period),
             f"{info.la_name}: daily exception lists for {names.get(team_id, team_id)}, as at {info.period}",
             kpis, values, records, teams, workers, info, team_id=team_id, data_quality=data_quality)))
+    outputs += publish_area_lists(folder, daily_area_list_name,
+                                  f"{info.la_name}: daily exception lists for {{area}}, as at {info.period}",
+                                  kpis, values, records, teams, workers, info, data_quality)
     if escalations is not None:
         for area, audits in escalations.groupby(escalations["service_area"].fillna("(no service area)").astype(str)):
             outputs.append(str(publish_escalation_workbook(
                 folder / escalation_name(area, info.period),
                 f"{info.la_name}: audits graded Inadequate in {area}, as at {info.period}", audits, teams, info)))
     return outputs
-
-
-def teams_with_rows(records: pd.DataFrame, kpis: list[Kpi]) -> list[str]:
-    listed = records[records["kpi_id"].isin([k.id for k in kpis])
-                     & (pd.to_numeric(records["in_numerator"]).fillna(0) == 1)]
-    return sorted(listed["team_id"].astype(str).unique())
 
 
 def publish_team_packs(folder: Path, kpis, values, records, teams, workers, info: RunInfo,
@@ -162,7 +160,10 @@ def publish_team_packs(folder: Path, kpis, values, records, teams, workers, info
         outputs.append(str(publish_exceptions_workbook(
             folder / team_pack_name(team_id, info.period), title, kpis, values, records,
             teams, workers, info, team_id=team_id, data_quality=data_quality)))
-    return outputs
+    # each service area's teams' rows, for its Head of Service
+    return outputs + publish_area_lists(folder, area_pack_name,
+                                        f"{info.la_name}: area pack for {{area}}, as at {info.period}",
+                                        kpis, values, records, teams, workers, info, data_quality)
 
 
 @flow(name="daily", log_prints=True, on_failure=[runner.notify_failure],

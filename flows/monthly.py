@@ -26,6 +26,7 @@ from __future__ import annotations
 from prefect import flow
 
 from flows import runner, steps
+from tasks.core.region import member_overrides
 from tasks.core.settings import code_version, load_settings, redact_url
 from tasks.operations import locks, summary
 from tasks.publish import csv_files as publish_csv
@@ -45,7 +46,8 @@ from tasks.validate.withheld import missing_local_tables, with_supplied_sources
 def monthly(period: str | None = None, source: str = "", out: str = "", config: str | None = None,
             trigger: str | None = None, reason: str | None = None,
             lock_wait_seconds: float = runner.DEFAULT_LOCK_WAIT_SECONDS,
-            accept_stale: bool = False, wait_for_extract: bool | None = None, deliver: bool = False) -> dict:
+            accept_stale: bool = False, wait_for_extract: bool | None = None, deliver: bool = False,
+            member: dict | None = None) -> dict:
     """Publish the month's scorecards, kpi_values.csv and QA outputs, then deliver them to
     the audiences due (`[delivery]`; `deliver`: send again even if already sent, and for a
     backfill). Every parameter is stored by Prefect: `config` names the configuration,
@@ -53,9 +55,11 @@ def monthly(period: str | None = None, source: str = "", out: str = "", config: 
 
     `accept_stale` (with a `reason`): publish from an extract the freshness check calls
     stale, recorded in the ledger. `wait_for_extract`: poll the source for a late extract
-    (tasks/extract/arrival.py); by default only scheduled runs wait."""
+    (tasks/extract/arrival.py); by default only scheduled runs wait. `member`: the settings
+    a regional run (flows/region.py) gives one member LA's run, over `config`'s: its LA
+    code, its schema of the region's warehouse, its data folder (tasks.core.region)."""
     steps.require_reason_to_accept_stale(accept_stale, reason)
-    settings = load_settings(config)
+    settings = load_settings(config, **member_overrides(member))
     month = Period.month(period) if period else latest_complete_month(runner.london_today())
     wait = steps.waits_for_extract(wait_for_extract, trigger)
     result = runner.ledgered_run("monthly", month, source, out, settings, trigger, reason,

@@ -35,6 +35,7 @@ from tasks.core.periods import Period
 from tasks.publish.complaints_workbook import publish_complaints_workbook, workbook_kpis
 from tasks.publish.directorate import publish_directorate, publish_directorate_pdf
 from tasks.publish.excel import publish_scorecard
+from tasks.publish.exceptions import drift_delay_area_lists_name, publish_area_lists
 from tasks.publish.lineage import RunInfo
 from tasks.kpis.qa import schedule_from_settings
 from tasks.validate import extract_date, withheld
@@ -293,6 +294,7 @@ def publish_workbooks(results: pipeline.PeriodResults, kpis: list[Kpi], settings
                           results.trend, results.records, teams, workers, targets, run, path,
                           data_quality)
         outputs.append(str(path))
+    outputs += publish_drift_delay_area_lists(results, kpis, run, out_dir, teams, workers, data_quality)
     reference, neighbours = reference_data
     year = benchmarks.latest_reporting_year(period.end)
     # the LA's [benchmarks] mapping over the registry's blocks; the trend's figures are
@@ -310,6 +312,21 @@ def publish_workbooks(results: pipeline.PeriodResults, kpis: list[Kpi], settings
                                                         data_quality))
     outputs.append(str(publish_csv.publish_kpi_values(results.values, kpis, out_dir / "kpi_values.csv")))
     return outputs
+
+
+def publish_drift_delay_area_lists(results: pipeline.PeriodResults, kpis: list[Kpi], run: RunInfo, out_dir: Path,
+                                   teams, workers, data_quality: DataQuality | None = None) -> list[str]:
+    """The Drift and Delay exception lists once per service area, only its teams' rows:
+    what its Head of Service receives (tasks/operations/delivery.py)."""
+    lists = [k for k in by_scorecard(kpis, "drift_delay") if k.kind == "exception"]
+    records = results.records
+    if "period" in records:
+        records = records[records["period"] == run.period]
+    return publish_area_lists(out_dir, drift_delay_area_lists_name,
+                              f"{run.la_name}: Drift and Delay exception lists for {{area}}, {run.period}",
+                              lists, results.values, records, teams, workers, run, data_quality,
+                              subtitle=f"The Drift and Delay scorecard's lists for {run.period}, this service "
+                                       "area's teams only. Internal: names children and workers.")
 
 
 def publish_complaints_participation(results: pipeline.PeriodResults, kpis: list[Kpi], period: Period,

@@ -6,6 +6,7 @@
                  [--reason TEXT] [--accept-stale] [--wait]
     qaloop run daily|weekly [--as-at YYYY-MM-DD] --source DIR_OR_URL --out DIR [--config FILE]
     qaloop run quarterly --period YYYY-Qn --source DIR_OR_URL --out DIR [--config FILE]
+    qaloop run region --period YYYY-MM --config region.toml   (PREFECT_API_URL: the workers' server)
     qaloop rerun monthly --from YYYY-MM --to YYYY-MM --source DIR_OR_URL --out DIR
                  [--reason TEXT] [--max-parallel N] [--config FILE]
     qaloop rerun quarterly --from YYYY-Qn --to YYYY-Qn ... (as monthly)
@@ -24,7 +25,8 @@ report), 1 an unexpected error (a bug: the traceback is printed), 2 the source c
 be read, 3 refused (the same period was being run) or a rollback refused, 4 failed on
 data quality (nothing published), 5 infrastructure: the Prefect server or the warehouse
 could not be used (nothing run), 6 `status --alert` found something and told people,
-7 the run was cancelled (nothing published). `prefect-yaml --check` exits 1 when the
+7 the run was cancelled (nothing published), 8 a regional run in which a member LA did
+not publish (the others did). `prefect-yaml --check` exits 1 when the
 committed deployments/prefect.yaml is out of date with deployments/schedules.yml.
 """
 
@@ -41,6 +43,7 @@ DEMO_SEED = 2024
 DEMO_CHILDREN = 3000
 DEMO_LA_CODE = "841"  # Darlington: real DfE benchmarks and population, synthetic children
 EXIT_BAD_SOURCE, EXIT_REFUSED, EXIT_DATA_QUALITY, EXIT_INFRASTRUCTURE, EXIT_ALERTED, EXIT_CANCELLED = 2, 3, 4, 5, 6, 7
+EXIT_MEMBER_FAILED = 8
 
 
 def prepare_prefect_environment(data_dir: Path) -> None:
@@ -76,13 +79,13 @@ def build_parser() -> argparse.ArgumentParser:
                           help="extract date (default: 5 days after the latest complete month)")
 
     run = commands.add_parser("run", help="run a flow for one period")
-    run.add_argument("flow", choices=["monthly", "quarterly", "daily", "weekly"])
+    run.add_argument("flow", choices=["monthly", "quarterly", "daily", "weekly", "region"])
     run.add_argument("--period", help="YYYY-MM (monthly; default: the latest complete month) or "
                                       "YYYY-Qn (quarterly; default: the latest complete quarter)")
     run.add_argument("--as-at", help="YYYY-MM-DD (daily, weekly; default: yesterday)")
-    run.add_argument("--source", required=True, help="drop folder or SQLAlchemy URL")
-    run.add_argument("--out", required=True, help="folder for the published outputs")
-    run.add_argument("--config", default=None, help="TOML configuration file")
+    run.add_argument("--source", help="drop folder or SQLAlchemy URL (every flow but region)")
+    run.add_argument("--out", help="folder for the published outputs (every flow but region)")
+    run.add_argument("--config", default=None, help="TOML configuration file (region: region.toml)")
     run.add_argument("--reason", default=None, help="why this run (kept in the run ledger)")
     run.add_argument("--accept-stale", action="store_true",
                      help="publish from an extract the freshness check calls stale (needs --reason; "
@@ -255,6 +258,9 @@ DEMO_AUDIENCES = {
     "performance_team": {"description": "Performance team: child-level", "channel": "folder",
                          "outputs": ["drift_delay_scorecard", "qa_activity", "kpi_values"],
                          "cadence": "monthly", "level": "child", "scope": "la", "approval": False},
+    "heads_of_service": {"description": "Each Head of Service: their service area's Drift and Delay lists",
+                         "channel": "folder", "outputs": ["drift_delay_area_lists"], "cadence": "monthly",
+                         "level": "child", "scope": "service_area", "approval": False},
 }
 
 
@@ -298,6 +304,11 @@ def refused_benchmarks(settings) -> str | None:
 
 def command_run(args) -> int:
     from tasks.core.settings import load_settings
+    if args.flow == "region":
+        return _run_region(args.period, args.config)
+    if not (args.source and args.out):
+        print(f"qaloop: run {args.flow} needs --source and --out", file=sys.stderr)
+        return 2
     if refused := refused_source(args.source):
         print(refused, file=sys.stderr)
         return 2
@@ -345,18 +356,45 @@ def _run_quarterly(period: str | None, source: str, out: str, data_dir: Path, co
         accept_stale=accept_stale, wait_for_extract=wait_for_extract, deliver=deliver))
 
 
+def _run_region(period: str | None, config: str | None) -> int:
+    """The regional flow (flows/region.py) against the Prefect server the work pool's
+    workers poll; each member LA's state printed; exit 8 when any did not publish."""
+    if not config:
+        print("qaloop: run region needs --config region.toml", file=sys.stderr)
+        return 2
+    if not os.environ.get("PREFECT_API_URL"):
+        print("qaloop: a region runs on the Prefect server its workers poll: set PREFECT_API_URL "
+              "(deployments/README.md, 'A region of LAs')", file=sys.stderr)
+        return EXIT_INFRASTRUCTURE
+    prepare_prefect_environment(Path(".qaloop"))
+    from flows.region import deploy_member_runs, region
+    from tasks.core.region import load_region
+    started = time.perf_counter()
+
+    def deploy_and_run() -> dict:
+        deploy_member_runs(load_region(config))
+        return region(period=period, config=config)
+    status, result = _run_or_explain(f"the regional {period or 'latest month'} run", deploy_and_run)
+    if result is None:
+        return status
+    print(f"\nregion run for {result['period']} finished in {time.perf_counter() - started:.1f} s: "
+          f"{result['workbook']}")
+    for member in result["members"]:
+        print(f"  {member['code']} {member['name']}: {member['state']}"
+              + (f" ({member['message']})" if member["message"] else ""))
+    return 0 if all(member["published"] for member in result["members"]) else EXIT_MEMBER_FAILED
+
+
 def _report(flow: str, period: str, data_dir: Path, call) -> int:
     """Start Prefect, run one flow and print what it published, or in one line why it
     published nothing (the detail is in the ledger and the Prefect log)."""
     started = time.perf_counter()
-    try:
+
+    def start_and_call() -> dict:
         _start_prefect(data_dir)
-        result = call()
-    except Exception as error:
-        status, line = exit_status_of(error, f"the {flow} {period} run")
-        print(f"qaloop: {line}", file=sys.stderr)
-        if status == 1:
-            raise
+        return call()
+    status, result = _run_or_explain(f"the {flow} {period} run", start_and_call)
+    if result is None:
         return status
     if result.get("skipped"):
         print(f"qaloop: {result['skipped']}")
@@ -372,6 +410,19 @@ def _report(flow: str, period: str, data_dir: Path, call) -> int:
     for line in result.get("deliveries") or []:
         print(f"delivery: {line}")
     return 0
+
+
+def _run_or_explain(nothing: str, call) -> tuple[int, dict | None]:
+    """(0, what `call` returned), or (its exit status, None) after one line saying why it
+    stopped; an unexpected error (a bug) is raised with its traceback."""
+    try:
+        return 0, call()
+    except Exception as error:
+        status, line = exit_status_of(error, nothing)
+        print(f"qaloop: {line}", file=sys.stderr)
+        if status == 1:
+            raise
+        return status, None
 
 
 def _start_prefect(data_dir: Path) -> None:

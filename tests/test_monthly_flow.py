@@ -63,9 +63,22 @@ def independent_working_days(a: date, b: date) -> int:
     return int(np.busday_count(a + timedelta(days=1), b + timedelta(days=1), holidays=holidays))
 
 
+def area_lists(names, period: str) -> list[str]:
+    """The per-service-area Drift and Delay lists among the published files: only areas of
+    the synthetic LA's departments."""
+    from qaloop.synthetic import TEAMS
+    from tasks.publish.exceptions import drift_delay_area_lists_name
+    expected = {drift_delay_area_lists_name(service, period) for _, _, _, service, _ in TEAMS}
+    found = [n for n in names if n.startswith("drift_delay_lists_")]
+    assert set(found) <= expected, set(found) - expected
+    return found
+
+
 def test_outputs_are_published(demo_run):
     names = sorted(p.name for p in demo_run["out"].iterdir())
-    assert names == ["SYNTHETIC_DATA.txt", "complaints_participation_2024-03.xlsx",
+    assert area_lists(names, PERIOD)  # each service area's Drift and Delay lists, for its Head of Service
+    assert [n for n in names if n not in area_lists(names, PERIOD)] == [
+                     "SYNTHETIC_DATA.txt", "complaints_participation_2024-03.xlsx",
                      "directorate_scorecard_2024-03.pdf", "directorate_scorecard_2024-03.xlsx",
                      "drift_delay_scorecard_2024-03.xlsx",
                      "kpi_values.csv",

@@ -147,7 +147,10 @@ def test_each_run_is_kept_and_the_current_version_is_a_switched_link(single_and_
         assert published.is_symlink()
         assert published.resolve() == (out / "runs" / "monthly" / result["period"] / result["run_id"]).resolve()
         period = result["period"]
-        assert sorted(p.name for p in published.iterdir()) == [
+        names = sorted(p.name for p in published.iterdir())
+        area_lists = [n for n in names if n.startswith("drift_delay_lists_")]  # per service area
+        assert area_lists and all(n.endswith(f"_{period}.xlsx") for n in area_lists)
+        assert [n for n in names if n not in area_lists] == [
             "SYNTHETIC_DATA.txt", f"complaints_participation_{period}.xlsx",
             f"directorate_scorecard_{period}.pdf", f"directorate_scorecard_{period}.xlsx",
             f"drift_delay_scorecard_{period}.xlsx",
@@ -311,15 +314,15 @@ def test_daily_lists_are_as_at_the_day_and_weekly_packs_split_by_team(source, tm
     assert all(r[4] is not None and r[6] is not None for r in dd04.iter_rows(min_row=5, values_only=True) if r[0])
 
     packs = weekly(as_at="2024-03-14", source=str(source), out=str(tmp_path / "out"), config=config_of(settings))
-    dd01_by_team = 0
+    dd01_by = {"team_pack_": 0, "area_pack_": 0}  # each team's pack, and each service area's
     for path in [p for p in packs["outputs"] if p.endswith(".xlsx")]:
         pack = openpyxl.load_workbook(path)
-        team = {row[0]: row[2] for row in pack["Summary"].iter_rows(min_row=5, values_only=True)}
-        dd01_by_team += team["DD01"]
-        assert len([r for r in pack["DD01"].iter_rows(min_row=5, values_only=True) if r[0]]) == team["DD01"]
+        unit = {row[0]: row[2] for row in pack["Summary"].iter_rows(min_row=5, values_only=True)}
+        dd01_by[Path(path).name[:10]] += unit["DD01"]
+        assert len([r for r in pack["DD01"].iter_rows(min_row=5, values_only=True) if r[0]]) == unit["DD01"]
         assert [c.value for c in pack["DD01"][4]] == ["Child", "Worker", "Team", "Referral date",
                                                       "Last allocated worker ended", "Days unallocated"]
-    assert dd01_by_team == summary["DD01"]
+    assert dd01_by == {"team_pack_": summary["DD01"], "area_pack_": summary["DD01"]}
 
 
 def test_an_inadequate_audit_is_escalated_in_the_next_daily_list(source, tmp_path, prefect_server):

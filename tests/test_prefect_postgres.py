@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -37,33 +38,34 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def recreate_database() -> sa.engine.URL:
+def recreate_database(database: str = DATABASE, drivername: str = "postgresql+asyncpg") -> sa.engine.URL:
+    """A new, empty database (its URL); skips when PostgreSQL cannot be reached, except under CI."""
     admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as connection:
-            connection.execute(sa.text(f"drop database if exists {DATABASE} with (force)"))
-            connection.execute(sa.text(f"create database {DATABASE}"))
+            connection.execute(sa.text(f"drop database if exists {database} with (force)"))
+            connection.execute(sa.text(f"create database {database}"))
     except sa.exc.OperationalError as error:
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(f"PostgreSQL is not reachable under CI: {error}")
         pytest.skip(f"PostgreSQL is not reachable: {error}")
     finally:
         admin.dispose()
-    return sa.engine.make_url(POSTGRES_URL).set(drivername="postgresql+asyncpg", database=DATABASE)
+    return sa.engine.make_url(POSTGRES_URL).set(drivername=drivername, database=database)
 
 
-def drop_database() -> None:
+def drop_database(database: str = DATABASE) -> None:
     admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
-        connection.execute(sa.text(f"drop database if exists {DATABASE} with (force)"))
+        connection.execute(sa.text(f"drop database if exists {database} with (force)"))
     admin.dispose()
 
 
-def wait_healthy(api: str, server: subprocess.Popen, seconds: float) -> None:
+def wait_healthy(api: str, server: subprocess.Popen, seconds: float, log: Path) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if server.poll() is not None:
-            raise AssertionError(f"prefect server exited: {server.stdout.read()}")
+            raise AssertionError(f"prefect server exited: {log.read_text()[-3000:]}")
         try:
             if httpx.get(f"{api}/health", timeout=2).status_code == 200:
                 return
@@ -73,21 +75,45 @@ def wait_healthy(api: str, server: subprocess.Popen, seconds: float) -> None:
     raise AssertionError(f"prefect server not healthy after {seconds} s")
 
 
-def test_prefect_server_on_postgresql_runs_a_flow(tmp_path):
-    database_url = recreate_database()
+PREFECT = os.path.join(os.path.dirname(sys.executable), "prefect")
+
+
+def start_prefect_server(home, database_url: sa.engine.URL) -> tuple[subprocess.Popen, str, dict]:
+    """`prefect server start` on `database_url`, healthy: its process, its API URL and the
+    environment of its clients (PREFECT_API_URL set, no other PREFECT_ variable of ours)."""
     port = free_port()
     api = f"http://127.0.0.1:{port}/api"
     env = {key: value for key, value in os.environ.items() if not key.startswith("PREFECT_")}
-    env.update({"PREFECT_HOME": str(tmp_path / "home"), "DO_NOT_TRACK": "1",
-                "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_UI_ENABLED": "false",
-                "PREFECT_API_DATABASE_CONNECTION_URL": database_url.render_as_string(hide_password=False)})
-    prefect = os.path.join(os.path.dirname(sys.executable), "prefect")
-    server = subprocess.Popen([prefect, "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-                              env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    env.update({"PREFECT_HOME": str(home), "DO_NOT_TRACK": "1",
+                "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_UI_ENABLED": "false"})
+    log = Path(home) / "server.log"  # a file, not a pipe: a long test's log would fill a pipe
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("w") as output:
+        server = subprocess.Popen([PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+                                  env={**env, "PREFECT_API_DATABASE_CONNECTION_URL":
+                                       database_url.render_as_string(hide_password=False)},
+                                  stdout=output, stderr=subprocess.STDOUT, text=True)
     try:
-        wait_healthy(api, server, 60)
-        client_env = {**env, "PREFECT_API_URL": api}
-        client_env.pop("PREFECT_API_DATABASE_CONNECTION_URL")
+        wait_healthy(api, server, 60, log)
+    except BaseException:
+        stop(server)
+        raise
+    return server, api, {**env, "PREFECT_API_URL": api}
+
+
+def stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def test_prefect_server_on_postgresql_runs_a_flow(tmp_path):
+    database_url = recreate_database()
+    server, api, client_env = start_prefect_server(tmp_path / "home", database_url)
+    try:
         run = subprocess.run([sys.executable, "-c", FLOW_SCRIPT], env=client_env, capture_output=True,
                              text=True, timeout=60)
         assert run.returncode == 0, run.stderr[-2000:]
@@ -104,9 +130,5 @@ def test_prefect_server_on_postgresql_runs_a_flow(tmp_path):
         engine.dispose()
         assert stored == "COMPLETED"
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop(server)
         drop_database()

@@ -43,6 +43,9 @@ FLAT_SECTION_VARIABLES = {f"{ENV_PREFIX}{key.upper()}": ("notifications", key)
                           for key in ("smtp_host", "smtp_port", "smtp_from", "smtp_to", "smtp_username",
                                       "smtp_password", "smtp_starttls", "webhook_url")}
 MASK = "**********"
+# a source given as `secret:<block name>`: the Prefect Secret block holding the source
+# database's URL with its credentials (a region's member LAs, tasks/core/region.py)
+SECRET_SOURCE_PREFIX = "secret:"
 ANY_TYPE = "any"  # an audit requirement's audit_types: every audit type counts
 HEAD_OF_SERVICE = "Head of Service"
 
@@ -323,6 +326,11 @@ class DeliverySettings(BaseModel):
     enabled: bool = True  # false: the flows deliver nothing (the commands still preview)
     sender: str = ""  # From: of deliveries (default [notifications] smtp_from)
     max_attachment_bytes: int = 10_000_000  # larger files are linked, not attached
+    # a file too large to attach is copied to link_folder/<audience>/<scope>/<period>/ (only
+    # what that delivery carries) and linked there: link_url + the path under link_folder
+    # (a web share of the folder), else the file's URI (default folder: data_dir/delivery_links)
+    link_folder: Path = Path("")
+    link_url: str = ""
     folder: Path = Path("")  # channel folder: the root of the folder drop (a mapped or synced drive)
     # qa_staff.staff_id -> email address: a team (or service area) with no address in its
     # audience's team_recipients (service_area_recipients) goes to its Team Manager (Head
@@ -420,7 +428,10 @@ class Settings(BaseSettings):
 
     def source_to_read(self, source: str) -> str:
         """The source a run reads: a database URL given without its password gets the
-        source password (QALOOP_SOURCE_PASSWORD or the Secret block)."""
+        source password (QALOOP_SOURCE_PASSWORD or the Secret block); `secret:<block>`
+        is the URL the Secret block holds."""
+        if str(source).startswith(SECRET_SOURCE_PREFIX):
+            return _secret_block_value(str(source).removeprefix(SECRET_SOURCE_PREFIX))
         refuse_password_in(source)
         return with_password(source, self.source_password.get_secret_value())
 

@@ -25,7 +25,7 @@ import openpyxl
 import pandas as pd
 import sqlalchemy as sa
 
-from tasks.core.settings import SourceMapping
+from tasks.core.settings import SECRET_SOURCE_PREFIX, SourceMapping
 from tasks.core.sources import CASE_SYSTEM_TABLES, TABLES, SourceTable
 
 FILE_SUFFIXES = (".csv", ".xlsx")
@@ -69,7 +69,8 @@ class Extract:
 
 
 def is_database_url(source: str) -> bool:
-    return "://" in str(source)
+    """A database URL, or `secret:<block>` naming the Secret block that holds one."""
+    return "://" in str(source) or str(source).startswith(SECRET_SOURCE_PREFIX)
 
 
 def sha256_of(data: bytes) -> str:

@@ -6,14 +6,18 @@ recipients, outputs by name, cadence, channel, the most detailed level it may re
 `team:<id>`, or `team`: one delivery per team, each with its own rows).
 
 The outputs are catalogued here, once (`CATALOGUE`): the file each publisher writes,
-the detail it carries and whether it is split by team. An output's level is the
-publisher's (what its sheets show) raised to the registry's `detail` of the KPIs whose
-rows it lists (`output_level`), and every file is opened before it is sent and its
-level read from its own headers (`content_level`: a "Person ID" column is child-level,
-"Worker"/"Auditor" columns name staff). A delivery that would send more detail than its
-audience may receive, or rows outside its scope, is **refused before anything is
-sent**, recorded in the `deliveries` ledger with an error naming the audience and the
-output, and alerted through `[notifications]`; no configuration can change that.
+the detail it carries and whether it is split by team or service area (each unit's file
+holding only its rows). An output's level is the publisher's (what its sheets show)
+raised to the registry's `detail` of the KPIs whose rows it lists (`output_level`), and
+every file is opened before it is sent: its level read from its own headers
+(`content_level`: a "Child" or "Person ID" column is child-level, "Worker"/"Auditor"
+columns name staff), a PDF's from the stamp write_pdf put there from the HTML it was
+rendered from (tasks/publish/detail.py), and a scoped file's rows checked against the
+scope's teams (`rows_outside`). A delivery that would send more detail than its audience
+may receive, or rows outside its scope, is **refused before anything is sent**, recorded
+in the `deliveries` ledger with an error naming the audience and the output, and alerted
+through `[notifications]` once per audience, scope, period and reason; no configuration
+can change that.
 
 Leadership and board deliveries wait for approval (`approval = true`, the default):
 `approve` records who and when for the period's current version. A delivery already
@@ -39,9 +43,10 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from tasks.core.settings import DELIVERY_LEVELS, Audience, Notifications, Settings
+from tasks.core.settings import DELIVERY_LEVELS, HEAD_OF_SERVICE, Audience, Notifications, Settings
 from tasks.kpis.registry import Kpi, shown_in
 from tasks.operations import notify
+from tasks.publish import detail
 from tasks.publish.exceptions import file_part
 from tasks.warehouse import database as warehouse
 
@@ -58,10 +63,6 @@ CADENCE_FLOWS = {"daily": ("daily",), "weekly": ("weekly",), "monthly": ("monthl
 # the months (period's month number) in which a quarterly or six-monthly audience receives
 # its monthly outputs: the quarters and half-years of the financial year
 CADENCE_MONTHS = {"quarterly": (3, 6, 9, 12), "six-monthly": (3, 9)}
-# the column headers that give an output's detail away (publishers write them)
-# "example record ids": the Data quality sheet's failing rows, child records among them
-CHILD_HEADERS = {"person id", "person_id", "child", "child id", "example record ids"}
-STAFF_HEADERS = {"worker", "worker id", "worker_id", "auditor", "auditor id", "auditor_id"}
 
 
 def rank(level: str) -> int:
@@ -108,6 +109,9 @@ CATALOGUE: dict[str, OutputSpec] = {spec.name: spec for spec in (
     OutputSpec("drift_delay_scorecard", "monthly", "drift_delay_scorecard_{period}.xlsx", "child",
                "Drift and Delay scorecard (child-level exception lists)",
                lists=("scorecard", "drift_delay")),
+    OutputSpec("drift_delay_area_lists", "monthly", "drift_delay_lists_{unit}_{period}.xlsx", "child",
+               "Drift and Delay exception lists (one service area's rows)", split_by="service_area",
+               lists=("scorecard", "drift_delay")),
     OutputSpec("qa_activity", "monthly", "qa_activity_{period}.xlsx", "child",
                "QA workbook (compliance by auditor, audits awaiting re-audit, the audit allocation)"),
     OutputSpec("kpi_values", "monthly", "kpi_values.csv", "staff",
@@ -135,10 +139,16 @@ CATALOGUE: dict[str, OutputSpec] = {spec.name: spec for spec in (
                "daily exception lists (CSV, every team)", lists=("shown_in", "daily")),
     OutputSpec("daily_team_list", "daily", "daily_team_list_{unit}_{period}.xlsx", "child",
                "daily exception lists (one team's rows)", split_by="team", lists=("shown_in", "daily")),
+    OutputSpec("daily_area_list", "daily", "daily_area_list_{unit}_{period}.xlsx", "child",
+               "daily exception lists (one service area's rows)", split_by="service_area",
+               lists=("shown_in", "daily")),
     OutputSpec("inadequate_escalation", "daily", "inadequate_escalation_{unit}_{period}.xlsx", "child",
                "audits graded Inadequate (one service area's), for its Head of Service", split_by="service_area"),
     OutputSpec("team_pack", "weekly", "team_pack_{unit}_{period}.xlsx", "child",
                "weekly team pack (one team's rows)", split_by="team", lists=("shown_in", "weekly")),
+    OutputSpec("area_pack", "weekly", "area_pack_{unit}_{period}.xlsx", "child",
+               "weekly area pack (one service area's rows)", split_by="service_area",
+               lists=("shown_in", "weekly")),
 )}
 
 
@@ -158,9 +168,12 @@ def output_level(spec: OutputSpec, kpis: list[Kpi] | None = None) -> str:
 
 def content_level(path: Path) -> str:
     """The level a file shows by its own column headers (workbooks and CSVs; HTML by its
-    text); PDFs are rendered from the HTML templates and keep their catalogue level."""
+    cells); a PDF the level of the HTML it was rendered from, stamped by write_pdf, and a
+    PDF without that stamp (not rendered by qaloop) child-level: nothing is taken on trust."""
     path = Path(path)
     headers: set[str] = set()
+    if path.suffix == ".pdf":
+        return detail.pdf_level(path) or "child"
     if path.suffix == ".xlsx":
         from openpyxl import load_workbook
         workbook = load_workbook(path, read_only=True)
@@ -179,15 +192,8 @@ def content_level(path: Path) -> str:
                                                    if len(row) > header.index("level")}:
                 headers.add("worker")
     elif path.suffix == ".html":
-        text = path.read_text(encoding="utf-8", errors="replace").lower()
-        headers |= {h for h in CHILD_HEADERS | STAFF_HEADERS if re.search(rf">\s*{re.escape(h)}\s*<", text)}
-    if headers & CHILD_HEADERS:
-        return "child"
-    if headers & STAFF_HEADERS:
-        return "staff"
-    return "aggregate"
-
-
+        return detail.html_level(path.read_text(encoding="utf-8", errors="replace"))
+    return detail.level_of_headers(headers)
 
 
 # --- what is planned -------------------------------------------------------------------------
@@ -271,15 +277,18 @@ def plan_period(engine: Engine, settings: Settings, flow: str, period: str, kpis
     if folder is None and run_id:
         folder = run_folder(engine, run_id)
     names = audiences or [n for n, a in configured.items() if due(a, flow, period)]
+    units = department_units(engine)
     planned = []
     for name in names:
         audience = configured[name]
         if flow not in audience_flows(audience) or not outputs_for(audience, flow):
             continue
         for scope, recipients in scopes_of(audience, folder, period):
+            why = ""
             if not recipients and audience.scope in ("team", "service_area"):
-                recipients = staff_recipients(engine, settings, scope, period)
-            planned.append(plan_one(name, audience, scope, recipients, flow, period, run_id, folder, kpis))
+                recipients, why = staff_recipients(engine, settings, scope, period)
+            planned.append(plan_one(name, audience, scope, recipients, flow, period, run_id, folder, kpis, units,
+                                    no_recipients=why))
     return planned
 
 
@@ -302,35 +311,77 @@ def scopes_of(audience: Audience, folder: Path | None, period: str) -> list[tupl
     return [(audience.scope, tuple(audience.recipients) or tuple(by_scope.get(name, ())))]
 
 
-# the role in qa_staff that receives a team's (a service area's) deliveries when the
-# audience names no address for it
-UNIT_ROLES = {"team": ("Team Manager", "team_id"), "service_area": ("Head of Service", "service_area")}
+# the role (qa_staff.role, ssd_professionals' job title) that receives a team's (a service
+# area's) deliveries when the audience names no address for it
+UNIT_ROLES = {"team": "Team Manager", "service_area": HEAD_OF_SERVICE}
 
 
-def staff_recipients(engine: Engine, settings: Settings, scope: str, period: str) -> tuple[str, ...]:
-    """The addresses (`[delivery] staff_addresses`) of the unit's Team Manager or Head of
-    Service in post at the period's end in qa_staff; empty when qa_staff is not loaded or
-    has no one with an address (the delivery is then refused: no recipients)."""
+def staff_recipients(engine: Engine, settings: Settings, scope: str, period: str) -> tuple[tuple[str, ...], str]:
+    """(addresses, why none) for a team's (service area's) delivery whose audience names no
+    address: its Team Manager (Head of Service) in post at the period's end in qa_staff, or
+    by job title in the professionals extract (ssd_professionals, in the team's department),
+    at their address in `[delivery] staff_addresses` (by staff id; neither extract carries
+    one). No address is ever guessed: with none, the reason says who was found."""
     kind, _, unit = scope.partition(":")
+    role = UNIT_ROLES.get(kind)
+    if role is None:
+        return (), f"no recipients configured for {scope}"
+    found = managers_in_qa_staff(engine, kind, unit, period) | managers_in_professionals(engine, role, unit)
     addresses = settings.delivery.staff_addresses
-    if kind not in UNIT_ROLES or not addresses:
-        return ()
-    role, column = UNIT_ROLES[kind]
-    day = date.fromisoformat(period) if len(period) == 10 else _month_end(period)
+    chosen = tuple(sorted({addresses[i] for i in found if i in addresses}))
+    if chosen:
+        return chosen, ""
+    who = (f"{role} {', '.join(sorted(found))} found in qa_staff / ssd_professionals but with no address "
+           "in [delivery] staff_addresses") if found else f"no {role} in post in qa_staff or ssd_professionals"
+    return (), f"no recipients: none configured for {unit} in the audience, and {who}"
+
+
+def managers_in_qa_staff(engine: Engine, kind: str, unit: str, period: str) -> set[str]:
+    """The staff ids of the unit's Team Manager (Head of Service: by service_area, or by a
+    team_id that is the service area's department) in post at the period's end."""
+    day = date.fromisoformat(period) if len(period) == 10 else _period_end(period)
     try:
-        staff = warehouse.read_sql(engine, f"select staff_id, {column} as unit from qa_staff where role = :role "
+        staff = warehouse.read_sql(engine, "select staff_id, team_id, service_area from qa_staff where role = :role "
                                            "and start_date <= :day and (end_date is null or end_date >= :day)",
-                                   {"role": role, "day": day})
+                                   {"role": UNIT_ROLES[kind], "day": day})
     except sa.exc.SQLAlchemyError:  # qa_staff never supplied
-        return ()
+        return set()
     # the scope holds the unit as written in file names ("Social Care" -> Social_Care)
-    ids = staff.loc[staff["unit"].astype(str).map(file_part) == file_part(unit), "staff_id"].astype(str)
-    return tuple(sorted({addresses[i] for i in ids if i in addresses}))
+    matches = staff["team_id"].astype(str).map(file_part) == file_part(unit)
+    if kind == "service_area":
+        names = _department_names(engine)
+        matches = (staff["service_area"].astype(str).map(file_part) == file_part(unit)) | \
+            staff["team_id"].astype(str).map(lambda team: file_part(names.get(team, team)) == file_part(unit))
+    return set(staff.loc[matches, "staff_id"].astype(str))
 
 
-def _month_end(month: str) -> date:
+def managers_in_professionals(engine: Engine, role: str, unit: str) -> set[str]:
+    """The staff ids (and professional ids) in the professionals extract with the role as
+    job title whose department is the unit (its id, or its name in ssd_department)."""
+    try:
+        staff = warehouse.read_sql(engine, "select prof_professional_id, prof_staff_id, prof_professional_department "
+                                           "from ssd_professionals where lower(prof_professional_job_title) = :role",
+                                   {"role": role.lower()})
+    except sa.exc.SQLAlchemyError:
+        return set()
+    names = _department_names(engine)
+    departments = {file_part(unit), file_part(names.get(unit, unit))}
+    mine = staff[staff["prof_professional_department"].astype(str).map(file_part).isin(departments)]
+    return {str(v) for column in ("prof_staff_id", "prof_professional_id") for v in mine[column].dropna()}
+
+
+def _department_names(engine: Engine) -> dict[str, str]:
+    try:
+        departments = warehouse.read_sql(engine, "select dept_team_id, dept_team_name from ssd_department")
+    except sa.exc.SQLAlchemyError:
+        return {}
+    return dict(zip(departments["dept_team_id"].astype(str), departments["dept_team_name"].astype(str)))
+
+
+def _period_end(period: str) -> date:
+    """The last day of a month, quarter or half-year id."""
     from tasks.core.periods import Period
-    return Period.month(month).end
+    return Period.parse(period).end
 
 
 def split_files(spec: OutputSpec, folder: Path, period: str) -> dict[str, Path]:
@@ -345,23 +396,27 @@ def split_files(spec: OutputSpec, folder: Path, period: str) -> dict[str, Path]:
 
 
 def plan_one(name: str, audience: Audience, scope: str, recipients: tuple[str, ...], flow: str,
-             period: str, run_id: str | None, folder: Path | None, kpis: list[Kpi] | None) -> Planned:
+             period: str, run_id: str | None, folder: Path | None, kpis: list[Kpi] | None,
+             units: dict[str, set[str]] | None = None, no_recipients: str = "") -> Planned:
     planned = Planned(name, scope, flow, period, run_id, audience.channel, recipients,
                       approval=audience.approval, folder=audience.folder)
     try:
         if folder is None or not Path(folder).is_dir():
             raise DeliveryRefused(f"audience {name}: no published {flow} version of {period} to deliver")
         if audience.channel == "email" and not recipients:
-            raise DeliveryRefused(f"audience {name} [{scope}]: no recipients configured")
+            raise DeliveryRefused(f"audience {name} [{scope}]: {no_recipients or 'no recipients configured'}: "
+                                  "refused, nothing sent")
         for output in outputs_for(audience, flow):
-            planned.attachments += attachments_for(name, audience, scope, output, flow, period, Path(folder), kpis)
+            planned.attachments += attachments_for(name, audience, scope, output, flow, period, Path(folder), kpis,
+                                                   units)
     except DeliveryRefused as refusal:
         planned.refusal, planned.attachments = str(refusal), []
     return planned
 
 
 def attachments_for(name: str, audience: Audience, scope: str, output: str, flow: str, period: str,
-                    folder: Path, kpis: list[Kpi] | None) -> list[Attachment]:
+                    folder: Path, kpis: list[Kpi] | None,
+                    units: dict[str, set[str]] | None = None) -> list[Attachment]:
     """The files of one output for one audience's scope, or DeliveryRefused naming the
     audience and output: more detail than the audience may receive, or rows outside its scope."""
     spec = CATALOGUE.get(output)
@@ -396,8 +451,84 @@ def attachments_for(name: str, audience: Audience, scope: str, output: str, flow
         if rank(shown) > rank(audience.level):
             raise DeliveryRefused(f"audience {name} may receive {audience.level} detail only; output {output} "
                                   f"({path.name}) shows {shown} detail: refused, nothing sent")
+        if kind != "la" and shown != "aggregate":
+            outside = rows_outside(path, scope, units)
+            if outside:
+                raise DeliveryRefused(f"audience {name} [{scope}]: output {output} ({path.name}) holds rows of "
+                                      f"{outside}, outside the audience's scope: refused, nothing sent")
         attachments.append(Attachment(output, path, sha256(path), path.stat().st_size, shown))
     return attachments
+
+
+def department_units(engine: Engine) -> dict[str, set[str]] | None:
+    """{"team:<id>" or "service_area:<name as in file names>": the ids and names of its
+    teams} from ssd_department (the hierarchy the lists are split by), or None when it was
+    never loaded (a scoped delivery of listed rows is then refused: its rows cannot be checked)."""
+    from tasks.kpis.compute import service_areas
+    try:
+        departments = warehouse.read_sql(engine, "select dept_team_id, dept_team_name, dept_team_parent_id, "
+                                                 "dept_team_parent_name from ssd_department")
+    except sa.exc.SQLAlchemyError:
+        return None
+    teams, areas, parents = service_areas(departments)
+    units: dict[str, set[str]] = {}
+    for team, team_name in teams.items():
+        units[f"team:{file_part(team)}"] = {team, team_name}
+        area = parents.get(team)
+        if area is not None:
+            units.setdefault(f"service_area:{file_part(areas.get(area, area))}", set()).update({team, team_name})
+    return units
+
+
+# the headers whose values say which unit a row belongs to
+TEAM_HEADER, AREA_HEADER = "team", "service area"
+
+
+def rows_outside(path: Path, scope: str, units: dict[str, set[str]] | None) -> str:
+    """The teams (service areas) named by a workbook's rows that are outside `scope`, as
+    text ("" when none): each sheet's "Service area" column when it has one (escalations,
+    by qa_staff's areas), else its "Team" column, against ssd_department's teams of the scope."""
+    if Path(path).suffix != ".xlsx":
+        return "a file whose rows cannot be read"
+    kind, _, unit = scope.partition(":")
+    allowed = None if units is None else units.get(f"{kind}:{file_part(unit)}", set())
+    outside: set[str] = set()
+    for columns in unit_columns(path):
+        if AREA_HEADER in columns:
+            if kind == "service_area":
+                outside |= {v for v in columns[AREA_HEADER] if file_part(v) != file_part(unit)}
+                continue
+        if TEAM_HEADER in columns:
+            if allowed is None:
+                return "teams that cannot be checked (ssd_department is not loaded)"
+            outside |= columns[TEAM_HEADER] - allowed
+    return ", ".join(sorted(outside))
+
+
+def unit_columns(path: Path) -> list[dict[str, set[str]]]:
+    """Per sheet, {header: the text below it} of the Team and Service area columns (the
+    header row within the first 12 rows, as the publishers write it)."""
+    from openpyxl import load_workbook
+    workbook = load_workbook(path, read_only=True)
+    found = []
+    try:
+        for sheet in workbook.worksheets:
+            header, columns = None, {}
+            for row in sheet.iter_rows(values_only=True):
+                if header is None:
+                    names = [str(v).strip().lower() if isinstance(v, str) else None for v in row]
+                    if TEAM_HEADER in names or AREA_HEADER in names:
+                        header = {names.index(h): h for h in (TEAM_HEADER, AREA_HEADER) if h in names}
+                        columns = {h: set() for h in header.values()}
+                    continue
+                for index, name in header.items():
+                    if index < len(row) and isinstance(row[index], str) and row[index].strip():
+                        columns[name].add(row[index].strip())
+            if columns:
+                found.append(columns)
+    finally:
+        workbook.close()
+    return found
 
 
 def sha256(path: Path) -> str:
@@ -440,7 +571,9 @@ def compose(engine: Engine, settings: Settings, planned: Planned, la_name: str =
     for a in planned.attachments:
         described = CATALOGUE[a.output].description
         if planned.channel == "email" and a.size > limit:
-            link = notify.published_link(a.path, _out_of(a.path), settings.published_url)
+            root = link_root(settings)
+            link = notify.published_link(audience_folder(root, planned) / a.path.name, root,
+                                         settings.delivery.link_url)
             planned.links[a.path.name] = link
             lines.append(f"- {a.path.name}: {described} (too large to attach, {a.size:,} bytes: {link})")
         else:
@@ -456,9 +589,16 @@ def compose(engine: Engine, settings: Settings, planned: Planned, la_name: str =
     return planned
 
 
-def _out_of(path: Path) -> Path:
-    parents = Path(path).resolve().parents
-    return parents[4] if len(parents) > 4 else Path(path).parent
+def link_root(settings: Settings) -> Path:
+    """Where the files too large to attach are copied for their link ([delivery] link_folder)."""
+    root = settings.delivery.link_folder
+    return Path(root) if str(root) not in ("", ".") else settings.data_dir / "delivery_links"
+
+
+def audience_folder(root: Path, planned: Planned) -> Path:
+    """The audience's own folder under `root`: one subfolder per unit and period, holding
+    only what this delivery carries (a link or a folder drop never exposes another's files)."""
+    return Path(root) / planned.audience / planned.scope.replace(":", "_") / planned.period
 
 
 def _run_state(engine: Engine, run_id: str | None) -> tuple[str | None, str | None]:
@@ -480,25 +620,34 @@ def _metadata(folder: Path | None) -> dict:
         return {}
 
 
+# a period as file names carry it: 2024-03, 2024-03-17, 2024-Q1, 2024-25-H1
+PERIOD_IN_NAME = re.compile(r"\d{4}-(Q[1-4]|\d{2}-H[12]|\d{2}(-\d{2})?)")
+
+
+def _same_file(output: str, file_name: str) -> str:
+    """An output's file whatever its period: directorate_scorecard/directorate_scorecard_<period>.xlsx."""
+    return output + "/" + PERIOD_IN_NAME.sub("<period>", file_name)
+
+
 def changed_since(engine: Engine, planned: Planned) -> str:
-    """Against the audience's (and scope's) last delivery sent: which files are new or changed."""
+    """Against the audience's (and scope's) last successful delivery in the ledger: which
+    files are new, changed (another checksum) or unchanged, and which are no longer sent."""
     last = last_sent(engine, planned.audience, planned.scope)
     if last is None:
         return "first delivery to this audience"
-    before = {o["output"] + "/" + re.sub(r"\d{4}-\d{2}(-\d{2})?", "<period>", o["file"]): o["sha256"]
-              for o in json.loads(last.outputs or "[]")}
-    changes = []
-    for a in planned.attachments:
-        key = a.output + "/" + re.sub(r"\d{4}-\d{2}(-\d{2})?", "<period>", a.path.name)
-        if key not in before:
-            changes.append(f"{a.path.name} is new")
-        elif before[key] == a.sha256:
-            changes.append(f"{a.path.name} unchanged")
+    before = {_same_file(o["output"], o["file"]): o for o in json.loads(last.outputs or "[]")}
+    now = {_same_file(a.output, a.path.name): a for a in planned.attachments}
+    kinds = {"changed": [], "new": [], "unchanged": []}
+    for key, attachment in now.items():
+        kind = "new" if key not in before else "unchanged" if before[key]["sha256"] == attachment.sha256 \
+            else "changed"
+        kinds[kind].append(attachment.path.name)
+    kinds["no longer sent"] = [o["file"] for key, o in before.items() if key not in now]
     if last.period == planned.period:
         note = f"a new version of {planned.period} (last sent {last.attempted_at:%Y-%m-%d %H:%M}, run {last.run_id})"
     else:
-        note = f"the figures for {planned.period}; last delivery was {last.period}"
-    return note + (f"; {', '.join(changes)}" if changes else "")
+        note = f"the figures for {planned.period}; last delivery was {last.period} (run {last.run_id})"
+    return "; ".join([note] + [f"{kind}: {', '.join(names)}" for kind, names in kinds.items() if names])
 
 
 # --- the ledger ---------------------------------------------------------------------------------
@@ -623,9 +772,12 @@ def deliver(engine: Engine, settings: Settings, planned: list[Planned], la_name:
             item.folder = (root if item.folder else root / item.audience) / item.scope.replace(":", "_") / item.period
         if item.refusal:
             outcomes.append(Outcome(item, REFUSED, item.refusal))
-            if not dry_run:
+            if not dry_run:  # alerted once per audience, scope, period and reason; recorded every time
+                alerted = _recorded(engine, item, REFUSED, message=item.refusal)
                 record(engine, item, REFUSED, trigger=trigger)
-                _alert(settings.notifications, f"qaloop: delivery REFUSED: {item.key} {item.period}", item.refusal)
+                if not alerted:
+                    _alert(settings.notifications, f"qaloop: delivery REFUSED: {item.key} {item.period}",
+                           item.refusal)
             continue
         compose(engine, settings, item, la_name)
         if not item.attachments:
@@ -637,7 +789,7 @@ def deliver(engine: Engine, settings: Settings, planned: list[Planned], la_name:
         approved = approval_of(engine, item.period, item.audience, item.run_id) if item.approval else None
         if item.approval and approved is None:
             outcomes.append(Outcome(item, AWAITING, f"qaloop approve --period {item.period} --audience {item.audience}"))
-            if not dry_run and not _awaiting_recorded(engine, item):
+            if not dry_run and not _recorded(engine, item, AWAITING, run_id=item.run_id):
                 record(engine, item, AWAITING, "waits for approval", trigger=trigger)
             continue
         if dry_run:
@@ -659,13 +811,19 @@ def deliver(engine: Engine, settings: Settings, planned: list[Planned], la_name:
     return outcomes
 
 
-def _awaiting_recorded(engine: Engine, item: Planned) -> bool:
+def _recorded(engine: Engine, item: Planned, outcome: str, run_id: str | None = None,
+              message: str | None = None) -> bool:
+    """Whether the ledger already holds this outcome of the audience's (scope's) delivery of
+    the period: of this version (`run_id`), or with this message (a refusal's reason)."""
     with engine.connect() as connection:
         deliveries = warehouse.table("deliveries", connection)
-        return connection.execute(sa.select(deliveries.c.delivery_id).where(
-            (deliveries.c.audience == item.audience) & (deliveries.c.scope == item.scope)
-            & (deliveries.c.period == item.period) & (deliveries.c.run_id == item.run_id)
-            & (deliveries.c.outcome == AWAITING))).first() is not None
+        where = ((deliveries.c.audience == item.audience) & (deliveries.c.scope == item.scope)
+                 & (deliveries.c.period == item.period) & (deliveries.c.outcome == outcome))
+        if run_id is not None:
+            where &= deliveries.c.run_id == run_id
+        if message is not None:
+            where &= deliveries.c.message == message
+        return connection.execute(sa.select(deliveries.c.delivery_id).where(where).limit(1)).first() is not None
 
 
 def send(settings: Settings, item: Planned) -> None:
@@ -675,13 +833,20 @@ def send(settings: Settings, item: Planned) -> None:
         if not notifications.smtp_host:
             raise RuntimeError("no SMTP server configured ([notifications] smtp_host)")
         attached = tuple(a.path for a in item.attachments if a.path.name not in item.links)
+        linked = [a for a in item.attachments if a.path.name in item.links]
+        if linked:  # copied first to the audience's own link folder: the link shows nothing else
+            notify.folder_drop(audience_folder(link_root(settings), item), [a.path for a in linked],
+                               manifest(item, linked))
         notify.smtp_send(notifications, [notify.Outgoing(item.subject, item.body, item.recipients, attached,
                                                          settings.delivery.sender)])
         return
-    manifest = {"audience": item.audience, "scope": item.scope, "flow": item.flow, "period": item.period,
-                "run_id": item.run_id, "subject": item.subject, "summary": item.body,
-                "files": [a.ledger() for a in item.attachments]}
-    notify.folder_drop(item.folder, [a.path for a in item.attachments], manifest)
+    notify.folder_drop(item.folder, [a.path for a in item.attachments], manifest(item, item.attachments))
+
+
+def manifest(item: Planned, attachments: list[Attachment]) -> dict:
+    return {"audience": item.audience, "scope": item.scope, "flow": item.flow, "period": item.period,
+            "run_id": item.run_id, "subject": item.subject, "summary": item.body,
+            "files": [a.ledger() for a in attachments]}
 
 
 def _alert(notifications: Notifications, subject: str, body: str) -> list[str]:

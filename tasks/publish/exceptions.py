@@ -51,15 +51,23 @@ def figure(values: pd.DataFrame, kpi_id: str, level: str, unit_id: str | None = 
 def publish_exceptions_workbook(path: Path, title: str, kpis: list[Kpi], values: pd.DataFrame,
                                 records: pd.DataFrame, teams: pd.DataFrame, workers: pd.DataFrame,
                                 run: RunInfo, team_id: str | None = None,
-                                escalations: pd.DataFrame | None = None, data_quality=None) -> Path:
-    """`escalations`: audits graded Inadequate to escalate to their Head of Service
+                                escalations: pd.DataFrame | None = None, data_quality=None,
+                                service_area: str | None = None, subtitle: str | None = None) -> Path:
+    """`team_id` or `service_area` (its name, unit_tables' service_name): only that
+    unit's rows; `escalations`: audits graded Inadequate to escalate to their Head of Service
     (tasks.kpis.qa.inadequate_audits_for_escalation), listed on their own sheet;
     `data_quality`: a tasks.publish.dq_sheet.DataQuality, written as the Data quality sheet."""
     team_names = dict(zip(teams["team_id"].astype(str), teams["team_name"]))
     worker_names = dict(zip(workers["worker_id"].astype(str), workers["worker_name"]))
+    if service_area is not None:
+        records = records[records["team_id"].astype(str).isin(area_teams(teams, service_area))]
     workbook = Workbook()
     workbook.active.title = "Summary"
-    _write_summary(workbook.active, title, kpis, values, run, team_id, escalations)
+    subtitle = subtitle or (f"Live lists as at {run.period} (month to date for in-month counts). "
+                            "Internal: names children and workers.")
+    unit = ("team", team_id) if team_id is not None else \
+        ("service_area", area_id(teams, service_area)) if service_area is not None else None
+    _write_summary(workbook.active, title, subtitle, kpis, values, run, unit, escalations)
     if escalations is not None:
         _write_escalations(workbook.create_sheet(ESCALATION_SHEET), escalations, team_names, run)
     _write_workers(workbook.create_sheet("Workers"), kpis, records, worker_names, run, team_id)
@@ -84,6 +92,18 @@ def file_part(text) -> str:
 
 def daily_team_list_name(team_id: str, day: str) -> str:
     return f"daily_team_list_{file_part(team_id)}_{day}.xlsx"
+
+
+def area_pack_name(service_area: str, day: str) -> str:
+    return f"area_pack_{file_part(service_area)}_{day}.xlsx"
+
+
+def daily_area_list_name(service_area: str, day: str) -> str:
+    return f"daily_area_list_{file_part(service_area)}_{day}.xlsx"
+
+
+def drift_delay_area_lists_name(service_area: str, period: str) -> str:
+    return f"drift_delay_lists_{file_part(service_area)}_{period}.xlsx"
 
 
 def escalation_name(service_area: str, day: str) -> str:
@@ -115,18 +135,63 @@ ESCALATION_SHEET = "Inadequate audits"
 ESCALATION_NAME = "Audits graded Inadequate, for their Head of Service"
 
 
-def _write_summary(sheet, title, kpis, values, run, team_id, escalations=None) -> None:
-    write_heading(sheet, title, f"Live lists as at {run.period} (month to date for in-month counts). "
-                                "Internal: names children and workers.", run)
-    if team_id is None:
+UNIT_HEADERS = {"team": "Team", "service_area": "Service area"}  # the unit's figure
+
+
+def _write_summary(sheet, title, subtitle, kpis, values, run, unit, escalations=None) -> None:
+    """`unit`: (level, unit id) of a team's or a service area's workbook, else None (the LA's)."""
+    write_heading(sheet, title, subtitle, run)
+    if unit is None:
         rows = [[k.id, k.name, figure(values, k.id, "la")] for k in kpis]
         if escalations is not None:
             rows.append([ESCALATION_SHEET, ESCALATION_NAME, int(escalations["audit_id"].nunique())])
         _table(sheet, ["KPI", "Name", "LA"], rows)
     else:
-        _table(sheet, ["KPI", "Name", "Team", "LA"],
-               [[k.id, k.name, figure(values, k.id, "team", team_id), figure(values, k.id, "la")]
+        level, unit_id = unit
+        _table(sheet, ["KPI", "Name", UNIT_HEADERS[level], "LA"],
+               [[k.id, k.name, figure(values, k.id, level, unit_id), figure(values, k.id, "la")]
                 for k in kpis])
+
+
+def area_teams(teams: pd.DataFrame, service_area: str) -> set[str]:
+    """The ids of one service area's teams (by its name: unit_tables' service_name)."""
+    if "service_name" not in teams:
+        return set()
+    return set(teams.loc[teams["service_name"].astype(str) == str(service_area), "team_id"].astype(str))
+
+
+def area_id(teams: pd.DataFrame, service_area: str) -> str | None:
+    if "service_name" not in teams or "service_area_id" not in teams:
+        return None
+    ids = teams.loc[teams["service_name"].astype(str) == str(service_area), "service_area_id"]
+    return str(ids.iloc[0]) if not ids.empty else None
+
+
+def teams_with_rows(records: pd.DataFrame, kpis: list[Kpi]) -> list[str]:
+    """The teams with at least one listed row (in_numerator = 1) of these KPIs."""
+    listed = records[records["kpi_id"].isin([k.id for k in kpis])
+                     & (pd.to_numeric(records["in_numerator"]).fillna(0) == 1)]
+    return sorted(listed["team_id"].astype(str).unique())
+
+
+def areas_with_rows(records: pd.DataFrame, kpis: list[Kpi], teams: pd.DataFrame) -> list[str]:
+    """The service areas (names) with at least one listed row; a team of no known area has none."""
+    if "service_name" not in teams:
+        return []
+    names = dict(zip(teams["team_id"].astype(str), teams["service_name"].astype(str)))
+    return sorted({names[team] for team in teams_with_rows(records, kpis) if team in names})
+
+
+def publish_area_lists(folder: Path, name, title: str, kpis: list[Kpi], values: pd.DataFrame,
+                       records: pd.DataFrame, teams: pd.DataFrame, workers: pd.DataFrame, run: RunInfo,
+                       data_quality=None, subtitle: str | None = None) -> list[str]:
+    """One workbook per service area with listed rows, holding only its teams' rows, for its
+    Head of Service (delivered: tasks/operations/delivery.py). `name(area, period)`: the
+    file name; `title`: formatted with {area}."""
+    return [str(publish_exceptions_workbook(folder / name(area, run.period), title.format(area=area), kpis,
+                                            values, records, teams, workers, run, data_quality=data_quality,
+                                            service_area=area, subtitle=subtitle))
+            for area in areas_with_rows(records, kpis, teams)]
 
 
 ESCALATION_HEADERS = ["Head of Service", "Service area", "Audit ID", "Completed", "Audit type", "Theme",

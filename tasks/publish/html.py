@@ -11,6 +11,7 @@ from markupsafe import Markup, escape
 
 from tasks.core.paths import TEMPLATES_DIR
 from tasks.publish.csv_files import write_bytes_atomically
+from tasks.publish.detail import detail_keyword, html_level
 from tasks.publish.style import RAG_FILLS
 from tasks.publish.suppression import SYMBOLS
 
@@ -102,7 +103,8 @@ def bar_chart_svg(bars: list[tuple[str, float | None, str]], title: str, width: 
 
 def write_pdf(html: str, pdf_path: Path, max_pages: int | None = None) -> tuple[Path, int]:
     """Render with WeasyPrint and write atomically, uncompressed (so any PDF reader, or
-    a plain byte search, can count its pages); returns (path, page count). With
+    a plain byte search, can count its pages and read the level of detail of the HTML it
+    is rendered from, stamped in its keywords); returns (path, page count). With
     `max_pages`, a longer document is not written."""
     from weasyprint import HTML  # imported here: it loads the system's Pango library
 
@@ -110,5 +112,7 @@ def write_pdf(html: str, pdf_path: Path, max_pages: int | None = None) -> tuple[
     pages = len(document.pages)
     if max_pages is not None and pages > max_pages:
         return Path(pdf_path), pages
+    # the detail of what it is rendered from, read by delivery (tasks/publish/detail.py)
+    document.metadata.keywords = [*(document.metadata.keywords or []), detail_keyword(html_level(html))]
     pdf_bytes = document.write_pdf(uncompressed_pdf=True)
     return write_bytes_atomically(Path(pdf_path), pdf_bytes), pages
