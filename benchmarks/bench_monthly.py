@@ -20,8 +20,8 @@ Then the targets, each printed with its figure:
 - `qaloop rerun monthly` over the 12 months ending with the period, on one extract, no
   slower per month than a single run of the same LA (the re-run runs first, so the
   temporary server's start is charged to it, not to the single run);
-- the region of 10 LAs from 1 to 2 workers: measured by the regional flow's benchmark
-  (issue 17's regional part, branch `region`), not here.
+- the region of 10 LAs from 1 to 2 workers: measured by benchmarks/bench_region.py,
+  not here.
 The machine's load average is printed with the figures: on a shared machine they are
 upper bounds. Nothing is asserted.
 """
@@ -227,8 +227,8 @@ def main() -> int:
         print(f"  re-run of {rerun['months']} months ({args.rerun_children:,} children, one extract): "
               f"{rerun['rerun']:.1f} s, {per_month:.1f} s per month vs {rerun['single']:.1f} s for a single "
               f"run (target no slower per month: {verdict(per_month <= rerun['single'])})")
-    print("  region of 10 LAs, 1 vs 2 workers: measured by the regional flow (issue 17's regional "
-          "part, branch `region`), not by this benchmark")
+    print("  region of 10 LAs, 1 vs 2 workers: measured by benchmarks/bench_region.py (the regional "
+          "flow's benchmark), not by this one")
     print(f"load average at the end: {os.getloadavg()[0]:.1f} (on a shared machine the figures are upper bounds)")
     return 0
 
