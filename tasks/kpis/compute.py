@@ -119,8 +119,9 @@ def allocation_at(engine: Engine, params: dict) -> pd.DataFrame:
     return read_sql(engine, query(ALLOCATION_SQL), params).set_index("person_id")
 
 
-def kpi_rows(engine: Engine, kpi: Kpi, params: dict) -> pd.DataFrame:
-    rows = read_sql(engine, kpi.sql_text(), params)
+def kpi_rows(engine: Engine, kpi: Kpi, params: dict, sql: str | None = None) -> pd.DataFrame:
+    """The KPI's rows for one period's parameters (`sql`: its text, when already read)."""
+    rows = read_sql(engine, sql or kpi.sql_text(), params)
     if kpi.postprocess:
         module, _, function = kpi.postprocess.partition(":")
         rows = getattr(importlib.import_module(module), function)(rows, params)
@@ -318,13 +319,47 @@ def unit_names(engine: Engine) -> dict[str, dict[str, str]]:
 def compute_period(engine: Engine, kpis: list[Kpi], period: Period, context: LaContext,
                    levels=LEVELS) -> tuple[pd.DataFrame, pd.DataFrame]:
     """All KPIs for one period: (kpi_values rows, attributed record rows)."""
-    params = period_parameters(period, context)
-    allocation = allocation_at(engine, params)
+    values, records = _compute(engine, kpis, [period], context, levels, keep_records=True)
+    return values[period.id], records[period.id]
+
+
+def _reads_units(kpi: Kpi) -> bool:
+    """Whether an LA figure of the KPI reads the team or worker a row is attributed to:
+    only if an extra figure selects or splits on them (none does today); otherwise the LA
+    figure is the same attributed or not, and the LA-only trend skips the attribution."""
+    units = {"team_id", "worker_id"}
+    return any(units & {extra.flag, extra.where, extra.column, extra.within} for extra in kpi.extras)
+
+
+def compute_periods(engine: Engine, kpis: list[Kpi], periods: list[Period], context: LaContext,
+                    levels=("la",)) -> pd.DataFrame:
+    """The figures of several periods (a trend's months), in the order of `periods`: the
+    same figures as compute_period for each, with each KPI's SQL text prepared once."""
+    values, _ = _compute(engine, kpis, periods, context, levels, keep_records=False)
+    return pd.concat([values[period.id] for period in periods], ignore_index=True)
+
+
+def _compute(engine: Engine, kpis: list[Kpi], periods: list[Period], context: LaContext, levels,
+             keep_records: bool) -> tuple[dict[str, pd.DataFrame], dict[str, pd.DataFrame]]:
+    """({period id: kpi_values rows}, {period id: attributed record rows}), each period's
+    rows in the order of `kpis`."""
+    params = {period.id: period_parameters(period, context) for period in periods}
+    attributed = keep_records or tuple(levels) != ("la",) or any(map(_reads_units, kpis))
+    allocations = {period.id: allocation_at(engine, params[period.id]) if attributed else None
+                   for period in periods}
     names = unit_names(engine)
-    values, records = [], []
+    values = {period.id: [] for period in periods}
+    records = {period.id: [] for period in periods}
     for kpi in kpis:
-        rows = attribute(kpi_rows(engine, kpi, params), kpi, allocation)
-        values += aggregate(kpi, rows, period, context, names, levels)
-        records.append(rows.assign(period=period.id, kpi_id=kpi.id)[RECORD_COLUMNS + list_columns(kpi)])
-    record_frame = pd.concat(records, ignore_index=True) if records else pd.DataFrame(columns=RECORD_COLUMNS)
-    return pd.DataFrame(values, columns=VALUE_COLUMNS), record_frame
+        sql = kpi.sql_text()
+        for period in periods:
+            rows = kpi_rows(engine, kpi, params[period.id], sql)
+            if attributed:
+                rows = attribute(rows, kpi, allocations[period.id])
+            values[period.id] += aggregate(kpi, rows, period, context, names, levels)
+            if keep_records:
+                records[period.id].append(
+                    rows.assign(period=period.id, kpi_id=kpi.id)[RECORD_COLUMNS + list_columns(kpi)])
+    return ({period: pd.DataFrame(rows, columns=VALUE_COLUMNS) for period, rows in values.items()},
+            {period: pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=RECORD_COLUMNS)
+             for period, frames in records.items()})

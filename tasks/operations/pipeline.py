@@ -9,7 +9,7 @@ import pandas as pd
 from sqlalchemy.engine import Engine
 
 from tasks.core.settings import Settings
-from tasks.kpis.compute import UNKNOWN_SERVICE_AREA, LaContext, compute_period, service_areas
+from tasks.kpis.compute import UNKNOWN_SERVICE_AREA, LaContext, compute_period, compute_periods, service_areas
 from tasks.extract.extracts import Extract
 from tasks.core.periods import Period
 from tasks.kpis.population import la_name, population_0_17
@@ -54,9 +54,8 @@ def compute_with_trend(engine: Engine, kpis: list[Kpi], period: Period, context:
     """The period at every level, and the LA figures of the months before it, all
     computed as at each month's end from the same extracts."""
     values, records = compute_period(engine, kpis, period, context)
-    history = [compute_period(engine, kpis, earlier, context, levels=("la",))[0]
-               for earlier in period.trailing(trend_months)[:-1]]
-    trend = pd.concat(history + [values[values["level"] == "la"]], ignore_index=True)
+    history = compute_periods(engine, kpis, period.trailing(trend_months)[:-1], context)
+    trend = pd.concat([history, values[values["level"] == "la"]], ignore_index=True)
     return PeriodResults(values, trend, records)
 
 

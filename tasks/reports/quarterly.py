@@ -360,10 +360,9 @@ def survey_question_texts(engine) -> dict[str, str]:
 
 def month_values(engine, kpis: list[Kpi], quarter: Period, context) -> pd.DataFrame:
     """The LA figures of the quarter's three months, of the KPIs computed for a month."""
-    from tasks.kpis.compute import compute_period
+    from tasks.kpis.compute import compute_periods
     months = shown_months(quarter)  # none for a half or a year: nothing to compute
     if not months:
         return pd.DataFrame(columns=["kpi_id", "period", "level", "unit_id", "value"])
     monthly = [k for k in kpis if k.computed_for(months[0])]
-    frames = [compute_period(engine, monthly, month, context, levels=("la",))[0] for month in months]
-    return pd.concat(frames, ignore_index=True)
+    return compute_periods(engine, monthly, list(months), context)
