@@ -4,8 +4,8 @@ OUT/annual/<year>, re-runs, revisions, delivery).
 
 Publishes kpi_values.csv for the year (the KPIs whose `periods:` include `year`) and the
 annual complaints and compliments report that the representations regulations require
-of every LA: the year's figures, with the three years before it
-(tasks/reports/quarterly.py, for a year).
+of every LA: the year's figures, its four quarters together and the three years before
+it (tasks/reports/quarterly.py, for a year).
 
     qaloop run annual --period 2024-25 --source extracts/ --out published/
 

@@ -191,6 +191,12 @@ def test_the_annual_report_shows_the_year(cadence_runs):
     assert "This year" in text and "2020-21 2021-22 2022-23" in text  # the three years before
     year = reference_figures(cadence_runs["source"], date(2023, 4, 1), date(2024, 3, 31))["CMP01"][0]
     assert f"CMP01 Complaints received {year:,}" in text
+    # the four quarters together (the regulations' annual report), each as kpis.md counts it
+    assert "This year Based on 2023-Q2 2023-Q3 2023-Q4 2024-Q1 2020-21" in text
+    quarters = [reference_figures(cadence_runs["source"], q.start, q.end)["CMP01"][0]
+                for q in Period.financial_year(YEAR).quarters]
+    assert sum(quarters) == year and min(quarters) >= 5
+    assert f"CMP01 Complaints received {year:,} " + " ".join(f"{q:,}" for q in quarters) in text
 
 
 def test_rerun_six_monthly_and_annual_with_their_revision_notes(cadence_runs):

@@ -131,3 +131,10 @@ def test_a_months_sql_parameters_are_unchanged():
     assert (month["rolling_3m_start"], month["prior_3m_start"]) == (date(2024, 1, 1), date(2023, 12, 1))
     assert (month["prev_period_start"], month["prev_quarter_start"], month["prev_quarter_end"]) == (
         date(2024, 2, 1), date(2023, 10, 1), date(2023, 12, 31))
+
+
+def test_the_quarters_of_a_half_and_a_financial_year():
+    from tasks.core.periods import Period
+    assert [q.id for q in Period.half("2024-25-H2").quarters] == ["2024-Q4", "2025-Q1"]
+    assert [q.id for q in Period.financial_year("2024-25").quarters] == ["2024-Q2", "2024-Q3", "2024-Q4", "2025-Q1"]
+    assert [q.id for q in Period.quarter("2024-Q3").quarters] == ["2024-Q3"]

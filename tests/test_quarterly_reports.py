@@ -143,3 +143,22 @@ def test_the_complaints_and_drp_reports_show_themes_outcomes_and_learning_action
     for report in ("complaints_compliments", "drp_iro"):  # every figure cell of the HTML the PDF is made from
         cells = re.findall(r'<td class="num">(?:<strong>)?([^<]*)', (tmp_path / f"{report}_{period}.html").read_text())
         assert cells and not {c.strip() for c in cells} & {"1", "2", "3", "4"}, report
+
+
+def test_the_annual_complaints_report_shows_the_four_quarters_together(tmp_path):
+    """The annual report (the representations regulations' report for the financial year):
+    the year's figure beside its four quarters, the quarters' counts suppressed as parts of
+    the year (a lone <5 takes the next smallest with it)."""
+    from tasks.reports.quarterly import REPORTS, render_quarterly_reports
+    from tests.pdfs import read_pdf
+    year = "2024-25"
+    values = frame([("CMP01", year, "la", "841", "LA", 33, 33, None)])
+    quarters = frame([("CMP01", q, "la", "841", "LA", n, n, None)
+                      for q, n in (("2024-Q2", 12), ("2024-Q3", 9), ("2024-Q4", 8), ("2025-Q1", 4))])
+    complaints_only = [k for k in report_kpis() if k.scorecard == REPORTS[0].scorecard]
+    render_quarterly_reports(complaints_only, values, frame([]), quarters, run_info(year), tmp_path)
+    text = read_pdf(tmp_path / f"complaints_compliments_{year}.pdf").text
+    assert "2024-25 (April 2024 to March 2025)" in text
+    assert "This year Based on 2024-Q2 2024-Q3 2024-Q4 2025-Q1 2021-22 2022-23 2023-24" in text
+    assert "33 12 9 * <5 n/a n/a n/a" in text
+    assert "The year's quarters are shown beside it" in text

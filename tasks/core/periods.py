@@ -156,6 +156,12 @@ class Period:
         return self.last_month.trailing(PERIOD_MONTHS.get(self.kind, 1))
 
     @property
+    def quarters(self) -> list["Period"]:
+        """The calendar quarters of a half or financial year, oldest first (a half's two,
+        a year's four); a quarter's is itself."""
+        return [Period.quarter_containing(m.start) for m in self.months[::3]]
+
+    @property
     def rolling_12m_start(self) -> date:
         """Rolling 12 months = the 365 days [period_end - 364, period_end]."""
         return self.end - timedelta(days=364)

@@ -9,8 +9,8 @@ themes, DRP outcomes, learning actions raised and completed): each is one SQL fi
 `sql/reports/` (its rule in its comment), run for the period by `report_counts`.
 
 Each reads only the stored KPI values of the quarterly run (the quarter's figures at LA
-and team level, the three previous quarters' LA figures for the trend, and the quarter's
-three months at LA level): aggregate figures only, never a child's record. They leave the
+and team level, the three previous periods' LA figures for the trend, and its parts at LA
+level: a quarter's three months, a half's two quarters, a year's four): aggregate figures only, never a child's record. They leave the
 performance team, so every figure goes through tasks.publish.suppression: a count of 1-4
 is `<5`, a percentage on a base under 5 is `*`, and in a table of counts shown beside
 their total a lone `<5` takes the smallest other count with it (`*`, secondary
@@ -37,9 +37,6 @@ from tasks.publish.suppression import FOOTNOTE, hidden_counts, shown_figure
 from tasks.reports.render import quality_summary, shown, show_count
 
 TREND_QUARTERS = 4  # the period and the three of its kind before it
-# A period of up to this many months shows its months beside it (a quarter); a half or a
-# year does not (their months are the monthly outputs'), so the table stays one page wide.
-MONTH_COLUMNS = 3
 REPORT_SQL_DIR = SQL_DIR / "reports"
 PERIOD_NOUNS = {"quarter": "quarter", "half": "half-year", "year": "year", "month": "month"}
 NOT_RECORDED = "not recorded"
@@ -170,7 +167,7 @@ def headline_lines(kpis: list[Kpi], values: pd.DataFrame, trend: pd.DataFrame, m
     for kpi in kpis:
         figure = Figure.of(kpi, kpi.id)
         now = _row(values, kpi.id, quarter.id)
-        in_months = [_row(months, kpi.id, m.id) for m in shown_months(quarter)]
+        in_months = [_row(months, kpi.id, m.id) for m in shown_parts(quarter)]
         month_text = [shown(figure, row).text for row in in_months]
         if kpi.kind == "count":  # the months add up to the quarter shown beside them
             for i, symbol in hidden_counts([_value(row) for row in in_months]).items():
@@ -182,8 +179,15 @@ def headline_lines(kpis: list[Kpi], values: pd.DataFrame, trend: pd.DataFrame, m
     return lines
 
 
-def shown_months(period: Period) -> list[Period]:
-    return period.months if len(period.months) <= MONTH_COLUMNS else []
+def shown_parts(period: Period) -> list[Period]:
+    """The periods shown beside a report's period: a quarter's three months, a half's two
+    quarters, a financial year's four (the annual complaints report: the four quarters
+    together)."""
+    return period.months if period.kind == "quarter" else period.quarters
+
+
+def part_label(part: Period) -> str:
+    return month_label(part.id, abbreviated=True) if part.kind == "month" else part.id
 
 
 def breakdown_table(kpi: Kpi, dimension: str, values: pd.DataFrame, period: str) -> list[dict]:
@@ -317,7 +321,8 @@ def report_context(report: QuarterlyReport, kpis: list[Kpi], values: pd.DataFram
             "period_noun": PERIOD_NOUNS[quarter.kind],
             "counts": [t for t in (count_table(COUNT_TABLES[name], (counts or {}).get(name))
                                    for name in report.counts) if t],
-            "month_labels": [month_label(m.id, abbreviated=True) for m in shown_months(quarter)],
+            "month_labels": [part_label(part) for part in shown_parts(quarter)],
+            "part_noun": "months" if quarter.kind == "quarter" else "quarters",
             "quarter_labels": [p.id for p in quarter.trailing(TREND_QUARTERS)[:-1]],
             "headline": headline_lines(shown_kpis, values, trend, months, quarter),
             "breakdowns": [b for b in breakdowns if b["rows"]],
@@ -359,10 +364,9 @@ def survey_question_texts(engine) -> dict[str, str]:
 
 
 def month_values(engine, kpis: list[Kpi], quarter: Period, context) -> pd.DataFrame:
-    """The LA figures of the quarter's three months, of the KPIs computed for a month."""
+    """The LA figures of the period's parts (a quarter's three months, a half's two
+    quarters, a year's four), of the KPIs computed for a period of the parts' kind."""
     from tasks.kpis.compute import compute_periods
-    months = shown_months(quarter)  # none for a half or a year: nothing to compute
-    if not months:
-        return pd.DataFrame(columns=["kpi_id", "period", "level", "unit_id", "value"])
-    monthly = [k for k in kpis if k.computed_for(months[0])]
-    return compute_periods(engine, monthly, list(months), context)
+    parts = shown_parts(quarter)
+    computed = [k for k in kpis if k.computed_for(parts[0])]
+    return compute_periods(engine, computed, parts, context)
