@@ -162,6 +162,18 @@ def test_output_levels_come_from_the_publishers_and_the_registry():
     assert delivery.CATALOGUE["inadequate_escalation"].split_by == "service_area"
 
 
+def test_the_deployments_readme_names_every_output_at_its_level():
+    """The table an administrator configures audiences from lists each catalogue output in
+    the row of the level the code gives it."""
+    kpis = load_registry()
+    readme = (Path(__file__).resolve().parent.parent / "deployments" / "README.md").read_text()
+    rows = {line.split("|")[1].strip(" `"): line.split("|")[3] for line in readme.splitlines()
+            if line.startswith(("| `aggregate`", "| `staff`", "| `child`"))}
+    for name, spec in delivery.CATALOGUE.items():
+        level = delivery.output_level(spec, kpis)
+        assert f"`{name}`" in rows[level], (name, level)
+
+
 @pytest.mark.parametrize("level", ["aggregate", "staff"])
 def test_a_child_level_output_never_reaches_a_less_detailed_audience(month, tmp_path, level):
     audience = {**DLT, "level": level, "approval": False,
