@@ -559,3 +559,11 @@ def test_a_weekly_pack_without_as_at_is_as_at_the_last_complete_week(monkeypatch
     assert exceptions.weekly_as_at_day(None) == sunday
     assert exceptions.weekly_as_at_day("2024-03-14") == date(2024, 3, 14)
     assert exceptions.as_at_day(None) == today - timedelta(days=1)  # the daily lists: yesterday
+
+
+def test_the_demo_runs_the_month_the_quarters_last_month_the_quarter_and_the_half():
+    from qaloop.cli import demo_runs
+    assert demo_runs("2026-11") == [("monthly", "2026-11"), ("monthly", "2026-09"), ("quarterly", "2026-Q3"),
+                                    ("six-monthly", "2026-27-H1")]
+    # a quarter-end month is run once; March ends the quarter and the half
+    assert demo_runs("2024-03") == [("monthly", "2024-03"), ("quarterly", "2024-Q1"), ("six-monthly", "2023-24-H2")]

@@ -184,7 +184,7 @@ def figure_lines(figures: list[Figure], columns: list[Column], beside_total: tup
             for position, symbol in hidden_counts(counts).items():
                 index = beside_total[position]
                 cells[index] = Shown(symbol, None, True)
-        lines.append({"id": figure.id, "name": figure.name, "figure": figure,
+        lines.append({"id": figure.id, "name": figure.name, "figure": figure, "measure": f"{figure.kpi.id} {figure.name}",
                       "cells": [c.text for c in cells], "shown": cells, "raw": raw})
     return lines
 
@@ -227,7 +227,7 @@ def narrative(lines: list[dict], columns: list[Column], before: int, after: int)
 def charts(lines: list[dict], columns: list[Column], width: int = 320) -> list:
     """A line chart per percentage: no point for a suppressed or missing figure."""
     labels = [c.label for c in columns]
-    return [line_chart_svg(labels, [s.value for s in line["shown"]], f"{line['id']} {line['name']}",
+    return [line_chart_svg(labels, [s.value for s in line["shown"]], line["measure"],
                            width=width, height=120)
             for line in lines if line["figure"].kind == "percent"
             and sum(s.value is not None for s in line["shown"]) >= 2]
