@@ -173,7 +173,8 @@ def add_edge_cases(folder) -> None:
     Christmas, Boxing Day and New Year's Day are bank holidays)."""
     complaint = {"parent_complaint_id": "", "extended": "N", "complainant_type": "parent or carer",
                  "outcome": "not upheld"}
-    append_rows(folder, "complaints", [complaint | row for row in (
+    append_rows(folder, "complaints", [complaint | row | {"acknowledged_date": row["received_date"],
+                                                          "response_due_date": row["received_date"]} for row in (
         # 15 Dec 2023 -> 3 Jan 2024 = 10 working days across Christmas and New Year: in time
         {"complaint_id": "CMPX01", "stage": "1", "received_date": "2023-12-15", "response_date": "2024-01-03",
          "outcome": "upheld"},
@@ -201,12 +202,12 @@ def add_edge_cases(folder) -> None:
         {"action_id": "LAX3", "due_date": "2024-03-01", "completed_date": "2024-04-02"},  # open and overdue
     )])
     # 29 Feb -> 28 Mar (and -> 31 Mar) = 20 working days; from 28 Feb = 21
-    append_rows(folder, "iro_drp_alerts", [
+    append_rows(folder, "iro_drp_alerts", [row | {"resolution_due_date": row["raised_date"]} for row in (
         {"drp_id": "DX1", "raised_date": "2024-02-29", "resolved_date": "", "outcome": ""},
         {"drp_id": "DX2", "raised_date": "2024-02-28", "resolved_date": "", "outcome": ""},
         {"drp_id": "DX3", "raised_date": "2024-02-29", "resolved_date": "2024-03-28", "outcome": "resolved"},
         {"drp_id": "DX4", "raised_date": "2024-02-28", "resolved_date": "2024-03-28", "outcome": "resolved"},
-    ])
+    )])
     # PN0 (under 4) and PN7 (no views conveyed) and an empty code, in the quarter
     append_rows(folder, "ssd_cp_reviews", [
         {"cppr_cp_review_id": f"CPRX{i}", "cppr_cp_review_date": day, "cppr_cp_review_participation": code}
