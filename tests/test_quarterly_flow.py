@@ -20,6 +20,7 @@ from tests.independent.complaints_participation import differences_from_the_refe
 from tests.pdfs import read_pdf
 
 QUARTER = "2024-Q1"
+EDGE_MONTH = "2024-02"
 START, END = date(2024, 1, 1), date(2024, 3, 31)
 REPORTS = ("complaints_compliments", "drp_iro", "participation_surveys")
 
@@ -212,6 +213,24 @@ def add_edge_cases(folder) -> None:
     append_rows(folder, "ssd_cp_reviews", [
         {"cppr_cp_review_id": f"CPRX{i}", "cppr_cp_review_date": day, "cppr_cp_review_participation": code}
         for i, (day, code) in enumerate((("2024-02-05", "PN0"), ("2024-02-06", "PN7"), ("2024-02-07", "")))])
+    # IRO05: a cancelled CLA review with a form is not held; a transfer-in ICPC is a CP
+    # conference; a form a day away from its CP review does not match
+    cla = pd.read_csv(folder / "ssd_cla_reviews.csv", dtype=str, keep_default_na=False).iloc[0]
+    icpc = pd.read_csv(folder / "ssd_initial_cp_conference.csv", dtype=str, keep_default_na=False).iloc[0]
+    cp = pd.read_csv(folder / "ssd_cp_reviews.csv", dtype=str, keep_default_na=False).iloc[0]
+    append_rows(folder, "ssd_cla_reviews", [
+        {"clar_cla_review_id": "CLRX1", "clar_cla_review_due_date": "2024-02-12", "clar_cla_review_date": "2024-02-12",
+         "clar_cla_review_cancelled": "Y", "clar_cla_review_participation": "PN1"},
+        {"clar_cla_review_id": "CLRX2", "clar_cla_review_due_date": "2024-02-13", "clar_cla_review_date": "2024-02-13",
+         "clar_cla_review_cancelled": "N", "clar_cla_review_participation": "PN2"}])
+    append_rows(folder, "ssd_initial_cp_conference", [
+        {"icpc_icpc_id": "ICX1", "icpc_icpc_transfer_in": "Y", "icpc_icpc_target_date": "2024-03-05",
+         "icpc_icpc_date": "2024-03-05"}])
+    append_rows(folder, "iro_monitoring_forms", [
+        {"form_id": "FX1", "meeting_type": "CLA review", "person_id": cla["clar_cla_person_id"],
+         "meeting_date": "2024-02-12"},
+        {"form_id": "FX2", "meeting_type": "ICPC", "person_id": icpc["icpc_person_id"], "meeting_date": "2024-03-05"},
+        {"form_id": "FX3", "meeting_type": "CP review", "person_id": cp["cppr_person_id"], "meeting_date": "2024-02-04"}])
     # a blank answer is not an answer; an answer outside the likert scale
     answer = {"survey_id": "SV01", "response_id": "SRX1", "respondent_type": "foster carer",
               "submitted_date": "2024-02-10"}
@@ -221,6 +240,7 @@ def add_edge_cases(folder) -> None:
 
 @pytest.fixture(scope="module")
 def edge_run(tmp_path_factory, prefect_server):
+    from flows.monthly import monthly
     from flows.quarterly import quarterly
     root = tmp_path_factory.mktemp("quarterly_edges")
     source = root / "extracts"
@@ -228,9 +248,18 @@ def edge_run(tmp_path_factory, prefect_server):
     add_edge_cases(source)
     config, _ = write_config(root / "data", synthetic=True, la_code="841")
     result = quarterly(period=QUARTER, source=str(source), out=str(root / "out"), config=config)
-    return {"source": source, "result": result, "out": root / "out" / "quarterly" / QUARTER}
+    month = monthly(period=EDGE_MONTH, source=str(source), out=str(root / "out"), config=config)
+    return {"source": source, "result": result, "out": root / "out" / "quarterly" / QUARTER,
+            "month": month, "month_out": root / "out" / EDGE_MONTH}
 
 
 def test_the_edge_cases_of_kpis_md_equal_the_independent_computation(edge_run):
     assert edge_run["result"]["state"] == "Completed"
     assert differences_from_the_reference(published(edge_run), edge_run["source"], START, END) == []
+
+
+def test_the_edge_cases_of_a_month_equal_the_independent_computation(edge_run):
+    """February 2024 of the same extracts, by the monthly flow (CMP05 is not a month's)."""
+    assert edge_run["month"]["state"] == "Completed"
+    frame = pd.read_csv(edge_run["month_out"] / "kpi_values.csv", dtype=str, keep_default_na=False)
+    assert differences_from_the_reference(frame, edge_run["source"], date(2024, 2, 1), date(2024, 2, 29)) == []
