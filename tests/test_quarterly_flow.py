@@ -7,20 +7,20 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import date, timedelta
+from datetime import date
 
-import numpy as np
 import pandas as pd
 import pytest
 
 from qaloop.synthetic import generate_la
-from tasks.core.calendar import bank_holidays
 from tasks.core.periods import Period
 from tasks.warehouse.database import make_engine, read_sql
 from tests.configs import write_config
+from tests.independent.complaints_participation import differences_from_the_reference, reference_figures
 from tests.pdfs import read_pdf
 
 QUARTER = "2024-Q1"
+EDGE_MONTH = "2024-02"
 START, END = date(2024, 1, 1), date(2024, 3, 31)
 REPORTS = ("complaints_compliments", "drp_iro", "participation_surveys")
 
@@ -60,11 +60,6 @@ def in_quarter(text: str) -> bool:
     return found is not None and START <= found <= END
 
 
-def working_days(a: date, b: date) -> int:
-    holidays = sorted(bank_holidays(2015, 2030))
-    return int(np.busday_count(a + timedelta(days=1), b + timedelta(days=1), holidays=holidays))
-
-
 def test_the_synthetic_la_has_complaints_iro_and_surveys_across_the_quarter(quarter_run):
     for table, column in (("complaints", "received_date"), ("compliments", "received_date"),
                           ("iro_drp_alerts", "raised_date"), ("survey_responses", "submitted_date")):
@@ -94,37 +89,13 @@ def test_the_quarter_is_published_with_its_outputs_and_ledger(quarter_run):
 
 
 def test_figures_equal_an_independent_computation_from_the_extracts(quarter_run):
+    """Every LA-level CMP/IRO/SUR figure (value, numerator, denominator) of the quarter,
+    sub-measures included, equals tests/independent/complaints_participation.py's."""
     frame = published(quarter_run)
-    complaints = extract(quarter_run, "complaints")
-    received = complaints[complaints["received_date"].map(in_quarter)]
-    assert int(float(la_row(frame, "CMP01")["value"])) == len(received) > 0
-    assert int(float(la_row(frame, "CMP01:stage=1")["value"])) == (received["stage"].str.strip() == "1").sum()
-
-    stage_1 = complaints[(complaints["stage"].str.strip() == "1") & complaints["response_date"].map(in_quarter)]
-    in_time = sum(working_days(day(r.received_date), day(r.response_date)) <= (20 if r.extended == "Y" else 10)
-                  for r in stage_1.itertuples())
-    cmp02 = la_row(frame, "CMP02")
-    assert (int(float(cmp02["numerator"])), int(float(cmp02["denominator"]))) == (in_time, len(stage_1))
-    assert float(cmp02["value"]) == pytest.approx(100 * in_time / len(stage_1), abs=0.05)
-
-    alerts = extract(quarter_run, "iro_drp_alerts")
-    resolved = alerts[alerts["resolved_date"].map(in_quarter)]
-    within = sum(working_days(day(r.raised_date), day(r.resolved_date)) <= 20 for r in resolved.itertuples())
-    iro02 = la_row(frame, "IRO02")
-    assert (int(float(iro02["numerator"])), int(float(iro02["denominator"]))) == (within, len(resolved))
-
-    answers = extract(quarter_run, "survey_responses")
-    answers = answers[answers["submitted_date"].map(in_quarter)]
-    assert int(float(la_row(frame, "SUR01")["value"])) == answers["response_id"].nunique() > 0
-    questions = extract(quarter_run, "survey_questions")
-    scaled = questions[questions["scale"] == "likert5"]
-    positive = {(q.survey_id, q.question_id): set(q.positive_values.split(";")) for q in scaled.itertuples()}
-    rated = answers[[(s, q) in positive for s, q in zip(answers["survey_id"], answers["question_id"])]]
-    rated = rated[rated["answer"].str.strip() != ""]
-    good = sum(a.strip() in positive[(s, q)] for s, q, a in zip(rated["survey_id"], rated["question_id"],
-                                                                 rated["answer"]))
-    sur02 = la_row(frame, "SUR02")
-    assert (int(float(sur02["numerator"])), int(float(sur02["denominator"]))) == (good, len(rated))
+    assert differences_from_the_reference(frame, quarter_run["source"], START, END) == []
+    expected = reference_figures(quarter_run["source"], START, END)
+    assert expected["CMP01"][0] > 0 and expected["SUR01"][0] > 0 and expected["IRO02"][2] > 0
+    assert expected["CMP02"][2] > 0 and expected["CMP05"][2] > 0 and expected["IRO05"][2] > 0
 
 
 def test_the_reports_read_as_a_reader_sees_them(quarter_run):
@@ -186,3 +157,109 @@ def test_rerun_quarterly_over_two_quarters(quarter_run):
         [QUARTER, "complaints extract corrected", "Completed"]]
     assert (quarter_run["root"] / "out" / "quarterly" / "2023-Q4" / "kpi_values.csv").is_file()
     assert Period.quarter("2023-Q4").end == date(2023, 12, 31)
+
+
+# --- the edge cases of kpis.md, appended to a synthetic LA's extracts ---------------------
+
+def append_rows(folder, table: str, rows: list[dict]) -> None:
+    path = folder / f"{table}.csv"
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    template = frame.iloc[0].to_dict()
+    frame = pd.concat([frame, pd.DataFrame([template | row for row in rows])], ignore_index=True)
+    frame.to_csv(path, index=False)
+
+
+def add_edge_cases(folder) -> None:
+    """Hand-worked rows for 2024-Q1 (period_end Sunday 31 March 2024; Good Friday 29 March,
+    Christmas, Boxing Day and New Year's Day are bank holidays)."""
+    complaint = {"parent_complaint_id": "", "extended": "N", "complainant_type": "parent or carer",
+                 "outcome": "not upheld"}
+    append_rows(folder, "complaints", [complaint | row | {"acknowledged_date": row["received_date"],
+                                                          "response_due_date": row["received_date"]} for row in (
+        # 15 Dec 2023 -> 3 Jan 2024 = 10 working days across Christmas and New Year: in time
+        {"complaint_id": "CMPX01", "stage": "1", "received_date": "2023-12-15", "response_date": "2024-01-03",
+         "outcome": "upheld"},
+        # 1 Feb -> 29 Feb = 20 working days: in time only because extended ("yes" = Y)
+        {"complaint_id": "CMPX02", "stage": "1", "received_date": "2024-02-01", "response_date": "2024-02-29",
+         "extended": "yes", "outcome": "partially upheld"},
+        # withdrawn with a response: in CMP02 and CMP04
+        {"complaint_id": "CMPX03", "stage": "1", "received_date": "2024-01-10", "response_date": "2024-01-12",
+         "outcome": "withdrawn"},
+        # the Ombudsman, from "other": an adult
+        {"complaint_id": "CMPX04", "stage": "LGSCO", "received_date": "2024-03-01", "response_date": "",
+         "complainant_type": "other", "outcome": ""},
+        # two stage 1 complaints responded to in 2023-Q4; one escalated in the quarter, one after it
+        {"complaint_id": "CMPX05", "stage": "1", "received_date": "2023-11-01", "response_date": "2023-11-20"},
+        {"complaint_id": "CMPX06", "stage": "1", "received_date": "2023-11-01", "response_date": "2023-11-21"},
+        {"complaint_id": "CMPX07", "stage": "2", "parent_complaint_id": "CMPX05", "received_date": "2024-01-15",
+         "response_date": "2024-03-28"},
+        {"complaint_id": "CMPX08", "stage": "2", "parent_complaint_id": "CMPX06", "received_date": "2024-04-02",
+         "response_date": ""},
+    )])
+    action = {"source": "complaint", "source_id": "CMPX01", "raised_date": "2024-01-05"}
+    append_rows(folder, "learning_actions", [action | row for row in (
+        {"action_id": "LAX1", "due_date": "2024-03-31", "completed_date": ""},  # due on period_end: not overdue
+        {"action_id": "LAX2", "due_date": "2024-03-01", "completed_date": "2024-03-31"},  # closed on period_end
+        {"action_id": "LAX3", "due_date": "2024-03-01", "completed_date": "2024-04-02"},  # open and overdue
+    )])
+    # 29 Feb -> 28 Mar (and -> 31 Mar) = 20 working days; from 28 Feb = 21
+    append_rows(folder, "iro_drp_alerts", [row | {"resolution_due_date": row["raised_date"]} for row in (
+        {"drp_id": "DX1", "raised_date": "2024-02-29", "resolved_date": "", "outcome": ""},
+        {"drp_id": "DX2", "raised_date": "2024-02-28", "resolved_date": "", "outcome": ""},
+        {"drp_id": "DX3", "raised_date": "2024-02-29", "resolved_date": "2024-03-28", "outcome": "resolved"},
+        {"drp_id": "DX4", "raised_date": "2024-02-28", "resolved_date": "2024-03-28", "outcome": "resolved"},
+    )])
+    # PN0 (under 4) and PN7 (no views conveyed) and an empty code, in the quarter
+    append_rows(folder, "ssd_cp_reviews", [
+        {"cppr_cp_review_id": f"CPRX{i}", "cppr_cp_review_date": day, "cppr_cp_review_participation": code}
+        for i, (day, code) in enumerate((("2024-02-05", "PN0"), ("2024-02-06", "PN7"), ("2024-02-07", "")))])
+    # IRO05: a cancelled CLA review with a form is not held; a transfer-in ICPC is a CP
+    # conference; a form a day away from its CP review does not match
+    cla = pd.read_csv(folder / "ssd_cla_reviews.csv", dtype=str, keep_default_na=False).iloc[0]
+    icpc = pd.read_csv(folder / "ssd_initial_cp_conference.csv", dtype=str, keep_default_na=False).iloc[0]
+    cp = pd.read_csv(folder / "ssd_cp_reviews.csv", dtype=str, keep_default_na=False).iloc[0]
+    append_rows(folder, "ssd_cla_reviews", [
+        {"clar_cla_review_id": "CLRX1", "clar_cla_review_due_date": "2024-02-12", "clar_cla_review_date": "2024-02-12",
+         "clar_cla_review_cancelled": "Y", "clar_cla_review_participation": "PN1"},
+        {"clar_cla_review_id": "CLRX2", "clar_cla_review_due_date": "2024-02-13", "clar_cla_review_date": "2024-02-13",
+         "clar_cla_review_cancelled": "N", "clar_cla_review_participation": "PN2"}])
+    append_rows(folder, "ssd_initial_cp_conference", [
+        {"icpc_icpc_id": "ICX1", "icpc_icpc_transfer_in": "Y", "icpc_icpc_target_date": "2024-03-05",
+         "icpc_icpc_date": "2024-03-05"}])
+    append_rows(folder, "iro_monitoring_forms", [
+        {"form_id": "FX1", "meeting_type": "CLA review", "person_id": cla["clar_cla_person_id"],
+         "meeting_date": "2024-02-12"},
+        {"form_id": "FX2", "meeting_type": "ICPC", "person_id": icpc["icpc_person_id"], "meeting_date": "2024-03-05"},
+        {"form_id": "FX3", "meeting_type": "CP review", "person_id": cp["cppr_person_id"], "meeting_date": "2024-02-04"}])
+    # a blank answer is not an answer; an answer outside the likert scale
+    answer = {"survey_id": "SV01", "response_id": "SRX1", "respondent_type": "foster carer",
+              "submitted_date": "2024-02-10"}
+    append_rows(folder, "survey_responses", [answer | {"question_id": "Q1", "answer": ""},
+                                              answer | {"question_id": "Q2", "answer": "6"}])
+
+
+@pytest.fixture(scope="module")
+def edge_run(tmp_path_factory, prefect_server):
+    from flows.monthly import monthly
+    from flows.quarterly import quarterly
+    root = tmp_path_factory.mktemp("quarterly_edges")
+    source = root / "extracts"
+    generate_la(source, as_at=date(2024, 4, 5), children=400, seed=15)
+    add_edge_cases(source)
+    config, _ = write_config(root / "data", synthetic=True, la_code="841")
+    result = quarterly(period=QUARTER, source=str(source), out=str(root / "out"), config=config)
+    month = monthly(period=EDGE_MONTH, source=str(source), out=str(root / "out"), config=config)
+    return {"source": source, "result": result, "out": root / "out" / "quarterly" / QUARTER,
+            "month": month, "month_out": root / "out" / EDGE_MONTH}
+
+
+def test_the_edge_cases_of_kpis_md_equal_the_independent_computation(edge_run):
+    assert edge_run["result"]["state"] == "Completed"
+    assert differences_from_the_reference(published(edge_run), edge_run["source"], START, END) == []
+
+
+def test_the_edge_cases_of_a_month_equal_the_independent_computation(edge_run):
+    """February 2024 of the same extracts, by the monthly flow (CMP05 is not a month's)."""
+    assert edge_run["month"]["state"] == "Completed"
+    frame = pd.read_csv(edge_run["month_out"] / "kpi_values.csv", dtype=str, keep_default_na=False)
+    assert differences_from_the_reference(frame, edge_run["source"], date(2024, 2, 1), date(2024, 2, 29)) == []
