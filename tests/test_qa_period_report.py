@@ -326,3 +326,11 @@ def test_the_quarterly_flow_publishes_the_quarterly_qa_report(tmp_path_factory, 
     html = (out / "qa_quarterly_report_2024-Q1.html").read_text()
     cells = [c.strip() for c in re.findall(r'<td class="num">(?:<strong>)?(?:<span class="suppressed">)?([^<]*)', html)]
     assert cells and not [c for c in cells if c in {"1", "2", "3", "4"}]
+
+
+def test_a_second_half_is_labelled_with_both_of_its_years():
+    """October-March spans two calendar years: both are named (the report's title and the
+    evidence behind each proposed theme use this label)."""
+    from tasks.reports.qa_period_report import period_label
+    assert period_label("2024-25-H2") == "2024-25 H2 (October 2024 to March 2025)"
+    assert period_label("2024-Q1") == "Q1 2024 (January to March 2024)"

@@ -51,6 +51,7 @@ from tasks.publish.style import SYNTHETIC_BANNER, month_label
 from tasks.publish.suppression import (FOOTNOTE, NOT_AVAILABLE, SMALL_NUMBER, hidden_counts, is_suppressed,
                                        shown_figure)
 from tasks.reports import findings as audit_findings
+from tasks.reports.quarterly import period_label
 from tasks.reports.render import Shown, quality_summary, shown
 from tasks.warehouse.database import make_engine, read_sql
 
@@ -155,17 +156,6 @@ def short_label(period: Period) -> str:
     if period.kind == "half":
         return f"{period.id[:7]} {period.id[-2:]}"
     return month_label(period.months[-1].id, abbreviated=True)
-
-
-def period_label(period: Period) -> str:
-    """"Q1 2024 (January to March 2024)", "2024-25 H1 (April to September 2024)"."""
-    first, last = period.months[0].id, period.months[-1].id
-    return f"{short_label(period)} ({month_label(first).split()[0]} to {month_label(last)})"
-
-
-def quarters_of(period: Period) -> list[Period]:
-    """The calendar quarters of a half (or the quarter itself), oldest first."""
-    return [Period.quarter_containing(m.start) for m in period.months[::3]]
 
 
 # --- Tables and narrative -----------------------------------------------------------------------
@@ -423,7 +413,7 @@ def report_context(results, kpis: list[Kpi], run: RunInfo, engine: Engine, data_
 
     # the quarterly measures: this run's period and the periods before it (a half: its quarters)
     if half:
-        periods = quarters_of(period) + [period]
+        periods = period.quarters + [period]
         beside_total, compare = (0, 1), (0, 1)
     else:
         periods = period.trailing(TREND_QUARTERS)
@@ -459,7 +449,7 @@ def report_context(results, kpis: list[Kpi], run: RunInfo, engine: Engine, data_
                             "headlines (each in full in its own quarterly report)."))
 
     context = {"run": run, "synthetic_banner": SYNTHETIC_BANNER, "suppression_note": FOOTNOTE,
-               "period": period, "period_label": period_label(period), "half": half,
+               "period": period, "period_label": period_label(period.id), "half": half,
                "sections": sections, "quality": quality_summary(data_quality), "scale": 1.0,
                "not_published": NOT_PUBLISHED}
     if half:
@@ -508,7 +498,7 @@ def themes_context(results, kpis: list[Kpi], half: Period, engine: Engine, rated
     drp = [k for k in kpis if k.scorecard == "iro" and any(e.group == "theme" for e in k.extras if e.breakdown)]
     proposals = propose_themes(split_counts(own, development.id, "domain") if development else {},
                                split_counts(own, drp[0].id, "theme") if drp else {},
-                               complaint_categories(engine, half), red_at_end(rated), period_label(half))
+                               complaint_categories(engine, half), red_at_end(rated), period_label(half.id))
     block, plan = themes_toml(proposals, half, run.run_id)
     return {"proposals": proposals, "toml": block, "plan": plan, "more": max(len(proposals) - THEME_MONTHS, 0)}
 
