@@ -18,6 +18,7 @@ two periods never read each other's half-loaded extracts.
 from __future__ import annotations
 
 from prefect import flow, task, unmapped
+from prefect.cache_policies import NO_CACHE
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows import runner
@@ -34,7 +35,7 @@ PERIOD_FLOWS = {"monthly": (monthly, "month", "YYYY-MM"), "quarterly": (quarterl
                 "six-monthly": (six_monthly, "half", "YYYY-YY-Hn"), "annual": (annual, "year", "YYYY-YY")}
 
 
-@task(name="period-run", task_run_name="{flow_name} {period}")
+@task(name="period-run", task_run_name="{flow_name} {period}", cache_policy=NO_CACHE)
 def run_period(flow_name: str, period: str, source: str, out: str, config: str | None, reason: str | None,
                lock_wait_seconds: float) -> dict:
     return PERIOD_FLOWS[flow_name][0](period=period, source=source, out=out, config=config, trigger="backfill",

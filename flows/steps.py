@@ -111,7 +111,7 @@ def _run_line(run_id: str) -> str:
     return f"Run: {run_id}" + (f" ({url})" if url else "")
 
 
-@task(name="extract_sources", retries=2, retry_delay_seconds=[5, 30],
+@task(name="extract_sources", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[5, 30],
       retry_condition_fn=lambda task, run, state: not isinstance(
           state.result(raise_on_failure=False), extract.ExtractError))
 def extract_sources(source: str, settings: Settings) -> dict[str, extract.Extract]:
@@ -215,7 +215,7 @@ def send_standing_warnings_digest(run, period: Period, already_sent: list, links
                           else "; ".join(delivery.errors) or "no channel configured")
 
 
-@task(name="archive_extracts")
+@task(name="archive_extracts", cache_policy=NO_CACHE)
 def archive_extracts(extracts, settings: Settings, run_id: str, engine_url: str) -> list[dict]:
     """Archive this run's extracts (owner-only) and delete those older than
     `[archive] keep_months`, recorded in the ledger (tasks/extract/archive.py)."""
@@ -229,7 +229,7 @@ def archive_extracts(extracts, settings: Settings, run_id: str, engine_url: str)
     return manifest
 
 
-@task(name="load_warehouse")
+@task(name="load_warehouse", cache_policy=NO_CACHE)
 def load_warehouse(extracts, engine_url: str, blocked_tables: list[str] = ()) -> dict[str, int]:
     """Load the usable tables in one transaction; a table that could not be read or
     failed a critical rule (`blocked_tables`) keeps the rows of the last good load."""
@@ -239,7 +239,7 @@ def load_warehouse(extracts, engine_url: str, blocked_tables: list[str] = ()) ->
     return counts
 
 
-@task(name="load_reference")
+@task(name="load_reference", cache_policy=NO_CACHE)
 def load_reference(kpis: list[Kpi], settings: Settings, engine_url: str):
     """The DfE benchmark files of the reference folder into the warehouse's reference
     tables (a new year's file dropped there is picked up), read back for publishing."""
@@ -250,12 +250,12 @@ def load_reference(kpis: list[Kpi], settings: Settings, engine_url: str):
     return benchmarks.read_reference(engine)
 
 
-@task(name="unit_tables")
+@task(name="unit_tables", cache_policy=NO_CACHE)
 def unit_tables(engine_url: str):
     return pipeline.unit_tables(pipeline.warehouse_engine(engine_url))
 
 
-@task(name="compute_scorecards")
+@task(name="compute_scorecards", cache_policy=NO_CACHE)
 def compute_scorecards(kpis: list[Kpi], period: Period, context, engine_url: str,
                        trend_months: int) -> pipeline.PeriodResults:
     results = pipeline.compute_with_trend(pipeline.warehouse_engine(engine_url), kpis,
@@ -265,7 +265,7 @@ def compute_scorecards(kpis: list[Kpi], period: Period, context, engine_url: str
     return results
 
 
-@task(name="store_results")
+@task(name="store_results", cache_policy=NO_CACHE)
 def store_results(results: pipeline.PeriodResults, run_id: str, period: Period,
                   engine_url: str) -> None:
     history = results.trend[results.trend["period"] != period.id]
@@ -278,7 +278,7 @@ def _concat(first, second):
     return pd.concat([first, second], ignore_index=True)
 
 
-@task(name="publish_workbooks")
+@task(name="publish_workbooks", cache_policy=NO_CACHE)
 def publish_workbooks(results: pipeline.PeriodResults, kpis: list[Kpi], settings: Settings,
                       period: Period, run: RunInfo, out_dir: Path, teams, workers, reference_data,
                       data_quality: DataQuality | None = None, engine_url: str | None = None) -> list[str]:
@@ -444,7 +444,7 @@ def report_revisions(results: pipeline.PeriodResults, period: Period, run) -> tu
     return (str(report.path) if report.path else None), report.note
 
 
-@task(name="record_artifacts")
+@task(name="record_artifacts", cache_policy=NO_CACHE)
 def record_artifacts(results, kpis: list[Kpi], run: RunInfo, outputs: list[str],
                      revisions: str | None = None,
                      data_quality: str = NOT_CHECKED, revision_note: str = "none") -> None:

@@ -308,7 +308,7 @@ def write_units(sheet: Worksheet, level: str, figures: list[Figure], values: pd.
             # a long team or service area name wraps rather than widen the page; the
             # figures beside it align with its first line
             cell.alignment = WRAP if 1 < column <= len(leading) else TOP
-        fit_row_height(sheet, row)
+        fit_row_height(sheet, row, written)
         for offset, number_format in enumerate(formats, start=len(leading) + 1):
             if number_format:
                 sheet.cell(row=row, column=offset).number_format = number_format
