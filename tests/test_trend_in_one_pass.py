@@ -94,6 +94,7 @@ def test_a_load_failing_half_way_leaves_the_previous_good_load(warehouse, frames
     replace_source_tables(warehouse, frames)
     before = {name: read_sql(warehouse, f"select count(*) as n from {name}")["n"].iloc[0]
               for name in ("ssd_person", "ssd_cla_episodes")}
+    indexes = index_names(warehouse)
     broken = frames["ssd_cla_episodes"].copy()
     broken["clae_cla_episode_start_date"] = "not a date"
     with pytest.raises(Exception):  # the first table loads, the second fails on its dates
@@ -102,3 +103,18 @@ def test_a_load_failing_half_way_leaves_the_previous_good_load(warehouse, frames
     after = {name: read_sql(warehouse, f"select count(*) as n from {name}")["n"].iloc[0] for name in before}
     assert after == before
     assert before["ssd_person"] > 3
+    assert index_names(warehouse) == indexes  # dropped for the load, back with the rollback
+
+
+def index_names(engine) -> dict[str, list[str]]:
+    inspector = sa.inspect(engine)
+    return {name: sorted(index["name"] for index in inspector.get_indexes(name))
+            for name in ("ssd_person", "ssd_cla_episodes")}
+
+
+def test_a_load_rebuilds_the_indexes_of_the_tables_it_fills(warehouse, frames):
+    replace_source_tables(warehouse, frames)
+    indexes = index_names(warehouse)
+    assert "ix_ssd_cla_episodes_clae_person_id" in indexes["ssd_cla_episodes"]
+    replace_source_tables(warehouse, {"ssd_cla_episodes": frames["ssd_cla_episodes"]})
+    assert index_names(warehouse) == indexes

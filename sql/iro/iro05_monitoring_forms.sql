@@ -7,6 +7,7 @@
 -- Reviews held in the period: sql/common/review_meetings.sql (IRO04).
 -- Grain: one row per meeting held in the period. ICPCs carry their team; the child's
 -- allocated worker attributes the rest.
+-- A meeting's form is looked up by the child (an index), not by listing every form.
 -- Parameters: :period_start, :period_end.
 with meetings as (
     select
@@ -31,27 +32,21 @@ with meetings as (
     where icpc_icpc_date between :period_start and :period_end
 ),
 
-forms as (
-    select distinct
-        trim(meeting_type) as meeting_type,
-        person_id,
-        meeting_date
-    from iro_monitoring_forms
-),
-
 final as (
     select
         m.meeting_id as record_id,
         m.person_id,
         m.team_id,
         m.worker_id,
-        case when f.person_id is not null then 1 else 0 end as in_numerator,
+        case when exists (
+            select 1
+            from iro_monitoring_forms as f
+            where f.person_id = m.person_id
+              and f.meeting_date = m.meeting_date
+              and trim(f.meeting_type) = m.meeting_type
+        ) then 1 else 0 end as in_numerator,
         m.meeting_type
     from meetings as m
-    left join forms as f
-        on f.meeting_type = m.meeting_type
-        and f.person_id = m.person_id
-        and f.meeting_date = m.meeting_date
 )
 
 select * from final
