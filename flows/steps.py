@@ -152,8 +152,11 @@ def validate_extracts(extracts: dict[str, extract.Extract], kpis: list[Kpi], per
     validate.store_dq_results(run.engine, run.run_id, period, report)
     send_alerts(report, extracts, period, run, shared.label if shared else None, deliver=first)
     quality = assess(report, kpis, dated.notes, validate.dq_trend(run.engine, up_to=period))
-    logger.info("validated %d tables in %.1f s%s: %s", len(extracts), report.seconds,
-                "" if first else " (once for the re-run's months of this extract date)", quality.state)
+    if first:
+        logger.info("validated %d tables in %.1f s: %s", len(extracts), report.seconds, quality.state)
+    else:
+        logger.info("%d tables: validated once for the re-run's months of this extract date: %s",
+                    len(extracts), quality.state)
     return quality
 
 
