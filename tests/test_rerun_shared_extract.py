@@ -179,10 +179,13 @@ def test_alerts_go_once_for_the_months_and_a_refused_month_stops_none_of_the_oth
                               config=config, reason="alerts once", lock_wait_seconds=1)
         time.sleep(0.2)
     ledger = read_sql(engine, "select period, state from runs order by period")
-    assert ledger.values.tolist() == [["2024-01", "Refused: locked"], ["2024-02", "Partly published: data quality"],
-                                      ["2024-03", "Partly published: data quality"]]
+    assert ledger.values.tolist() == [["2024-01", "Refused: locked"], ["2024-02", "Completed"],
+                                      ["2024-03", "Completed"]]  # the duplicate worker id withholds nothing
     subjects = [str(m["Subject"]) for m in server.messages]
-    assert subjects and len(subjects) == len(set(subjects))  # once, not once a month
-    assert all("2024-01 to 2024-03" in s for s in subjects), subjects  # they name the re-run's months
+    assert "qaloop: monthly 2024-01 run FAILED" in subjects  # the refused month's failure notification
+    alerted = [s for s in subjects if s.startswith("[qaloop data quality]")]
+    assert len(alerted) == len(set(alerted)) == 2, subjects  # once, not once a month
+    assert all("2024-01 to 2024-03" in s for s in alerted), alerted  # they name the re-run's months
     sent = read_sql(engine, "select period, rule from dq_alerts_sent")
-    assert "row_key_unique" in set(sent["rule"]) and set(sent["period"]) == {"2024-01 to 2024-03"}
+    # the critical one (which each month would have sent) and the warning
+    assert sorted(sent["rule"]) == ["freshness", "row_key_unique"] and set(sent["period"]) == {"2024-01 to 2024-03"}
