@@ -225,6 +225,21 @@ def test_a_single_month_first_value_does_not_turn_a_uk_column_round(tmp_path):
     assert failed(report, "ssd_contacts", "dates_parseable").example_ids == ["C11"]
 
 
+def test_the_date_order_counts_rows_not_distinct_values(tmp_path):
+    """Each distinct date is read once, but the evidence for an order is its rows: one
+    month-first date written on two rows is two values that can only be month-first."""
+    dates, report = contacts_dated(tmp_path, ["11/25/2026", "11/25/2026", "03/05/2026"])
+    assert dates == ["2026-11-25", "2026-11-25", "2026-03-05"] and report.failures == []
+
+
+def test_a_mixed_column_counts_each_order_by_rows(tmp_path):
+    dates, report = contacts_dated(tmp_path, ["25/11/2026", "25/11/2026", "11/25/2026",
+                                              "03/05/2026", "03/05/2026"])
+    assert dates == ["2026-11-25", "2026-11-25", "None", "2026-05-03", "2026-05-03"]
+    assert "mixes 2 value(s) that can only be day-first and 1 that can only be month-first" \
+        in failed(report, "ssd_contacts", "dates_parseable").detail
+
+
 def test_a_us_date_typed_into_an_iso_column_is_reported(tmp_path):
     dates, report = contacts_dated(tmp_path, ["2026-11-02", "2026-11-03", "11/25/2026", "2026-11-04"])
     assert dates == ["2026-11-02", "2026-11-03", "None", "2026-11-04"]

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
 
+import numpy as np
 import openpyxl
 import pandas as pd
 import sqlalchemy as sa
@@ -386,24 +387,39 @@ class _Context:
 
 
 def _text(values: pd.Series, *_):
-    def clean(v):
-        if v is None or (isinstance(v, float) and pd.isna(v)) or v is pd.NaT:
-            return None
-        if isinstance(v, float) and v.is_integer():
-            v = int(v)  # an id read from Excel as 12.0
-        text = str(v).strip()
-        return text or None
-    return values.map(clean).astype(object)
+    """Stripped text; blank is missing (_as_mapped). One pass over the cells: plain strings
+    (every cell of a CSV) are stripped inline; anything else (Excel, database) goes
+    through _clean."""
+    return _as_mapped([v.strip() or None if type(v) is str else _clean(v)
+                       for v in values.to_numpy(dtype=object)], values)
+
+
+def _clean(v):
+    if v is None or (isinstance(v, float) and pd.isna(v)) or v is pd.NaT:
+        return None
+    if isinstance(v, float) and v.is_integer():
+        v = int(v)  # an id read from Excel as 12.0
+    text = str(v).strip()
+    return text or None
+
+
+def _as_mapped(cells: list, values: pd.Series) -> pd.Series:
+    """The cells as `Series.map` returns them, which the figures were computed from: as
+    object, with a missing value NaN when the column has some text, None when it has none."""
+    return pd.Series(cells, index=values.index, name=values.name).astype(object)
 
 
 def _flag(values: pd.Series, *_):
     """Y/N as kpis.md decides; any other value is kept as it is ("not Y")."""
-    def normalise(v):
-        if v is None or pd.isna(v):
-            return None
-        lowered = v.lower()
-        return "Y" if lowered in YES else "N" if lowered in NO else v
-    return _text(values).map(normalise).astype(object)
+    text = _text(values)
+    codes, distinct = pd.factorize(text.to_numpy(dtype=object))  # a flag has a handful of values
+    normalised = np.array([_normalised_flag(v) for v in distinct] + [None], dtype=object)
+    return _as_mapped(normalised[codes].tolist(), text)  # code -1 (missing) takes the None
+
+
+def _normalised_flag(text: str) -> str:
+    lowered = text.lower()
+    return "Y" if lowered in YES else "N" if lowered in NO else text
 
 
 def _number(values: pd.Series, context: _Context, column: str):
@@ -432,16 +448,48 @@ NUMERIC_DATE = r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})(?:[ T]\d{1,2}:\d{2}(?::\d{
 def _date(values: pd.Series, context: _Context, column: str):
     """ISO dates (with or without a time); numeric dates (05/03/2024) in the column's one
     order (DATE_ORDERS); dates with a month name (3 March 2024); Excel dates as they are.
-    Anything else, or a value not valid in its form (2026-13-01, 31/02/2024), is reported."""
-    text = values.map(lambda v: v.strip() if isinstance(v, str) else v)
-    is_text = text.map(lambda v: isinstance(v, str) and bool(v)).astype(bool)
-    parsed = pd.Series([None] * len(values), index=values.index, dtype=object)
-    parsed[~is_text] = text[~is_text].map(_native_date)
+    Anything else, or a value not valid in its form (2026-13-01, 31/02/2024), is reported.
+
+    A column repeats its dates many times over: each distinct written value is read once."""
+    cells = values.to_numpy(dtype=object)
+    written = _strings_among(values, cells)
+    parsed, bad = np.full(len(cells), None, dtype=object), np.zeros(len(cells), dtype=bool)
+    native = [_native_date(v) for v in cells[~written]]
+    parsed[~written], bad[~written] = native, [v is _UNPARSEABLE for v in native]
+    codes, distinct = pd.factorize(cells[written])
+    rows = np.bincount(codes, minlength=len(distinct))
+    dates, unreadable, order, how = _written_dates(
+        pd.Series(distinct, dtype=object), rows, context.date_formats.get(column), column)
+    parsed[written], bad[written] = dates[codes], unreadable[codes]
+    if bad.any():
+        bad = pd.Series(bad, index=values.index)
+        context.bad_values("dates_parseable", column,
+                           f"unparseable date(s): not valid in the column's formats (ISO 2024-03-05; "
+                           f"numeric dates {order.replace('_', '-')}: {how}; or with the month's name)",
+                           values, bad)
+        parsed[bad.to_numpy()] = None
+    return pd.Series(parsed, index=values.index, dtype=object)
+
+
+def _strings_among(values: pd.Series, cells: np.ndarray) -> np.ndarray:
+    """Which cells are strings: every filled cell of a CSV's (string-typed) column."""
+    if isinstance(values.dtype, pd.StringDtype):
+        return values.notna().to_numpy(dtype=bool)
+    return np.fromiter((isinstance(v, str) for v in cells), dtype=bool, count=len(cells))
+
+
+def _written_dates(written: pd.Series, rows: np.ndarray, configured: str | None,
+                   column: str) -> tuple[np.ndarray, np.ndarray, str, str]:
+    """(dates, unreadable, order, why) of a column's distinct written values, `rows`
+    holding each: blank is no date; a date that cannot be read is None and unreadable."""
+    text = written.str.strip()
+    is_text = (text != "").to_numpy(dtype=bool)
+    parsed = pd.Series([None] * len(text), dtype=object)
     strings = text[is_text].astype(str)
     iso = strings.str.match(ISO_DATE)
     parsed[iso[iso].index] = _dates_of(pd.to_datetime(strings[iso], format="ISO8601", errors="coerce"))
     parts = strings[~iso].str.extract(NUMERIC_DATE).dropna()
-    order, how = _date_order(parts, len(strings), context.date_formats.get(column), column)
+    order, how = _date_order(parts, rows[parts.index], int(rows[is_text].sum()), configured, column)
     if len(parts):
         first, second, year = (parts[i].astype(int) for i in range(3))
         day, month = (first, second) if order == "day_first" else (second, first)
@@ -449,28 +497,24 @@ def _date(values: pd.Series, context: _Context, column: str):
             pd.DataFrame({"year": year, "month": month, "day": day}), errors="coerce"))
     words = strings[~iso & ~strings.index.isin(parts.index) & strings.str.contains(r"[A-Za-z]{3}")]
     parsed[words.index] = words.map(_date_in_words)
-    bad = (is_text & parsed.isna()) | parsed.map(lambda v: v is _UNPARSEABLE).astype(bool)
-    if bad.any():
-        context.bad_values("dates_parseable", column,
-                           f"unparseable date(s): not valid in the column's formats (ISO 2024-03-05; "
-                           f"numeric dates {order.replace('_', '-')}: {how}; or with the month's name)",
-                           values, bad)
-        parsed[bad] = None
-    return parsed.astype(object)
+    unreadable = is_text & parsed.isna().to_numpy()
+    parsed[unreadable] = None
+    return parsed.to_numpy(dtype=object), unreadable, order, how
 
 
-def _date_order(parts: pd.DataFrame, dates: int, configured: str | None, column: str) -> tuple[str, str]:
-    """(order, why) of a column's numeric dates (`parts`: first, second, year) among its
-    `dates` written dates (ISO ones included)."""
+def _date_order(parts: pd.DataFrame, rows: np.ndarray, dates: int, configured: str | None,
+                column: str) -> tuple[str, str]:
+    """(order, why) of a column's numeric dates (`parts`: first, second, year of each
+    distinct value, `rows` holding it) among its `dates` written dates (ISO ones included)."""
     if configured:
         if configured not in DATE_ORDERS:
             raise ExtractError(f"date format {configured!r} for {column}: use one of {', '.join(DATE_ORDERS)}")
         return configured, "set in the mapping"
     if not len(parts):
         return "day_first", "the UK default"
-    first, second = parts[0].astype(int), parts[1].astype(int)
-    day_only = int(((first > 12) & (second <= 12)).sum())
-    month_only = int(((second > 12) & (first <= 12)).sum())
+    first, second = parts[0].astype(int).to_numpy(), parts[1].astype(int).to_numpy()
+    day_only = int(rows[(first > 12) & (second <= 12)].sum())
+    month_only = int(rows[(second > 12) & (first <= 12)].sum())
     if day_only and month_only:
         order = "month_first" if month_only > day_only else "day_first"
         return order, (f"the column mixes {day_only} value(s) that can only be day-first and "

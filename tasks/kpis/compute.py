@@ -17,9 +17,12 @@ with `record_id`, `person_id`, `team_id`, `worker_id` (those on the record itsel
 from __future__ import annotations
 
 import importlib
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_UP, Decimal
 
+import numpy as np
 import pandas as pd
 from sqlalchemy.engine import Engine
 
@@ -154,95 +157,151 @@ def attribute(rows: pd.DataFrame, kpi: Kpi, allocation: pd.DataFrame) -> pd.Data
 
 def aggregate(kpi: Kpi, rows: pd.DataFrame, period: Period, context: LaContext,
               names: dict[str, dict[str, str]], levels=LEVELS) -> list[dict]:
-    """The published figures of one KPI for one period at each level."""
+    """The published figures of one KPI for one period at each level: for each unit (in
+    order of its id) the KPI's own figure, then its extra figures (figure_specs). Every
+    figure is summed over all the units of a level at once."""
+    rows = rows.reset_index(drop=True)
+    specs = list(figure_specs(kpi, rows))
     figures = []
     for level in levels:
-        for unit_id, unit_rows, unit_name in _units(rows, level, context, names):
-            figures.append(_figure(kpi.id, kpi.kind, None, unit_rows, context, period,
-                                   level, unit_id, unit_name))
-            for figure_id, extra, extra_rows in extra_figures(kpi, unit_rows):
-                figures.append(_figure(figure_id, extra.kind, extra, extra_rows,
-                                       context, period, level, unit_id, unit_name))
-    return [f for f in figures if f is not None]
+        codes, units = _unit_codes(rows, level, context, names)
+        sums = [_spec_sums(spec, rows, codes, len(units)) for spec in specs]
+        for position, unit_id in enumerate(units):
+            unit_name = names.get(level, {}).get(unit_id, unit_id) if level != "la" else context.la_name
+            for spec, (shown, row_count, numerator) in zip(specs, sums):
+                if shown[position] and not (spec.kind == "rate" and level != "la"):
+                    figures.append(_figure(spec, row_count[position], numerator[position], context, period,
+                                           level, unit_id, unit_name))
+    return figures
 
 
-def extra_figures(kpi: Kpi, rows: pd.DataFrame):
-    """(figure id, extra, the rows it is computed on) for each extra figure: `where`
-    keeps the rows whose 0/1 column is 1; a split keeps the rows with its value; a
-    breakdown marked `observed` also yields the values found in the rows but not
-    declared (sorted), computed like the declared ones; `within` adds one figure per
-    value of a second column inside each value."""
+@dataclass(frozen=True)
+class FigureSpec:
+    """One figure of a KPI over its rows: `selected` the rows it is computed on, `shown_if`
+    the rows of which a unit must hold at least one of each for the figure to be published
+    there (a value found in the unit's rows; none: published for every unit)."""
+
+    figure_id: str
+    kind: str
+    extra: Extra | None
+    selected: pd.Series
+    shown_if: tuple[pd.Series, ...] = ()
+
+
+def figure_specs(kpi: Kpi, rows: pd.DataFrame):
+    """The KPI's own figure, then each extra figure: `where` keeps the rows whose 0/1
+    column is 1; a split keeps the rows with its value; a breakdown marked `observed` also
+    yields the values found in a unit's rows but not declared (sorted), computed like the
+    declared ones; `within` adds one figure per value of a second column inside each value."""
+    yield FigureSpec(kpi.id, kpi.kind, None, pd.Series(True, index=rows.index))
     declared = {(e.group, e.value) for e in kpi.extras if e.breakdown and not e.is_template}
     for extra in kpi.extras:
         if not extra.is_template:
-            yield from _with_within(kpi, extra, rows)
+            yield from _with_within(kpi, extra, rows, ())
     templates = {}
     for extra in kpi.extras:
         if extra.breakdown and extra.observed:
             templates.setdefault(extra.group, extra)
     for group, template in templates.items():
-        found = _values_in(_where(template, rows), template.column)
-        for value in sorted(found - {v for g, v in declared if g == group}):
-            yield from _with_within(kpi, replace(template, name=value_name(template, group, value), value=value), rows)
+        where, texts = _where(template, rows), _texts(rows[template.column])
+        for value in sorted(set(texts[where].dropna()) - {v for g, v in declared if g == group}):
+            observed = replace(template, name=value_name(template, group, value), value=value)
+            yield from _with_within(kpi, observed, rows, (where & (texts == value),))
 
 
-def _with_within(kpi: Kpi, extra: Extra, rows: pd.DataFrame):
-    extra_rows = _extra_rows(extra, rows)
-    yield f"{kpi.id}:{extra.name}", extra, extra_rows
+def _with_within(kpi: Kpi, extra: Extra, rows: pd.DataFrame, shown_if: tuple[pd.Series, ...]):
+    selected = _extra_rows(extra, rows)
+    yield FigureSpec(f"{kpi.id}:{extra.name}", extra.kind, extra, selected, shown_if)
     if extra.within:
-        for inner in sorted(_values_in(extra_rows, extra.within)):
+        texts = _texts(rows[extra.within])
+        for inner in sorted(set(texts[selected].dropna())):
             inner_extra = replace(extra, name=f"{extra.name}:{breakdown_name(extra.within, inner)}", within=None)
-            yield (f"{kpi.id}:{inner_extra.name}", inner_extra,
-                   extra_rows[extra_rows[extra.within].astype(object) == inner])
+            yield FigureSpec(f"{kpi.id}:{inner_extra.name}", inner_extra.kind, inner_extra,
+                             selected & (rows[extra.within].astype(object) == inner),
+                             shown_if + (selected & (texts == inner),))
 
 
-def _values_in(rows: pd.DataFrame, column: str) -> set[str]:
-    present = rows[column].dropna().astype(str)
-    return set(present[present != ""])
+def _texts(values: pd.Series) -> pd.Series:
+    """Each value as text; missing and empty values missing (a value "found" in rows)."""
+    texts = values.dropna().astype(str)
+    return texts[texts != ""].reindex(values.index)
 
 
-def _where(extra: Extra, rows: pd.DataFrame) -> pd.DataFrame:
+def _where(extra: Extra, rows: pd.DataFrame) -> pd.Series:
     if not extra.where:
-        return rows
-    return rows[pd.to_numeric(rows[extra.where]).fillna(0) == 1]
+        return pd.Series(True, index=rows.index)
+    return pd.to_numeric(rows[extra.where]).fillna(0) == 1
 
 
-def _extra_rows(extra: Extra, rows: pd.DataFrame) -> pd.DataFrame:
-    rows = _where(extra, rows)
+def _extra_rows(extra: Extra, rows: pd.DataFrame) -> pd.Series:
+    selected = _where(extra, rows)
     if extra.breakdown == "split":
-        return rows[rows[extra.column].astype(object) == extra.value]
-    if extra.breakdown == "share":
-        return rows.assign(_share=(rows[extra.column].astype(object) == extra.value).astype(int))
-    return rows
+        return selected & (rows[extra.column].astype(object) == extra.value)
+    return selected
 
 
-def _units(rows: pd.DataFrame, level: str, context: LaContext, names: dict):
+def _unit_codes(rows: pd.DataFrame, level: str, context: LaContext, names: dict) -> tuple[np.ndarray, list]:
+    """(each row's position in the level's units, -1 for a row in none; the units with rows,
+    in order of id). The LA is one unit, published even without rows."""
     if level == "la":
-        yield context.la_code, rows, context.la_name
-        return
+        return np.zeros(len(rows), dtype=int), [context.la_code]
     if level == "service_area":
-        parents = names.get(PARENT_OF_TEAM, {})
-        areas = rows["team_id"].astype(str).map(lambda team: service_area_of(team, parents))
-        for unit_id, unit_rows in rows.groupby(areas, sort=True):
-            yield unit_id, unit_rows, names.get(level, {}).get(unit_id, unit_id)
-        return
-    column = f"{level}_id"
-    if level == "team":  # a parent department is a service area, never a team unit
-        not_teams = set(names.get("service_area", {})) - set(names.get("team", {}))
-        rows = rows[~rows[column].astype(str).isin(not_teams)]
-    for unit_id, unit_rows in rows.groupby(column, sort=True):
-        yield unit_id, unit_rows, names.get(level, {}).get(unit_id, unit_id)
+        # a row's team's parent department; a service area's own id stands for itself;
+        # Unallocated stays Unallocated; anything else is unknown
+        teams = rows["team_id"].astype(str)
+        keys = teams.map(names.get(PARENT_OF_TEAM, {})).fillna(UNKNOWN_SERVICE_AREA) \
+            .where(teams != UNALLOCATED, UNALLOCATED)
+    else:
+        keys = rows[f"{level}_id"]
+        if level == "team":  # a parent department is a service area, never a team unit
+            not_teams = set(names.get("service_area", {})) - set(names.get("team", {}))
+            keys = keys.where(~keys.astype(str).isin(not_teams))
+    codes, units = pd.factorize(keys, sort=True)
+    return codes, list(units)
+
+
+def _spec_sums(spec: FigureSpec, rows: pd.DataFrame, codes: np.ndarray, unit_count: int):
+    """Per unit: (whether the figure is published there, its row count, its numerator)."""
+    def per_unit(selected: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+        chosen = selected & (codes >= 0)
+        return np.bincount(codes[chosen], weights=None if weights is None else weights[chosen],
+                           minlength=unit_count)
+    selected = spec.selected.to_numpy()
+    shown = np.ones(unit_count, dtype=bool)
+    for present in spec.shown_if:
+        shown &= per_unit(present.to_numpy()) > 0
+    chosen = rows[selected]
+    if spec.kind == "mean":
+        return shown, per_unit(selected), _measure_sums(chosen, codes[selected], unit_count)
+    counted = np.zeros(len(rows))
+    counted[selected] = _counted(spec, chosen).to_numpy(dtype=float)
+    return shown, per_unit(selected), per_unit(selected, counted)
+
+
+def _measure_sums(chosen: pd.DataFrame, codes: np.ndarray, unit_count: int) -> list[tuple[float, int]]:
+    """Per unit: (the sum of its measures, how many it has). Summed unit by unit as pandas
+    sums a unit's own measures: the mean is rounded from the sum's text."""
+    measures = pd.to_numeric(chosen["measure"])
+    sums = measures.groupby(codes).agg(lambda unit: unit.dropna().sum())
+    counts = measures.notna().groupby(codes).sum()
+    return [(float(sums.get(unit, 0.0)), int(counts.get(unit, 0))) for unit in range(unit_count)]
+
+
+def _counted(spec: FigureSpec, chosen: pd.DataFrame) -> pd.Series:
+    """What each of the figure's rows adds to its numerator."""
+    extra = spec.extra
+    if spec.kind in ("count", "exception") and extra is not None and (not extra.breakdown or extra.flag):
+        # a count extra: its flag, else rows; a count breakdown with a flag: its flag
+        return pd.to_numeric(chosen[extra.flag]).fillna(0) if extra.flag else pd.Series(1, index=chosen.index)
+    if spec.kind == "percent" and extra is not None:
+        if extra.breakdown == "share":
+            return (chosen[extra.column].astype(object) == extra.value).astype(int)
+        if extra.flag:
+            return pd.to_numeric(chosen[extra.flag]).fillna(0)
+    return chosen["in_numerator"]
 
 
 PARENT_OF_TEAM = "parent_of_team"  # the key of unit_names' {team id: service area id}
-
-
-def service_area_of(team_id: str, parents: dict[str, str]) -> str:
-    """The service area of a row's team: its parent department; a service area's own id
-    stands for itself; Unallocated stays Unallocated; anything else is unknown."""
-    if team_id == UNALLOCATED:
-        return UNALLOCATED
-    return parents.get(team_id, UNKNOWN_SERVICE_AREA)
 
 
 def service_areas(departments: pd.DataFrame) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
@@ -263,32 +322,20 @@ def service_areas(departments: pd.DataFrame) -> tuple[dict[str, str], dict[str, 
     return teams, areas, parents
 
 
-def _figure(kpi_id, kind, extra: Extra | None, rows, context, period, level, unit_id, unit_name):
-    numerator = int(rows["in_numerator"].sum())
+def _figure(spec: FigureSpec, row_count, numerator, context, period, level, unit_id, unit_name):
     denominator = None
-    if kind in ("count", "exception"):
-        if extra is not None and (not extra.breakdown or extra.flag):
-            # a count extra: its flag, else rows; a count breakdown with a flag: its flag
-            numerator = int(pd.to_numeric(rows[extra.flag]).fillna(0).sum()) if extra.flag else len(rows)
-        value = numerator
-    elif kind == "percent":
-        flags = rows["in_numerator"]
-        if extra is not None and extra.breakdown == "share":
-            flags = rows["_share"]
-        elif extra is not None and extra.flag:
-            flags = rows[extra.flag]
-        numerator, denominator = int(pd.to_numeric(flags).fillna(0).sum()), len(rows)
+    if spec.kind in ("count", "exception"):
+        numerator = value = int(numerator)
+    elif spec.kind == "percent":
+        numerator, denominator = int(numerator), int(row_count)
         value = percent(numerator, denominator)
-    elif kind == "rate":
-        if level != "la":
-            return None
-        numerator, denominator = len(rows), context.population_0_17
+    elif spec.kind == "rate":
+        numerator, denominator = int(row_count), context.population_0_17
         value = rate_per_10k(numerator, denominator)
     else:  # mean of the measure over the rows
-        measures = pd.to_numeric(rows["measure"]).dropna()
-        numerator, denominator = float(measures.sum()), len(measures)
+        numerator, denominator = numerator
         value = mean(numerator, denominator)
-    return {"kpi_id": kpi_id, "period": period.id, "level": level, "unit_id": str(unit_id),
+    return {"kpi_id": spec.figure_id, "period": period.id, "level": level, "unit_id": str(unit_id),
             "unit_name": unit_name, "value": value, "numerator": numerator,
             "denominator": denominator}
 
@@ -350,16 +397,34 @@ def _compute(engine: Engine, kpis: list[Kpi], periods: list[Period], context: La
     names = unit_names(engine)
     values = {period.id: [] for period in periods}
     records = {period.id: [] for period in periods}
-    for kpi in kpis:
-        sql = kpi.sql_text()
-        for period in periods:
-            rows = kpi_rows(engine, kpi, params[period.id], sql)
-            if attributed:
-                rows = attribute(rows, kpi, allocations[period.id])
-            values[period.id] += aggregate(kpi, rows, period, context, names, levels)
-            if keep_records:
-                records[period.id].append(
-                    rows.assign(period=period.id, kpi_id=kpi.id)[RECORD_COLUMNS + list_columns(kpi)])
+    sqls = {kpi.id: kpi.sql_text() for kpi in kpis}
+    queries = [(kpi, period) for kpi in kpis for period in periods]
+    fetched = prefetched(lambda query: kpi_rows(engine, query[0], params[query[1].id], sqls[query[0].id]), queries)
+    for (kpi, period), rows in zip(queries, fetched):
+        if attributed:
+            rows = attribute(rows, kpi, allocations[period.id])
+        values[period.id] += aggregate(kpi, rows, period, context, names, levels)
+        if keep_records:
+            records[period.id].append(
+                rows.assign(period=period.id, kpi_id=kpi.id)[RECORD_COLUMNS + list_columns(kpi)])
     return ({period: pd.DataFrame(rows, columns=VALUE_COLUMNS) for period, rows in values.items()},
             {period: pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=RECORD_COLUMNS)
              for period, frames in records.items()})
+
+
+QUERY_THREADS = 2  # queries run while the rows before them are aggregated (the database works without the GIL)
+
+
+def prefetched(fetch, items: list, ahead: int = QUERY_THREADS):
+    """fetch(item) for each item, in order, each started up to `ahead` items before it is
+    wanted, on its own thread and database connection: the queries of a 2-core machine
+    run side by side, and with the aggregation of the rows already fetched. At most
+    `ahead` results wait in memory."""
+    with ThreadPoolExecutor(max_workers=ahead) as pool:
+        waiting = deque(pool.submit(fetch, item) for item in items[:ahead])
+        for item in items[ahead:]:
+            yield waiting[0].result()
+            waiting.popleft()
+            waiting.append(pool.submit(fetch, item))
+        while waiting:
+            yield waiting.popleft().result()

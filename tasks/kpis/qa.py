@@ -271,13 +271,30 @@ def audit_cohort(engine: Engine, period: Period, theme: str | None = None,
         codes = [k for k in keywords if k.upper() not in OPEN_AS]
         open_as = {k.upper() for k in keywords if k.upper() in OPEN_AS}
         rows = rows[text.map(lambda t: any(k in t for k in codes)) | rows["open_as"].isin(open_as)]
-    cohort = rows.groupby("person_id", as_index=False).agg(
-        team_id=("team_id", "first"), worker_id=("worker_id", "first"),
-        open_as=("open_as", lambda s: "; ".join(o for o in OPEN_AS if o in set(s))),
-        characteristics=("characteristics", lambda s: "; ".join(sorted({c for c in s.dropna() if c}))))
+    return _one_row_per_child(rows)
+
+
+def _one_row_per_child(rows: pd.DataFrame) -> pd.DataFrame:
+    """A child's rows as one, in order of person_id: the first team and worker given, how
+    the case is open (in OPEN_AS order) and each of its codes once, sorted. One pass over
+    the rows (a pandas aggregation by child cost seconds for a large LA's open cases)."""
+    children: dict = {}
+    for person, team, worker, open_as, characteristics in rows[COHORT_COLUMNS].itertuples(index=False, name=None):
+        child = children.setdefault(person, [None, None, set(), set()])
+        if child[0] is None and not pd.isna(team):
+            child[0] = team
+        if child[1] is None and not pd.isna(worker):
+            child[1] = worker
+        child[2].add(open_as)
+        if not pd.isna(characteristics) and characteristics:
+            child[3].add(characteristics)
+    cohort = pd.DataFrame([(person, team, worker, "; ".join(o for o in OPEN_AS if o in open_as),
+                            "; ".join(sorted(codes)))
+                           for person, (team, worker, open_as, codes) in children.items()],
+                          columns=COHORT_COLUMNS)
     for column in ("team_id", "worker_id"):
         cohort[column] = cohort[column].astype(object).where(cohort[column].notna(), None)
-    return cohort[COHORT_COLUMNS].sort_values("person_id", kind="stable").reset_index(drop=True)
+    return cohort.sort_values("person_id", kind="stable").reset_index(drop=True)
 
 
 def allocate_audits(cohort: pd.DataFrame, auditors: pd.DataFrame, theme: str, month: str,

@@ -304,11 +304,11 @@ def write_units(sheet: Worksheet, level: str, figures: list[Figure], values: pd.
                 cells.append(rag_status(figure_cells[0], target.target, tolerance, figure.polarity))
             cells += figure_cells[1:]
         written = write_row(sheet, row, cells)
-        for column, cell in enumerate(written, start=1):
-            # a long team or service area name wraps rather than widen the page; the
-            # figures beside it align with its first line
-            cell.alignment = WRAP if 1 < column <= len(leading) else TOP
-        fit_row_height(sheet, row, written)
+        for cell in written[1:len(leading)]:  # a long name wraps rather than widen the page
+            cell.alignment = WRAP
+        if fit_row_height(sheet, row, written) > 1:  # the figures align with the name's first line
+            for cell in [written[0], *written[len(leading):]]:
+                cell.alignment = TOP
         for offset, number_format in enumerate(formats, start=len(leading) + 1):
             if number_format:
                 sheet.cell(row=row, column=offset).number_format = number_format

@@ -106,13 +106,23 @@ def write_pdf(html: str, pdf_path: Path, max_pages: int | None = None) -> tuple[
     a plain byte search, can count its pages and read the level of detail of the HTML it
     is rendered from, stamped in its keywords); returns (path, page count). With
     `max_pages`, a longer document is not written."""
-    from weasyprint import HTML  # imported here: it loads the system's Pango library
-
-    document = HTML(string=html, base_url=str(TEMPLATES_DIR)).render()
+    document = render_pdf(html)
     pages = len(document.pages)
     if max_pages is not None and pages > max_pages:
         return Path(pdf_path), pages
+    return write_rendered_pdf(document, html, pdf_path), pages
+
+
+def render_pdf(html: str):
+    """The WeasyPrint document of `html` (its pages), not yet written."""
+    from weasyprint import HTML  # imported here: it loads the system's Pango library
+
+    return HTML(string=html, base_url=str(TEMPLATES_DIR)).render()
+
+
+def write_rendered_pdf(document, html: str, pdf_path: Path) -> Path:
+    """A document rendered from `html` (render_pdf), written as write_pdf writes it."""
     # the detail of what it is rendered from, read by delivery (tasks/publish/detail.py)
     document.metadata.keywords = [*(document.metadata.keywords or []), detail_keyword(html_level(html))]
     pdf_bytes = document.write_pdf(uncompressed_pdf=True)
-    return write_bytes_atomically(Path(pdf_path), pdf_bytes), pages
+    return write_bytes_atomically(Path(pdf_path), pdf_bytes)

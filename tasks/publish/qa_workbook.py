@@ -97,8 +97,10 @@ def _kind_of(figure_id: str, rows: pd.DataFrame) -> str:
 
 def la_figure(la_rows: pd.DataFrame, figure_id: str, period: str):
     """The LA row of one figure and month (a namedtuple), or None."""
-    rows = la_rows[(la_rows["kpi_id"] == figure_id) & (la_rows["period"] == period)]
-    return next(rows.itertuples(), None)
+    # compared as plain objects: pandas compares its text columns value by value in Python
+    wanted = (la_rows["kpi_id"].to_numpy(dtype=object) == figure_id) \
+        & (la_rows["period"].to_numpy(dtype=object) == period)
+    return next(la_rows[wanted].itertuples(), None)
 
 
 def figure_rag(figure: Figure, value, targets: dict[str, KpiTarget]) -> tuple[float | None, str | None]:

@@ -92,14 +92,16 @@ def _wrap_long_notes(sheet: Worksheet) -> None:
         sheet.row_dimensions[note.row].height = LINE_HEIGHT * _lines(note.value, width)
 
 
-def fit_row_height(sheet: Worksheet, row: int, cells=None) -> None:
+def fit_row_height(sheet: Worksheet, row: int, cells=None) -> int:
     """Wrapped headers (or wrapped names in a data row: tasks.publish.excel.write_units)
-    get the height they need, so they do not run into the next row. `cells`: the row's
-    cells when the caller has them (`sheet[row]` scans the whole sheet for its width)."""
+    get the height they need, so they do not run into the next row; returns its lines.
+    `cells`: the row's cells when the caller has them (`sheet[row]` scans the whole
+    sheet for its width)."""
     cells = sheet[row] if cells is None else cells
     lines = max((_lines(str(cell.value), _width(sheet, cell.column))
                  for cell in cells if cell.value is not None), default=1)
     sheet.row_dimensions[row].height = LINE_HEIGHT * lines
+    return lines
 
 
 def _width(sheet: Worksheet, column: int) -> float:

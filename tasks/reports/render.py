@@ -24,7 +24,8 @@ from markupsafe import Markup
 from tasks.core.settings import KpiTarget
 from tasks.core.periods import Period
 from tasks.publish.csv_files import write_bytes_atomically
-from tasks.publish.html import bar_chart_svg, line_chart_svg, template_environment, write_pdf
+from tasks.publish.html import (bar_chart_svg, line_chart_svg, render_pdf, template_environment, write_pdf,
+                                write_rendered_pdf)
 from tasks.publish.excel import la_trend_rows
 from tasks.publish.lineage import RunInfo
 from tasks.publish.style import SYNTHETIC_BANNER, month_label
@@ -427,14 +428,35 @@ def render_qa_on_a_page(values: pd.DataFrame, trend: pd.DataFrame, kpis: list[Kp
                                           run.trend_months)
                               for f in qa_figures(kpis, la_trend_rows(values, trend)) if f.id in charted]
     template = template_environment().get_template("qa_on_a_page.html")
-    pdf_path = Path(out_dir) / f"qa_on_a_page_{run.period}.pdf"
-    for per_type, scale in ONE_PAGE_ATTEMPTS:
-        html = template.render(**context, findings=page_findings[per_type],
+
+    def page(attempt: int) -> str:
+        per_type, scale = ONE_PAGE_ATTEMPTS[attempt]
+        return template.render(**context, findings=page_findings[per_type],
                                title=f"{run.la_name}: QA on a page, {context['period_label']}", scale=scale)
-        pdf_path, pages = write_pdf(html, pdf_path, max_pages=1)
-        if pages == 1:
-            return pdf_path
-    raise RuntimeError(f"QA on a page does not fit on one A4 page even at scale {ONE_PAGE_SCALES[-1]}")
+
+    html, document = first_that_fits(page, len(ONE_PAGE_ATTEMPTS))
+    return write_rendered_pdf(document, html, Path(out_dir) / f"qa_on_a_page_{run.period}.pdf")
+
+
+def first_that_fits(page, attempts: int) -> tuple[str, object]:
+    """(HTML, rendered document) of the first attempt that fits on one page. An attempt
+    never takes more pages than the one before it (fewer summaries, or smaller type), so
+    the first that fits is found by halving: a few renders, not one per attempt."""
+    rendered: dict[int, tuple[str, object]] = {}
+
+    def fits(attempt: int) -> bool:
+        if attempt not in rendered:
+            html = page(attempt)
+            rendered[attempt] = html, render_pdf(html)
+        return len(rendered[attempt][1].pages) == 1
+
+    low, high = 0, attempts  # the first that fits is in [low, high]; `attempts`: none does
+    while low < high:
+        middle = (low + high) // 2
+        low, high = (low, middle) if fits(middle) else (middle + 1, high)
+    if low == attempts:
+        raise RuntimeError(f"QA on a page does not fit on one A4 page even at scale {ONE_PAGE_SCALES[-1]}")
+    return rendered[low]
 
 
 # --- Audit findings (QA12, QA13 and the shareable summaries: tasks/reports/findings.py) -------------

@@ -25,6 +25,7 @@ from datetime import date, datetime, timedelta, timezone
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 import yaml
@@ -389,9 +390,7 @@ def _cross_table_results(extract: Extract, frame: pd.DataFrame, rules: list[Rule
         columns, keys = _as_list(rule.spec["column"]), _as_list(rule.spec["key"])
         filled = frame[columns].notna().all(axis=1)
         if rule.rule == "references":
-            known = pd.MultiIndex.from_frame(parent.frame[keys].dropna().astype(str))
-            present = pd.MultiIndex.from_frame(frame[columns].astype(str)).isin(known)
-            bad = filled & ~present
+            bad = filled & ~_matches_a_key(frame[columns], parent.frame[keys])
             checked = int(filled.sum())
         else:
             parent_dates = parent.frame[[keys[0], rule.spec["parent_date"]]].dropna()
@@ -404,6 +403,15 @@ def _cross_table_results(extract: Extract, frame: pd.DataFrame, rules: list[Rule
         results.append(_result(rule, extract.source_name, checked, int(bad.sum()),
                                _example_ids(frame, extract.table, bad)))
     return results
+
+
+def _matches_a_key(values: pd.DataFrame, keys: pd.DataFrame) -> np.ndarray:
+    """Whether each row of `values` equals, as text, a complete row of `keys` (the same
+    number of columns, in order): a hash join, where a MultiIndex would sort every key."""
+    known = keys.dropna().astype(str).drop_duplicates()
+    known.columns = values.columns
+    joined = values.astype(str).merge(known, how="left", on=list(values.columns), indicator=True)
+    return (joined["_merge"] == "both").to_numpy()
 
 
 # --- checks against the table's last good load and the calendar -------------------------
