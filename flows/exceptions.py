@@ -95,7 +95,7 @@ def _live_run(flow_name: str, choose_kpis, publish, as_at: date, source, out, co
                 f"{flow_name} lists as at {period.id} not published: {quality.state}. "
                 f"Data Docs: {quality.data_docs}")
         with locks.hold(run.engine, "staging", steps.STAGING_WAIT_SECONDS):
-            steps.load_warehouse(extracts, run.engine_url, quality.blocked_tables)
+            steps.load_warehouse(extracts, run.engine_url, run.run_id, quality.blocked_tables)
             values, records = steps.compute_live_lists(kpis, period, context, run.engine_url)
             teams, workers = steps.unit_tables(run.engine_url)
             escalations = steps.find_escalations(period.end, run.engine_url) \

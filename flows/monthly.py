@@ -23,12 +23,16 @@ Ledger, lock, versioned outputs and failure notification: flows/runner.py.
 
 from __future__ import annotations
 
+from functools import partial
+
 from prefect import flow
 
 from flows import periodic, runner, steps
 from tasks.core.region import member_overrides
 from tasks.core.periods import Period, latest_complete_month
 from tasks.operations import locks
+from tasks.operations import shared_extract as shared_extracts
+from tasks.operations.shared_extract import SharedExtract
 from tasks.reports import qa_outputs
 
 
@@ -38,7 +42,7 @@ def monthly(period: str | None = None, source: str = "", out: str = "", config: 
             trigger: str | None = None, reason: str | None = None,
             lock_wait_seconds: float = runner.DEFAULT_LOCK_WAIT_SECONDS,
             accept_stale: bool = False, wait_for_extract: bool | None = None, deliver: bool = False,
-            member: dict | None = None) -> dict:
+            member: dict | None = None, shared_extract: str | None = None) -> dict:
     """Publish the month's scorecards, kpi_values.csv and QA outputs, then deliver them to
     the audiences due (`[delivery]`; `deliver`: send again even if already sent, and for a
     backfill). Every parameter is stored by Prefect: `config` names the configuration,
@@ -48,20 +52,24 @@ def monthly(period: str | None = None, source: str = "", out: str = "", config: 
     stale, recorded in the ledger. `wait_for_extract`: poll the source for a late extract
     (tasks/extract/arrival.py); by default only scheduled runs wait. `member`: the settings
     a regional run (flows/region.py) gives one member LA's run, over `config`'s: its LA
-    code, its schema of the region's warehouse, its data folder (tasks.core.region)."""
-    return periodic.run_flow("monthly", period, Period.month, latest_complete_month, _run_steps, source, out,
+    code, its schema of the region's warehouse, its data folder (tasks.core.region).
+    `shared_extract`: the key of the extract a re-run of several months read once for all of
+    them, in this process (flows/backfill.py, tasks/operations/shared_extract.py)."""
+    shared = shared_extracts.lookup(shared_extract)
+    work = partial(_run_steps, shared=shared) if shared else _run_steps
+    return periodic.run_flow("monthly", period, Period.month, latest_complete_month, work, source, out,
                              config, trigger, reason, lock_wait_seconds, accept_stale, wait_for_extract, deliver,
                              member_overrides(member))
 
 
 def _run_steps(month: Period, run: runner.RunContext, accept_stale: bool = False,
-               wait: bool = False) -> list[str]:
+               wait: bool = False, shared: SharedExtract | None = None) -> list[str]:
     settings, out_dir = run.settings, run.work_dir
-    ready = periodic.prepare(month, run, accept_stale, wait)  # refuses when nothing can be published
+    ready = periodic.prepare(month, run, accept_stale, wait, shared)  # refuses when nothing can be published
     kpis, quality = ready.kpis, ready.quality
     # The source tables are shared by every run: load and compute as one section.
     with locks.hold(run.engine, "staging", steps.STAGING_WAIT_SECONDS):
-        steps.load_warehouse(ready.extracts, run.engine_url, quality.blocked_tables)
+        steps.load_warehouse(ready.extracts, run.engine_url, run.run_id, quality.blocked_tables, shared)
         results = steps.compute_scorecards(quality.fresh(kpis), month, ready.context, run.engine_url,
                                            settings.trend_months)
         teams, workers = steps.unit_tables(run.engine_url)

@@ -28,6 +28,7 @@ from tasks.core.settings import code_version, load_settings, redact_url
 from tasks.kpis.registry import Kpi, computed_for, load_registry
 from tasks.operations import locks, summary, versions
 from tasks.operations.pipeline import la_context
+from tasks.operations.shared_extract import SharedExtract
 from tasks.publish import csv_files as publish_csv
 from tasks.publish.lineage import RunInfo
 from tasks.reports import qa_outputs
@@ -69,20 +70,21 @@ class Prepared:
     quality: DataQuality
 
 
-def prepare(period: Period, run: runner.RunContext, accept_stale: bool, wait: bool) -> Prepared:
-    """Read, archive and validate the extracts; stop (DataQualityFailed) when the data
-    cannot be published at all: nothing of this period is replaced, the previous
-    outputs stay current."""
+def prepare(period: Period, run: runner.RunContext, accept_stale: bool, wait: bool,
+            shared: SharedExtract | None = None) -> Prepared:
+    """Read, archive and validate the extracts (a re-run's month: the extract its re-run
+    read once, `shared`); stop (DataQualityFailed) when the data cannot be published at
+    all: nothing of this period is replaced, the previous outputs stay current."""
     settings = run.settings
     context, population_year = la_context(settings, period)
     steps.await_extract(run.source, settings, run.flow, period, run.run_id, wait)
-    extracts = steps.extract_sources(run.source, settings)
-    manifest = steps.archive_extracts(extracts, settings, run.run_id, run.engine_url)
-    loaded = validate.loaded_row_counts(run.engine)
+    extracts = shared.extracts if shared else steps.extract_sources(run.source, settings)
+    manifest = steps.archive_extracts(extracts, settings, run.run_id, run.engine_url, shared)
+    loaded = shared.previous_row_counts if shared else validate.loaded_row_counts(run.engine)
     kpis = qa_outputs.with_qa_if_supplied(computed_for(load_registry(settings.kpis.registry), period),
                                           extracts, loaded)
     kpis = with_supplied_sources(kpis, extracts, loaded)
-    quality = steps.validate_extracts(extracts, kpis, period, run, accept_stale)
+    quality = steps.validate_extracts(extracts, kpis, period, run, accept_stale, shared)
     quality = quality.with_tables_not_supplied(missing_local_tables(kpis, extracts))
     refusal = quality.refusal(kpis)
     if refusal:
@@ -163,7 +165,7 @@ def _run_steps(cadence: PeriodicFlow, period: Period, run: runner.RunContext, ac
     trend = period_reports.TREND_QUARTERS  # the period and the three of its kind before it
     # the source tables are shared by every run: load and compute as one section
     with locks.hold(run.engine, "staging", steps.STAGING_WAIT_SECONDS):
-        steps.load_warehouse(ready.extracts, run.engine_url, quality.blocked_tables)
+        steps.load_warehouse(ready.extracts, run.engine_url, run.run_id, quality.blocked_tables)
         results = steps.compute_scorecards(quality.fresh(kpis), period, ready.context, run.engine_url, trend)
         parts = steps.compute_months(quality.fresh(kpis), period, ready.context, run.engine_url)
     results, carried, revised = revise(results, quality, period, run)

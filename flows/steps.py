@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import datetime, timezone
+from functools import partial
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -25,6 +26,8 @@ from tasks.kpis import benchmarks
 from tasks.extract import extracts as extract
 from tasks.operations import notify
 from tasks.operations import pipeline
+from tasks.operations import shared_extract
+from tasks.operations.shared_extract import SharedExtract
 from tasks.operations import summary
 from tasks.publish import csv_files as publish_csv
 from tasks.reports import qa_outputs
@@ -130,35 +133,59 @@ def extract_sources(source: str, settings: Settings) -> dict[str, extract.Extrac
 
 @task(name="validate_extracts", cache_policy=NO_CACHE)
 def validate_extracts(extracts: dict[str, extract.Extract], kpis: list[Kpi], period: Period,
-                      run, accept_stale: bool = False) -> DataQuality:
+                      run, accept_stale: bool = False, shared: SharedExtract | None = None) -> DataQuality:
     """The data-quality gate: first the extract's date against the period (a stale
     extract is refused: check_extract_date), then every extract against its Great
     Expectations suites, with results stored for the trend, one alert per rule that did
     not pass (log, Prefect artifact, configured channels, a standing warning once per
-    extract) and Data Docs kept beside the outputs whatever the run's outcome."""
+    extract) and Data Docs kept beside the outputs whatever the run's outcome. A
+    re-run's months (`shared`) validate their extract once per extract date and send its
+    alerts once (tasks/operations/shared_extract.py)."""
     logger = get_run_logger()
-    dated = check_extract_date(extracts, period, run, accept_stale)
-    docs_dir = versions.data_quality_dir(run.work_dir, period, run.run_id)
-    previous = validate.loaded_row_counts(run.engine)  # the last good load, whatever the source path
-    report = validate.validate_extracts(extracts, dated.extract_date.day, previous,
-                                        run.settings.validation, docs_dir=docs_dir)
+    dated = check_extract_date(extracts, period, run, accept_stale, shared)
+    # the last good load, whatever the source path
+    previous = shared.previous_row_counts if shared else validate.loaded_row_counts(run.engine)
+    validate_now = partial(validate.validate_extracts, extracts, dated.extract_date.day, previous,
+                           run.settings.validation,
+                           docs_dir=versions.data_quality_dir(run.work_dir, period, run.run_id))
+    report, first = shared_extract.once(shared, ("validation", dated.extract_date.day), validate_now)
     validate.store_dq_results(run.engine, run.run_id, period, report)
-    send_alerts(report, extracts, period, run)
+    send_alerts(report, extracts, period, run, shared.label if shared else None, deliver=first)
     quality = assess(report, kpis, dated.notes, validate.dq_trend(run.engine, up_to=period))
-    logger.info("validated %d tables in %.1f s: %s", len(extracts), report.seconds, quality.state)
+    if first:
+        logger.info("validated %d tables in %.1f s: %s", len(extracts), report.seconds, quality.state)
+    else:
+        logger.info("%d tables: validated once for the re-run's months of this extract date: %s",
+                    len(extracts), quality.state)
     return quality
 
 
 def send_alerts(report: validate.ValidationReport, extracts: dict[str, extract.Extract], period: Period,
-                run) -> None:
+                run, periods: str | None = None, deliver: bool = True) -> None:
     """One alert per rule that did not pass, to the log, the configured channels and a
-    Prefect artifact (with the Data Docs link); the daily flow adds the standing warnings' digest."""
+    Prefect artifact (with the Data Docs link); the daily flow adds the standing warnings'
+    digest. `periods`: what the alerts name when one validation serves several runs (a
+    re-run's months); `deliver`: False for the runs after the first one, which sent them."""
     logger = get_run_logger()
     docs = data_docs_link(report.data_docs_index, run)
     links = alerts.RunLinks(run.flow, run.run_id, notify.prefect_run_url(run.run_id), docs)
-    found = alerts.build_alerts(report, period, {n: e.sha256 for n, e in extracts.items()}, links)
+    found = alerts.build_alerts(report, period, {n: e.sha256 for n, e in extracts.items()}, links, periods)
     for alert in found:
         logger.warning("data quality: %s", alert.one_line())
+    if deliver:
+        _deliver_alerts(found, period, run, links)
+    elif found:
+        logger.info("%d alert(s) sent once for the months of this re-run (%s), by the first month "
+                    "validated: not sent again", len(found), periods)
+    create_markdown_artifact(alerts.render_markdown(found, data_docs=docs),
+                             key=f"data-quality-{period.id.lower()}",
+                             description=f"Data-quality alerts for {period.id}")
+    if docs and not docs.startswith("file:"):  # a browser opens no file link from a web page
+        create_link_artifact(docs, link_text="Data Docs (Great Expectations)")
+
+
+def _deliver_alerts(found: list[alerts.Alert], period: Period, run, links: alerts.RunLinks) -> None:
+    logger = get_run_logger()
     delivery = alerts.deliver_alerts(run.engine, found, run.run_id, **_channels(run.settings))
     for error in delivery.errors:
         logger.error("data-quality alerts not delivered: %s", error)
@@ -167,11 +194,6 @@ def send_alerts(report: validate.ValidationReport, extracts: dict[str, extract.E
                     "digest lists the standing warnings)", len(delivery.already_sent))
     if run.flow == "daily":
         send_standing_warnings_digest(run, period, delivery.already_sent, links)
-    create_markdown_artifact(alerts.render_markdown(found, data_docs=docs),
-                             key=f"data-quality-{period.id.lower()}",
-                             description=f"Data-quality alerts for {period.id}")
-    if docs and not docs.startswith("file:"):  # a browser opens no file link from a web page
-        create_link_artifact(docs, link_text="Data Docs (Great Expectations)")
 
 
 def data_docs_link(index: Path | None, run) -> str | None:
@@ -188,14 +210,17 @@ def _channels(settings: Settings) -> dict:
 
 
 def check_extract_date(extracts: dict[str, extract.Extract], period: Period, run,
-                       accept_stale: bool = False) -> ExtractDateCheck:
+                       accept_stale: bool = False, shared: SharedExtract | None = None) -> ExtractDateCheck:
     """The extract date and its freshness, recorded in the ledger
     (tasks/validate/extract_date.py); a stale extract ends the run "Failed: data quality"
     with the dates, unless it is a re-run with the period's archived extract or
-    `accept_stale` (the ledger records it, with the run's reason)."""
+    `accept_stale` (the ledger records it, with the run's reason). A re-run's months
+    (`shared`) read the source's date once."""
     logger = get_run_logger()
+    source_date, _ = shared_extract.once(shared, "source date", partial(
+        extract_date.extract_date_of, run.source, extracts, run.settings))
     dated = extract_date.check_extract_date(run.engine, run.flow, run.run_id, run.source, run.settings,
-                                            extracts, period, accept_stale, run.reason)
+                                            extracts, period, accept_stale, run.reason, source_date)
     for note in dated.notes:
         logger.warning(note)
     logger.info("extract dated %s", dated.extract_date.describe())
@@ -216,12 +241,19 @@ def send_standing_warnings_digest(run, period: Period, already_sent: list, links
 
 
 @task(name="archive_extracts", cache_policy=NO_CACHE)
-def archive_extracts(extracts, settings: Settings, run_id: str, engine_url: str) -> list[dict]:
+def archive_extracts(extracts, settings: Settings, run_id: str, engine_url: str,
+                     shared: SharedExtract | None = None) -> list[dict]:
     """Archive this run's extracts (owner-only) and delete those older than
-    `[archive] keep_months`, recorded in the ledger (tasks/extract/archive.py)."""
+    `[archive] keep_months`, recorded in the ledger (tasks/extract/archive.py). A
+    re-run's months (`shared`) archive their extract once, under the first month's run."""
     engine = pipeline.warehouse_engine(engine_url)
-    manifest = extract.archive_extracts(extracts, settings.archive_dir, run_id)
+    manifest, archived_now = shared_extract.once(shared, "archive", partial(
+        extract.archive_extracts, extracts, settings.archive_dir, run_id))
     warehouse.record_extracts(engine, run_id, manifest)
+    if not archived_now:
+        get_run_logger().info("the re-run's extract is archived once: %s",
+                              Path(manifest[0]["archived_path"]).parent if manifest else "nothing read")
+        return manifest
     deleted = archive.delete_old_archives(engine, settings.archive_dir, settings.archive.keep_months,
                                           warehouse.utcnow().date(), run_id)
     if deleted:
@@ -230,13 +262,25 @@ def archive_extracts(extracts, settings: Settings, run_id: str, engine_url: str)
 
 
 @task(name="load_warehouse", cache_policy=NO_CACHE)
-def load_warehouse(extracts, engine_url: str, blocked_tables: list[str] = ()) -> dict[str, int]:
+def load_warehouse(extracts, engine_url: str, run_id: str, blocked_tables: list[str] = (),
+                   shared: SharedExtract | None = None) -> int:
     """Load the usable tables in one transaction; a table that could not be read or
-    failed a critical rule (`blocked_tables`) keeps the rows of the last good load."""
+    failed a critical rule (`blocked_tables`) keeps the rows of the last good load. A
+    re-run's months (`shared`) load their extract once: a month finding the source tables
+    still holding that load computes from it. Returns the load, recorded as the run's."""
     usable = {name: e for name, e in extracts.items() if e.usable and name not in blocked_tables}
-    counts = pipeline.load_extracts(pipeline.warehouse_engine(engine_url), usable)
-    get_run_logger().info("loaded %d tables in one transaction", len(counts))
-    return counts
+    engine = pipeline.warehouse_engine(engine_url)
+    blocked = frozenset(blocked_tables)
+    load_id, loaded = pipeline.load_extracts(engine, usable, run_id, shared.loads.get(blocked) if shared else None)
+    if shared:
+        shared.loads[blocked] = load_id
+    warehouse.record_run_load(engine, run_id, load_id)
+    if loaded:
+        get_run_logger().info("loaded %d tables in one transaction (load %d)", len(usable), load_id)
+    else:
+        get_run_logger().info("the source tables still hold this re-run's extract (load %d): not loaded again",
+                              load_id)
+    return load_id
 
 
 @task(name="load_reference", cache_policy=NO_CACHE)

@@ -174,13 +174,18 @@ def test_archives_are_owner_only_and_deleted_after_keep_months(tmp_path, sqlite_
     (folder / "ssd_person.csv").write_text("pers_person_id,pers_sex,pers_dob\nP1,F,2015-01-02\n")
     extracts = extract_sources(str(folder), required=[], strict=False)
     archive_dir, today = tmp_path / "archive", date(2026, 12, 2)
+    manifests = {}
     for run_id, started in (("old-run", datetime(2024, 11, 30, tzinfo=timezone.utc)),
                             ("kept-run", datetime(2024, 12, 3, tzinfo=timezone.utc))):
         warehouse.start_run(sqlite_warehouse, run_id, "monthly", "2024-11", "manual", "v", "drop")
         with sqlite_warehouse.begin() as connection:
             runs = warehouse.table("runs", connection)
             connection.execute(runs.update().where(runs.c.run_id == run_id).values(started_at=started))
-        warehouse.record_extracts(sqlite_warehouse, run_id, archive_extracts(extracts, archive_dir, run_id))
+        manifests[run_id] = archive_extracts(extracts, archive_dir, run_id)
+        warehouse.record_extracts(sqlite_warehouse, run_id, manifests[run_id])
+    # a later month of old-run's re-run, which listed the archive of its first month (a shared extract)
+    warehouse.start_run(sqlite_warehouse, "old-run-month-2", "monthly", "2024-10", "backfill", "v", "drop")
+    warehouse.record_extracts(sqlite_warehouse, "old-run-month-2", manifests["old-run"])
     assert stat.S_IMODE(os.stat(archive_dir).st_mode) == 0o700
     assert stat.S_IMODE(os.stat(archive_dir / "kept-run").st_mode) == 0o700
     assert {stat.S_IMODE(os.stat(p).st_mode) for p in (archive_dir / "kept-run").iterdir()} == {0o400}
@@ -192,7 +197,7 @@ def test_archives_are_owner_only_and_deleted_after_keep_months(tmp_path, sqlite_
     assert ledger[["flow", "period", "state"]].values.tolist() == [[RETENTION_FLOW, "2024-12-02", "Completed"]]
     assert ledger["message"][0] == message and "old-run" in message and "kept-run" not in message
     paths = read_sql(sqlite_warehouse, "select run_id, archived_path from extract_files order by run_id")
-    assert paths["archived_path"].isna().tolist() == [False, True]  # kept-run, old-run
+    assert paths["archived_path"].isna().tolist() == [False, True, True]  # kept-run, old-run, its second month
     assert delete_old_archives(sqlite_warehouse, archive_dir, 24, today, "next-run") is None
 
 

@@ -71,7 +71,11 @@ def delete_old_archives(engine: Engine, archive_dir: Path, keep_months: int, tod
                f"([archive] keep_months = {keep_months}), by run {run_id}: {', '.join(old)}")
     with engine.begin() as connection:
         files = table("extract_files", connection)
-        connection.execute(files.update().where(files.c.run_id.in_(old)).values(archived_path=None))
+        # the months of a re-run list the archive of its first month (tasks/operations/shared_extract.py)
+        in_old_folders = sa.or_(*(files.c.archived_path.startswith(f"{Path(archive_dir) / run}{os.sep}",
+                                                                   autoescape=True) for run in old))
+        connection.execute(files.update().where(files.c.run_id.in_(old) | in_old_folders)
+                           .values(archived_path=None))
         connection.execute(table("runs", connection).insert(), [{
             "run_id": str(uuid.uuid4()), "flow": RETENTION_FLOW, "period": cutoff.isoformat(),
             "trigger": "retention", "started_at": utcnow(), "finished_at": utcnow(),

@@ -170,12 +170,14 @@ def alert_key(period: str, result: RuleResult, checksum: str) -> str:
 
 def build_alerts(report: ValidationReport, period: Period,
                  checksums: dict[str, str] | None = None,
-                 links: RunLinks | None = None) -> list[Alert]:
-    """One alert per failed rule, critical first. `checksums`: sha256 per table."""
+                 links: RunLinks | None = None, periods: str | None = None) -> list[Alert]:
+    """One alert per failed rule, critical first. `checksums`: sha256 per table;
+    `periods`: what the alerts name when they serve several periods (a re-run's months)."""
     checksums = checksums or {}
+    named = periods or period.id
     failed = report.failures + report.warnings
     return [Alert(
-        key=alert_key(period.id, r, checksums.get(r.table, "")), period=period.id, links=links or RunLinks(),
+        key=alert_key(named, r, checksums.get(r.table, "")), period=named, links=links or RunLinks(),
         severity=r.severity, source=r.source, family=TABLES[r.table].family, table=r.table,
         column=r.column, rule=r.rule, rows=r.unexpected, checked=r.checked,
         example_ids=tuple(r.example_ids), detail=r.detail,

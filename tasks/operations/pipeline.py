@@ -15,7 +15,7 @@ from tasks.core.periods import Period
 from tasks.kpis.population import la_name, population_0_17
 from tasks.kpis.qa import schedule_from_settings
 from tasks.kpis.registry import Kpi
-from tasks.warehouse.database import make_engine, read_sql, replace_source_tables, upgrade_schema
+from tasks.warehouse.database import latest_load_id, make_engine, read_sql, replace_source_tables, upgrade_schema
 
 
 @lru_cache(maxsize=8)
@@ -37,9 +37,15 @@ def la_context(settings: Settings, period: Period) -> tuple[LaContext, int]:
     return context, year
 
 
-def load_extracts(engine: Engine, extracts: dict[str, Extract]) -> dict[str, int]:
-    replace_source_tables(engine, {name: e.frame for name, e in extracts.items()})
-    return {name: len(e.frame) for name, e in extracts.items()}
+def load_extracts(engine: Engine, extracts: dict[str, Extract], run_id: str,
+                  earlier_load: int | None = None) -> tuple[int, bool]:
+    """Load the extracts into the source tables in one transaction: (the load's id, True).
+    With `earlier_load` (a load of these same extracts), while the source tables still
+    hold it (no load since), nothing is loaded: (earlier_load, False). Call it under the
+    "staging" lock, as the computation that reads the load."""
+    if earlier_load is not None and latest_load_id(engine) == earlier_load:
+        return earlier_load, False
+    return replace_source_tables(engine, {name: e.frame for name, e in extracts.items()}, run_id), True
 
 
 @dataclass

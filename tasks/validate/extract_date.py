@@ -51,12 +51,14 @@ def extract_date_of(source: str, extracts: dict[str, extract.Extract],
 
 def check_extract_date(engine: Engine, flow: str, run_id: str, source: str, settings: Settings,
                        extracts: dict[str, extract.Extract], period: Period, accept_stale: bool = False,
-                       reason: str | None = None) -> ExtractDateCheck:
+                       reason: str | None = None,
+                       source_date: freshness.ExtractDate | None = None) -> ExtractDateCheck:
     """Date the extract, judge its freshness for the period (the period end for the
-    monthly flow, the as-at day for the others) and record both in the ledger."""
+    monthly flow, the as-at day for the others) and record both in the ledger.
+    `source_date`: the date as the source gives it, when already read (extract_date_of)."""
     checksums = {n: e.sha256 for n, e in extracts.items() if e.sha256}
     archived = freshness.archived_run_of(engine, flow, period, checksums, run_id)
-    extract_day = extract_date_of(source, extracts, settings)
+    extract_day = source_date or extract_date_of(source, extracts, settings)
     if archived is not None and archived[1] is not None:  # its archive's copies are newer files
         extract_day = freshness.ExtractDate(archived[1], f"the ledger of run {archived[0]}, "
                                                          "whose extract this is")

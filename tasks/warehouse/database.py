@@ -172,14 +172,18 @@ def _plain(value):
     return value
 
 
-def replace_source_tables(engine: Engine, frames: dict[str, pd.DataFrame]) -> None:
-    """Replace the named source tables with these rows, all in one transaction."""
+def replace_source_tables(engine: Engine, frames: dict[str, pd.DataFrame], run_id: str | None = None) -> int:
+    """Replace the named source tables with these rows, all in one transaction, recorded
+    in `source_loads` (by `run_id`, if a run loads them); returns the load's id."""
     with engine.begin() as connection, _load_cache(connection):
         for name, frame in frames.items():
             target = table(name, connection)
             connection.execute(target.delete())
             with _indexes_rebuilt(connection, target):
                 insert_frame(connection, target, frame[[c.name for c in target.columns]])
+        loads = table("source_loads", connection)
+        return connection.execute(loads.insert().values(run_id=run_id, loaded_at=utcnow())
+                                  .returning(loads.c.load_id)).scalar_one()
 
 
 LOAD_CACHE_KIB = 128 * 1024
@@ -216,6 +220,20 @@ def _indexes_rebuilt(connection: Connection, target: sa.Table):
     yield
     for index in indexes:
         index.create(connection)
+
+
+def latest_load_id(engine: Engine) -> int | None:
+    """The last load of the source tables: what they hold now (with the tables it did not
+    replace as earlier loads left them)."""
+    with engine.connect() as connection:
+        return connection.execute(sa.select(sa.func.max(table("source_loads", connection).c.load_id))).scalar()
+
+
+def record_run_load(engine: Engine, run_id: str, load_id: int) -> None:
+    """The load a run's figures are computed from (runs sharing one load share its id)."""
+    with engine.begin() as connection:
+        runs = table("runs", connection)
+        connection.execute(runs.update().where(runs.c.run_id == run_id).values(load_id=load_id))
 
 
 def read_sql(engine: Engine | Connection, sql: str, params: dict | None = None) -> pd.DataFrame:
