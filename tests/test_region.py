@@ -149,8 +149,11 @@ def test_each_la_ran_on_the_pool_and_the_broken_one_failed_alone(region_run):
                 if str(run["parameters"].get("config")).endswith("region.toml")]
     assert len(regional) == 1 and regional[0]["state"]["name"] == "Some LAs failed"
     assert {run["parent_task_run_id"] is not None for run in runs} == {True}  # subflows of the region's run
-    submitted = [log.read_text().count("submitting flow run") for log in region_run["worker_logs"]]
-    assert sum(submitted) == 3, submitted  # every member's run went through a worker
+    # every member's run went through a worker; two workers polling at once may both try
+    # one run (Prefect lets one have it), so runs are counted, not the workers' attempts
+    submitted = {line.rsplit("'", 2)[-2] for log in region_run["worker_logs"]
+                 for line in log.read_text().splitlines() if "submitting flow run" in line}
+    assert submitted == {str(run["id"]) for run in runs}, submitted
 
 
 def test_each_good_la_published_its_own_figures_equal_to_its_run_alone(region_run):

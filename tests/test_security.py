@@ -50,13 +50,13 @@ def test_breakdown_values_are_percent_encoded_and_decode_back(value, encoded):
 
 
 def test_a_theme_with_any_text_is_a_figure_of_qa03():
-    from tasks.kpis.compute import extra_figures
+    from tasks.kpis.compute import figure_specs
     from tasks.kpis.registry import load_registry
     qa03 = next(k for k in load_registry() if k.id == "QA03")
     rows = pd.DataFrame({"in_numerator": [1, 1, 1, 1], "grade": ["Good", "Inadequate", "Good", "Good"],
                          "auditor_role": "Team Manager", "service_area": "Social Care",
                          "theme": [*THEMES, "Neglect"], "measure": None})
-    ids = [figure_id for figure_id, _, _ in extra_figures(qa03, rows)]
+    ids = [spec.figure_id for spec in figure_specs(qa03, rows)]
     assert "QA03:theme=%3D1+1" in ids and "QA03:theme=%3D1+1:grade=Good" in ids
     assert "QA03:theme=Neglect%3A home%2Fschool:grade=Inadequate" in ids
     assert "QA03:theme=Négligence à 100%25" in ids
