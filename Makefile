@@ -43,8 +43,11 @@ test: install
 test-fast: install
 	$(BIN)/python -m pytest -m "not flow"
 
+# Issue 17's targets: the monthly run (12,000 and 50,000 children, the re-run), then the
+# region of 10 LAs with 1 and 2 workers (a Prefect server on PostgreSQL, as the tests).
 benchmark: install
 	$(BIN)/python benchmarks/bench_monthly.py
+	$(BIN)/python benchmarks/bench_region.py
 
 clean:
 	rm -rf $(VENV) $(DEMO_OUT) .qaloop

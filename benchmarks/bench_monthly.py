@@ -266,7 +266,7 @@ def report(args, period: str, env: dict) -> None:
     print(f"  a one-off command without a Prefect server first starts Prefect's temporary one: "
           f"{then:.1f} s more (the first ever, creating its database: {first:.1f} s)")
     print("  region of 10 LAs, 1 vs 2 workers: measured by benchmarks/bench_region.py (the regional "
-          "flow's benchmark), not by this one")
+          "flow's benchmark, which `make benchmark` runs next), not by this one")
     print(f"load average at the end: {os.getloadavg()[0]:.1f} (on a shared machine the figures are upper bounds)")
 
 

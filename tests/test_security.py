@@ -205,7 +205,8 @@ def test_archives_are_owner_only_and_deleted_after_keep_months(tmp_path, sqlite_
 
 SECRET = uuid.uuid4().hex[:8]
 SMTP_PASSWORD, WAREHOUSE_PASSWORD, WEBHOOK_TOKEN = f"SMTP{SECRET}", f"PG{SECRET}", f"HOOK{SECRET}"
-SECRETS = (SMTP_PASSWORD, WAREHOUSE_PASSWORD, WEBHOOK_TOKEN)
+SOURCE_PASSWORD = f"SRC{SECRET}"  # in the URL of the case system's database, held by a Secret block
+SECRETS = (SMTP_PASSWORD, WAREHOUSE_PASSWORD, WEBHOOK_TOKEN, SOURCE_PASSWORD)
 
 
 def inject_payloads(source: Path) -> None:
@@ -230,9 +231,25 @@ def inject_payloads(source: Path) -> None:
     rewrite("qa_audits", themes)
 
 
+def case_system_database(folder: Path, schema: str) -> str:
+    """The extract's tables in a PostgreSQL schema, as an LA's reporting database holds
+    them (empty values NULL): its URL, with the source password (trust auth ignores it)."""
+    engine = postgres_engine_or_skip(schema)
+    with engine.begin() as connection:
+        for path in sorted(folder.glob("*.csv")):
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False).replace("", None)
+            frame.to_sql(path.stem, connection, index=False)
+    engine.dispose()
+    user, host = POSTGRES_URL.split("://", 1)[1].split("@")
+    return f"postgresql+psycopg://{user}:{SOURCE_PASSWORD}@{host}?options=-csearch_path%3D{schema}"
+
+
 @pytest.fixture(scope="module")
 def secret_runs(tmp_path_factory, prefect_server):
-    """monthly, daily, weekly and the re-run of two months, with the secrets set."""
+    """monthly, daily, weekly and the re-run of two months, with the secrets set; then
+    March again, read from the case system's database, named by its Prefect Secret block
+    (the source a regional member gives as `source_secret`)."""
+    from prefect.blocks.system import Secret
     from flows.backfill import rerun_monthly
     from flows.exceptions import daily, weekly
     from flows.monthly import monthly
@@ -243,6 +260,8 @@ def secret_runs(tmp_path_factory, prefect_server):
     inject_payloads(source)
     schema = f"qaloop_sec_{uuid.uuid4().hex[:8]}"
     postgres_engine_or_skip(schema).dispose()
+    source_block, source_schema = f"qaloop-case-system-{SECRET}", f"qaloop_src_{SECRET}"
+    Secret(value=case_system_database(source, source_schema)).save(source_block)
     user_and_host = POSTGRES_URL.split("://", 1)[1].split("@")
     warehouse_url = (f"postgresql+psycopg://{user_and_host[0]}:{WAREHOUSE_PASSWORD}@{user_and_host[1]}"
                      f"?options=-csearch_path%3D{schema}")
@@ -274,10 +293,13 @@ def secret_runs(tmp_path_factory, prefect_server):
                 "rerun": rerun_monthly(first="2024-02", last="2024-03", reason="re-run", **common)}
         with pytest.raises(Exception):  # a failure: its state message and notification hook too
             monthly(period="2024-01", source=str(root / "no-such-folder"), out=str(out), config=config)
+        runs["database"] = monthly(period="2024-03", source=f"secret:{source_block}", out=str(root / "out-database"),
+                                   config=config, reason="read from the case system")
     _flush_prefect()
     yield {"root": root, "out": out, "runs": runs, "warehouse_url": warehouse_url,
-           "data_dir": root / "data"}
+           "data_dir": root / "data", "source_block": source_block}
     drop_postgres_schema(schema)
+    drop_postgres_schema(source_schema)
 
 
 def _flush_prefect() -> None:
@@ -330,11 +352,31 @@ def test_no_secret_is_in_the_ledger_logs_results_or_outputs(secret_runs):
     text = ledger.to_json() + alerts.to_json() + deliveries.to_json()
     prefect_home = Path(os.environ["PREFECT_HOME"])
     for path in (files_under(secret_runs["out"]) + files_under(secret_runs["data_dir"]) + files_under(prefect_home)
-                 + files_under(secret_runs["root"] / "delivered")):
+                 + files_under(secret_runs["root"] / "delivered") + files_under(secret_runs["root"] / "out-database")):
         if path.suffix != ".toml":  # the configuration written by the test names no secret either
             text += path.read_bytes().decode("utf-8", errors="replace")
     for secret in SECRETS:
         assert secret not in text
+
+
+def test_a_database_source_named_by_its_secret_block_gives_the_folders_figures(secret_runs):
+    """The block is read inside the run: the flow run's parameter is only its name, and
+    the March published from the database equals the March published from the folder."""
+    from prefect.client.orchestration import get_client
+    with get_client(sync_client=True) as client:
+        runs = client.read_flow_runs()
+    out_database = secret_runs["root"] / "out-database"
+    [database_run] = [run for run in runs if run.parameters.get("out") == str(out_database)]
+    assert database_run.parameters["source"] == f"secret:{secret_runs['source_block']}"
+    assert database_run.state.is_completed()
+    columns = ["kpi_id", "level", "unit_id", "value", "numerator", "denominator"]
+    from_folder, from_database = (
+        pd.read_csv(out / "2024-03" / "kpi_values.csv", dtype=str, keep_default_na=False)[columns]
+        .sort_values(columns).reset_index(drop=True)
+        for out in (secret_runs["out"], out_database))
+    assert len(from_database) > 1000 and from_database.equals(from_folder)
+    metadata = json.loads((out_database / "2024-03" / "run_metadata.json").read_text())
+    assert "(database)" in json.dumps(metadata)
 
 
 def published_files(out: Path, suffix: str) -> list[Path]:
