@@ -99,21 +99,41 @@ def submit_member_run(region_config: RegionConfig, member: Member, month: Period
 
 def wait_for_runs(submitted: dict, seconds: float) -> dict:
     """The members' flow runs once each has reached a final state (or as they are after
-    `seconds`), by LA code."""
+    `seconds`), by LA code. Stopped while waiting (Ctrl-C on `qaloop run region`, the
+    process terminated), it cancels the members' runs not yet ended before it stops:
+    they would otherwise run on, on the workers, for a regional run that is no more."""
     from prefect.client.orchestration import get_client
     pending = {code: run.id for code, run in submitted.items() if not isinstance(run, Exception)}
     finished = {}
     deadline = time.monotonic() + seconds
     with get_client(sync_client=True) as client:
-        while pending:
-            for code, run_id in list(pending.items()):
-                run = client.read_flow_run(run_id)
-                if (run.state and run.state.is_final()) or time.monotonic() >= deadline:
-                    finished[code] = run
-                    del pending[code]
-            if pending:
-                time.sleep(POLL_SECONDS)
+        try:
+            while pending:
+                for code, run_id in list(pending.items()):
+                    run = client.read_flow_run(run_id)
+                    if (run.state and run.state.is_final()) or time.monotonic() >= deadline:
+                        finished[code] = run
+                        del pending[code]
+                if pending:
+                    time.sleep(POLL_SECONDS)
+        except BaseException:
+            cancel_runs(client, list(pending.values()))
+            raise
     return finished
+
+
+def cancel_runs(client, run_ids: list) -> None:
+    """Cancel flow runs of the member deployment, as the Prefect UI would: one not yet
+    picked up by a worker is Cancelled; one a worker runs is Cancelling, and the worker
+    stops its process."""
+    from prefect.states import Cancelled, Cancelling
+    message = "The regional run that submitted it was stopped."
+    for run_id in run_ids:
+        state = client.read_flow_run(run_id).state
+        if state is None or state.is_final():
+            continue
+        new_state = Cancelled(message=message) if state.is_scheduled() else Cancelling(message=message)
+        client.set_flow_run_state(run_id, new_state)
 
 
 def outcome_of(member: Member, run, submitted) -> MemberOutcome:

@@ -144,3 +144,35 @@ def test_the_workbook_shows_each_kpi_best_first_and_the_members_states(tmp_path)
     members = [[c.value for c in row] for row in book["Members"].iter_rows(min_row=5, max_col=3)]
     assert members[3] == ["D", "LA D", "Failed"]
     assert "LA D (D): Failed" in book["Benchmarking"]["A3"].value
+
+
+def test_a_regional_run_stopped_while_waiting_cancels_its_members_runs(tmp_path, monkeypatch, prefect_server):
+    """Ctrl-C on `qaloop run region` while its members wait on the pool: their runs are
+    cancelled on the (real) Prefect server, not left for the workers to run."""
+    from types import SimpleNamespace
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import WorkPoolCreate
+
+    from flows import region as region_flow
+    from tasks.core.periods import Period
+    pool = f"qaloop-cancel-{tmp_path.name[-12:]}"
+    path = region_file(tmp_path, source='source = "/srv/drops/840"')
+    path.write_text(path.read_text().replace('out = "/srv/region"', f'out = "/srv/region"\nwork_pool = "{pool}"'))
+    region_config = load_region(path)
+    with get_client(sync_client=True) as client:
+        client.create_work_pool(WorkPoolCreate(name=pool, type="process"))  # no worker polls it
+    region_flow.deploy_member_runs(region_config)
+    submitted = {member.code: region_flow.submit_member_run(region_config, member, Period.month("2024-03"))
+                 for member in region_config.members}
+
+    def interrupted(seconds):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(region_flow, "time", SimpleNamespace(monotonic=region_flow.time.monotonic, sleep=interrupted))
+    with pytest.raises(KeyboardInterrupt):
+        region_flow.wait_for_runs(submitted, 3600)
+    with get_client(sync_client=True) as client:
+        states = {code: client.read_flow_run(run.id).state for code, run in submitted.items()}
+    assert {code: state.type.value for code, state in states.items()} == {"841": "CANCELLED", "840": "CANCELLED"}
+    assert {state.message for state in states.values()} == {"The regional run that submitted it was stopped."}
