@@ -13,7 +13,8 @@ flow's own bookkeeping. The runs go to a long-running Prefect server, as in prod
 (deployments/README.md): the benchmark starts one (`prefect server start`, its own
 database) unless PREFECT_API_URL names one, and measures apart what a one-off command
 without a server pays for Prefect's temporary server: its start, in a fresh process.
-Peak memory is the process's resident high-water mark.
+Peak memory is the process's resident high-water mark, and that of the second process
+computing half the trend (tasks/operations/pipeline.py): the target is checked on their sum.
 
 Then the targets, each printed with its figure:
 - the 50,000-child monthly run: under 60 s wall and under 2 GiB;
@@ -48,6 +49,11 @@ sys.path.insert(0, str(ROOT))
 
 def peak_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def children_peak_mib() -> float:
+    """The largest ended child process's peak: the run's second process for the trend."""
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
 
 def task_run_times(flow_run_id) -> list[dict]:
@@ -108,7 +114,7 @@ def measure(children: int, period_id: str, workdir: Path) -> dict:
                     return_state=True)
     wall = time.perf_counter() - started
     return {"generate": generated, "wall": wall, "state": state.name, "peak_mib": peak_mib(),
-            "steps": task_run_times(state.state_details.flow_run_id)}
+            "trend_process_mib": children_peak_mib(), "steps": task_run_times(state.state_details.flow_run_id)}
 
 
 def measure_temporary_server(children: int, period_id: str, workdir: Path) -> dict:
@@ -211,7 +217,8 @@ def run_one(kind: str, children: int, period: str, env: dict | None = None) -> d
 def print_monthly(children: int, measured: dict) -> None:
     print(f"\n{children:,} children: generated in {measured['generate']['seconds']:.1f} s (not part of "
           f"the run); flow {measured['state']}, {measured['wall']:.1f} s wall time (a long-running "
-          f"Prefect server); peak {measured['peak_mib']:.0f} MiB; load average "
+          f"Prefect server); peak {measured['peak_mib']:.0f} MiB, its trend process "
+          f"{measured['trend_process_mib']:.0f} MiB; load average "
           f"{measured['load'][0]:.1f} before, {measured['load'][1]:.1f} after")
     print(f"  {'step (task runs of the flow)':40} {'starts at':>9} {'seconds':>9} {'runs':>5}")
     for row in measured["steps"]:
@@ -247,8 +254,9 @@ def report(args, period: str, env: dict) -> None:
     print("\ntargets (issue 17):")
     if 50000 in runs:
         run = runs[50000]
+        memory = run["peak_mib"] + run["trend_process_mib"]  # at most, were both peaks at once
         print(f"  50,000-child monthly run: {run['wall']:.1f} s wall (target < 60 s: {verdict(run['wall'] < 60)}), "
-              f"peak {run['peak_mib']:.0f} MiB (target < 2048 MiB: {verdict(run['peak_mib'] < 2048)})")
+              f"peak {memory:.0f} MiB with its trend process (target < 2048 MiB: {verdict(memory < 2048)})")
     if 12000 in runs:
         run, plain = runs[12000], run_one("baseline", 12000, period)
         ratio = run["wall"] / plain["wall"]

@@ -30,7 +30,9 @@ def postgres_engine_or_skip(schema: str) -> sa.Engine:
         pytest.skip(f"PostgreSQL is not reachable: {error}")
     finally:
         admin.dispose()
-    return sa.create_engine(POSTGRES_URL, connect_args={"options": f"-csearch_path={schema}"})
+    # the search_path in the URL, as production's warehouse_url gives it: an engine made
+    # again from engine.url (the trend's second process) reads the same schema
+    return sa.create_engine(sa.make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"}))
 
 
 def drop_postgres_schema(schema: str) -> None:

@@ -2,7 +2,8 @@
 
 - The trend: `compute_periods` (each KPI's SQL prepared once, run for every month, no
   attribution for LA-only figures) equals `compute_period` month by month, for every
-  figure of the synthetic LA over 13 months; `compute_with_trend` is built from it.
+  figure of the synthetic LA over 13 months; `compute_with_trend` is built from it, and
+  its second process (the earlier half of the trend) gives the same figures.
 - The bulk load (COPY on PostgreSQL, one executemany on SQLite) stores what
   SQLAlchemy's own insert stores, value for value, type for type.
 
@@ -22,7 +23,7 @@ from tasks.core.periods import Period
 from tasks.extract.extracts import extract_sources
 from tasks.kpis.compute import LaContext, compute_period, compute_periods
 from tasks.kpis.registry import computed_for, load_registry
-from tasks.operations.pipeline import compute_with_trend
+from tasks.operations.pipeline import TREND_PROCESS_FROM_MONTHS, compute_with_trend
 from tasks.warehouse.database import insert_frame, read_sql, replace_source_tables, table
 
 MONTH = Period.month("2024-03")
@@ -48,6 +49,7 @@ def test_the_trend_in_one_pass_equals_each_month_computed_alone(warehouse, frame
     assert month_by_month["numerator"].fillna(0).sum() > 0
     pd.testing.assert_frame_equal(compute_periods(warehouse, kpis, months, CONTEXT), month_by_month)
 
+    assert len(months) - 1 >= TREND_PROCESS_FROM_MONTHS  # half the earlier months in a second process
     results = compute_with_trend(warehouse, kpis, MONTH, CONTEXT, 13)
     pd.testing.assert_frame_equal(results.trend, month_by_month)
     values, records = compute_period(warehouse, kpis, MONTH, CONTEXT)

@@ -386,6 +386,17 @@ def compute_periods(engine: Engine, kpis: list[Kpi], periods: list[Period], cont
     return pd.concat([values[period.id] for period in periods], ignore_index=True)
 
 
+def compute_periods_at(url: str, kpis: list[Kpi], periods: list[Period], context: LaContext) -> pd.DataFrame:
+    """compute_periods on the warehouse at `url`, with an engine of its own: what another
+    process computes (tasks/operations/pipeline.py::compute_with_trend)."""
+    from tasks.warehouse.database import make_engine
+    engine = make_engine(url)
+    try:
+        return compute_periods(engine, kpis, periods, context)
+    finally:
+        engine.dispose()
+
+
 def _compute(engine: Engine, kpis: list[Kpi], periods: list[Period], context: LaContext, levels,
              keep_records: bool) -> tuple[dict[str, pd.DataFrame], dict[str, pd.DataFrame]]:
     """({period id: kpi_values rows}, {period id: attributed record rows}), each period's

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -9,7 +12,8 @@ import pandas as pd
 from sqlalchemy.engine import Engine
 
 from tasks.core.settings import Settings
-from tasks.kpis.compute import UNKNOWN_SERVICE_AREA, LaContext, compute_period, compute_periods, service_areas
+from tasks.kpis.compute import (UNKNOWN_SERVICE_AREA, LaContext, compute_period, compute_periods,
+                                compute_periods_at, service_areas)
 from tasks.extract.extracts import Extract
 from tasks.core.periods import Period
 from tasks.kpis.population import la_name, population_0_17
@@ -55,12 +59,29 @@ class PeriodResults:
     records: pd.DataFrame  # attributed rows of the run's period
 
 
+# From this many earlier months a second process computes the earlier half of the trend
+# while this one computes the period and the later half: the queries' rows become Python
+# objects under the GIL, so threads alone keep one core busy. Fewer months are not worth
+# the second process's start (about a second).
+TREND_PROCESS_FROM_MONTHS = 4
+
+
 def compute_with_trend(engine: Engine, kpis: list[Kpi], period: Period, context: LaContext,
                        trend_months: int) -> PeriodResults:
     """The period at every level, and the LA figures of the months before it, all
     computed as at each month's end from the same extracts."""
-    values, records = compute_period(engine, kpis, period, context)
-    history = compute_periods(engine, kpis, period.trailing(trend_months)[:-1], context)
+    earlier = period.trailing(trend_months)[:-1]
+    if len(earlier) < TREND_PROCESS_FROM_MONTHS or (os.cpu_count() or 1) < 2:
+        values, records = compute_period(engine, kpis, period, context)
+        history = compute_periods(engine, kpis, earlier, context)
+    else:
+        half = len(earlier) // 2
+        url = engine.url.render_as_string(hide_password=False)  # to the other process only, never logged
+        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as other_process:
+            first_half = other_process.submit(compute_periods_at, url, kpis, earlier[:half], context)
+            values, records = compute_period(engine, kpis, period, context)
+            second_half = compute_periods(engine, kpis, earlier[half:], context)
+            history = pd.concat([first_half.result(), second_half], ignore_index=True)
     trend = pd.concat([history, values[values["level"] == "la"]], ignore_index=True)
     return PeriodResults(values, trend, records)
 
