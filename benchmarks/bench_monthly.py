@@ -13,8 +13,9 @@ flow's own bookkeeping. The runs go to a long-running Prefect server, as in prod
 (deployments/README.md): the benchmark starts one (`prefect server start`, its own
 database) unless PREFECT_API_URL names one, and measures apart what a one-off command
 without a server pays for Prefect's temporary server: its start, in a fresh process.
-Peak memory is the process's resident high-water mark, and that of the second process
-computing half the trend (tasks/operations/pipeline.py): the target is checked on their sum.
+Peak memory is the process's resident high-water mark, and the largest resident size of
+the process and its second process computing half the trend (tasks/operations/pipeline.py)
+together, sampled every 0.2 s: the target is checked on the latter.
 
 Then the targets, each printed with its figure:
 - the 50,000-child monthly run: under 60 s wall and under 2 GiB;
@@ -39,6 +40,7 @@ import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -51,9 +53,48 @@ def peak_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def children_peak_mib() -> float:
-    """The largest ended child process's peak: the run's second process for the trend."""
-    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+def resident_mib(pid: int) -> float:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:  # ended meanwhile
+        return 0.0
+    return next((int(line.split()[1]) / 1024 for line in status.splitlines() if line.startswith("VmRSS:")), 0.0)
+
+
+def children_of(pid: int) -> list[int]:
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            children.append(int(stat.parent.name))
+    return children
+
+
+@contextmanager
+def sampled_peak_of_processes(every: float = 0.2):
+    """The largest resident size of this process and its children together (the run's
+    second process computing half the trend), sampled every `every` seconds: {"mib": ...}.
+    A child's own rusage peak is no use here: it counts the parent's pages it was forked
+    with."""
+    peak, stop = {"mib": 0.0}, threading.Event()
+
+    def sample():
+        while not stop.is_set():
+            pid = os.getpid()
+            total = resident_mib(pid) + sum(resident_mib(child) for child in children_of(pid))
+            peak["mib"] = max(peak["mib"], total)
+            stop.wait(every)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    try:
+        yield peak
+    finally:
+        stop.set()
+        sampler.join()
 
 
 def task_run_times(flow_run_id) -> list[dict]:
@@ -110,11 +151,13 @@ def measure(children: int, period_id: str, workdir: Path) -> dict:
 
     from flows.monthly import monthly
     started = time.perf_counter()
-    state = monthly(period=period_id, source=str(source), out=str(workdir / "out"), config=str(config),
-                    return_state=True)
+    with sampled_peak_of_processes() as together:
+        state = monthly(period=period_id, source=str(source), out=str(workdir / "out"), config=str(config),
+                        return_state=True)
     wall = time.perf_counter() - started
     return {"generate": generated, "wall": wall, "state": state.name, "peak_mib": peak_mib(),
-            "trend_process_mib": children_peak_mib(), "steps": task_run_times(state.state_details.flow_run_id)}
+            "together_mib": max(together["mib"], peak_mib()),
+            "steps": task_run_times(state.state_details.flow_run_id)}
 
 
 def measure_temporary_server(children: int, period_id: str, workdir: Path) -> dict:
@@ -217,8 +260,8 @@ def run_one(kind: str, children: int, period: str, env: dict | None = None) -> d
 def print_monthly(children: int, measured: dict) -> None:
     print(f"\n{children:,} children: generated in {measured['generate']['seconds']:.1f} s (not part of "
           f"the run); flow {measured['state']}, {measured['wall']:.1f} s wall time (a long-running "
-          f"Prefect server); peak {measured['peak_mib']:.0f} MiB, its trend process "
-          f"{measured['trend_process_mib']:.0f} MiB; load average "
+          f"Prefect server); peak {measured['peak_mib']:.0f} MiB, with its trend process "
+          f"{measured['together_mib']:.0f} MiB; load average "
           f"{measured['load'][0]:.1f} before, {measured['load'][1]:.1f} after")
     print(f"  {'step (task runs of the flow)':40} {'starts at':>9} {'seconds':>9} {'runs':>5}")
     for row in measured["steps"]:
@@ -254,7 +297,7 @@ def report(args, period: str, env: dict) -> None:
     print("\ntargets (issue 17):")
     if 50000 in runs:
         run = runs[50000]
-        memory = run["peak_mib"] + run["trend_process_mib"]  # at most, were both peaks at once
+        memory = run["together_mib"]
         print(f"  50,000-child monthly run: {run['wall']:.1f} s wall (target < 60 s: {verdict(run['wall'] < 60)}), "
               f"peak {memory:.0f} MiB with its trend process (target < 2048 MiB: {verdict(memory < 2048)})")
     if 12000 in runs:
