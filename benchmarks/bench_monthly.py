@@ -26,7 +26,7 @@ Then the targets, each printed with its figure:
   slower per month than a single run of the same LA (wall time, and the CPU time of the
   benchmark's process, steadier under load);
 - the region of 10 LAs from 1 to 2 workers: measured by benchmarks/bench_region.py,
-  not here.
+  which `make benchmark` runs next, not here.
 The machine's load average is printed with the figures: on a shared machine they are
 upper bounds. Nothing is asserted.
 """
